@@ -1,0 +1,222 @@
+"""The command line: parse options, call a stage, turn a RadioError into one clean line."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from radio import __version__
+from radio.config import Station, parse_week
+from radio.errors import RadioError
+
+
+class Ctx:
+    def __init__(self, station: str | None, verbose: int, quiet: bool):
+        self.station_dir = station
+        self.verbose = verbose
+        self.quiet = quiet
+        self._station: Station | None = None
+
+    @property
+    def station(self) -> Station:
+        if self._station is None:
+            self._station = Station.open(self.station_dir)
+        return self._station
+
+    def say(self, text: str = "") -> None:
+        if not self.quiet:
+            click.echo(text)
+
+
+class RadioGroup(click.Group):
+    """Maps every failure to one line; -v adds the traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.Abort, click.UsageError, KeyboardInterrupt):
+            raise
+        except RadioError:
+            if _verbose(ctx):
+                traceback.print_exc()
+            raise
+        except click.ClickException:
+            raise
+        except Exception as e:  # a bug, not bad input: say so, keep the trace behind -v
+            if _verbose(ctx):
+                traceback.print_exc()
+            raise RadioError(f"internal error: {type(e).__name__}: {e}",
+                             fix="run with -v for the traceback and report it") from e
+
+
+def _verbose(ctx: click.Context) -> bool:
+    root = ctx.find_root()
+    return bool(root.obj and root.obj.verbose)
+
+
+def week_arg(f):
+    def check(ctx, param, value):
+        parse_week(value)
+        return value
+    return click.argument("week", callback=check)(f)
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+@click.group(cls=RadioGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--station", envvar="RADIO_STATION", type=click.Path(file_okay=False),
+              help="Station directory (default: $RADIO_STATION, else the current directory).")
+@click.option("-v", "--verbose", count=True, help="Show detail, and tracebacks on errors.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.version_option(__version__, prog_name="radio")
+@click.pass_context
+def cli(ctx: click.Context, station: str | None, verbose: int, quiet: bool) -> None:
+    """Verified reports to a broadcast script, an on-air master and a podcast.
+
+    \b
+    Example:
+      radio report list 2026-W47
+      radio build 2026-W47 --draft
+    """
+    ctx.obj = Ctx(station, verbose, quiet)
+
+
+# --- station ---------------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@pass_ctx
+def init(c: Ctx, directory: str) -> None:
+    """Create a new, empty, valid station in DIRECTORY.
+
+    \b
+    Example:
+      radio init ~/stations/labour-week
+    """
+    from radio.station import init_station
+    root = init_station(Path(directory))
+    c.say(f"created station {root}")
+    c.say(f"next: edit {root / 'radio.toml'}, then `radio --station {root} report new WEEK --title ...`")
+
+
+# --- reports ---------------------------------------------------------------------------------------
+
+@cli.group(cls=RadioGroup)
+def report() -> None:
+    """Take in, verify, hold and list the week's reports.
+
+    \b
+    Example:
+      radio report new 2026-W47 --title "Pit strike enters second week" --region Komi
+      radio report verify pit-strike-enters-second-week --by maria --method phone
+    """
+
+
+@report.command("new")
+@week_arg
+@click.option("--title", required=True, help="The report's headline.")
+@click.option("--place", help="Town or city (published only with exposure: named).")
+@click.option("--region", help="Region (published unless exposure: none).")
+@click.option("--sector", help="Mining, rail, health, education ...")
+@click.option("--kind", default="other", show_default=True, help="strike, assembly, arrest, dismissal ...")
+@pass_ctx
+def report_new(c: Ctx, week: str, title: str, place, region, sector, kind) -> None:
+    """Write a new report for WEEK from the template and print its path.
+
+    \b
+    Example:
+      radio report new 2026-W47 --title "Depot workers walk out" --place Chita --kind strike
+    """
+    from radio.reports import new_report
+    path = new_report(c.station, week, title, place=place, region=region, sector=sector, kind=kind)
+    click.echo(path.relative_to(c.station.root))
+
+
+@report.command("list")
+@week_arg
+@click.option("--status", type=click.Choice(["unverified", "verified", "held", "rejected"]), help="Only this status.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document (public fields only).")
+@pass_ctx
+def report_list(c: Ctx, week: str, status: str | None, as_json: bool) -> None:
+    """List WEEK's reports: id, status, checks done/needed, priority, kind, place as published, title.
+
+    \b
+    Example:
+      radio report list 2026-W47 --status verified
+    """
+    from radio.desk import list_rows, render_list
+    rows, errors = list_rows(c.station, week, status)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_list(rows, week))
+    for e in errors:
+        click.echo(f"error: {e.format_message()}", err=True)
+    if errors:
+        sys.exit(1)
+
+
+@report.command("show")
+@click.argument("report_id")
+@click.option("--private", "show_private", is_flag=True, help="Add the private block, clearly marked.")
+@pass_ctx
+def report_show(c: Ctx, report_id: str, show_private: bool) -> None:
+    """Show a report as it will be published; --private adds what was said in confidence.
+
+    \b
+    Example:
+      radio report show pit-strike-enters-second-week --private
+    """
+    from radio.desk import render_show
+    click.echo(render_show(c.station, report_id, show_private))
+
+
+@report.command("verify")
+@click.argument("report_id")
+@click.option("--by", "by", required=True, help="Who made the check.")
+@click.option("--method", required=True, help="How: phone, visit, document, second-source ...")
+@click.option("--note", help="An internal note (never published).")
+@pass_ctx
+def report_verify(c: Ctx, report_id: str, by: str, method: str, note: str | None) -> None:
+    """Add a verification check; the report is verified once the station's policy holds.
+
+    \b
+    Example:
+      radio report verify pit-strike --by maria --method phone --note "union office confirmed"
+    """
+    from radio.reports import add_check
+    rf, done, need = add_check(c.station, report_id, by, method, note)
+    c.say(f"{report_id}: {done}/{need} checks, status {rf.report.status}")
+
+
+def _status_command(name: str, status: str, doc: str):
+    @report.command(name, help=doc)
+    @click.argument("report_id")
+    @click.option("--reason", required=status != "unverified", help="Why (kept on the desk, never published).")
+    @pass_ctx
+    def command(c: Ctx, report_id: str, reason: str | None = None) -> None:
+        from radio.reports import set_status
+        rf = set_status(c.station, report_id, status, reason)  # type: ignore[arg-type]
+        c.say(f"{report_id}: status {rf.report.status}")
+    return command
+
+
+_status_command("hold", "held", "Hold a report off the air.\n\n\b\nExample:\n  radio report hold pit-strike --reason "
+                '"source asked us to wait"')
+_status_command("reject", "rejected", "Reject a report.\n\n\b\nExample:\n  radio report reject pit-strike "
+                '--reason "second source denies it"')
+_status_command("reopen", "unverified", "Take a held or rejected report back onto the desk.\n\n\b\nExample:\n"
+                "  radio report reopen pit-strike")
+
+
+def main() -> None:
+    cli(prog_name="radio")
+
+
+if __name__ == "__main__":
+    main()

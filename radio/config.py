@@ -1,0 +1,347 @@
+"""The station: its typed radio.toml, its folders, and the rules for weeks and paths inside it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+import re
+import tomllib
+import zoneinfo
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from radio.errors import ConfigError, RadioError
+
+CONFIG_NAME = "radio.toml"
+WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
+ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+SECTIONS = ("welcome", "headlines", "news", "features", "appeals", "closing")
+
+
+def parse_duration_ms(value: str | int | float) -> int:
+    """'28:30', '1:02:03', '90', '90.5' or a number of seconds -> integer milliseconds."""
+    if isinstance(value, bool):
+        raise ValueError("not a duration")
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return round(value * 1000)
+    text = str(value).strip()
+    m = re.fullmatch(r"(?:(\d+):)?(?:(\d+):)?(\d+(?:\.\d{1,3})?)", text)
+    if not m:
+        raise ValueError(f"{text!r} is not a duration (write MM:SS or H:MM:SS, e.g. 28:30)")
+    a, b, s = m.groups()
+    hours, minutes = (int(a), int(b)) if b is not None else (0, int(a or 0))
+    if b is not None or a is not None:
+        if float(s) >= 60 or (b is not None and minutes >= 60):
+            raise ValueError(f"{text!r} is not a duration (seconds and minutes run 0-59)")
+    return round(((hours * 60 + minutes) * 60 + float(s)) * 1000)
+
+
+def format_ms(ms: int, *, signed: bool = False) -> str:
+    """Milliseconds as M:SS (or H:MM:SS), rounded to the second, as a studio clock shows them."""
+    sign = "-" if ms < 0 else ("+" if signed else "")
+    total = (abs(ms) + 500) // 1000
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{sign}{h}:{m:02d}:{s:02d}" if h else f"{sign}{m}:{s:02d}"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StationInfo(_Model):
+    name: str
+    website: str = ""
+    owner: str
+    email: str
+    language: str = "en"
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", v):
+            raise ValueError(f"{v!r} is not an e-mail address")
+        return v
+
+
+class Host(_Model):
+    id: str
+    name: str
+    language: str = "en"
+    rate_wpm: Annotated[float, Field(gt=40, lt=400)] = 165.0
+    voice: str = "en"
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not ID_RE.match(v):
+            raise ValueError(f"{v!r} is not an id (lower-case letters, digits and '-')")
+        return v
+
+
+class Show(_Model):
+    title: str
+    slug: str
+    description: str
+    slot: str = "28:30"
+    air_weekday: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "friday"
+    air_time: str = "18:00"
+    timezone: str = "UTC"
+    format: list[str] = Field(default_factory=lambda: ["element:theme", "welcome", "headlines", "news",
+                                                      "features", "appeals", "closing", "element:theme"])
+    feature_kinds: list[str] = Field(default_factory=lambda: ["feature", "interview"])
+    bed: str | None = None  # the bed under read items that do not name one
+
+    @field_validator("slug")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not ID_RE.match(v):
+            raise ValueError(f"{v!r} is not a slug (lower-case letters, digits and '-')")
+        return v
+
+    @field_validator("slot")
+    @classmethod
+    def _slot(cls, v: str) -> str:
+        if parse_duration_ms(v) <= 0:
+            raise ValueError("the slot must be longer than zero")
+        return v
+
+    @field_validator("air_time")
+    @classmethod
+    def _air_time(cls, v: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v):
+            raise ValueError(f"{v!r} is not a time of day (write HH:MM, e.g. 18:00)")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{v!r} is not a time zone (use an IANA name such as Europe/Berlin)") from None
+        return v
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, v: list[str]) -> list[str]:
+        for s in v:
+            if s not in SECTIONS and not re.fullmatch(r"element:[a-z0-9-]+", s):
+                raise ValueError(f"{s!r} is not a section (use {', '.join(SECTIONS)} or element:NAME)")
+        return v
+
+    @property
+    def slot_ms(self) -> int:
+        return parse_duration_ms(self.slot)
+
+
+class Verification(_Model):
+    min_checks: Annotated[int, Field(ge=1, le=10)] = 2
+    # people: checks by different people; methods: by different methods; either: one or the other; both: both
+    distinct: Literal["people", "methods", "either", "both"] = "either"
+
+
+class Podcast(_Model):
+    base_url: str
+    cover: str = "elements/cover.png"
+    category: str = "News"
+    subcategory: str | None = "Politics"
+    explicit: bool = False
+    author: str
+    type: Literal["episodic", "serial"] = "episodic"
+    bitrate: Literal[96, 112, 128] = 128
+    chapter_types: list[Literal["read", "recorded", "element", "bed"]] = Field(
+        default_factory=lambda: ["read", "recorded"])
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", v):
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        return v.rstrip("/") + "/"
+
+
+class Loudness(_Model):
+    onair_lufs: Annotated[float, Field(ge=-40, le=-10)] = -23.0
+    onair_true_peak: Annotated[float, Field(ge=-10, le=0)] = -1.0
+    podcast_lufs: Annotated[float, Field(ge=-30, le=-10)] = -16.0
+    podcast_true_peak: Annotated[float, Field(ge=-10, le=0)] = -1.0
+
+
+class Audio(_Model):
+    sample_rate: Literal[44100, 48000] = 48000
+    max_pause: Annotated[float, Field(ge=0, le=10)] = 0.4
+    silence_db: Annotated[float, Field(ge=-90, le=-20)] = -45.0
+    gap: Annotated[float, Field(ge=0, le=5)] = 0.3  # silence between consecutive speech items
+    filler: str | None = None  # element that fills an under-run; none means silence (with a warning)
+    duck_db: Annotated[float, Field(ge=-40, le=0)] = -18.0
+    duck_ramp: Annotated[float, Field(ge=0.01, le=5)] = 0.4
+    bed_fade: Annotated[float, Field(ge=0, le=10)] = 1.5
+
+
+class Element(_Model):
+    file: str
+    kind: Literal["music", "jingle", "id", "bed", "signal"] = "music"
+    level: Annotated[float, Field(ge=-30, le=10)] = 0.0  # LU relative to the speech target
+    crossfade: Annotated[float, Field(ge=0, le=10)] = 0.0  # seconds it overlaps the item before it
+    onair_only: bool = False
+    title: str | None = None
+
+
+class Config(_Model):
+    station: StationInfo
+    show: Show
+    hosts: list[Host]
+    verification: Verification = Verification()
+    podcast: Podcast
+    loudness: Loudness = Loudness()
+    audio: Audio = Audio()
+    elements: dict[str, Element] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _refs(self) -> Config:
+        if not self.hosts:
+            raise ValueError("hosts: the show needs at least one host")
+        ids = [h.id for h in self.hosts]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"hosts: host id {dupes[0]!r} is used twice")
+        for section in self.show.format:
+            if section.startswith("element:") and section[8:] not in self.elements:
+                raise ValueError(f"show.format: {section!r} names no element in [elements]")
+        for key, ref in (("show.bed", self.show.bed), ("audio.filler", self.audio.filler)):
+            if ref is not None and ref not in self.elements:
+                raise ValueError(f"{key}: {ref!r} names no element in [elements]")
+        return self
+
+    def host(self, host_id: str) -> Host:
+        for h in self.hosts:
+            if h.id == host_id:
+                return h
+        raise KeyError(host_id)
+
+
+def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The keys a model accepts at a location (for 'did you mean')."""
+    current: type[BaseModel] | None = model
+    for part in loc[:-1]:
+        if current is None or isinstance(part, int):
+            continue
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return []
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        candidates = [ann, *args]
+        current = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+    return list(current.model_fields) if current else []
+
+
+def _config_error(path: Path, err: ValidationError) -> ConfigError:
+    e = err.errors()[0]
+    loc = tuple(e["loc"])
+    key = ".".join(str(p) for p in loc if not (isinstance(p, str) and p in ("function-after",))) or "(top)"
+    msg = e["msg"].removeprefix("Value error, ")
+    if e["type"] == "extra_forbidden":
+        known = _known_keys(Config, loc)
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
+        return ConfigError(f"unknown key {key!r}", where=path, fix=hint)
+    if e["type"] == "missing":
+        return ConfigError(f"missing key {key!r}", where=path, fix="add it; `radio init` writes a commented example")
+    if e["type"] in ("literal_error",):
+        return ConfigError(f"{key}: {msg}", where=path, fix="use one of the values listed")
+    if key.startswith(msg.split(":")[0]) and ":" in msg:
+        return ConfigError(msg, where=path, fix="see the comments in radio.toml")
+    return ConfigError(f"{key}: {msg}", where=path, fix="see the comments in radio.toml")
+
+
+def load_config(path: Path) -> Config:
+    if not path.is_file():
+        raise ConfigError("no station config here", where=path,
+                          fix="run `radio init DIR` or pass --station DIR")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text", where=path, fix="save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"not valid TOML: {e}", where=path, fix="fix the syntax at that line") from None
+    try:
+        return Config.model_validate(data)
+    except ValidationError as e:
+        raise _config_error(path, e) from None
+
+
+def parse_week(week: str) -> tuple[int, int]:
+    m = WEEK_RE.match(week or "")
+    if not m:
+        raise RadioError(f"{week!r} is not an ISO week", fix="write it as YYYY-Www, e.g. 2026-W47")
+    year, num = int(m.group(1)), int(m.group(2))
+    try:
+        dt.date.fromisocalendar(year, num, 1)
+    except ValueError:
+        raise RadioError(f"{week!r} is not an ISO week: {year} has no week {num}",
+                         fix="pick a week from 01 to 52 (53 in long years)") from None
+    return year, num
+
+
+@dataclass(frozen=True)
+class Station:
+    """A station directory and its config. Every path a user names resolves inside it."""
+
+    root: Path
+    config: Config
+
+    @classmethod
+    def open(cls, root: str | Path | None = None) -> Station:
+        base = Path(root or os.environ.get("RADIO_STATION") or ".").resolve()
+        return cls(base, load_config(base / CONFIG_NAME))
+
+    def path(self, rel: str | Path, *, what: str = "path") -> Path:
+        """Resolve a user-named path inside the station, or refuse."""
+        p = Path(rel)
+        if p.is_absolute() or ".." in p.parts:
+            raise RadioError(f"{what} {str(rel)!r} leaves the station directory",
+                             fix="name a path inside the station, without '..' or a leading '/'")
+        full = (self.root / p).resolve()
+        if not full.is_relative_to(self.root):
+            raise RadioError(f"{what} {str(rel)!r} leaves the station directory",
+                             fix="name a path inside the station")
+        return full
+
+    def week_dir(self, week: str) -> Path:
+        parse_week(week)
+        return self.root / "episodes" / week
+
+    def out_dir(self, week: str) -> Path:
+        return self.week_dir(week) / "out"
+
+    def weeks(self) -> list[str]:
+        ep = self.root / "episodes"
+        return sorted(p.name for p in ep.iterdir() if p.is_dir() and WEEK_RE.match(p.name)) if ep.is_dir() else []
+
+    def air_datetime(self, week: str) -> dt.datetime:
+        """The week's broadcast start, in the show's time zone."""
+        year, num = parse_week(week)
+        show = self.config.show
+        day = dt.date.fromisocalendar(year, num, WEEKDAYS.index(show.air_weekday) + 1)
+        hh, mm = (int(x) for x in show.air_time.split(":"))
+        return dt.datetime.combine(day, dt.time(hh, mm), zoneinfo.ZoneInfo(show.timezone))
+
+    @property
+    def private_dir(self) -> Path:
+        return self.root / "private"
+
+    def element_path(self, name: str) -> Path:
+        el = self.config.elements.get(name)
+        if el is None:
+            raise RadioError(f"element {name!r} is not in radio.toml [elements]",
+                             fix=f"add [elements.{name}] or use one of: {', '.join(sorted(self.config.elements))}")
+        return self.path(el.file, what=f"elements.{name}.file")

@@ -1,0 +1,51 @@
+"""One error root: every failure a user can cause is a RadioError that says where and what to do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+class RadioError(click.ClickException):
+    """A user-facing failure: one line naming the place (file, key, item) and the fix."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, where: str | Path | None = None, fix: str | None = None):
+        self.where = str(where) if where is not None else None
+        self.fix = fix
+        text = message
+        if self.where:
+            text = f"{self.where}: {text}"
+        if fix:
+            text = f"{text} ({fix})"
+        super().__init__(" ".join(text.split()) if "\n" in text else text)
+
+    def show(self, file=None) -> None:  # one line, no "Error:" noise beyond a prefix
+        click.echo(f"error: {self.format_message()}", err=True, file=file)
+
+
+class ConfigError(RadioError):
+    """radio.toml is missing, malformed or invalid."""
+
+
+class ReportError(RadioError):
+    """A report file is malformed or breaks the desk's rules."""
+
+
+class RundownError(RadioError):
+    """The rundown is malformed or refers to something that cannot go on air."""
+
+
+class AudioError(RadioError):
+    """A recording or element cannot be used, or the show does not fit."""
+
+
+class PublishError(RadioError):
+    """The publish tree cannot be written or checked."""
+
+
+def warn(message: str) -> None:
+    """A warning goes to stderr as one line; it never stops the run."""
+    click.echo(f"warning: {message}", err=True)

@@ -1,0 +1,442 @@
+"""Reports: the desk's files, their verification policy, and the public projection later stages hold."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import io
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from radio import fsutil
+from radio.config import ID_RE, Station, Verification, parse_week
+from radio.errors import RadioError, ReportError
+
+Status = Literal["unverified", "verified", "held", "rejected"]
+Exposure = Literal["named", "regional", "none"]
+KINDS = ("strike", "assembly", "arrest", "dismissal", "statement", "wages", "protest", "safety",
+         "court", "feature", "interview", "other")
+FRONT = "---"
+
+
+def _yaml() -> YAML:
+    y = YAML(typ="rt")
+    y.preserve_quotes = True
+    y.width = 4096
+    y.indent(mapping=2, sequence=4, offset=2)
+    return y
+
+
+class Check(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    by: str = Field(min_length=1)
+    on: dt.date
+    method: str = Field(min_length=1)
+    note: str | None = None
+
+
+class Private(BaseModel):
+    """What the desk knows in confidence. Free-form beyond these; never leaves the desk."""
+
+    model_config = ConfigDict(extra="allow")
+    correspondent: str | None = None
+    contact: str | None = None
+    notes: str | None = None
+
+
+class Report(BaseModel):
+    """A whole report, private block included. Only the desk (this module, the CLI) holds one."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    title: str = Field(min_length=1)
+    received: dt.date
+    event_date: dt.date | None = None
+    place: str | None = None
+    workplace: str | None = None
+    region: str | None = None
+    sector: str | None = None
+    kind: Literal[KINDS] = "other"  # type: ignore[valid-type]
+    attribution: str | None = None
+    priority: int = Field(default=3, ge=1, le=5)
+    status: Status = "unverified"
+    reason: str | None = None
+    checks: list[Check] = Field(default_factory=list)
+    appeal: str | None = None
+    exposure: Exposure = "named"
+    private: Private = Field(default_factory=Private)
+    body: str = ""
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        check_id(v)
+        return v
+
+
+@dataclass(frozen=True)
+class PublicReport:
+    """What may be published of a report. It has no field for anything said in confidence."""
+
+    id: str
+    title: str
+    event_date: dt.date | None
+    place: str | None
+    workplace: str | None
+    region: str | None
+    sector: str | None
+    kind: str
+    attribution: str
+    priority: int
+    appeal: str | None
+    text: str
+
+    @property
+    def dateline(self) -> str:
+        return ", ".join(x for x in (self.workplace, self.place, self.region) if x)
+
+
+def check_id(value: str, what: str = "id") -> str:
+    if not isinstance(value, str) or not ID_RE.match(value):
+        raise ValueError(f"{value!r} is not a valid {what} (lower-case letters, digits and '-', "
+                         "starting and ending with a letter or digit, at most 64 characters)")
+    return value
+
+
+def make_id(title: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
+    """A safe, readable, unique id from a title: ascii, lower case, hyphens, at most 48 characters."""
+    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:48].strip("-") or "report"
+    candidate, n = slug, 2
+    while candidate in taken:
+        suffix = f"-{n}"
+        candidate = slug[: 64 - len(suffix)].strip("-") + suffix
+        n += 1
+    return candidate
+
+
+def policy_counts(checks: list[Check], policy: Verification) -> tuple[int, int]:
+    """(checks that count, checks needed). The same person with the same method counts once."""
+    unique = {(c.by.strip().lower(), c.method.strip().lower()) for c in checks}
+    people = len({b for b, _ in unique})
+    methods = len({m for _, m in unique})
+    done = {"people": people, "methods": methods, "either": max(people, methods),
+            "both": min(people, methods)}[policy.distinct]
+    return done, policy.min_checks
+
+
+def policy_holds(checks: list[Check], policy: Verification) -> bool:
+    done, need = policy_counts(checks, policy)
+    return done >= need
+
+
+# --- the file -------------------------------------------------------------------------------------
+
+@dataclass
+class ReportFile:
+    """A report on disk: the parsed model, and the round-trip data that keeps the producer's text."""
+
+    path: Path
+    data: CommentedMap
+    body: str
+    report: Report
+
+    def save(self) -> None:
+        buf = io.StringIO()
+        _yaml().dump(self.data, buf)
+        fsutil.write_text(self.path, f"{FRONT}\n{buf.getvalue()}{FRONT}\n{self.body}")
+
+
+def _line_of(data: Any, key: str | int) -> int | None:
+    try:
+        return data.lc.key(key)[0] + 2 if isinstance(key, str) else data.lc.item(key)[0] + 2
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return None
+
+
+def _split(path: Path, raw: bytes) -> tuple[str, str]:
+    if not raw.strip():
+        raise ReportError("empty file", where=path,
+                          fix="a report starts with '---', YAML front matter, '---', then the text; "
+                              "`radio report new` writes one")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ReportError(f"not UTF-8 text (byte {e.start + 1})", where=path, fix="save the file as UTF-8") from None
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    lines = text.split("\n")
+    if lines[0].strip() != FRONT:
+        raise ReportError("no front matter", where=f"{path}:1",
+                          fix="start the file with a line '---', then the YAML fields, then '---'")
+    for i, line in enumerate(lines[1:], start=1):
+        if line.strip() == FRONT:
+            return "\n".join(lines[1:i]) + "\n", "\n".join(lines[i + 1:])
+    raise ReportError("front matter is not closed", where=f"{path}:1",
+                      fix="end the YAML fields with a line '---'")
+
+
+def _bad_date_line(front: str) -> tuple[int, str]:
+    for i, line in enumerate(front.splitlines(), start=2):
+        m = re.match(r"\s*-?\s*([A-Za-z_]+):\s*(\d{4}-\d{1,2}-\d{1,2})\s*(#.*)?$", line)
+        if m:
+            try:
+                dt.date.fromisoformat(m.group(2))
+            except ValueError:
+                return i, m.group(1)
+    return 2, "?"
+
+
+def read_report(path: Path, policy: Verification) -> ReportFile:
+    """Parse and validate one report file; every failure names the file, line and field."""
+    front, body = _split(path, path.read_bytes())
+    try:
+        data = _yaml().load(front)
+    except MarkedYAMLError as e:
+        line = (e.problem_mark.line + 2) if e.problem_mark else 1
+        raise ReportError(f"malformed YAML: {e.problem}", where=f"{path}:{line}",
+                          fix="fix the YAML syntax on that line (quote text that holds ':' or '#')") from None
+    except YAMLError as e:
+        raise ReportError(f"malformed YAML: {e}", where=path, fix="fix the YAML syntax") from None
+    except ValueError as e:  # a date-shaped value that is no date (2026-13-40) fails inside the YAML loader
+        line, field = _bad_date_line(front)
+        raise ReportError(f"field {field!r}: not a date ({e})", where=f"{path}:{line}",
+                          fix="write dates as YYYY-MM-DD") from None
+    if not isinstance(data, dict):
+        raise ReportError("front matter is not a set of fields", where=f"{path}:2",
+                          fix="write one 'field: value' per line")
+    fields = dict(data)
+    fields.setdefault("id", path.stem)
+    if fields["id"] != path.stem:
+        raise ReportError(f"id {fields['id']!r} does not match the file name", where=f"{path}:{_line_of(data, 'id')}",
+                          fix=f"rename the file to {fields['id']}.md or set id: {path.stem}")
+    try:
+        report = Report.model_validate({**fields, "body": body})
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = [p for p in err["loc"]]
+        key = str(loc[0]) if loc else "?"
+        line = _line_of(data, key) if key in data else 2
+        field = ".".join(str(p) for p in loc)
+        if err["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(key, list(Report.model_fields), n=1) if len(loc) == 1 else []
+            fix = f"did you mean {close[0]!r}?" if close else "remove it, or move private matters under 'private:'"
+            raise ReportError(f"unknown field {field!r}", where=f"{path}:{line}", fix=fix) from None
+        if err["type"] == "missing":
+            raise ReportError(f"missing field {field!r}", where=path, fix=f"add '{field}:' to the front matter") from None
+        msg = err["msg"].removeprefix("Value error, ")
+        hint = {"date_from_datetime_parsing": "write dates as YYYY-MM-DD",
+                "date_parsing": "write dates as YYYY-MM-DD", "date_type": "write dates as YYYY-MM-DD",
+                "literal_error": "use one of the values listed"}.get(err["type"], "correct the value")
+        raise ReportError(f"field {field!r}: {msg}", where=f"{path}:{line}", fix=hint) from None
+    if report.status == "verified" and not policy_holds(report.checks, policy):
+        done, need = policy_counts(report.checks, policy)
+        raise ReportError(f"status is verified but it has {done} of {need} checks the policy needs",
+                          where=f"{path}:{_line_of(data, 'status')}",
+                          fix=f"add checks with `radio report verify {report.id}` or set status: unverified")
+    return ReportFile(path, data, body, report)
+
+
+# --- the desk --------------------------------------------------------------------------------------
+
+def reports_dir(station: Station, week: str) -> Path:
+    return station.week_dir(week) / "reports"
+
+
+def load_week(station: Station, week: str) -> tuple[list[ReportFile], list[RadioError]]:
+    """Every report of a week, sorted by id; broken files come back as errors, not as a crash."""
+    folder = reports_dir(station, week)
+    good: list[ReportFile] = []
+    bad: list[RadioError] = []
+    if not folder.is_dir():
+        return good, bad
+    for path in sorted(folder.glob("*.md")):
+        try:
+            if not ID_RE.match(path.stem):
+                raise ReportError(f"{path.stem!r} is not a valid report id", where=path,
+                                  fix="rename the file: lower-case letters, digits and '-', then .md")
+            good.append(read_report(path, station.config.verification))
+        except RadioError as e:
+            bad.append(e)
+    return good, bad
+
+
+def find_report(station: Station, report_id: str, week: str | None = None) -> ReportFile:
+    """A report by id, in the given week or in any week (the newest first)."""
+    try:
+        check_id(report_id, "report id")
+    except ValueError as e:
+        raise ReportError(str(e), fix="name a report by its id, as `radio report list` shows it") from None
+    weeks = [week] if week else sorted(station.weeks(), reverse=True)
+    for w in weeks:
+        path = reports_dir(station, w) / f"{report_id}.md"
+        if path.is_file():
+            return read_report(path, station.config.verification)
+    raise ReportError(f"no report {report_id!r}" + (f" in {week}" if week else ""),
+                      fix="see `radio report list WEEK` for the ids")
+
+
+def week_reports(station: Station, week: str) -> list[Report]:
+    """The week's reports, refusing if any file is broken (later stages need the whole desk sound)."""
+    good, bad = load_week(station, week)
+    if bad:
+        raise bad[0]
+    return [f.report for f in good]
+
+
+NEW_TEMPLATE = """\
+---
+# FICTIONAL SAMPLE FIELDS: replace with the correspondent's report.
+id: {id}
+title: {title}
+received: {received}
+event_date:
+place: {place}        # town or city: published only with exposure: named
+workplace:            # mine, plant, depot, school: published only with exposure: named
+region: {region}       # published unless exposure: none
+sector: {sector}
+kind: {kind}           # {kinds}
+attribution:          # the public line, e.g. "our correspondent in the Urals"; blank = derived from exposure
+priority: 3           # 1 (lead) to 5
+status: unverified    # set by `radio report verify / hold / reject / reopen`
+checks: []
+appeal:               # public: where solidarity messages or money can go
+exposure: named       # named | regional (region only) | none (no place at all)
+private:              # NEVER published: who told us, how to reach them, what they asked
+  correspondent:      # pseudonym from private/correspondents.yaml
+  contact:
+  notes:
+---
+The text the host reads, in plain sentences.
+"""
+
+
+def _scalar(v: str | None) -> str:
+    if not v:
+        return ""
+    buf = io.StringIO()
+    YAML(typ="safe", pure=True).dump(v, buf)
+    return buf.getvalue().strip().removesuffix("\n...").strip()
+
+
+def new_report(station: Station, week: str, title: str, *, place: str | None = None, region: str | None = None,
+               sector: str | None = None, kind: str = "other", received: dt.date | None = None) -> Path:
+    if not title.strip():
+        raise ReportError("the title is empty", fix="pass --title with a few words")
+    if kind not in KINDS:
+        raise ReportError(f"--kind {kind!r} is not a report kind", fix=f"use one of: {', '.join(KINDS)}")
+    folder = reports_dir(station, week)
+    taken = {p.stem for p in folder.glob("*.md")} if folder.is_dir() else set()
+    rid = make_id(title, taken)
+    when = received or dt.date.fromisocalendar(*parse_week(week), 1)
+    text = NEW_TEMPLATE.format(id=rid, title=_scalar(title), received=when.isoformat(), place=_scalar(place),
+                               region=_scalar(region), sector=_scalar(sector), kind=kind, kinds=" | ".join(KINDS))
+    path = folder / f"{rid}.md"
+    read_report_text(path, text, station.config.verification)  # the template itself must be valid
+    fsutil.write_text(path, text)
+    return path
+
+
+def read_report_text(path: Path, text: str, policy: Verification) -> Report:
+    front, body = _split(path, text.encode("utf-8"))
+    data = _yaml().load(front)
+    return Report.model_validate({**dict(data), "body": body})
+
+
+def _set(data: CommentedMap, key: str, value: Any, after: str | None = None) -> None:
+    """Set a field in place; a new field goes after `after` (keeping the producer's order)."""
+    if key in data or after is None or after not in data:
+        data[key] = value
+    else:
+        data.insert(list(data).index(after) + 1, key, value)
+
+
+def add_check(station: Station, report_id: str, by: str, method: str, note: str | None = None,
+              on: dt.date | None = None) -> tuple[ReportFile, int, int]:
+    rf = find_report(station, report_id)
+    if not by.strip() or not method.strip():
+        raise ReportError("a check needs --by and --method", fix="say who checked and how (phone, visit, document)")
+    entry = CommentedMap(by=by, on=on or dt.date.today(), method=method)
+    if note:
+        entry["note"] = note
+    checks = rf.data.get("checks")
+    if not isinstance(checks, CommentedSeq):
+        checks = CommentedSeq(list(checks or []))
+        _set(rf.data, "checks", checks, after="status")
+    checks.append(entry)
+    policy = station.config.verification
+    report = rf.report.model_copy(update={"checks": [*rf.report.checks, Check.model_validate(dict(entry))]})
+    if report.status == "unverified" and policy_holds(report.checks, policy):
+        _set(rf.data, "status", "verified", after="priority")
+        report = report.model_copy(update={"status": "verified"})
+    rf.report = report
+    rf.save()
+    done, need = policy_counts(report.checks, policy)
+    return rf, done, need
+
+
+def set_status(station: Station, report_id: str, status: Status, reason: str | None) -> ReportFile:
+    rf = find_report(station, report_id)
+    if status in ("held", "rejected") and not (reason or "").strip():
+        raise ReportError(f"--reason is required to mark {report_id} {status}", fix="say why, for the desk's record")
+    if status == "unverified":  # reopen: back to what the checks allow
+        status = "verified" if policy_holds(rf.report.checks, station.config.verification) else "unverified"
+        rf.data.pop("reason", None)
+    else:
+        _set(rf.data, "reason", reason, after="status")
+    _set(rf.data, "status", status, after="priority")
+    rf.report = rf.report.model_copy(update={"status": status, "reason": rf.data.get("reason")})
+    rf.save()
+    return rf
+
+
+# --- the public projection -------------------------------------------------------------------------
+
+def _mentions(text: str, name: str) -> bool:
+    return bool(re.search(rf"(?<!\w){re.escape(name.strip())}(?!\w)", text, re.IGNORECASE))
+
+
+def public(report: Report, where: Path | str | None = None) -> PublicReport:
+    """The publishable view of a report, enforcing its exposure level.
+
+    With `regional` the town and workplace are withheld, with `none` the region too; if the public
+    text still names a withheld detail, that is an error (jigsaw identification), not a silent leak.
+    """
+    withheld: list[tuple[str, str]] = []
+    if report.exposure in ("regional", "none"):
+        withheld += [("place", report.place or ""), ("workplace", report.workplace or "")]
+    if report.exposure == "none":
+        withheld += [("region", report.region or "")]
+    public_texts = {"title": report.title, "attribution": report.attribution or "", "appeal": report.appeal or "",
+                    "text": report.body}
+    for field, value in withheld:
+        if not value.strip():
+            continue
+        for name, text in public_texts.items():
+            if _mentions(text, value):
+                raise ReportError(f"the {name} names the {field} {value!r} but exposure is {report.exposure}",
+                                  where=where or report.id,
+                                  fix=f"remove it from the {name}, or set exposure: named if the editor allows it")
+    named = report.exposure == "named"
+    place = report.place if named else None
+    region = report.region if report.exposure != "none" else None
+    attribution = report.attribution or (
+        f"Our correspondent in {place or region}" if (place or region) else "Our correspondent")
+    return PublicReport(id=report.id, title=report.title.strip(), event_date=report.event_date, place=place,
+                        workplace=report.workplace if named else None, region=region, sector=report.sector,
+                        kind=report.kind, attribution=attribution.strip(), priority=report.priority,
+                        appeal=(report.appeal or "").strip() or None, text=report.body.strip())
+
+
+def on_air_ready(report: Report) -> str | None:
+    """Why a report cannot go on air, or None when it can."""
+    if report.status == "verified":
+        return None
+    return {"unverified": "is not verified yet", "held": "is held", "rejected": "was rejected"}[report.status]

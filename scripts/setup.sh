@@ -1,0 +1,29 @@
+# Sourced by scripts/demo, scripts/test and scripts/bench: installs what is missing, and nothing else.
+# System packages come from Debian (apt-get); Python packages go into .venv.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+radio_apt() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "setup: installing Debian packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+radio_venv() {
+  local stamp="$ROOT/.venv/.installed"
+  local want
+  want="$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+  echo "setup: installing Python packages into .venv"
+  [ -x "$ROOT/.venv/bin/python" ] || python3 -m venv "$ROOT/.venv"
+  "$ROOT/.venv/bin/python" -m pip install -q --upgrade pip >/dev/null
+  "$ROOT/.venv/bin/python" -m pip install -q -e "$ROOT[test]"
+  echo "$want" > "$stamp"
+}

@@ -214,6 +214,55 @@ _status_command("reopen", "unverified", "Take a held or rejected report back ont
                 "  radio report reopen pit-strike")
 
 
+# --- the week's plan --------------------------------------------------------------------------------
+
+@cli.command()
+@week_arg
+@click.option("--force", is_flag=True, help="Merge new reports into a hand-edited rundown, keeping the edits.")
+@pass_ctx
+def plan(c: Ctx, week: str, force: bool) -> None:
+    """Build WEEK's rundown.yaml from the show format and the verified reports.
+
+    \b
+    Example:
+      radio plan 2026-W47
+    """
+    from radio.rundown import plan as make_plan
+    path, changes = make_plan(c.station, week, force=force)
+    for line in changes:
+        c.say(line)
+    c.say(f"wrote {path.relative_to(c.station.root)}")
+
+
+@cli.command()
+@week_arg
+@pass_ctx
+def script(c: Ctx, week: str) -> None:
+    """Write the script and run sheet for WEEK (HTML, Markdown, CSV) into episodes/WEEK/out/.
+
+    \b
+    Example:
+      radio script 2026-W47
+    """
+    from radio.build import script_stage
+    for path in script_stage(c.station, week):
+        c.say(f"wrote {path.relative_to(c.station.root)}")
+
+
+@cli.command()
+@week_arg
+@pass_ctx
+def status(c: Ctx, week: str) -> None:
+    """Each item's state and times, the show against its slot, and what to do next.
+
+    \b
+    Example:
+      radio status 2026-W47
+    """
+    from radio.build import status_text
+    click.echo(status_text(c.station, week))
+
+
 def main() -> None:
     cli(prog_name="radio")
 

@@ -1,0 +1,500 @@
+"""The week's rundown: planning it from verified reports, reading it back, and timing it against the slot."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from radio import fsutil, media
+from radio.config import Station, format_ms, parse_duration_ms
+from radio.errors import RadioError, RundownError
+from radio.reports import PublicReport, check_id, on_air_ready, public, week_reports
+
+ItemType = Literal["read", "recorded", "element", "bed"]
+SPEECH = ("read", "recorded")
+HEADER = "# Rundown for {week}: made by `radio plan`, yours to edit (order, hosts, text, skip: true).\n"
+CHECKSUM = "# plan-checksum: "
+
+
+def _yaml() -> YAML:
+    y = YAML(typ="rt")
+    y.width = 4096
+    y.indent(mapping=2, sequence=4, offset=2)
+    return y
+
+
+class Item(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    type: ItemType
+    title: str | None = None
+    host: str | None = None
+    report: str | None = None
+    text: str | None = None
+    element: str | None = None
+    bed: str | None = None
+    duration: str | None = None  # for a bed played on its own
+    skip: bool = False
+    onair_only: bool = False
+    notes: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        return check_id(v, "item id")
+
+
+class RundownFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    week: str
+    title: str = Field(min_length=1)
+    items: list[Item]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One rundown item, resolved: its public report (never the private one) and what is spoken."""
+
+    item: Item
+    report: PublicReport | None
+    text: str  # what the host says, empty for elements and beds
+    title: str
+
+    @property
+    def id(self) -> str:
+        return self.item.id
+
+
+@dataclass(frozen=True)
+class Rundown:
+    week: str
+    title: str
+    path: Path
+    entries: list[Entry]
+
+    @property
+    def live(self) -> list[Entry]:
+        return [e for e in self.entries if not e.item.skip]
+
+
+def rundown_path(station: Station, week: str) -> Path:
+    return station.week_dir(week) / "rundown.yaml"
+
+
+# --- planning --------------------------------------------------------------------------------------
+
+def words(text: str) -> int:
+    return len(re.findall(r"[\w'’-]+", text))
+
+
+def spoken_text(r: PublicReport) -> str:
+    """What the host reads for a report: the attribution, then the public text."""
+    att = r.attribution.rstrip(".:")
+    return f"{att[:1].upper()}{att[1:]} reports. {r.text}".strip()
+
+
+def _first_sentence(text: str) -> str:
+    m = re.match(r"(.+?[.!?])(\s|$)", text.strip(), re.S)
+    return " ".join((m.group(1) if m else text).split())
+
+
+def _fresh_plan(station: Station, week: str) -> CommentedMap:
+    cfg = station.config
+    reports = [public(r, r.id) for r in week_reports(station, week) if on_air_ready(r) is None]
+    reports.sort(key=lambda r: (r.priority, r.event_date or r.title, r.id))
+    features = [r for r in reports if r.kind in cfg.show.feature_kinds]
+    news = [r for r in reports if r.kind not in cfg.show.feature_kinds]
+    hosts = [h.id for h in cfg.hosts]
+    air = station.air_datetime(week)
+    date_words = f"{air:%A} {air.day} {air:%B} {air.year}"
+    first_speech = next(i for i, s in enumerate(cfg.show.format) if not s.startswith("element:")) \
+        if any(not s.startswith("element:") for s in cfg.show.format) else len(cfg.show.format)
+    items = CommentedSeq()
+    used: set[str] = set()
+    turn = 0
+
+    def host() -> str:
+        nonlocal turn
+        h = hosts[turn % len(hosts)]
+        turn += 1
+        return h
+
+    def add(comment: str | None = None, **fields) -> None:
+        item_id = fields["id"]
+        base, n = item_id, 2
+        while item_id in used:
+            item_id = f"{base}-{n}"
+            n += 1
+        used.add(item_id)
+        fields["id"] = item_id
+        m = CommentedMap((k, v) for k, v in fields.items() if v is not None)
+        items.append(m)
+        if comment:
+            items.yaml_set_comment_before_after_key(len(items) - 1, before=comment, indent=2)
+
+    for pos, section in enumerate(cfg.show.format):
+        if section.startswith("element:"):
+            name = section[8:]
+            prefix = "open-" if pos < first_speech else ("close-" if pos > first_speech and all(
+                s.startswith("element:") for s in cfg.show.format[pos:]) else "")
+            el = cfg.elements[name]
+            add(id=f"{prefix}{name}", type="element", element=name, title=el.title or name,
+                onair_only=True if el.onair_only else None)
+        elif section == "welcome":
+            names = " and ".join(h.name for h in cfg.hosts)
+            add(comment="welcome", id="welcome", type="read", host=host(), title="Welcome",
+                text=f"This is {cfg.show.title}, on {date_words}. With you this week: {names}.")
+        elif section == "headlines" and reports:
+            heads = [re.sub(r"^(Feature|Interview):\s*", "", r.title).rstrip(".") for r in reports]
+            lines = " ".join(_first_sentence(h[:1].upper() + h[1:] + ".") for h in heads)
+            add(id="headlines", type="read", host=host(), title="Headlines", text=f"The headlines. {lines}",
+                bed=cfg.show.bed)
+        elif section == "news":
+            for i, r in enumerate(news):
+                add(comment="news" if i == 0 else None, id=r.id, type="read", host=host(), title=r.title,
+                    report=r.id)
+        elif section == "features":
+            for i, r in enumerate(features):
+                add(comment="features" if i == 0 else None, id=r.id, type="recorded", host=host(), title=r.title,
+                    report=r.id)
+        elif section == "appeals":
+            appeals = [r for r in reports if r.appeal]
+            if appeals:
+                text = "Before we go, how you can help. " + " ".join(a.appeal for a in appeals)  # type: ignore[misc]
+                add(comment="appeals", id="appeals", type="read", host=host(), title="Solidarity appeals", text=text,
+                    bed=cfg.show.bed)
+        elif section == "closing":
+            add(comment="closing", id="closing", type="read", host=host(), title="Closing",
+                text=f"That was {cfg.show.title}. Every report in this programme was checked with a second "
+                     "source before it went on air. Send us news from your workplace; we protect our sources. "
+                     "Until next week.")
+    doc = CommentedMap(week=week, title=f"{cfg.show.title}, {air.day} {air:%B} {air.year}", items=items)
+    return doc
+
+
+def _dump(doc: CommentedMap) -> str:
+    buf = io.StringIO()
+    _yaml().dump(doc, buf)
+    return buf.getvalue()
+
+
+def _checksum(body: str) -> str:
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+def _split_checksum(text: str) -> tuple[str | None, str]:
+    lines = text.splitlines(keepends=True)
+    if lines and lines[0].startswith(CHECKSUM):
+        return lines[0][len(CHECKSUM):].strip(), "".join(lines[1:])
+    return None, text
+
+
+def plan(station: Station, week: str, *, force: bool = False) -> tuple[Path, list[str]]:
+    """Write rundown.yaml. Returns the path and what changed, in words.
+
+    An untouched plan is simply rewritten. A hand-edited one is refused without `force`; with it, the
+    producer's items, order and comments stay, items of reports no longer on air go, new ones are added.
+    """
+    path = rundown_path(station, week)
+    fresh = _fresh_plan(station, week)
+    changes: list[str] = []
+    if path.exists():
+        stored, body = _split_checksum(path.read_text(encoding="utf-8"))
+        edited = stored != _checksum(body)
+        if edited and not force:
+            raise RundownError("the rundown has been edited by hand", where=path,
+                               fix=f"pass --force to merge new reports into it, keeping your edits")
+        if edited:
+            doc = _load_doc(path, body)
+            fresh = _merge(station, week, doc, fresh, changes)
+    body = HEADER.format(week=week) + _dump(fresh)
+    fsutil.write_text(path, f"{CHECKSUM}{_checksum(body)}\n{body}")
+    return path, changes
+
+
+def _merge(station: Station, week: str, doc: CommentedMap, fresh: CommentedMap, changes: list[str]) -> CommentedMap:
+    items = doc.get("items")
+    if not isinstance(items, CommentedSeq):
+        raise RundownError("'items' is not a list", where=rundown_path(station, week), fix="restore the items: list")
+    ready = {r.id for r in week_reports(station, week) if on_air_ready(r) is None}
+    for i in reversed(range(len(items))):
+        rid = items[i].get("report") if isinstance(items[i], dict) else None
+        if rid and rid not in ready:
+            changes.append(f"removed {items[i].get('id')}: report {rid} is no longer verified")
+            del items[i]
+    have = {it.get("report") for it in items if isinstance(it, dict)}
+    ids = {it.get("id") for it in items if isinstance(it, dict)}
+    last_report = max((i for i, it in enumerate(items) if isinstance(it, dict) and it.get("report")), default=None)
+    at = (last_report + 1) if last_report is not None else len(items)
+    for it in fresh["items"]:
+        if it.get("report") and it["report"] not in have and it["id"] not in ids:
+            items.insert(at, it)
+            at += 1
+            changes.append(f"added {it['id']}")
+    return doc
+
+
+# --- reading -----------------------------------------------------------------------------------------
+
+def _load_doc(path: Path, text: str | None = None) -> CommentedMap:
+    try:
+        raw = text if text is not None else path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise RundownError("not UTF-8 text", where=path, fix="save it as UTF-8") from None
+    try:
+        doc = _yaml().load(raw)
+    except MarkedYAMLError as e:
+        line = (e.problem_mark.line + 1) if e.problem_mark else 1
+        raise RundownError(f"malformed YAML: {e.problem}", where=f"{path}:{line}", fix="fix the YAML on that line") from None
+    except (YAMLError, ValueError) as e:
+        raise RundownError(f"malformed YAML: {e}", where=path, fix="fix the YAML") from None
+    if not isinstance(doc, dict):
+        raise RundownError("not a rundown", where=path, fix="run `radio plan WEEK --force` to start again")
+    return doc
+
+
+def load(station: Station, week: str) -> Rundown:
+    """Read and validate the rundown; every problem names the item and the fix."""
+    path = rundown_path(station, week)
+    if not path.is_file():
+        raise RundownError(f"no rundown for {week}", where=path, fix=f"run `radio plan {week}`")
+    doc = _load_doc(path)
+    raw_items = doc.get("items") if isinstance(doc.get("items"), list) else []
+    try:
+        rf = RundownFile.model_validate(dict(doc))
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = list(err["loc"])
+        where = f"{path}"
+        what = ".".join(str(p) for p in loc)
+        if len(loc) >= 2 and loc[0] == "items" and isinstance(loc[1], int) and loc[1] < len(raw_items):
+            it = raw_items[loc[1]]
+            iid = it.get("id") if isinstance(it, dict) else None
+            what = f"item {iid or '#' + str(loc[1] + 1)}" + (f": {'.'.join(str(p) for p in loc[2:])}" if loc[2:] else "")
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            raise RundownError(f"{what}: unknown field", where=where,
+                               fix=f"fields are: {', '.join(Item.model_fields)}") from None
+        if err["type"] == "missing":
+            raise RundownError(f"{what}: missing", where=where, fix="add it") from None
+        raise RundownError(f"{what}: {msg}", where=where, fix="correct the value") from None
+    if rf.week != week:
+        raise RundownError(f"the rundown is for {rf.week}, not {week}", where=path, fix=f"set week: {week}")
+    return _resolve(station, week, path, rf)
+
+
+def _resolve(station: Station, week: str, path: Path, rf: RundownFile) -> Rundown:
+    cfg = station.config
+    host_ids = {h.id for h in cfg.hosts}
+    reports = {r.id: r for r in week_reports(station, week)}
+    seen: set[str] = set()
+    entries: list[Entry] = []
+    for it in rf.items:
+        where = f"{path}: item {it.id}"
+        if it.id in seen:
+            raise RundownError("duplicate item id", where=where, fix="give every item its own id")
+        seen.add(it.id)
+        if it.type in SPEECH:
+            if not it.host:
+                raise RundownError("no host", where=where, fix=f"set host: one of {', '.join(sorted(host_ids))}")
+            if not it.report and not (it.text or "").strip():
+                raise RundownError(f"a {it.type} item needs text or a report", where=where,
+                                   fix="add text: or report: REPORT-ID")
+        if it.host is not None and it.host not in host_ids:
+            raise RundownError(f"unknown host {it.host!r}", where=where,
+                               fix=f"use one of: {', '.join(sorted(host_ids))}")
+        for key, name in (("element", it.element), ("bed", it.bed)):
+            if name is not None and name not in cfg.elements:
+                raise RundownError(f"unknown {key} {name!r}", where=where,
+                                   fix=f"use one of: {', '.join(sorted(cfg.elements))}, or add it to radio.toml")
+        if it.type == "element" and not it.element:
+            raise RundownError("an element item needs element: NAME", where=where, fix="name a station sound")
+        if it.type == "bed":
+            if not (it.bed or it.element):
+                raise RundownError("a bed item needs bed: NAME", where=where, fix="name a bed element")
+            if not it.duration:
+                raise RundownError("a bed item needs a duration", where=where, fix="add duration: M:SS")
+        if it.duration is not None:
+            try:
+                if parse_duration_ms(it.duration) <= 0:
+                    raise ValueError("a duration must be longer than zero")
+            except ValueError as e:
+                raise RundownError(f"bad duration: {e}", where=where, fix="write it as M:SS, e.g. 0:30") from None
+        report = None
+        if it.report:
+            r = reports.get(it.report)
+            if r is None:
+                raise RundownError(f"unknown report {it.report!r}", where=where,
+                                   fix=f"see `radio report list {week}` for the ids")
+            why = on_air_ready(r)
+            if why:
+                raise RundownError(f"report {it.report} {why}", where=where,
+                                   fix=f"verify it (`radio report verify {it.report}`), or remove the item or mark it "
+                                       "skip: true")
+            report = public(r, reports_path(station, week, r.id))
+        text = (it.text or "").strip() or (spoken_text(report) if report else "")
+        title = it.title or (report.title if report else (cfg.elements[it.element].title if it.element and
+                                                         cfg.elements[it.element].title else it.id))
+        entries.append(Entry(it, report, " ".join(text.split()) if it.type in SPEECH else "", title))
+    return Rundown(week, rf.title, path, entries)
+
+
+def reports_path(station: Station, week: str, rid: str) -> Path:
+    return station.week_dir(week) / "reports" / f"{rid}.md"
+
+
+# --- timing --------------------------------------------------------------------------------------------
+
+def recording(station: Station, week: str, item_id: str) -> Path | None:
+    folder = station.week_dir(week) / "segments"
+    for ext in media.AUDIO_EXTS:
+        p = folder / f"{item_id}.{ext}"
+        if p.is_file():
+            return p
+    return None
+
+
+def draft_path(station: Station, week: str, item_id: str) -> Path:
+    return station.out_dir(week) / "drafts" / f"{item_id}.wav"
+
+
+@dataclass
+class ItemTime:
+    entry: Entry
+    number: int  # 1-based among live items; 0 when skipped
+    state: str  # recorded | missing | draft | element | bed | skipped
+    words: int
+    estimated_ms: int
+    actual_ms: int | None
+    media: str | None
+    front_ms: int = 0
+    back_ms: int = 0
+
+    @property
+    def duration_ms(self) -> int:
+        return self.actual_ms if self.actual_ms is not None else self.estimated_ms
+
+
+@dataclass
+class ShowTime:
+    slot_ms: int
+    gap_ms: int
+    items: list[ItemTime]
+    rates: dict[str, tuple[float, float | None]]  # host -> (configured wpm, measured wpm)
+    total_ms: int = 0
+    cut: list[str] = field(default_factory=list)
+
+    @property
+    def over_ms(self) -> int:
+        return self.total_ms - self.slot_ms
+
+
+def overlap_ms(station: Station, entry: Entry) -> int:
+    """How far an item overlaps the one before it (an element's crossfade)."""
+    if entry.item.type == "element" and entry.item.element:
+        return round(station.config.elements[entry.item.element].crossfade * 1000)
+    return 0
+
+
+def lay_out(durations: list[int], overlaps: list[int], gap_ms: int) -> tuple[list[int], int]:
+    """Start of each item and the total, in integer ms: a gap between items unless the next one overlaps."""
+    starts, t = [], 0
+    for i, (d, o) in enumerate(zip(durations, overlaps)):
+        if i:
+            t += -min(o, durations[i - 1]) if o else gap_ms
+        starts.append(t)
+        t += d
+    return starts, t
+
+
+def cut_candidates(live: list[ItemTime], overlaps: list[int], gap_ms: int, slot_ms: int) -> list[str]:
+    """The lowest-priority report items whose removal brings the show within the slot (laid out again, exactly)."""
+    pool = sorted((t for t in live if t.entry.report is not None),
+                  key=lambda t: (-t.entry.report.priority, -t.number))  # type: ignore[union-attr]
+    cut: list[str] = []
+    for t in pool:
+        keep = [i for i, x in enumerate(live) if x.entry.id not in cut]
+        if lay_out([live[i].duration_ms for i in keep], [overlaps[i] for i in keep], gap_ms)[1] <= slot_ms:
+            break
+        cut.append(t.entry.id)
+    return cut
+
+
+def timing(station: Station, rundown: Rundown, *, actuals: dict[str, int] | None = None) -> ShowTime:
+    """Estimated and actual durations, front and back times, over/under and cut candidates.
+
+    `actuals` (from as-run.json, after assembly) override the recordings' raw lengths.
+    """
+    cfg = station.config
+    week = rundown.week
+    measured: dict[str, tuple[int, int]] = {}  # host -> (words, ms) over real recordings
+    rec_ms: dict[str, int] = {}
+    for e in rundown.entries:
+        if e.item.type in SPEECH:
+            p = recording(station, week, e.id)
+            if p is not None:
+                rec_ms[e.id] = media.duration_ms(p)
+                w, ms = measured.get(e.item.host or "", (0, 0))
+                measured[e.item.host or ""] = (w + words(e.text), ms + rec_ms[e.id])
+    rates: dict[str, tuple[float, float | None]] = {}
+    for h in cfg.hosts:
+        w, ms = measured.get(h.id, (0, 0))
+        rates[h.id] = (h.rate_wpm, round(w * 60000 / ms, 1) if ms >= 5000 and w else None)
+    times: list[ItemTime] = []
+    number = 0
+    for e in rundown.entries:
+        it = e.item
+        n_words = words(e.text)
+        est, actual, state, media_rel = 0, None, "missing", None
+        if it.type in SPEECH:
+            conf, meas = rates[it.host or ""] if it.host in rates else (165.0, None)
+            est = round(n_words * 60000 / (meas or conf))
+            p = recording(station, week, it.id)
+            if p is not None:
+                actual, state, media_rel = rec_ms[it.id], "recorded", str(p.relative_to(station.root))
+            elif draft_path(station, week, it.id).is_file():
+                d = draft_path(station, week, it.id)
+                actual, state, media_rel = media.duration_ms(d), "draft", str(d.relative_to(station.root))
+        elif it.type == "element":
+            p = station.element_path(it.element or "")
+            if not p.is_file():
+                raise RadioError(f"element {it.element!r}: file {cfg.elements[it.element or ''].file} does not exist",
+                                 where=station.root / "radio.toml", fix="fix the path in [elements] or add the file")
+            est = media.duration_ms(p)
+            actual, state, media_rel = est, "element", cfg.elements[it.element or ""].file
+        else:  # a bed on its own, for a set time
+            est = parse_duration_ms(it.duration or "0")
+            actual, state, media_rel = est, "bed", cfg.elements[it.bed or it.element or ""].file
+        if actuals and it.id in actuals:
+            actual = actuals[it.id]
+        if it.skip:
+            state = "skipped"
+        else:
+            number += 1
+        times.append(ItemTime(e, number if not it.skip else 0, state, n_words, est, actual, media_rel))
+    live = [t for t in times if t.number]
+    gap = round(cfg.audio.gap * 1000)
+    overlaps = [overlap_ms(station, t.entry) for t in live]
+    starts, total = lay_out([t.duration_ms for t in live], overlaps, gap)
+    slot = cfg.show.slot_ms
+    for t, s in zip(live, starts):
+        t.front_ms = s
+        t.back_ms = slot - s - t.duration_ms
+    show = ShowTime(slot, gap, times, rates, total)
+    show.cut = cut_candidates(live, overlaps, gap, slot) if total > slot else []
+    return show
+
+
+def over_under(ms: int) -> str:
+    if ms == 0:
+        return "exactly on time"
+    return f"over by {format_ms(ms)}" if ms > 0 else f"under by {format_ms(-ms)}"

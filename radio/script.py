@@ -1,0 +1,179 @@
+"""The broadcast script and the run sheet, from the rundown's public data through jinja2 templates."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from radio import fsutil
+from radio.config import Station, format_ms
+from radio.rundown import ItemTime, Rundown, ShowTime, over_under
+
+TEMPLATES = Path(__file__).parent / "templates"
+RUNSHEET_COLUMNS = ["#", "id", "slug", "type", "host", "in words", "out words", "estimated", "actual", "front time",
+                    "back time", "media file", "status", "notes"]
+
+
+def environment(station: Station, *, html: bool) -> jinja2.Environment:
+    """Templates from the station's templates/ first, then the defaults; missing fields are errors."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(station.root / "templates"), str(TEMPLATES)]),
+        undefined=jinja2.StrictUndefined, autoescape=html, keep_trailing_newline=True,
+        trim_blocks=True, lstrip_blocks=True)
+    env.filters["clock"] = format_ms
+    env.filters["signed"] = lambda ms: format_ms(ms, signed=True)
+    return env
+
+
+def render(station: Station, name: str, context: dict) -> str:
+    from radio.errors import RadioError
+    try:
+        return environment(station, html=name.endswith(".html")).get_template(name).render(**context)
+    except jinja2.UndefinedError as e:
+        raise RadioError(f"template {name}: {e.message}", fix="use only the fields the template context provides "
+                         "(see radio/templates)") from None
+    except jinja2.TemplateError as e:
+        raise RadioError(f"template {name}: {e}", fix="fix the template") from None
+
+
+@dataclass(frozen=True)
+class Row:
+    """One run-sheet line: only public data, already formatted for people."""
+
+    number: str
+    id: str
+    slug: str
+    type: str
+    host: str
+    host_name: str
+    in_words: str
+    out_words: str
+    estimated: str
+    actual: str
+    front: str
+    back: str
+    media: str
+    status: str
+    notes: str
+    cue: str
+    attribution: str
+    text: str
+    title: str
+    words: int
+    skipped: bool
+    paragraphs: list[str]
+
+
+def _cue_words(text: str, first: bool) -> str:
+    w = text.split()
+    if not w:
+        return ""
+    return " ".join(w[:4]) + ("…" if len(w) > 4 else "") if first else ("…" if len(w) > 4 else "") + " ".join(w[-4:])
+
+
+def rows(station: Station, week: str, show: ShowTime) -> list[Row]:
+    cfg = station.config
+    out = []
+    for t in show.items:
+        e, it = t.entry, t.entry.item
+        host = cfg.host(it.host) if it.host else None
+        if it.type == "element":
+            cue = f"play {e.title} ({format_ms(t.duration_ms)})"
+        elif it.type == "bed":
+            cue = f"bed {it.bed or it.element} for {format_ms(t.duration_ms)}"
+        else:
+            cue = f"{'read live' if it.type == 'read' else 'play recording'}" + (
+                f" over bed {cfg.elements[it.bed].title or it.bed}" if it.bed else "")
+        notes = "; ".join(x for x in [it.notes or "", "on air only" if it.onair_only else "",
+                                      "CUT CANDIDATE" if it.id in show.cut else ""] if x)
+        text = e.text
+        paragraphs = [p.strip() for p in (e.report.text.split("\n") if e.report and not it.text else [text]) if p.strip()]
+        if e.report and not it.text:
+            paragraphs = [f"{e.report.attribution.rstrip('.:')[:1].upper()}{e.report.attribution.rstrip('.:')[1:]}"
+                          f" reports."] + paragraphs
+        out.append(Row(
+            number=str(t.number) if t.number else "–", id=it.id, slug=e.title, type=it.type,
+            host=it.host or "", host_name=host.name if host else "", in_words=_cue_words(text, True) or ("(music)" if it.type in ("element", "bed") else ""), out_words=_cue_words(text, False),
+            estimated=format_ms(t.estimated_ms), actual=format_ms(t.actual_ms) if t.actual_ms is not None else "",
+            front=format_ms(t.front_ms) if t.number else "", back=format_ms(t.back_ms) if t.number else "",
+            media=t.media or (f"episodes/{week}/segments/{it.id}.wav" if it.type in ("read", "recorded") else ""), status=t.state,
+            notes=notes, cue=cue, attribution=e.report.attribution if e.report else "", text=text, title=e.title,
+            words=t.words, skipped=it.skip, paragraphs=paragraphs))
+    return out
+
+
+def context(station: Station, rundown: Rundown, show: ShowTime) -> dict:
+    cfg = station.config
+    air = station.air_datetime(rundown.week)
+    return {
+        "show": {"title": cfg.show.title, "station": cfg.station.name, "language": cfg.station.language},
+        "week": rundown.week, "title": rundown.title,
+        "air": f"{air:%A} {air.day} {air:%B} {air.year}, {air:%H:%M} {air.tzname()}",
+        "rows": rows(station, rundown.week, show), "slot": format_ms(show.slot_ms), "total": format_ms(show.total_ms),
+        "over_under": over_under(show.over_ms), "over": show.over_ms > 0, "cut": show.cut,
+        "hosts": [{"id": h.id, "name": h.name} for h in cfg.hosts],
+    }
+
+
+def runsheet_csv(ctx: dict) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(RUNSHEET_COLUMNS)
+    for r in ctx["rows"]:
+        w.writerow([r.number, r.id, r.slug, r.type, r.host, r.in_words, r.out_words, r.estimated, r.actual, r.front,
+                    r.back, r.media, r.status, r.notes])
+    w.writerow(["", "TOTAL", "", "", "", "", "", "", "", ctx["total"], "", "", ctx["over_under"],
+                ("cut candidates: " + ", ".join(ctx["cut"])) if ctx["cut"] else ""])
+    w.writerow(["", "SLOT", "", "", "", "", "", "", "", ctx["slot"], "", "", "", ""])
+    return buf.getvalue()
+
+
+def write_script(station: Station, rundown: Rundown, show: ShowTime) -> list[Path]:
+    out = station.out_dir(rundown.week)
+    ctx = context(station, rundown, show)
+    files = {
+        "script.html": render(station, "script.html", ctx),
+        "script.md": render(station, "script.md", ctx),
+        "runsheet.html": render(station, "runsheet.html", ctx),
+        "runsheet.csv": runsheet_csv(ctx),
+    }
+    paths = []
+    for name, text in files.items():
+        fsutil.write_text(out / name, text)
+        paths.append(out / name)
+    return paths
+
+
+def status_table(station: Station, rundown: Rundown, show: ShowTime) -> str:
+    from radio.text import table
+    rs = rows(station, rundown.week, show)
+    body = [[r.number, r.id, r.type, r.host, r.status, r.estimated, r.actual or "-", r.front or "-", r.back or "-"]
+            for r in rs]
+    lines = [f"{rundown.title} ({rundown.week})",
+             table(["#", "ITEM", "TYPE", "HOST", "STATE", "EST", "ACTUAL", "FRONT", "BACK"], body, widths={1: 36},
+                   right={5, 6, 7, 8}),
+             "",
+             f"total {format_ms(show.total_ms)} of {format_ms(show.slot_ms)}: {over_under(show.over_ms)}"]
+    if show.over_ms < 0 and station.config.audio.filler:
+        lines[-1] += f" (filled with {station.config.audio.filler})"
+    for host_id, (conf, meas) in show.rates.items():
+        lines.append(f"{host_id}: {conf:g} wpm configured" + (f", {meas:g} wpm measured" if meas else ", not yet measured"))
+    if show.cut:
+        lines.append("cut candidates: " + ", ".join(show.cut))
+    missing = [t.entry.id for t in show.items if t.state == "missing"]
+    drafts = [t.entry.id for t in show.items if t.state == "draft"]
+    if show.over_ms > 0:
+        nxt = f"cut or shorten {', '.join(show.cut)}, or mark items skip: true in rundown.yaml"
+    elif missing:
+        nxt = (f"record {len(missing)} items into episodes/{rundown.week}/segments/<item>.wav (first: {missing[0]}), "
+               f"or hear a draft: radio assemble {rundown.week} --draft")
+    elif drafts:
+        nxt = f"record {len(drafts)} drafted items (first: {drafts[0]}), then radio build {rundown.week}"
+    else:
+        nxt = f"radio build {rundown.week}"
+    lines.append(f"next: {nxt}")
+    return "\n".join(lines)

@@ -32,3 +32,20 @@ def script_stage(station: Station, week: str) -> list[Path]:
 def status_text(station: Station, week: str) -> str:
     rundown, show = timed(station, week)
     return status_table(station, rundown, show)
+
+
+def assemble_stage(station: Station, week: str, *, draft: bool = False, allow_over: bool = False, progress=None):
+    from radio.audio.assemble import assemble
+    return assemble(station, week, draft=draft, allow_over=allow_over, progress=progress)
+
+
+def loudness_lines(station: Station, result) -> list[str]:
+    from radio.config import format_ms
+    lines = []
+    for name, key, path in (("on air", "onair", result.onair), ("podcast", "podcast", result.podcast)):
+        m = result.report[key]
+        mark = "ok" if m["ok"] else "OUT OF TARGET"
+        lines.append(f"{name:8} {path.relative_to(station.root)}: {format_ms(round(m['seconds'] * 1000))}, "
+                     f"{m['integrated']} LUFS (target {m['target']:g} ±{m['tolerance']:g}), true peak "
+                     f"{m['true_peak']} dBTP, LRA {m['lra']} LU: {mark}")
+    return lines

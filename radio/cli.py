@@ -263,6 +263,34 @@ def status(c: Ctx, week: str) -> None:
     click.echo(status_text(c.station, week))
 
 
+# --- audio -------------------------------------------------------------------------------------------
+
+def progress_printer(c: Ctx):
+    """Plain progress lines (a bar per stage comes with `radio build`); nothing with -q."""
+    def show(stage: str, i: int, n: int, label: str) -> None:
+        if not c.quiet:
+            click.echo(f"{stage} {i}/{n} {label}", err=True)
+    return show
+
+
+@cli.command()
+@week_arg
+@click.option("--draft", is_flag=True, help="Fill missing recordings with espeak-ng read-throughs of the script.")
+@click.option("--allow-over", is_flag=True, help="Build even if the show runs over its slot.")
+@pass_ctx
+def assemble(c: Ctx, week: str, draft: bool, allow_over: bool) -> None:
+    """Assemble WEEK's recordings into onair.wav (exactly the slot) and podcast.mp3.
+
+    \b
+    Example:
+      radio assemble 2026-W47 --draft
+    """
+    from radio.build import assemble_stage, loudness_lines
+    result = assemble_stage(c.station, week, draft=draft, allow_over=allow_over, progress=progress_printer(c))
+    for line in loudness_lines(c.station, result):
+        c.say(line)
+
+
 def main() -> None:
     cli(prog_name="radio")
 

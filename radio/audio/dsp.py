@@ -1,0 +1,226 @@
+"""Loudness (ITU-R BS.1770-4 / EBU R128), true peak and a true-peak limiter, all streaming.
+
+Everything works on float32 mono chunks with state carried between calls, so a show of any length is
+measured and limited in constant memory. Tests check the numbers against ffmpeg's ebur128 filter.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.ndimage import minimum_filter1d, uniform_filter1d
+from scipy.signal import firwin, sosfilt
+
+BLOCK = 64  # samples per peak block: the limiter's time grid (1.3 ms at 48 kHz)
+TAPS = 12  # per phase of the 4x interpolator (48 taps in all, as BS.1770 Annex 2)
+
+
+def db(x: float) -> float:
+    return 20 * math.log10(x) if x > 0 else -math.inf
+
+
+def undb(d: float) -> float:
+    return 10 ** (d / 20)
+
+
+def k_weighting(rate: int) -> np.ndarray:
+    """The two K-weighting biquads for any sample rate (coefficients as libebur128 derives them)."""
+    f0, gain, q = 1681.974450955533, 3.999843853973347, 0.7071752369554196
+    k = math.tan(math.pi * f0 / rate)
+    vh = 10 ** (gain / 20)
+    vb = vh ** 0.4996667741545416
+    a0 = 1 + k / q + k * k
+    shelf = [(vh + vb * k / q + k * k) / a0, 2 * (k * k - vh) / a0, (vh - vb * k / q + k * k) / a0,
+             1, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0]
+    f0, q = 38.13547087602444, 0.5003270373238773
+    k = math.tan(math.pi * f0 / rate)
+    a0 = 1 + k / q + k * k
+    highpass = [1, -2, 1, 1, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0]
+    return np.array([shelf, highpass], dtype=np.float64)
+
+
+_PHASES = (firwin(4 * TAPS, 0.25 * 0.92, window=("kaiser", 7.0)) * 4).reshape(TAPS, 4)[::-1].astype(np.float32)
+
+
+def interpolated_peaks(x: np.ndarray, blocks: np.ndarray, pad: int = TAPS) -> np.ndarray:
+    """Peak of the 4x-oversampled signal in each of the given blocks of `x` (which has `pad` context samples
+    before block 0 and after the last block)."""
+    if len(blocks) == 0:
+        return np.zeros(0, dtype=np.float32)
+    windows = np.lib.stride_tricks.sliding_window_view(x, TAPS)
+    starts = pad + blocks[:, None] * BLOCK + np.arange(BLOCK)[None, :] - TAPS // 2
+    rows = windows[starts.ravel()]
+    out = np.abs(rows @ _PHASES).reshape(len(blocks), BLOCK * 4)
+    return out.max(axis=1)
+
+
+class Meter:
+    """Streaming BS.1770-4 meter: integrated loudness, loudness range, max momentary and short-term, true peak."""
+
+    def __init__(self, rate: int):
+        self.rate = rate
+        self.sos = k_weighting(rate)
+        self.zi = np.zeros((2, 2))
+        self.sub = rate // 10  # 100 ms sub-blocks: momentary = 4 of them, short-term = 30
+        self.acc = np.zeros(0, dtype=np.float64)
+        self.energies: list[np.ndarray] = []
+        self.peak_tail = np.zeros(TAPS, dtype=np.float32)
+        self.pending = np.zeros(0, dtype=np.float32)
+        self.sample_peak = 0.0
+        self.true_peak = 0.0
+        self.samples = 0
+
+    def feed(self, x: np.ndarray) -> None:
+        if len(x) == 0:
+            return
+        self.samples += len(x)
+        y, self.zi = sosfilt(self.sos, x.astype(np.float64), zi=self.zi)
+        sq = np.concatenate([self.acc, y * y])
+        n = len(sq) // self.sub
+        if n:
+            self.energies.append(sq[: n * self.sub].reshape(n, self.sub).mean(axis=1))
+        self.acc = sq[n * self.sub:]
+        self._peaks(x)
+
+    def _peaks(self, x: np.ndarray, final: bool = False) -> None:
+        buf = np.concatenate([self.pending, x.astype(np.float32, copy=False)])
+        n = len(buf) // BLOCK if not final else -(-len(buf) // BLOCK)
+        if final and len(buf) % BLOCK:
+            buf = np.concatenate([buf, np.zeros(n * BLOCK - len(buf), dtype=np.float32)])
+        usable = n * BLOCK if final else max(0, (len(buf) - TAPS) // BLOCK) * BLOCK
+        if usable <= 0:
+            self.pending = buf
+            return
+        blocks = np.abs(buf[:usable]).reshape(-1, BLOCK).max(axis=1)
+        self.sample_peak = max(self.sample_peak, float(blocks.max()))
+        # inter-sample peaks rarely exceed the sample peak by more than 3 dB: only nearby blocks are oversampled
+        floor = max(self.true_peak, self.sample_peak) * undb(-3.0)
+        cand = np.nonzero(blocks >= floor)[0]
+        ctx = np.concatenate([self.peak_tail, buf[: usable + TAPS] if not final else
+                              np.concatenate([buf[:usable], np.zeros(TAPS, np.float32)])])
+        if len(cand):
+            self.true_peak = max(self.true_peak, float(interpolated_peaks(ctx, cand).max()))
+        self.true_peak = max(self.true_peak, self.sample_peak)
+        self.peak_tail = buf[usable - TAPS: usable]
+        self.pending = buf[usable:]
+
+    def result(self) -> dict:
+        self._peaks(np.zeros(0, np.float32), final=True)
+        e = np.concatenate(self.energies) if self.energies else np.zeros(0)
+        mom = np.convolve(e, np.ones(4) / 4, "valid") if len(e) >= 4 else np.zeros(0)
+        short = np.convolve(e, np.ones(30) / 30, "valid") if len(e) >= 30 else np.zeros(0)
+        return {
+            "integrated": _round(gated(mom)),
+            "lra": _round(loudness_range(short)),
+            "max_momentary": _round(_lufs(mom.max()) if len(mom) else -math.inf),
+            "max_short_term": _round(_lufs(short.max()) if len(short) else -math.inf),
+            "true_peak": _round(db(self.true_peak)),
+            "sample_peak": _round(db(self.sample_peak)),
+            "seconds": round(self.samples / self.rate, 3),
+        }
+
+
+def _lufs(e: float | np.ndarray):
+    with np.errstate(divide="ignore"):
+        return -0.691 + 10 * np.log10(e)
+
+
+def _round(v: float) -> float | None:
+    return None if v is None or not math.isfinite(v) else round(float(v), 2)
+
+
+def gated(block_energies: np.ndarray) -> float:
+    """Integrated loudness of 400 ms block energies: absolute gate -70 LUFS, relative gate -10 LU."""
+    if len(block_energies) == 0:
+        return -math.inf
+    loud = _lufs(block_energies)
+    e = block_energies[loud > -70]
+    if len(e) == 0:
+        return -math.inf
+    rel = _lufs(e.mean()) - 10
+    e = e[_lufs(e) > rel]
+    return float(_lufs(e.mean())) if len(e) else -math.inf
+
+
+def loudness_range(short_energies: np.ndarray) -> float:
+    """EBU Tech 3342 loudness range of 3 s short-term energies."""
+    if len(short_energies) == 0:
+        return 0.0
+    loud = _lufs(short_energies)
+    e = short_energies[loud > -70]
+    if len(e) == 0:
+        return 0.0
+    rel = _lufs(e.mean()) - 20
+    kept = np.sort(_lufs(e[_lufs(e) > rel]))
+    if len(kept) == 0:
+        return 0.0
+    lo, hi = np.percentile(kept, [10, 95])
+    return float(hi - lo)
+
+
+def measure(x: np.ndarray, rate: int) -> dict:
+    m = Meter(rate)
+    m.feed(x)
+    return m.result()
+
+
+class Limiter:
+    """A lookahead true-peak limiter, streaming.
+
+    Per block the needed gain is ceiling / true peak; a minimum filter over a hold window and a moving average
+    over a shorter attack window make it smooth while never above what any sample needs, so the output's true
+    peak stays under the ceiling without clipping. The output is delayed by `delay` samples; `flush` ends it.
+    """
+
+    HOLD = 40  # blocks each side (~53 ms at 48 kHz): how long the gain stays down around a peak
+    ATTACK = 12  # blocks averaged: how smoothly it moves
+
+    def __init__(self, ceiling_db: float, gain_db: float = 0.0):
+        self.ceiling = undb(ceiling_db)
+        self.gain = np.float32(undb(gain_db))
+        self.look = (self.HOLD + self.ATTACK + 2) * BLOCK
+        self.buf = np.zeros(self.look, dtype=np.float32)  # the first `look` samples are history
+        self.started = False
+        self.reduced_blocks = 0
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        buf = np.concatenate([self.buf, x.astype(np.float32, copy=False) * self.gain])
+        n_blocks = len(buf) // BLOCK
+        out_blocks = n_blocks - 2 * self.look // BLOCK
+        if out_blocks <= 0:
+            self.buf = buf
+            return np.zeros(0, dtype=np.float32)
+        body = buf[: n_blocks * BLOCK]
+        peaks = np.abs(body).reshape(n_blocks, BLOCK).max(axis=1)
+        cand = np.nonzero(peaks > self.ceiling * undb(-3.0))[0]
+        if len(cand):
+            peaks[cand] = np.maximum(peaks[cand], _tp(body, cand))
+        need = np.minimum(1.0, self.ceiling / np.maximum(peaks, 1e-12)).astype(np.float32)
+        lo = self.look // BLOCK
+        seg = body[lo * BLOCK: (lo + out_blocks) * BLOCK]
+        self.buf = buf[out_blocks * BLOCK:]
+        if need.min() >= 1.0:
+            return seg.copy()
+        held = minimum_filter1d(need, 2 * self.HOLD + 1, mode="nearest")
+        smooth = np.minimum(uniform_filter1d(held, self.ATTACK, mode="nearest"), need)
+        # linear between block centres, from the block before this stretch to the one after it: each sample's
+        # gain lies between its block's neighbours, which are all under that block's need (HOLD > ATTACK + 1)
+        gain_blocks = smooth[lo - 1: lo + out_blocks + 1]
+        if gain_blocks.min() >= 1.0:
+            return seg.copy()
+        self.reduced_blocks += int((smooth[lo: lo + out_blocks] < 0.999).sum())
+        centres = (np.arange(-1, out_blocks + 1) + 0.5) * BLOCK
+        g = np.interp(np.arange(out_blocks * BLOCK, dtype=np.float32), centres, gain_blocks).astype(np.float32)
+        return seg * g
+
+    def flush(self) -> np.ndarray:
+        """The delayed rest of the signal."""
+        remaining = len(self.buf) - self.look
+        out = self.process(np.zeros(2 * self.look + BLOCK, dtype=np.float32))
+        return out[:remaining] if remaining > 0 else np.zeros(0, dtype=np.float32)
+
+
+def _tp(body: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    padded = np.concatenate([np.zeros(TAPS, np.float32), body, np.zeros(TAPS, np.float32)])
+    return interpolated_peaks(padded, cand)

@@ -45,19 +45,22 @@ class Result:
         self.exception = r.exception
 
 
-@pytest.fixture
-def run(station: Path):
-    """Run the real CLI against the station; returns exit code, stdout and stderr separately."""
+def runner_for(station: Path):
+    """Run the real CLI against a station; returns exit code, stdout and stderr separately."""
 
     def go(*args: str, env: dict | None = None) -> Result:
-        runner = CliRunner()
-        r = runner.invoke(cli, ["--station", str(station), *args], env={"SOURCE_DATE_EPOCH": "1763740800", **(env or {})},
-                          catch_exceptions=True)
+        r = CliRunner().invoke(cli, ["--station", str(station), *args],
+                               env={"SOURCE_DATE_EPOCH": "1763740800", **(env or {})}, catch_exceptions=True)
         if r.exception and not isinstance(r.exception, SystemExit):
             raise r.exception
         return Result(r)
 
     return go
+
+
+@pytest.fixture
+def run(station: Path):
+    return runner_for(station)
 
 
 def golden(path: Path, actual: str, update: bool) -> None:

@@ -1,0 +1,102 @@
+"""Small real audio fixtures (ffmpeg tones, espeak-ng speech) and independent measurements (ffmpeg ebur128)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from radio.station import init_station
+
+WEEK = "2026-W47"
+
+
+def ff(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True)
+
+
+def tone(path: Path, freq: float = 440, seconds: float = 2.0, db: float = -20, *, head: float = 0.0,
+         tail: float = 0.0, rate: int = 48000, channels: int = 1, extra: tuple[str, ...] = ()) -> Path:
+    """A sine at `db` dBFS peak, with optional silence before and after."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    amp = 10 ** (db / 20)
+    expr = f"{amp}*sin(2*PI*{freq}*t)*between(t,{head},{head + seconds})"
+    layout = "|".join([expr] * channels)
+    ff("-f", "lavfi", "-i", f"aevalsrc='{layout}':s={rate}:d={head + seconds + tail}", *extra, str(path))
+    return path
+
+
+def speech(path: Path, text: str, *, voice: str = "en", head: float = 0.0, db: float = 0.0) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".raw.wav")
+    subprocess.run(["espeak-ng", "-v", voice, "-w", str(tmp), text], check=True)
+    ff("-i", str(tmp), "-af", f"adelay={int(head * 1000)},volume={db}dB", str(path))
+    tmp.unlink()
+    return path
+
+
+def ebur128(path: Path, start: float | None = None, end: float | None = None) -> dict:
+    """Integrated loudness, LRA and true peak as ffmpeg's ebur128 filter measures them."""
+    trim = f"atrim={start or 0}:{end},asetpts=N/SR/TB," if end is not None else ""
+    r = subprocess.run(["ffmpeg", "-nostdin", "-nostats", "-i", str(path), "-af", f"{trim}ebur128=peak=true",
+                        "-f", "null", "-"], capture_output=True, text=True)
+    s = r.stderr[r.stderr.rindex("Summary:"):]
+    get = lambda pat: float(re.search(pat, s).group(1))  # noqa: E731
+    return {"I": get(r"I:\s+(-?[\d.]+|-inf) LUFS"), "LRA": get(r"LRA:\s+(-?[\d.]+) LU"),
+            "TP": get(r"Peak:\s+(-?[\d.]+|-inf) dBFS")}
+
+
+def samples(path: Path, rate: int = 48000) -> np.ndarray:
+    r = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-ac", "1", "-ar", str(rate), "-f",
+                        "f32le", "-"], capture_output=True, check=True)
+    return np.frombuffer(r.stdout, dtype="<f4")
+
+
+def rms_db(x: np.ndarray) -> float:
+    return float(20 * np.log10(np.sqrt(np.mean(x.astype(np.float64) ** 2)) + 1e-12))
+
+
+def tiny_station(root: Path, *, slot: str = "0:30", filler: bool = True, bed_under_news: bool = False) -> Path:
+    """A station whose show is a theme, a welcome, two news items, a closing and the theme: small and fast."""
+    init_station(root)
+    cfg = root / "radio.toml"
+    text = cfg.read_text()
+    text = text.replace('slot = "28:30"', f'slot = "{slot}"')
+    text = text.replace('format = ["welcome", "headlines", "news", "features", "appeals", "closing"]',
+                        'format = ["element:theme", "welcome", "news", "closing", "element:theme"]')
+    text = text.replace('# filler = "newsbed"', 'filler = "bed"' if filler else "")
+    text = text.replace("[elements]\n", '[elements]\ntheme = { file = "elements/theme.wav", kind = "music", '
+                                          'level = -3.0, title = "Theme" }\nbed = { file = "elements/bed.wav", '
+                                          'kind = "bed", level = -6.0, title = "Bed" }\n')
+    cfg.write_text(text)
+    tone(root / "elements" / "theme.wav", 523.25, 2.0, -12)
+    tone(root / "elements" / "bed.wav", 110, 3.0, -20)
+    folder = root / "episodes" / WEEK / "reports"
+    folder.mkdir(parents=True)
+    for rid, pri, title in (("first-story", 1, "First fictional story"), ("second-story", 2, "Second fictional story")):
+        (folder / f"{rid}.md").write_text(
+            f"---\n# FICTIONAL test report\ntitle: {title}\nreceived: 2026-11-16\nregion: Test Region\nkind: strike\n"
+            f"priority: {pri}\nstatus: verified\nchecks:\n  - {{by: a, on: 2026-11-17, method: phone}}\n"
+            f"  - {{by: b, on: 2026-11-17, method: visit}}\nexposure: regional\nprivate:\n  correspondent: x\n---\n"
+            f"Workers held a meeting today.\n")
+    from radio.config import Station
+    from radio.rundown import plan
+    plan(Station.open(root), WEEK)
+    if bed_under_news:
+        rd = root / "episodes" / WEEK / "rundown.yaml"
+        rd.write_text(rd.read_text().replace("    report: first-story\n", "    report: first-story\n    bed: bed\n"))
+    return root
+
+
+SPEECH_ITEMS = ("welcome", "first-story", "second-story", "closing")
+
+
+def record_tones(root: Path, seconds: float = 3.0, *, db: dict | None = None, head: float = 0.0) -> dict[str, Path]:
+    """One tone per speech item, each at its own frequency so it can be found in the master."""
+    seg = root / "episodes" / WEEK / "segments"
+    out = {}
+    for i, item in enumerate(SPEECH_ITEMS):
+        out[item] = tone(seg / f"{item}.wav", 300 + 200 * i, seconds, (db or {}).get(item, -18), head=head, tail=head)
+    return out

@@ -49,3 +49,8 @@ def loudness_lines(station: Station, result) -> list[str]:
                      f"{m['integrated']} LUFS (target {m['target']:g} ±{m['tolerance']:g}), true peak "
                      f"{m['true_peak']} dBTP, LRA {m['lra']} LU: {mark}")
     return lines
+
+
+def tag_stage(station: Station, week: str):
+    from radio.tags import tag
+    return tag(station, week)

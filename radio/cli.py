@@ -291,6 +291,22 @@ def assemble(c: Ctx, week: str, draft: bool, allow_over: bool) -> None:
         c.say(line)
 
 
+@cli.command()
+@week_arg
+@pass_ctx
+def tag(c: Ctx, week: str) -> None:
+    """Tag WEEK's masters: ID3v2.3 with chapters and cover on the MP3, BWF bext and INFO on the WAV.
+
+    \b
+    Example:
+      radio tag 2026-W47
+    """
+    from radio.build import tag_stage
+    mp3, wav, ep = tag_stage(c.station, week)
+    c.say(f"tagged {mp3.relative_to(c.station.root)}: {ep.title}, {len(ep.chapters)} chapters")
+    c.say(f"tagged {wav.relative_to(c.station.root)}: bext and LIST/INFO")
+
+
 def main() -> None:
     cli(prog_name="radio")
 

@@ -7,6 +7,7 @@ import difflib
 import os
 import re
 import tomllib
+import uuid
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from radio.errors import ConfigError, RadioError
 
 CONFIG_NAME = "radio.toml"
+PODCAST_NS = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")  # the Podcast Index namespace for podcast:guid
 WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -334,6 +336,29 @@ class Station:
         day = dt.date.fromisocalendar(year, num, WEEKDAYS.index(show.air_weekday) + 1)
         hh, mm = (int(x) for x in show.air_time.split(":"))
         return dt.datetime.combine(day, dt.time(hh, mm), zoneinfo.ZoneInfo(show.timezone))
+
+    # --- where things are published; stable so GUIDs never change ---
+    @property
+    def show_url(self) -> str:
+        return f"{self.config.podcast.base_url}{self.config.show.slug}/"
+
+    @property
+    def feed_url(self) -> str:
+        return f"{self.show_url}feed.xml"
+
+    @property
+    def feed_guid(self) -> uuid.UUID:
+        """podcast:guid: UUIDv5 of the feed URL without its scheme and trailing slashes."""
+        return uuid.uuid5(PODCAST_NS, re.sub(r"^[a-z]+://", "", self.feed_url).rstrip("/"))
+
+    def episode_guid(self, week: str) -> str:
+        return str(uuid.uuid5(self.feed_guid, week))
+
+    def episode_url(self, week: str) -> str:
+        return f"{self.show_url}episodes/{week}/"
+
+    def media_name(self, week: str) -> str:
+        return f"{self.config.show.slug}-{week}.mp3"
 
     @property
     def private_dir(self) -> Path:

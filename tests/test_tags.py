@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+from mutagen.id3 import ID3
+
+from tests.audio_util import WEEK, ff, record_tones, samples, tiny_station
+from tests.canary import assert_clean, plant
+from tests.conftest import runner_for
+
+
+def make_cover(path: Path, w: int = 1400, h: int = 1400, fmt: str = "png") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ff("-f", "lavfi", "-i", f"color=c=red:s={w}x{h}:d=1", "-frames:v", "1", str(path.with_suffix(f".{fmt}")))
+    if path.suffix != f".{fmt}":
+        path.with_suffix(f".{fmt}").rename(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A tiny station, assembled once; each test tags its own copy."""
+    root = tiny_station(tmp_path_factory.mktemp("tags") / "st")
+    make_cover(root / "elements" / "cover.png")
+    record_tones(root, 2.0)
+    assert runner_for(root)("assemble", WEEK).exit_code == 0
+    return root
+
+
+@pytest.fixture
+def station(built, tmp_path):
+    import shutil
+    dest = tmp_path / "st"
+    shutil.copytree(built, dest)
+    return dest
+
+
+def _out(root: Path) -> Path:
+    return root / "episodes" / WEEK / "out"
+
+
+def id3_size(data: bytes) -> int:
+    assert data[:3] == b"ID3"
+    b = data[6:10]
+    return 10 + ((b[0] << 21) | (b[1] << 14) | (b[2] << 7) | b[3])
+
+
+def test_mp3_tags_and_chapters(station):
+    mp3 = _out(station) / "podcast.mp3"
+    before = mp3.read_bytes()
+    r = runner_for(station)("tag", WEEK)
+    assert r.exit_code == 0, r.err
+    assert r.out == ("tagged episodes/2026-W47/out/podcast.mp3: st, 20 November 2026, 4 chapters\n"
+                     "tagged episodes/2026-W47/out/onair.wav: bext and LIST/INFO\n")
+    after = mp3.read_bytes()
+    assert after[id3_size(after):] == before  # the audio frames are untouched
+    t = ID3(mp3)
+    assert t.version == (2, 3, 0)
+    assert str(t["TIT2"]) == "st, 20 November 2026"
+    assert str(t["TPE1"]) == "The Host"
+    assert str(t["TALB"]) == "st"
+    assert str(t["TCON"]) == "Podcast"
+    assert str(t["TDRC"]) == "2026-11-20"
+    assert b"TYER" in after[:id3_size(after)] and b"TDAT" in after[:id3_size(after)]  # v2.3 splits the date
+    assert t["WXXX:episode"].url == "https://example.org/podcast/st/episodes/2026-W47/"
+    from radio.config import Station
+    assert str(t["TXXX:PODCAST_GUID"]) == Station.open(station).episode_guid(WEEK)
+    apic = t.getall("APIC")[0]
+    assert apic.mime == "image/png" and apic.type == 3 and apic.data == (station / "elements" / "cover.png").read_bytes()
+    as_run = json.loads((_out(station) / "as-run.json").read_text())
+    speech = [i for i in as_run["podcast"]["items"] if i["type"] == "read"]
+    toc = t["CTOC:toc"]
+    assert toc.child_element_ids == ["chp001", "chp002", "chp003", "chp004"]
+    assert int(toc.flags) == 3  # top level, ordered
+    chaps = [t[f"CHAP:{c}"] for c in toc.child_element_ids]
+    assert [(c.start_time, c.end_time, str(c.sub_frames["TIT2"])) for c in chaps] == \
+        [(i["start_ms"], i["end_ms"], i["title"]) for i in speech]
+    # ffprobe reads the same chapters, in the same order
+    probe = json.loads(subprocess.run(["ffprobe", "-v", "error", "-show_chapters", "-show_format", "-of", "json",
+                                       str(mp3)], capture_output=True, text=True).stdout)
+    assert [(round(float(c["start_time"]) * 1000), round(float(c["end_time"]) * 1000), c["tags"]["title"])
+            for c in probe["chapters"]] == [(i["start_ms"], i["end_ms"], i["title"]) for i in speech]
+    assert probe["format"]["tags"]["title"] == "st, 20 November 2026"
+
+
+def test_tagging_twice_gives_the_same_file(station):
+    run = runner_for(station)
+    run("tag", WEEK)
+    first = (_out(station) / "podcast.mp3").read_bytes(), (_out(station) / "onair.wav").read_bytes()
+    run("tag", WEEK)
+    assert ((_out(station) / "podcast.mp3").read_bytes(), (_out(station) / "onair.wav").read_bytes()) == first
+
+
+def _riff(path: Path) -> dict[bytes, bytes]:
+    data = path.read_bytes()
+    pos, out = 12, {}
+    while pos + 8 <= len(data):
+        cid, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        out[cid] = data[pos + 8: pos + 8 + size] if cid != b"data" else b"<%d bytes>" % size
+        pos += 8 + size + (size & 1)
+    return out
+
+
+def test_wav_bext_and_info(station):
+    wav = _out(station) / "onair.wav"
+    audio_before = samples(wav)
+    data_before = wav.read_bytes()[-1000:]
+    assert runner_for(station)("tag", WEEK).exit_code == 0
+    assert wav.read_bytes()[-1000:] == data_before
+    assert (samples(wav) == audio_before).all()
+    chunks = _riff(wav)
+    assert list(chunks) == [b"fmt ", b"bext", b"LIST", b"JUNK", b"data"]
+    bext = chunks[b"bext"]
+    assert bext[:20] == b"st, 20 November 2026"
+    assert bext[256:288].rstrip(b"\0") == b"st"
+    assert bext[288:320].rstrip(b"\0") == b"st-2026-W47"
+    assert bext[320:338] == b"2026-11-2018:00:00"
+    assert struct.unpack("<IIH", bext[338:348]) == (0, 0, 2)
+    loud = json.loads((_out(station) / "loudness.json").read_text())["onair"]
+    lv, lra, tp, mm, ms = struct.unpack("<hhhhh", bext[412:422])
+    assert lv == round(loud["integrated"] * 100) and tp == round(loud["true_peak"] * 100)
+    assert lra == round(loud["lra"] * 100) and mm == round(loud["max_momentary"] * 100)
+    assert bext[602:].startswith(b"A=PCM,F=48000,W=24,M=mono,T=radio ")
+    assert chunks[b"LIST"][:4] == b"INFO" and b"INAM" in chunks[b"LIST"]
+    probe = json.loads(subprocess.run(["ffprobe", "-v", "error", "-show_format", "-of", "json", str(wav)],
+                                      capture_output=True, text=True).stdout)["format"]["tags"]
+    assert probe["originator_reference"] == "st-2026-W47"
+    assert probe["date"] == "2026-11-20" and probe["creation_time"] == "18:00:00"  # ffmpeg's names for them
+    assert probe["coding_history"].startswith("A=PCM,F=48000,W=24,M=mono")
+    assert probe["title"] == "st, 20 November 2026"
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda p: make_cover(p, 1200, 1200), "the cover is 1200x1200 px; podcast apps need 1400 to 3000 px"),
+    (lambda p: make_cover(p, 1600, 1400), "the cover is 1600x1400 px, not square"),
+    (lambda p: make_cover(p, 3200, 3200, "jpg"), "the cover is 3200x3200 px; podcast apps need 1400 to 3000 px"),
+    (lambda p: p.write_text("not an image"), "the cover is not a JPEG or PNG image"),
+    (lambda p: p.unlink(), "the cover image does not exist"),
+])
+def test_bad_cover(station, make, message):
+    cover = station / "elements" / "cover.png"
+    mp3_before = (_out(station) / "podcast.mp3").read_bytes()
+    make(cover)
+    r = runner_for(station)("tag", WEEK)
+    assert r.exit_code == 1
+    assert r.err.startswith(f"error: {cover}: {message} (make it a square JPEG or PNG of 1400 to 3000 px")
+    assert (_out(station) / "podcast.mp3").read_bytes() == mp3_before
+
+
+def test_a_jpeg_cover_of_the_right_size(station):
+    cover = station / "elements" / "cover.jpg"
+    make_cover(cover, 1500, 1500, "jpg")
+    cfg = station / "radio.toml"
+    cfg.write_text(cfg.read_text().replace('cover = "elements/cover.png"', 'cover = "elements/cover.jpg"'))
+    assert runner_for(station)("tag", WEEK).exit_code == 0
+    assert ID3(_out(station) / "podcast.mp3").getall("APIC")[0].mime == "image/jpeg"
+
+
+def test_too_many_chapters(station):
+    as_run = _out(station) / "as-run.json"
+    data = json.loads(as_run.read_text())
+    data["podcast"]["items"] = [{"id": f"x{i}", "title": f"Item {i}", "type": "read", "start_ms": i * 1000,
+                                 "end_ms": i * 1000 + 900} for i in range(256)]
+    as_run.write_text(json.dumps(data))
+    r = runner_for(station)("tag", WEEK)
+    assert r.exit_code == 1
+    assert r.err == (f"error: {station / 'episodes' / WEEK / 'rundown.yaml'}: 256 chapters: an ID3 table of contents "
+                     "holds at most 255 (set podcast.chapter_types to fewer item types, or merge items)\n")
+
+
+def test_missing_master(station):
+    (_out(station) / "podcast.mp3").unlink()
+    r = runner_for(station)("tag", WEEK)
+    assert r.err == f"error: {_out(station)}: no masters for {WEEK} yet (run `radio assemble {WEEK}` first)\n"
+
+
+def test_no_private_data_in_any_tag(tmp_path):
+    root = tiny_station(tmp_path / "st")
+    canaries = plant(root)
+    make_cover(root / "elements" / "cover.png")
+    record_tones(root, 2.0)
+    run = runner_for(root)
+    assert run("assemble", WEEK).exit_code == 0
+    assert run("tag", WEEK).exit_code == 0
+    out = _out(root)
+    assert_clean([out / "podcast.mp3", out / "onair.wav", out / "as-run.json", out / "loudness.json"], canaries)
+    # and the tags themselves, frame by frame
+    text = " ".join(str(f) for f in ID3(out / "podcast.mp3").values())
+    assert not [c for c in canaries if c in text]

@@ -54,3 +54,8 @@ def loudness_lines(station: Station, result) -> list[str]:
 def tag_stage(station: Station, week: str):
     from radio.tags import tag
     return tag(station, week)
+
+
+def publish_stage(station: Station, week: str, *, allow_draft: bool = False):
+    from radio.publish import publish
+    return publish(station, week, allow_draft=allow_draft)

@@ -307,6 +307,69 @@ def tag(c: Ctx, week: str) -> None:
     c.say(f"tagged {wav.relative_to(c.station.root)}: bext and LIST/INFO")
 
 
+# --- publish -----------------------------------------------------------------------------------------
+
+@cli.command()
+@week_arg
+@click.option("--allow-draft", is_flag=True, help="Publish a draft build (synthesized voices).")
+@pass_ctx
+def publish(c: Ctx, week: str, allow_draft: bool) -> None:
+    """Publish WEEK into feeds/<show>/: media, transcript, chapters, episode page and the feed.
+
+    \b
+    Example:
+      radio publish 2026-W47
+    """
+    from radio.build import publish_stage
+    result = publish_stage(c.station, week, allow_draft=allow_draft)
+    c.say(f"published {result.page.relative_to(c.station.root)}")
+    c.say(f"feed {result.feed.relative_to(c.station.root)}: {c.station.feed_url}")
+
+
+@cli.command()
+@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+@click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@pass_ctx
+def serve(c: Ctx, port: int, bind: str) -> None:
+    """Serve feeds/ for previews, with byte ranges so players can seek. Ctrl-C stops it.
+
+    \b
+    Example:
+      radio serve --port 8000
+    """
+    from radio.publish.serve import server
+    root = c.station.root / "feeds"
+    httpd = server(root, bind, port, quiet=not c.verbose)
+    c.say(f"serving {root} on http://{bind}:{httpd.server_address[1]}/ (Ctrl-C to stop)")
+    c.say(f"feed: http://{bind}:{httpd.server_address[1]}/{c.station.config.show.slug}/feed.xml")
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        httpd.server_close()
+
+
+@cli.command()
+@pass_ctx
+def check(c: Ctx) -> None:
+    """Check the published feed and site as podcast directories do; exit 1 on any failure.
+
+    \b
+    Example:
+      radio check
+    """
+    from radio.publish.check import check as run_checks
+    results = run_checks(c.station)
+    for good, what in results:
+        if not (c.quiet and good):
+            click.echo(f"{'ok  ' if good else 'FAIL'} {what}")
+    failed = sum(not g for g, _ in results)
+    c.say(f"{len(results) - failed} passed, {failed} failed")
+    if failed:
+        sys.exit(1)
+
+
 def main() -> None:
     cli(prog_name="radio")
 

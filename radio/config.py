@@ -150,6 +150,34 @@ class Verification(_Model):
     distinct: Literal["people", "methods", "either", "both"] = "either"
 
 
+APPLE_CATEGORIES: dict[str, tuple[str, ...]] = {
+    "Arts": ("Books", "Design", "Fashion & Beauty", "Food", "Performing Arts", "Visual Arts"),
+    "Business": ("Careers", "Entrepreneurship", "Investing", "Management", "Marketing", "Non-Profit"),
+    "Comedy": ("Comedy Interviews", "Improv", "Stand-Up"),
+    "Education": ("Courses", "How To", "Language Learning", "Self-Improvement"),
+    "Fiction": ("Comedy Fiction", "Drama", "Science Fiction"),
+    "Government": (),
+    "History": (),
+    "Health & Fitness": ("Alternative Health", "Fitness", "Medicine", "Mental Health", "Nutrition", "Sexuality"),
+    "Kids & Family": ("Education for Kids", "Parenting", "Pets & Animals", "Stories for Kids"),
+    "Leisure": ("Animation & Manga", "Automotive", "Aviation", "Crafts", "Games", "Hobbies", "Home & Garden",
+                "Video Games"),
+    "Music": ("Music Commentary", "Music History", "Music Interviews"),
+    "News": ("Business News", "Daily News", "Entertainment News", "News Commentary", "Politics", "Sports News",
+             "Tech News"),
+    "Religion & Spirituality": ("Buddhism", "Christianity", "Hinduism", "Islam", "Judaism", "Religion",
+                                "Spirituality"),
+    "Science": ("Astronomy", "Chemistry", "Earth Sciences", "Life Sciences", "Mathematics", "Natural Sciences",
+                "Nature", "Physics", "Social Sciences"),
+    "Society & Culture": ("Documentary", "Personal Journals", "Philosophy", "Places & Travel", "Relationships"),
+    "Sports": ("Baseball", "Basketball", "Cricket", "Fantasy Sports", "Football", "Golf", "Hockey", "Rugby",
+               "Running", "Soccer", "Swimming", "Tennis", "Volleyball", "Wilderness", "Wrestling"),
+    "Technology": (),
+    "True Crime": (),
+    "TV & Film": ("After Shows", "Film History", "Film Interviews", "Film Reviews", "TV Reviews"),
+}
+
+
 class Podcast(_Model):
     base_url: str
     cover: str = "elements/cover.png"
@@ -168,6 +196,18 @@ class Podcast(_Model):
         if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", v):
             raise ValueError(f"{v!r} is not an http(s) URL")
         return v.rstrip("/") + "/"
+
+    @model_validator(mode="after")
+    def _category(self) -> Podcast:
+        if self.category not in APPLE_CATEGORIES:
+            close = difflib.get_close_matches(self.category, list(APPLE_CATEGORIES), n=1)
+            raise ValueError(f"podcast.category: {self.category!r} is not an Apple Podcasts category"
+                             + (f" (did you mean {close[0]!r}?)" if close else ""))
+        subs = APPLE_CATEGORIES[self.category]
+        if self.subcategory is not None and self.subcategory not in subs:
+            raise ValueError(f"podcast.subcategory: {self.subcategory!r} is not under {self.category!r}"
+                             + (f" (use one of: {', '.join(subs)})" if subs else " (it has no subcategories)"))
+        return self
 
 
 class Loudness(_Model):
@@ -260,7 +300,7 @@ def _config_error(path: Path, err: ValidationError) -> ConfigError:
         return ConfigError(f"missing key {key!r}", where=path, fix="add it; `radio init` writes a commented example")
     if e["type"] in ("literal_error",):
         return ConfigError(f"{key}: {msg}", where=path, fix="use one of the values listed")
-    if key.startswith(msg.split(":")[0]) and ":" in msg:
+    if key == "(top)" or (":" in msg and msg.split(":")[0].startswith(key)):  # the message names its key itself
         return ConfigError(msg, where=path, fix="see the comments in radio.toml")
     return ConfigError(f"{key}: {msg}", where=path, fix="see the comments in radio.toml")
 

@@ -265,12 +265,39 @@ def status(c: Ctx, week: str) -> None:
 
 # --- audio -------------------------------------------------------------------------------------------
 
-def progress_printer(c: Ctx):
-    """Plain progress lines (a bar per stage comes with `radio build`); nothing with -q."""
-    def show(stage: str, i: int, n: int, label: str) -> None:
-        if not c.quiet:
-            click.echo(f"{stage} {i}/{n} {label}", err=True)
-    return show
+class ProgressView:
+    """A bar per stage and per segment on a terminal; plain lines when not; nothing with -q (all on stderr)."""
+
+    WIDTH = 24
+
+    def __init__(self, c: Ctx):
+        self.quiet = c.quiet
+        self.tty = sys.stderr.isatty()
+        self.open = False
+
+    def _end_line(self) -> None:
+        if self.open:
+            click.echo("", err=True)
+            self.open = False
+
+    def stage(self, name: str, state: str) -> None:
+        if self.quiet:
+            return
+        self._end_line()
+        click.echo(f"{name}: {state}", err=True)
+
+    def item(self, stage: str, i: int, n: int, label: str) -> None:
+        if self.quiet:
+            return
+        if not self.tty:
+            click.echo(f"  {stage} {i}/{n} {label}", err=True)
+            return
+        filled = self.WIDTH * i // max(n, 1)
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        click.echo(f"\r  {stage:8} [{bar}] {i}/{n} {label[:40]:40}", err=True, nl=False)
+        self.open = True
+        if i == n:
+            self._end_line()
 
 
 @cli.command()
@@ -286,8 +313,8 @@ def assemble(c: Ctx, week: str, draft: bool, allow_over: bool) -> None:
       radio assemble 2026-W47 --draft
     """
     from radio.build import assemble_stage, loudness_lines
-    result = assemble_stage(c.station, week, draft=draft, allow_over=allow_over, progress=progress_printer(c))
-    for line in loudness_lines(c.station, result):
+    result = assemble_stage(c.station, week, draft=draft, allow_over=allow_over, progress=ProgressView(c).item)
+    for line in loudness_lines(c.station, result.report, {"onair": result.onair, "podcast": result.podcast}):
         c.say(line)
 
 
@@ -305,6 +332,30 @@ def tag(c: Ctx, week: str) -> None:
     mp3, wav, ep = tag_stage(c.station, week)
     c.say(f"tagged {mp3.relative_to(c.station.root)}: {ep.title}, {len(ep.chapters)} chapters")
     c.say(f"tagged {wav.relative_to(c.station.root)}: bext and LIST/INFO")
+
+
+# --- the whole week ----------------------------------------------------------------------------------
+
+@cli.command()
+@week_arg
+@click.option("--draft", is_flag=True, help="Fill missing recordings with read-throughs, and publish the draft.")
+@click.option("--allow-over", is_flag=True, help="Build even if the show runs over its slot.")
+@pass_ctx
+def build(c: Ctx, week: str, draft: bool, allow_over: bool) -> None:
+    """Run WEEK's stages in order (script, assemble, tag, publish), skipping what has not changed.
+
+    \b
+    Example:
+      radio build 2026-W47 --draft
+    """
+    from radio.build import Options
+    from radio.build import build as run_build
+    view = ProgressView(c)
+    result = run_build(c.station, week, Options(draft=draft, allow_over=allow_over, progress=view.item), view.stage)
+    if result.planned:
+        c.say(f"planned episodes/{week}/rundown.yaml from the verified reports")
+    for line in result.summary:
+        c.say(line)
 
 
 # --- publish -----------------------------------------------------------------------------------------

@@ -59,7 +59,8 @@ class Mixer:
 
     def __init__(self, path: Path, rate: int):
         self.f = open(path, "wb")
-        self.meter = dsp.Meter(rate)
+        self.meter = dsp.Meter(rate, true_peak=False)  # for the gain prediction; the masters are measured in full
+        self.meter.keep_blocks = True
         self.buf = np.zeros(0, dtype=np.float32)
         self.base = 0
         self.placed: list[Placed] = []
@@ -81,7 +82,7 @@ class Mixer:
         out = self.buf[:k]
         self.meter.feed(out)
         self.f.write(out.tobytes())
-        self.buf = self.buf[k:]
+        self.buf = self.buf[k:].copy()  # keep only the short tail, not a view that pins the whole segment
         self.base = upto
 
     def close(self, total: int) -> dict:
@@ -174,7 +175,7 @@ def _prepare(station: Station, src: Source, rate: int, elements: Elements) -> se
     cfg = station.config
     if src.kind == "speech":
         assert src.path is not None
-        x = decode(src.path, rate)
+        x = decode(src.path, rate, media.duration_ms(src.path))
         return segment.prepare_speech(x, rate, cfg.loudness.onair_lufs, silence_db=cfg.audio.silence_db,
                                       keep_s=cfg.audio.max_pause, name=f"item {src.entry.id}")
     if src.kind == "element":
@@ -273,12 +274,13 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
         if content > slot:
             warnings.append(f"the on-air master runs over its slot by {_ms_text((content - slot) * 1000 // rate)}")
         total_on = max(slot, content)
-        pre_on, pre_pod = on.close(total_on), pod.close(ends["pod"])
+        on.close(total_on)
+        pod.close(ends["pod"])
         for w in warnings:
             warn(w)
         warnings_out = list(warnings)
         progress("master", 1, 2, "on-air WAV and podcast MP3")
-        masters = _master(station, week, raw_on, raw_pod, pre_on, pre_pod, total_on, ends["pod"], out, temps)
+        masters = _master(station, raw_on, raw_pod, on.meter, pod.meter, total_on, ends["pod"], out, temps)
         progress("master", 2, 2, "measured")
         as_run = {
             "week": week, "title": rundown.title, "draft": any(s.draft for s in sources), "rate": rate,
@@ -352,27 +354,33 @@ def _chunks(path: Path, total: int):
 class Limited:
     """A raw mix read back in chunks, gained, limited and metered: iterate it for the final samples."""
 
-    def __init__(self, path: Path, total: int, gain_db: float, ceiling_db: float, rate: int):
+    def __init__(self, path: Path, total: int, gain_db: float, ceiling_db: float, rate: int, metered: bool = True,
+                 window_db: float = 1.5):
         self.path, self.total, self.gain_db, self.ceiling_db = path, total, gain_db, ceiling_db
-        self.meter = dsp.Meter(rate)
+        self.window_db = window_db
+        self.meter = dsp.Meter(rate) if metered else None
         self.result: dict = {}
 
     def __iter__(self):
-        lim = dsp.Limiter(self.ceiling_db, self.gain_db)
+        lim = dsp.Limiter(self.ceiling_db, self.gain_db, self.window_db)
         for x in _chunks(self.path, self.total):
             y = lim.process(x)
-            self.meter.feed(y)
+            if self.meter:
+                self.meter.feed(y)
             yield y
         y = lim.flush()
-        self.meter.feed(y)
-        yield y
-        self.result = self.meter.result()
+        if self.meter:
+            self.meter.feed(y)
+            yield y
+            self.result = self.meter.result()
+        else:
+            yield y
 
 
 class Encoder:
     """ffmpeg's MP3 encoder fed from a thread, so encoding runs on the other core while we limit and write."""
 
-    def __init__(self, path: Path, rate: int, bitrate: int):
+    def __init__(self, path: Path, rate: int, bitrate: int, measure: bool = False):
         self.proc = subprocess.Popen(
             [media.need("ffmpeg"), "-nostdin", "-v", "error", "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "-",
              "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-ac", "1", "-map_metadata", "-1", "-id3v2_version", "0",
@@ -382,6 +390,7 @@ class Encoder:
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
+        self.live = LiveMeter(path, rate, lambda: self.proc.poll() is not None) if measure else None
 
     def _run(self) -> None:
         try:
@@ -403,6 +412,58 @@ class Encoder:
         err = self.proc.stderr.read().decode("utf-8", "replace")  # type: ignore[union-attr]
         if self.proc.wait() != 0 or self.error:
             raise AudioError(f"the MP3 encoder failed: {err.strip() or self.error}", fix="run with -v and report it")
+
+    def measured(self) -> dict:
+        assert self.live is not None
+        return self.live.result()
+
+
+class LiveMeter:
+    """Measures an MP3 while the encoder writes it: a thread follows the growing file into a decoder and meters
+    what comes out, so the measurement of what listeners hear overlaps the encoding instead of following it."""
+
+    def __init__(self, path: Path, rate: int, finished: Callable[[], bool]):
+        self.path, self.finished = path, finished
+        self.meter = dsp.Meter(rate)
+        self.dec = subprocess.Popen([media.need("ffmpeg"), "-nostdin", "-v", "error", "-f", "mp3", "-i", "-", "-ac",
+                                     "1", "-ar", str(rate), "-f", "f32le", "-"], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.feeder = threading.Thread(target=self._feed, daemon=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.feeder.start()
+        self.reader.start()
+
+    def _feed(self) -> None:
+        import time
+        try:
+            with open(self.path, "rb") as f:
+                while True:
+                    done = self.finished()  # read it before the data, so nothing written after is missed
+                    data = f.read(1 << 16)
+                    if data:
+                        self.dec.stdin.write(data)  # type: ignore[union-attr]
+                    elif done:
+                        break
+                    else:
+                        time.sleep(0.01)
+        except BrokenPipeError:
+            pass
+        finally:
+            self.dec.stdin.close()  # type: ignore[union-attr]
+
+    def _read(self) -> None:
+        rest = b""
+        while data := self.dec.stdout.read(CHUNK * 4):  # type: ignore[union-attr]
+            data = rest + data
+            n = len(data) // 4 * 4
+            self.meter.feed(np.frombuffer(data[:n], dtype="<f4"))
+            rest = data[n:]
+
+    def result(self) -> dict:
+        self.feeder.join()
+        self.reader.join()
+        self.dec.wait()
+        return self.meter.result()
 
 
 def measure_file(path: Path, rate: int) -> dict:
@@ -430,76 +491,115 @@ def _write_onair(path: Path, src: Limited, rate: int) -> None:
         w.close()
 
 
-def _write_podcast(path: Path, src: Limited, rate: int, bitrate: int) -> None:
-    enc = Encoder(path, rate, bitrate)
+def _write_podcast(path: Path, src: Limited, rate: int, bitrate: int) -> dict:
+    enc = Encoder(path, rate, bitrate, measure=True)
     try:
         for y in src:
             enc.write(y)
     finally:
         enc.close()
+    return enc.measured()
 
 
-def _write_both(wav: Path, on: Limited, mp3: Path, pod: Limited, rate: int, bitrate: int) -> None:
-    """Both masters in one loop: the encoder thread works through podcast chunks while we limit on-air ones."""
-    enc = Encoder(mp3, rate, bitrate)
+def _onair_process(wav: str, raw: str, total: int, gain_db: float, ceiling_db: float, rate: int, conn) -> None:
+    """The on-air half of pass 2, in its own process: limit, meter and write the WAV beside the encoder."""
     try:
-        with fsutil.atomic_open(wav) as f:
-            w = WavWriter(f, rate)
-            on_it, pod_it = iter(on), iter(pod)
-            live = [True, True]
-            while any(live):
-                if live[1]:
-                    y = next(pod_it, None)
-                    if y is None:
-                        live[1] = False
-                    else:
-                        enc.write(y)
-                if live[0]:
-                    y = next(on_it, None)
-                    if y is None:
-                        live[0] = False
-                    else:
-                        w.write(y)
-            w.close()
+        on = Limited(Path(raw), total, gain_db, ceiling_db, rate)
+        _write_onair(Path(wav), on, rate)
+        conn.send(("ok", on.result))
+    except BaseException as e:  # reported to the parent, which raises it as its own
+        conn.send(("error", f"{type(e).__name__}: {e}"))
     finally:
+        conn.close()
+
+
+def _write_both(wav: Path, on: Limited, mp3: Path, pod: Limited, rate: int, bitrate: int) -> tuple[dict, dict]:
+    """Both masters at once: the on-air WAV in a second process, the podcast limited here and fed to the encoder,
+    the MP3 measured as it is written. Returns the on-air and podcast measurements."""
+    import multiprocessing as mp
+    ctx = mp.get_context("spawn")  # a clean interpreter: no inherited threads or BLAS state
+    recv, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_onair_process, args=(str(wav), str(on.path), on.total, on.gain_db, on.ceiling_db,
+                                                     rate, send), daemon=True)
+    child.start()
+    send.close()
+    try:
+        m_pod = _write_podcast(mp3, pod, rate, bitrate)
+        status, m_on = recv.recv()
+    except EOFError:
+        status, m_on = "error", "the on-air writer stopped"
+    finally:
+        child.join()
+    if status != "ok":
+        raise AudioError(f"writing the on-air master failed: {m_on}", fix="run with -v and report it")
+    return m_on, m_pod
+
+
+def encoder_offset(raw: Path, total: int, gain_db: float, ceiling_db: float, rate: int, bitrate: int,
+                   out: Path) -> float:
+    """How much the MP3 encoder moves the level of this show: six 5-second slices spread across it are limited,
+    encoded and measured before and after. LAME trims what it cannot hear, and speech and noise lose differently."""
+    step = 5 * rate
+    if total < 8 * step:
+        return 0.0
+    parts = []
+    with open(raw, "rb") as f:
+        for k in range(6):
+            f.seek(4 * (total * (2 * k + 1) // 12 - step // 2))
+            parts.append(np.fromfile(f, dtype="<f4", count=step))
+    lim = dsp.Limiter(ceiling_db, gain_db)
+    x = np.concatenate([lim.process(np.concatenate(parts)), lim.flush()])
+    before = dsp.measure(x, rate)["integrated"]
+    probe = fsutil.temp_path(out / "probe.mp3")
+    try:
+        enc = Encoder(probe, rate, bitrate)
+        enc.write(x)
         enc.close()
+        after = measure_file(probe, rate)["integrated"]
+    finally:
+        probe.unlink(missing_ok=True)
+    return 0.0 if before is None or after is None else after - before
 
 
-def _search_gain(raw: Path, n: int, gain: float, target: float, ceiling: float, rate: int) -> float:
-    """The gain that puts a master on target after limiting. Loud, peaky speech loses level in the limiter, so
-    measure (numpy only, no encoding) and step with the observed slope until within 0.2 LU."""
-    seen: list[tuple[float, float]] = []
-    for _ in range(5):
-        probe = Limited(raw, n, gain, ceiling, rate)
-        for _y in probe:
-            pass
-        got = probe.result["integrated"]
-        if got is None or abs(got - target) <= 0.2:
+def _gain_for(meter: dsp.Meter, pre: dict, target: float, ceiling: float, rate: int) -> float:
+    """The gain that puts a master on target once limited. Loud, peaky speech loses level in the limiter, so its
+    effect is predicted from the mix's 100 ms energies and block peaks (no audio pass) and the gain stepped by
+    the observed slope until the prediction is within 0.05 LU."""
+    if pre["integrated"] is None:
+        return 0.0
+    energies, peaks = np.concatenate(meter.energies), np.concatenate(meter.blocks)
+    gain = target - pre["integrated"]
+    seen: tuple[float, float] | None = None
+    for _ in range(12):
+        got = dsp.predict_integrated(energies, peaks, gain, ceiling, rate)
+        if not np.isfinite(got) or abs(got - target) <= 0.05:
             break
         slope = 1.0
-        if seen and got != seen[-1][1] and gain != seen[-1][0]:
-            slope = min(1.0, max(0.15, (got - seen[-1][1]) / (gain - seen[-1][0])))
-        seen.append((gain, got))
+        if seen and got != seen[1]:
+            slope = min(1.0, max(0.1, (got - seen[1]) / (gain - seen[0])))
+        seen = (gain, got)
         gain += (target - got) / slope
     return gain
 
 
-def _master(station: Station, week: str, raw_on: Path, raw_pod: Path, pre_on: dict, pre_pod: dict, n_on: int,
+def _master(station: Station, raw_on: Path, raw_pod: Path, meter_on: dsp.Meter, meter_pod: dsp.Meter, n_on: int,
             n_pod: int, out: Path, temps: list[Path]) -> dict:
     cfg = station.config
     rate, bitrate = cfg.audio.sample_rate, cfg.podcast.bitrate
     L = cfg.loudness
-    g_on = (L.onair_lufs - pre_on["integrated"]) if pre_on["integrated"] is not None else 0.0
-    g_pod = (L.podcast_lufs - pre_pod["integrated"]) if pre_pod["integrated"] is not None else 0.0
     wav_tmp, mp3_tmp = fsutil.temp_path(out / "onair.wav"), fsutil.temp_path(out / "podcast.mp3")
     temps += [wav_tmp, mp3_tmp]
     ceil_on, ceil_pod = L.onair_true_peak - 0.3, L.podcast_true_peak - 1.0  # MP3 coding adds peaks: leave room
-    g_pod = _search_gain(raw_pod, n_pod, g_pod, L.podcast_lufs, ceil_pod, rate)
-    on, pod = Limited(raw_on, n_on, g_on, ceil_on, rate), Limited(raw_pod, n_pod, g_pod, ceil_pod, rate)
-    _write_both(wav_tmp, on, mp3_tmp, pod, rate, bitrate)
-    m_on = on.result
-    m_pod = measure_file(mp3_tmp, rate)
-    # The limiter and the encoder move the level a little; correct a master that strays, at most twice.
+    g_on = _gain_for(meter_on, meter_on.result(), L.onair_lufs, ceil_on, rate)
+    g_pod = _gain_for(meter_pod, meter_pod.result(), L.podcast_lufs, ceil_pod, rate)
+    shift = encoder_offset(raw_pod, n_pod, g_pod, ceil_pod, rate, bitrate, out)
+    if abs(shift) > 0.05:
+        g_pod = _gain_for(meter_pod, meter_pod.result(), L.podcast_lufs - shift, ceil_pod, rate)
+    on = Limited(raw_on, n_on, g_on, ceil_on, rate)
+    # the MP3 itself is measured instead; its ceiling is a full dB below the target, so a narrower true-peak window
+    pod = Limited(raw_pod, n_pod, g_pod, ceil_pod, rate, metered=False, window_db=0.5)
+    m_on, m_pod = _write_both(wav_tmp, on, mp3_tmp, pod, rate, bitrate)
+    # The prediction is close, not exact: correct a master that strays, at most twice.
     for _ in range(2):
         if m_on["integrated"] is None or abs(m_on["integrated"] - L.onair_lufs) <= 0.3:
             break
@@ -516,8 +616,8 @@ def _master(station: Station, week: str, raw_on: Path, raw_pod: Path, pre_on: di
             g_pod += L.podcast_lufs - m_pod["integrated"]
         if not peak_ok:
             ceil_pod -= m_pod["true_peak"] - (L.podcast_true_peak - 0.3)
-        _write_podcast(mp3_tmp, Limited(raw_pod, n_pod, g_pod, ceil_pod, rate), rate, bitrate)
-        m_pod = measure_file(mp3_tmp, rate)
+        m_pod = _write_podcast(mp3_tmp, Limited(raw_pod, n_pod, g_pod, ceil_pod, rate, metered=False, window_db=0.5),
+                               rate, bitrate)
     m_on = _status(m_on, L.onair_lufs, 0.5, L.onair_true_peak)
     m_pod = _status(m_pod, L.podcast_lufs, 1.0, L.podcast_true_peak)
     for name, m in (("on-air", m_on), ("podcast", m_pod)):

@@ -27,17 +27,27 @@ def _as_pydub(x: np.ndarray, rate: int) -> AudioSegment:
     return AudioSegment(data=pcm.tobytes(), sample_width=4, frame_rate=rate, channels=1)
 
 
+def _silent_ms(x: np.ndarray, rate: int, silence_db: float) -> int:
+    """Leading silence in ms, by pydub's detection in 10 ms steps, looking at a window that grows only as needed."""
+    window = 30 * rate
+    while True:
+        part = x[:window]
+        ms = detect_leading_silence(_as_pydub(part, rate), silence_threshold=silence_db, chunk_size=10)
+        if ms < len(part) * 1000 // rate or window >= len(x):
+            return min(ms, len(x) * 1000 // rate)
+        window *= 4
+
+
 def trim(x: np.ndarray, rate: int, silence_db: float, keep_s: float) -> tuple[np.ndarray, float]:
-    """Cut silence beyond `keep_s` at the head and tail (pydub's silence detection, 10 ms steps)."""
-    seg = _as_pydub(x, rate)
-    head_ms = detect_leading_silence(seg, silence_threshold=silence_db, chunk_size=10)
-    if head_ms >= len(seg):
+    """Cut silence beyond `keep_s` at the head and tail."""
+    head_ms = _silent_ms(x, rate, silence_db)
+    if head_ms >= len(x) * 1000 // rate:
         return x, 0.0  # all silence: leave it, the caller warns
-    tail_ms = detect_leading_silence(seg.reverse(), silence_threshold=silence_db, chunk_size=10)
+    tail_ms = _silent_ms(x[::-1], rate, silence_db)
     keep = round(keep_s * 1000)
     start = max(0, head_ms - keep) * rate // 1000
     end = len(x) - max(0, tail_ms - keep) * rate // 1000
-    out = x[start:end].copy()
+    out = x[start:end]  # a view: the fades and the gain work in place on the decoded array
     fade = min(len(out) // 2, round(EDGE * rate))
     if fade and start > 0:
         out[:fade] *= np.linspace(0, 1, fade, dtype=np.float32)

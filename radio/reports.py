@@ -27,6 +27,9 @@ KINDS = ("strike", "assembly", "arrest", "dismissal", "statement", "wages", "pro
 FRONT = "---"
 
 
+_SAFE = YAML(typ="safe")  # libyaml-backed: for reading; the round-trip loader only where a file is edited
+
+
 def _yaml() -> YAML:
     y = YAML(typ="rt")
     y.preserve_quotes = True
@@ -194,11 +197,15 @@ def _bad_date_line(front: str) -> tuple[int, str]:
     return 2, "?"
 
 
-def read_report(path: Path, policy: Verification) -> ReportFile:
-    """Parse and validate one report file; every failure names the file, line and field."""
+def read_report(path: Path, policy: Verification, *, editable: bool = False) -> ReportFile:
+    """Parse and validate one report file; every failure names the file, line and field.
+
+    Reading uses the fast safe loader; `editable` (and any error, for its line number) uses the round-trip
+    loader, which keeps the producer's comments and order.
+    """
     front, body = _split(path, path.read_bytes())
     try:
-        data = _yaml().load(front)
+        data = (_yaml() if editable else _SAFE).load(front)
     except MarkedYAMLError as e:
         line = (e.problem_mark.line + 2) if e.problem_mark else 1
         raise ReportError(f"malformed YAML: {e.problem}", where=f"{path}:{line}",
@@ -209,6 +216,15 @@ def read_report(path: Path, policy: Verification) -> ReportFile:
         line, field = _bad_date_line(front)
         raise ReportError(f"field {field!r}: not a date ({e})", where=f"{path}:{line}",
                           fix="write dates as YYYY-MM-DD") from None
+    try:
+        return _validate(path, data, body, policy)
+    except ReportError:
+        if editable:
+            raise
+        return _validate(path, _yaml().load(front), body, policy)  # again, for the line numbers
+
+
+def _validate(path: Path, data: Any, body: str, policy: Verification) -> ReportFile:
     if not isinstance(data, dict):
         raise ReportError("front matter is not a set of fields", where=f"{path}:2",
                           fix="write one 'field: value' per line")
@@ -278,7 +294,7 @@ def find_report(station: Station, report_id: str, week: str | None = None) -> Re
     for w in weeks:
         path = reports_dir(station, w) / f"{report_id}.md"
         if path.is_file():
-            return read_report(path, station.config.verification)
+            return read_report(path, station.config.verification, editable=True)
     raise ReportError(f"no report {report_id!r}" + (f" in {week}" if week else ""),
                       fix="see `radio report list WEEK` for the ids")
 
@@ -399,6 +415,14 @@ def set_status(station: Station, report_id: str, status: Status, reason: str | N
 
 # --- the public projection -------------------------------------------------------------------------
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+
+
+def clean(text: str) -> str:
+    """Published text without control characters: XML cannot hold them and no listener needs them."""
+    return _CONTROL.sub("", text)
+
+
 def _mentions(text: str, name: str) -> bool:
     return bool(re.search(rf"(?<!\w){re.escape(name.strip())}(?!\w)", text, re.IGNORECASE))
 
@@ -429,10 +453,11 @@ def public(report: Report, where: Path | str | None = None) -> PublicReport:
     region = report.region if report.exposure != "none" else None
     attribution = report.attribution or (
         f"Our correspondent in {place or region}" if (place or region) else "Our correspondent")
-    return PublicReport(id=report.id, title=report.title.strip(), event_date=report.event_date, place=place,
-                        workplace=report.workplace if named else None, region=region, sector=report.sector,
-                        kind=report.kind, attribution=attribution.strip(), priority=report.priority,
-                        appeal=(report.appeal or "").strip() or None, text=report.body.strip())
+    opt = lambda v: clean(v).strip() or None if v else None  # noqa: E731
+    return PublicReport(id=report.id, title=clean(report.title).strip(), event_date=report.event_date,
+                        place=opt(place), workplace=opt(report.workplace) if named else None, region=opt(region),
+                        sector=opt(report.sector), kind=report.kind, attribution=clean(attribution).strip(),
+                        priority=report.priority, appeal=opt(report.appeal), text=clean(report.body).strip())
 
 
 def on_air_ready(report: Report) -> str | None:

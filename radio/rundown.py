@@ -17,7 +17,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from radio import fsutil, media
 from radio.config import Station, format_ms, parse_duration_ms
 from radio.errors import RadioError, RundownError
-from radio.reports import PublicReport, check_id, on_air_ready, public, week_reports
+from radio.reports import PublicReport, check_id, clean, on_air_ready, public, week_reports
 
 ItemType = Literal["read", "recorded", "element", "bed"]
 SPEECH = ("read", "recorded")
@@ -177,7 +177,7 @@ def _fresh_plan(station: Station, week: str) -> CommentedMap:
                 text=f"That was {cfg.show.title}. Every report in this programme was checked with a second "
                      "source before it went on air. Send us news from your workplace; we protect our sources. "
                      "Until next week.")
-    doc = CommentedMap(week=week, title=f"{cfg.show.title}, {air.day} {air:%B} {air.year}", items=items)
+    doc = CommentedMap(week=week, title=clean(f"{cfg.show.title}, {air.day} {air:%B} {air.year}"), items=items)
     return doc
 
 
@@ -214,7 +214,7 @@ def plan(station: Station, week: str, *, force: bool = False) -> tuple[Path, lis
             raise RundownError("the rundown has been edited by hand", where=path,
                                fix=f"pass --force to merge new reports into it, keeping your edits")
         if edited:
-            doc = _load_doc(path, body)
+            doc = _load_doc(path, body, editable=True)
             fresh = _merge(station, week, doc, fresh, changes)
     body = HEADER.format(week=week) + _dump(fresh)
     fsutil.write_text(path, f"{CHECKSUM}{_checksum(body)}\n{body}")
@@ -245,13 +245,13 @@ def _merge(station: Station, week: str, doc: CommentedMap, fresh: CommentedMap, 
 
 # --- reading -----------------------------------------------------------------------------------------
 
-def _load_doc(path: Path, text: str | None = None) -> CommentedMap:
+def _load_doc(path: Path, text: str | None = None, *, editable: bool = False) -> CommentedMap:
     try:
         raw = text if text is not None else path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise RundownError("not UTF-8 text", where=path, fix="save it as UTF-8") from None
     try:
-        doc = _yaml().load(raw)
+        doc = (_yaml() if editable else YAML(typ="safe")).load(raw)
     except MarkedYAMLError as e:
         line = (e.problem_mark.line + 1) if e.problem_mark else 1
         raise RundownError(f"malformed YAML: {e.problem}", where=f"{path}:{line}", fix="fix the YAML on that line") from None
@@ -344,8 +344,9 @@ def _resolve(station: Station, week: str, path: Path, rf: RundownFile) -> Rundow
         text = (it.text or "").strip() or (spoken_text(report) if report else "")
         title = it.title or (report.title if report else (cfg.elements[it.element].title if it.element and
                                                          cfg.elements[it.element].title else it.id))
-        entries.append(Entry(it, report, " ".join(text.split()) if it.type in SPEECH else "", title))
-    return Rundown(week, rf.title, path, entries)
+        entries.append(Entry(it, report, " ".join(clean(text).split()) if it.type in SPEECH else "",
+                             " ".join(clean(title).split())))
+    return Rundown(week, clean(rf.title), path, entries)
 
 
 def reports_path(station: Station, week: str, rid: str) -> Path:

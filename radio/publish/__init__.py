@@ -156,6 +156,8 @@ def publish(station: Station, week: str, *, allow_draft: bool = False) -> Publis
     cover_data, mime = cover_image(station)
     root = publish_root(station)
     with lock(station):
+        for stale in root.parent.glob(f".{cfg.show.slug}.staging-*"):  # left by a publish that was killed
+            shutil.rmtree(stale, ignore_errors=True)
         existing = records(root)
         staging = Path(tempfile.mkdtemp(prefix=f".{cfg.show.slug}.staging-", dir=root.parent))
         try:

@@ -1,0 +1,286 @@
+"""radio build and the reliability suite: incremental stages, locks, faults, bad input of every kind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from radio.errors import RadioError
+from tests.audio_util import WEEK, ff, record_tones, tiny_station, tone
+from tests.canary import assert_clean, plant
+from tests.conftest import runner_for
+from tests.test_tags import make_cover
+
+
+def built_station(root: Path, *, canaries: bool = False) -> tuple[Path, list[str]]:
+    tiny_station(root)
+    found = plant(root) if canaries else []
+    make_cover(root / "elements" / "cover.png")
+    record_tones(root, 2.0)
+    return root, found
+
+
+@pytest.fixture
+def station(tmp_path):
+    return built_station(tmp_path / "st")[0]
+
+
+def _build(root: Path, *args: str):
+    from radio.build import Options, build
+    from radio.config import Station
+    return build(Station.open(root), WEEK, Options(*args))
+
+
+def test_build_runs_every_stage_then_skips_what_did_not_change(station):
+    run = runner_for(station)
+    r = run("build", WEEK)
+    assert r.exit_code == 0, r.err
+    assert [line for line in r.err.splitlines() if ":" in line and not line.startswith(" ")] == [
+        "script: running", "script: done", "assemble: running", "assemble: done", "tag: running", "tag: done",
+        "publish: running", "publish: done"]
+    out = r.out.splitlines()
+    assert out[0] == "script    episodes/2026-W47/out/script.html (and script.md)"
+    assert out[2].startswith("on air   episodes/2026-W47/out/onair.wav: 0:30, ")
+    assert out[4] == "timing    content 0:21 in a 0:30 slot: under by 0:09 (filled with bed)" or "under by" in out[4]
+    assert out[-1] == "feed      feeds/st/feed.xml -> https://example.org/podcast/st/feed.xml"
+    r = run("build", WEEK)
+    assert "script: skipped (nothing changed)" in r.err and "publish: skipped (nothing changed)" in r.err
+    res = _build(station)
+    assert res.ran == [] and res.skipped == ["script", "assemble", "tag", "publish"]
+
+
+def test_touching_a_recording_reruns_audio_but_not_the_script(station):
+    _build(station)
+    seg = station / "episodes" / WEEK / "segments" / "welcome.wav"
+    os.utime(seg, ns=(time.time_ns(), time.time_ns()))
+    res = _build(station)
+    assert res.ran == ["assemble", "tag", "publish"] and res.skipped == ["script"]
+
+
+def test_editing_a_report_reruns_everything(station):
+    _build(station)
+    rep = station / "episodes" / WEEK / "reports" / "second-story.md"
+    rep.write_text(rep.read_text().replace("Workers held a meeting today.", "Workers held a long meeting today."))
+    res = _build(station)
+    assert res.ran == ["script", "assemble", "tag", "publish"]
+
+
+def test_quiet_build_prints_nothing(station):
+    r = runner_for(station)("-q", "build", WEEK)
+    assert r.exit_code == 0 and r.out == "" and r.err == ""
+
+
+def test_rebuild_gives_identical_bytes_and_guids(station, tmp_path):
+    import shutil
+    other = tmp_path / "again"
+    shutil.copytree(station, other)
+    _build(station)
+    _build(other)
+    for rel in ("episodes/2026-W47/out/onair.wav", "episodes/2026-W47/out/podcast.mp3",
+                "episodes/2026-W47/out/script.html", "episodes/2026-W47/out/as-run.json",
+                "feeds/st/feed.xml", "feeds/st/episodes/2026-W47/index.html", "feeds/st/media/2026-W47.vtt"):
+        assert (station / rel).read_bytes() == (other / rel).read_bytes(), rel
+
+
+def test_no_private_data_in_any_output(tmp_path):
+    root, canaries = built_station(tmp_path / "st", canaries=True)
+    r = runner_for(root)("build", WEEK)
+    assert r.exit_code == 0, r.err
+    status = runner_for(root)("status", WEEK).out
+    assert not [c for c in canaries if c in r.out + r.err + status]
+    assert_clean([root / "episodes" / WEEK / "out", root / "feeds"], canaries, min_files=15)
+
+
+def _spawn(root: Path, *args: str, fault: str | None = None, marker: Path | None = None) -> subprocess.Popen:
+    env = {**os.environ, "RADIO_STATION": str(root)}
+    if fault:
+        env.update(RADIO_FAULT=fault, RADIO_FAULT_FILE=str(marker))
+    return subprocess.Popen([sys.executable, "-m", "radio", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(marker: Path, proc: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.time() + seconds
+    while not marker.exists():
+        if proc.poll() is not None:
+            raise AssertionError(proc.stderr.read())
+        assert time.time() < deadline, "the fault point was never reached"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("fault", ["staged", "before-feed"])
+def test_a_publish_killed_part_way_leaves_the_old_feed_whole(station, tmp_path, fault):
+    import feedparser
+    _build(station)
+    feed = station / "feeds" / "st" / "feed.xml"
+    before = feed.read_bytes()
+    # a second week, killed while it publishes
+    import shutil
+    w2 = "2026-W48"
+    shutil.copytree(station / "episodes" / WEEK / "reports", station / "episodes" / w2 / "reports")
+    shutil.copytree(station / "episodes" / WEEK / "segments", station / "episodes" / w2 / "segments")
+    run = runner_for(station)
+    for step in (("plan", w2), ("assemble", w2), ("tag", w2)):
+        assert run(*step).exit_code == 0
+    marker = tmp_path / "reached"
+    proc = _spawn(station, "publish", w2, fault=fault, marker=marker)
+    _wait_for(marker, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert feed.read_bytes() == before
+    d = feedparser.parse(str(feed))
+    assert not d.bozo and [e.title for e in d.entries] == ["st, 20 November 2026"]
+    assert runner_for(station)("check").exit_code == 0  # the old tree is still whole
+    # the next publish completes and cleans up what the killed one left
+    assert run("publish", w2).exit_code == 0
+    assert len(feedparser.parse(str(feed)).entries) == 2
+    assert not list((station / "feeds").glob(".st.staging-*"))
+
+
+def test_two_builds_at_once_one_is_refused(station, tmp_path):
+    _build(station)
+    rep = station / "episodes" / WEEK / "reports" / "second-story.md"
+    rep.write_text(rep.read_text().replace("meeting today.", "meeting this morning."))
+    marker = tmp_path / "reached"
+    first = _spawn(station, "build", WEEK, fault="staged", marker=marker)
+    _wait_for(marker, first)
+    r = runner_for(station)("build", WEEK)
+    assert r.exit_code == 1
+    assert r.err.splitlines()[-1] == (f"error: {station / 'episodes' / '.build.lock'}: another build of this "
+                                      "station is running (wait for it to finish, then build again)")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    res = _build(station)  # the killed build's stage record says publish is not done: it runs again
+    assert "publish" in res.ran
+    assert runner_for(station)("check").exit_code == 0
+
+
+# --- bad audio of every kind -------------------------------------------------------------------
+
+@pytest.mark.parametrize("make,message", [
+    (lambda p: p.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00"), "ffmpeg cannot decode it: "),
+    (lambda p: p.write_bytes(b""), "the file is empty (0 bytes) (record or export it again)"),
+    (lambda p: p.write_text("Dear editor, here is my report.\n" * 50), "ffmpeg cannot decode it: "),
+    (lambda p: ff("-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "3600", "-c:a", "flac", str(p.with_suffix(".flac")))
+     or p.unlink(), "item first-story: the recording is 1:00:00, longer than the whole 28:30 slot"),
+    (lambda p: ff("-f", "lavfi", "-i", "sine=f=220:r=8000", "-t", "7200", "-c:a", "flac", str(p.with_suffix(".flac")))
+     or p.unlink(), "item first-story: the recording is 2:00:00, longer than the whole 28:30 slot"),
+])
+def test_bad_audio_corpus(tmp_path, make, message):
+    root = tiny_station(tmp_path / "st", slot="28:30")
+    record_tones(root, 2.0)
+    p = root / "episodes" / WEEK / "segments" / "first-story.wav"
+    make(p)
+    r = runner_for(root)("assemble", WEEK)
+    assert r.exit_code == 1
+    last = r.err.splitlines()[-1]
+    assert last.startswith("error: ") and message in last, last
+    assert "Traceback" not in r.err
+    assert not (root / "episodes" / WEEK / "out" / "onair.wav").exists()
+
+
+# --- paths that try to leave the station ---------------------------------------------------------
+
+@pytest.mark.parametrize("old,new,message", [
+    ('file = "elements/theme.wav"', 'file = "../../etc/passwd"',
+     "elements.theme.file '../../etc/passwd' leaves the station directory"),
+    ('cover = "elements/cover.png"', 'cover = "/etc/passwd"', "podcast.cover '/etc/passwd' leaves the station directory"),
+])
+def test_paths_cannot_leave_the_station(station, old, new, message):
+    cfg = station / "radio.toml"
+    cfg.write_text(cfg.read_text().replace(old, new))
+    r = runner_for(station)("build", WEEK)
+    assert r.exit_code == 1
+    assert message in r.err.splitlines()[-1]
+
+
+# --- text that could break a format -------------------------------------------------------------
+
+def test_control_characters_and_markup_in_every_text_field(tmp_path):
+    root = tiny_station(tmp_path / "st")
+    rep = root / "episodes" / WEEK / "reports" / "first-story.md"
+    evil = 'Bell\x07 & <script>x</script> ]]> "q" \x1b[31m'
+    rep.write_text(rep.read_text().replace("title: First fictional story", f"title: {json.dumps(evil)}")
+                   .replace("region: Test Region", f"region: {json.dumps('Reg' + chr(11) + 'ion <b>')}")
+                   .replace("Workers held a meeting today.", "Workers\x07 held <i>a</i> meeting ]]> today.\x0c"))
+    from radio.config import Station
+    from radio.rundown import plan
+    plan(Station.open(root), WEEK)
+    make_cover(root / "elements" / "cover.png")
+    record_tones(root, 2.0)
+    r = runner_for(root)("build", WEEK)
+    assert r.exit_code == 0, r.err
+    from lxml import etree
+    tree = root / "feeds" / "st"
+    doc = etree.parse(str(tree / "feed.xml"))
+    title = doc.find("channel/item/description").text
+    assert "Bell & <script>" not in title and "Bell &amp; &lt;script&gt;x&lt;/script&gt; ]]&gt;" in title
+    for p in [*tree.rglob("*.html"), *tree.rglob("*.vtt"), *tree.rglob("*.json"), tree / "feed.xml"]:
+        data = p.read_text()
+        assert "\x07" not in data and "\x0b" not in data and "\x0c" not in data and "\x1b" not in data, p
+    assert runner_for(root)("check").exit_code == 0
+
+
+# --- anything a person types gives a result or one clean line ------------------------------------
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_rundown_edits_never_crash(tmp_path_factory, data):
+    from radio.config import Station
+    from radio.rundown import load, plan
+    root = tmp_path_factory.mktemp("rd") / "st"
+    if not root.exists():
+        tiny_station(root)
+    path = root / "episodes" / WEEK / "rundown.yaml"
+    plan(Station.open(root), WEEK, force=True) if path.exists() else None
+    lines = path.read_text().splitlines()
+    n = data.draw(st.integers(0, len(lines) - 1))
+    choice = data.draw(st.sampled_from(["delete", "replace", "duplicate", "garble"]))
+    if choice == "delete":
+        del lines[n]
+    elif choice == "duplicate":
+        lines.insert(n, lines[n])
+    elif choice == "replace":
+        key = lines[n].split(":")[0]
+        lines[n] = f"{key}: {data.draw(st.sampled_from(['', '-1', 'null', '[1, 2]', '{a: b}', 'yes', '9999:99', 'x' * 300, '../x']))}"
+    else:
+        lines[n] = data.draw(st.text(max_size=40))
+    path.write_text("\n".join(lines) + "\n")
+    try:
+        load(Station.open(root), WEEK)
+    except RadioError as e:
+        assert "\n" not in e.format_message()
+
+
+@settings(max_examples=60, deadline=None)
+@given(key=st.sampled_from(["slot", "air_time", "timezone", "slug", "format", "rate_wpm", "min_checks", "base_url",
+                            "category", "bitrate", "sample_rate", "onair_lufs", "distinct", "language"]),
+       value=st.one_of(st.text(max_size=20), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
+                       st.lists(st.text(max_size=5), max_size=3), st.booleans()))
+def test_config_values_never_crash(tmp_path_factory, key, value):
+    import re
+
+    from radio.config import load_config
+    from radio.station import init_station
+    root = tmp_path_factory.mktemp("cfg") / "st"
+    init_station(root)
+    cfg = root / "radio.toml"
+    text = cfg.read_text()
+    toml_value = json.dumps(value) if not isinstance(value, float) or value == value and abs(value) != float("inf") \
+        else "nan"
+    text, n = re.subn(rf"^{key} = .*$", lambda m: f"{key} = {toml_value}", text, count=1, flags=re.M)
+    cfg.write_text(text)
+    try:
+        load_config(cfg)
+    except RadioError as e:
+        msg = e.format_message()
+        assert "\n" not in msg and msg.startswith(str(cfg))

@@ -68,6 +68,14 @@ def week_arg(f):
 pass_ctx = click.make_pass_decorator(Ctx)
 
 
+def audio_options(draft_help: str):
+    """--draft and --allow-over, shared by assemble and build."""
+    def wrap(f):
+        f = click.option("--allow-over", is_flag=True, help="Build even if the show runs over its slot.")(f)
+        return click.option("--draft", is_flag=True, help=draft_help)(f)
+    return wrap
+
+
 @click.group(cls=RadioGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--station", envvar="RADIO_STATION", type=click.Path(file_okay=False),
               help="Station directory (default: $RADIO_STATION, else the current directory).")
@@ -302,8 +310,7 @@ class ProgressView:
 
 @cli.command()
 @week_arg
-@click.option("--draft", is_flag=True, help="Fill missing recordings with espeak-ng read-throughs of the script.")
-@click.option("--allow-over", is_flag=True, help="Build even if the show runs over its slot.")
+@audio_options("Fill missing recordings with espeak-ng read-throughs of the script.")
 @pass_ctx
 def assemble(c: Ctx, week: str, draft: bool, allow_over: bool) -> None:
     """Assemble WEEK's recordings into onair.wav (exactly the slot) and podcast.mp3.
@@ -338,8 +345,7 @@ def tag(c: Ctx, week: str) -> None:
 
 @cli.command()
 @week_arg
-@click.option("--draft", is_flag=True, help="Fill missing recordings with read-throughs, and publish the draft.")
-@click.option("--allow-over", is_flag=True, help="Build even if the show runs over its slot.")
+@audio_options("Fill missing recordings with read-throughs, and publish the draft.")
 @pass_ctx
 def build(c: Ctx, week: str, draft: bool, allow_over: bool) -> None:
     """Run WEEK's stages in order (script, assemble, tag, publish), skipping what has not changed.

@@ -23,7 +23,8 @@ radio_venv() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
   echo "setup: installing Python packages into .venv"
   [ -x "$ROOT/.venv/bin/python" ] || python3 -m venv "$ROOT/.venv"
-  "$ROOT/.venv/bin/python" -m pip install -q --upgrade pip >/dev/null
-  "$ROOT/.venv/bin/python" -m pip install -q -e "$ROOT[test]"
+  # pip's notes about this machine's package index are not news to a user: keep errors, drop those
+  "$ROOT/.venv/bin/python" -m pip install -q --upgrade pip 2>&1 | { grep -v '^WARNING: Location' || true; }
+  "$ROOT/.venv/bin/python" -m pip install -q -e "$ROOT[test]" 2>&1 | { grep -v '^WARNING: Location' || true; }
   echo "$want" > "$stamp"
 }

@@ -300,3 +300,13 @@ def test_canary_helper_finds_a_planted_leak(station, tmp_path):
     f = tmp_path / "leak.bin"
     f.write_bytes(b"ID3..." + canaries[3].encode("utf-16-le"))
     assert leaks([f], canaries) == [(str(f), canaries[3])]
+
+
+def test_readme_names_every_command():
+    """The README's command table cannot drift from the CLI."""
+    from radio.cli import cli
+    readme = (Path(__file__).parent.parent / "README.md").read_text().split("## Commands")[1].split("\n## ")[0]
+    for name, cmd in cli.commands.items():
+        assert f"`radio {name}" in readme, f"README does not document `radio {name}`"
+        for sub in getattr(cmd, "commands", {}):
+            assert sub in readme.split(f"`radio {name} ")[1].split("`")[0], f"README misses radio {name} {sub}"

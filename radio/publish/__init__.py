@@ -218,5 +218,5 @@ def _index_page(station: Station, recs: list[dict], cover_name: str) -> str:
             "duration": format_ms(round(r["duration_s"] * 1000))}
            for r in sorted(recs, key=lambda r: (r["pub_date"], r["week"]), reverse=True)]
     return render(station, "site_index.html", {
-        "language": cfg.station.language, "title": cfg.show.title, "station": cfg.station.name,
+        "language": cfg.station.language, "show": cfg.show.title, "station": cfg.station.name,
         "description": cfg.show.description, "feed_url": station.feed_url, "cover": cover_name, "episodes": eps})

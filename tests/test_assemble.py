@@ -270,3 +270,31 @@ def test_no_filler_means_silence_with_warning(tmp_path):
     assert r.exit_code == 0
     assert "short of its slot: filled with silence (set [audio] filler to a bed to fill it with music)" in r.err
     assert len(samples(_out(root) / "onair.wav")) == 30 * RATE
+
+
+def test_elements_crossfade(tmp_path):
+    root = tiny_station(tmp_path / "t")
+    cfg = root / "radio.toml"
+    cfg.write_text(cfg.read_text().replace('theme = { file = "elements/theme.wav", kind = "music", level = -3.0,',
+                                           'theme = { file = "elements/theme.wav", kind = "music", level = -3.0, '
+                                           'crossfade = 1.0,'))
+    rd = root / "episodes" / WEEK / "rundown.yaml"
+    # two themes back to back: the second crosses the first
+    rd.write_text(rd.read_text().replace("  - id: welcome\n", "  - id: second-theme\n    type: element\n"
+                                         "    element: theme\n  - id: welcome\n", 1))
+    record_tones(root, 2.0)
+    assert runner_for(root)("assemble", WEEK).exit_code == 0
+    items = {i["id"]: i for i in _as_run(root)["onair"]["items"]}
+    a, b = items["open-theme"], items["second-theme"]
+    assert a["end"] - b["start"] == RATE  # one second of overlap
+    on = samples(_out(root) / "onair.wav")
+    win = RATE // 10
+
+    def level(at: int) -> float:
+        return rms_db(on[at - win // 2: at + win // 2])
+
+    # across the crossfade the first theme (523 Hz) goes down while the second comes up: no bump, no hole
+    mid = b["start"] + RATE // 2
+    assert abs(level(mid) - level(b["start"] - RATE // 4)) < 4
+    x = on[b["start"] + RATE - win: b["start"] + RATE].astype(np.float64)
+    assert np.abs(x).max() > 0.01  # the second theme sounds at the end of the crossfade

@@ -73,6 +73,13 @@ class Mixer:
             self.buf = np.concatenate([self.buf, np.zeros(end - self.base - len(self.buf), dtype=np.float32)])
         self.buf[start - self.base: end - self.base] += x
 
+    def fade_out(self, start: int, n: int) -> None:
+        """Fade what is already mixed from `start` to silence over `n` samples (the tail an element crosses)."""
+        a, b = max(start, self.base) - self.base, min(start + n, self.base + len(self.buf)) - self.base
+        if b > a:
+            self.buf[a:b] *= np.linspace(1, 0, n, dtype=np.float32)[a - (start - self.base): b - (start - self.base)]
+            self.buf[b:] = 0  # nothing of the outgoing item sounds after the crossfade
+
     def flush(self, upto: int) -> None:
         k = upto - self.base
         if k <= 0:
@@ -255,7 +262,10 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
                 if it.bed and src.kind == "speech":
                     bed, lead = _bed_under(station, x, it.bed, rate, elements)
                     mix.add(max(0, start - lead), bed[max(0, lead - start):])
-                mix.add(start, x)
+                cross = ends[key] - start if mix.placed and start < ends[key] else 0
+                if cross:  # a crossfade: the outgoing tail fades down as this element fades up
+                    mix.fade_out(start, cross)
+                mix.add(start, segment.fade(x, rate, cross / rate, 0.0) if cross else x)
                 mix.placed.append(Placed(it.id, src.entry.title, it.type, it.host, _rel(station, src.path) if
                                          src.kind == "speech" else cfg.elements[it.element or it.bed or ""].file,
                                          src.draft, start, start + len(x), prep.loudness))

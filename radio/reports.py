@@ -218,10 +218,14 @@ def read_report(path: Path, policy: Verification, *, editable: bool = False) -> 
                           fix="write dates as YYYY-MM-DD") from None
     try:
         return _validate(path, data, body, policy)
-    except ReportError:
+    except ReportError as first:
         if editable:
             raise
-        return _validate(path, _yaml().load(front), body, policy)  # again, for the line numbers
+        try:  # again with the round-trip loader, for the line numbers
+            again = _yaml().load(front)
+        except (YAMLError, ValueError):  # the two parsers disagree on some odd input: keep the first answer
+            raise first from None
+        return _validate(path, again, body, policy)
 
 
 def _validate(path: Path, data: Any, body: str, policy: Verification) -> ReportFile:

@@ -230,6 +230,7 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
     warnings: list[str] = []
     raw_on, raw_pod = fsutil.temp_path(out / "onair.f32"), fsutil.temp_path(out / "podcast.f32")
     temps = [raw_on, raw_pod]
+    pool: ThreadPoolExecutor | None = None
     try:
         on, pod = Mixer(raw_on, rate), Mixer(raw_pod, rate)
         ends = {"on": 0, "pod": 0}
@@ -272,14 +273,13 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
                 ends[key], lens[key] = start + len(x), len(x)
                 mix.flush(max(mix.base, ends[key] - retain - (round(cfg.audio.bed_fade * rate) if it.bed else 0)))
             del x, prep
-        pool.shutdown()
         content = ends["on"]
         if first_trailing is None and not allow_over and content < slot:
             _fill(station, sources, len(sources), on, ends, lens, gap, slot, rate, elements, warnings)
         if content > slot and not allow_over:
             over = content - slot
             raise AudioError(f"the show runs over its {format_ms(slot * 1000 // rate)} slot by "
-                             f"{_ms_text(over * 1000 // rate)}" + _cuts(station, rundown, over_check, rate, gap, slot),
+                             f"{_ms_text(over * 1000 // rate)}" + _cuts(station, rundown, over_check, rate),
                              fix="cut or shorten items, mark them skip: true, or pass --allow-over")
         if content > slot:
             warnings.append(f"the on-air master runs over its slot by {_ms_text((content - slot) * 1000 // rate)}")
@@ -288,7 +288,6 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
         pod.close(ends["pod"])
         for w in warnings:
             warn(w)
-        warnings_out = list(warnings)
         progress("master", 1, 2, "on-air WAV and podcast MP3")
         masters = _master(station, raw_on, raw_pod, on.meter, pod.meter, total_on, ends["pod"], out, temps)
         progress("master", 2, 2, "measured")
@@ -305,8 +304,10 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
         os.replace(masters["podcast_tmp"], podcast)
         fsutil.write_text(out / "loudness.json", json.dumps(loud, indent=2, ensure_ascii=False) + "\n")
         fsutil.write_text(out / "as-run.json", json.dumps(as_run, indent=2, ensure_ascii=False) + "\n")
-        return Result(onair, podcast, out / "as-run.json", out / "loudness.json", loud, warnings_out)
+        return Result(onair, podcast, out / "as-run.json", out / "loudness.json", loud, warnings)
     finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)  # also on an error: no decode left running
         for t in temps:
             t.unlink(missing_ok=True)
 
@@ -315,8 +316,7 @@ def _ms_text(ms: int) -> str:
     return f"{format_ms(ms)}" if ms >= 1000 else f"{ms} ms"
 
 
-def _cuts(station: Station, rundown: rd.Rundown, lengths: list[tuple[rd.Entry, int]], rate: int, gap: int,
-          slot: int) -> str:
+def _cuts(station: Station, rundown: rd.Rundown, lengths: list[tuple[rd.Entry, int]], rate: int) -> str:
     actual = {e.id: n * 1000 // rate for e, n in lengths}
     show = rd.timing(station, rundown, actuals=actual)
     return f"; cut candidates: {', '.join(show.cut)}" if show.cut else ""

@@ -103,7 +103,7 @@ class Meter:
             return
         blocks = np.abs(buf[:usable]).reshape(-1, BLOCK).max(axis=1)
         if self.keep_blocks:
-            self.blocks.append(blocks)
+            self.blocks.append(blocks.astype(np.float16))  # 3 digits are plenty for peaks, and half the memory
         self.sample_peak = max(self.sample_peak, float(blocks.max()))
         # inter-sample peaks of real programme rarely exceed the sample peak by 1.5 dB: only blocks that close to
         # the loudest yet are oversampled (the tests hold the result to ffmpeg's true-peak meter)
@@ -246,17 +246,29 @@ def gain_curve(need: np.ndarray, hold: int, attack: int) -> np.ndarray:
 def predict_integrated(energies: np.ndarray, block_peaks: np.ndarray, gain_db: float, ceiling_db: float, rate: int
                        ) -> float:
     """The integrated loudness a master will have after gain and the limiter, from its 100 ms K-weighted energies
-    and its block peaks alone: what the limiter takes from each 100 ms is the mean of its squared gain."""
+    and its block peaks alone: what the limiter takes from each 100 ms is the mean of its squared gain.
+    Worked through in windows (with the filters' reach on either side), so memory does not grow with the show."""
     g = undb(gain_db)
-    need = np.minimum(1.0, undb(ceiling_db) / np.maximum(block_peaks * g, 1e-12)).astype(np.float32)
-    if need.min() < 1.0:
-        curve = gain_curve(need, Limiter.HOLD, Limiter.ATTACK).astype(np.float64) ** 2
-        sub = rate // 10
-        idx = np.minimum((np.arange(len(curve)) * BLOCK) // sub, len(energies) - 1)
-        loss = np.bincount(idx, weights=curve, minlength=len(energies)) / np.maximum(
-            np.bincount(idx, minlength=len(energies)), 1)
-    else:
-        loss = np.ones(len(energies))
+    ceiling = undb(ceiling_db)
+    sub = rate // 10
+    n_sub = len(energies)
+    sums = np.zeros(n_sub)
+    counts = np.zeros(n_sub)
+    reach = Limiter.HOLD + Limiter.ATTACK + 2
+    step = 1 << 20
+    for a in range(0, len(block_peaks), step):
+        lo, hi = max(0, a - reach), min(len(block_peaks), a + step + reach)
+        need = np.minimum(1.0, ceiling / np.maximum(block_peaks[lo:hi].astype(np.float32) * g, 1e-12))
+        b = min(a + step, len(block_peaks))
+        if need.min() >= 1.0:
+            curve = np.ones(b - a)
+        else:
+            curve = gain_curve(need.astype(np.float32), Limiter.HOLD, Limiter.ATTACK)[a - lo: b - lo]
+            curve = curve.astype(np.float64) ** 2
+        idx = np.minimum((np.arange(a, b) * BLOCK) // sub, n_sub - 1)
+        sums += np.bincount(idx, weights=curve, minlength=n_sub)
+        counts += np.bincount(idx, minlength=n_sub)
+    loss = np.where(counts > 0, sums / np.maximum(counts, 1), 1.0)
     e = energies * g * g * loss
     mom = np.convolve(e, np.ones(4) / 4, "valid") if len(e) >= 4 else np.zeros(0)
     return gated(mom)

@@ -16,6 +16,7 @@ GITIGNORE = """\
 # Never in version control: identities of correspondents, and everything generated.
 private/
 episodes/*/out/
+episodes/.build.lock
 feeds/
 """
 

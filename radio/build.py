@@ -239,9 +239,10 @@ def summary(station: Station, week: str) -> list[str]:
         slot = station.config.show.slot_ms
         filler = sum(i["end"] - i["start"] for i in on["items"] if i["type"] == "filler") * 1000 // rate
         total = on["samples"] * 1000 // rate
-        over = total - slot if total > slot else -filler
+        content = (total - filler) // 1000 * 1000  # whole seconds, so content and under-run add up to the slot
+        over = total - slot if total > slot else content - slot
         fill = f" (filled with {station.config.audio.filler or 'silence'})" if filler else ""
-        lines.append(f"timing    content {format_ms(total - filler)} in a {format_ms(slot)} slot: "
+        lines.append(f"timing    content {format_ms(content)} in a {format_ms(slot)} slot: "
                      f"{rd.over_under(over)}{fill}")
     root = station.root / "feeds" / station.config.show.slug
     lines.append(f"site      {rel(root / 'episodes' / week / 'index.html')}")

@@ -535,11 +535,15 @@ def _write_both(wav: Path, on: Limited, mp3: Path, pod: Limited, rate: int, bitr
     send.close()
     try:
         m_pod = _write_podcast(mp3, pod, rate, bitrate)
-        status, m_on = recv.recv()
-    except EOFError:
-        status, m_on = "error", "the on-air writer stopped"
+        try:
+            status, m_on = recv.recv()
+        except EOFError:  # the child could not start (a __main__ it cannot re-import) or died
+            status, m_on = "lost", None
     finally:
         child.join()
+    if status == "lost":  # do it here instead: slower, but the masters still come out
+        _write_onair(wav, on, rate)
+        return on.result, m_pod
     if status != "ok":
         raise AudioError(f"writing the on-air master failed: {m_on}", fix="run with -v and report it")
     return m_on, m_pod

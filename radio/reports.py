@@ -359,15 +359,10 @@ def new_report(station: Station, week: str, title: str, *, place: str | None = N
     text = NEW_TEMPLATE.format(id=rid, title=_scalar(title), received=when.isoformat(), place=_scalar(place),
                                region=_scalar(region), sector=_scalar(sector), kind=kind, kinds=" | ".join(KINDS))
     path = folder / f"{rid}.md"
-    read_report_text(path, text, station.config.verification)  # the template itself must be valid
+    front, body = _split(path, text.encode("utf-8"))
+    _validate(path, _yaml().load(front), body, station.config.verification)  # what we write must read back
     fsutil.write_text(path, text)
     return path
-
-
-def read_report_text(path: Path, text: str, policy: Verification) -> Report:
-    front, body = _split(path, text.encode("utf-8"))
-    data = _yaml().load(front)
-    return Report.model_validate({**dict(data), "body": body})
 
 
 def _set(data: CommentedMap, key: str, value: Any, after: str | None = None) -> None:

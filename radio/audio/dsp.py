@@ -195,7 +195,6 @@ class Limiter:
         self.look = (self.HOLD + self.ATTACK + 2) * BLOCK
         self.buf = np.zeros(self.look, dtype=np.float32)  # the first `look` samples are history
         self.started = False
-        self.reduced_blocks = 0
 
     def process(self, x: np.ndarray) -> np.ndarray:
         buf = np.concatenate([self.buf, x.astype(np.float32, copy=False) * self.gain])
@@ -221,7 +220,6 @@ class Limiter:
         gain_blocks = smooth[lo - 1: lo + out_blocks + 1]
         if gain_blocks.min() >= 1.0:
             return seg.copy()
-        self.reduced_blocks += int((smooth[lo: lo + out_blocks] < 0.999).sum())
         # block k's first half runs from centre k-1 to centre k, its second half from centre k to centre k+1
         half = BLOCK // 2
         ramp = (np.arange(BLOCK, dtype=np.float32) + 0.5) / BLOCK

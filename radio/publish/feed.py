@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
@@ -61,10 +60,6 @@ class PodcastIndexEntry(BaseEntryExtension):
         if self.chapters:
             _el(item, PODCAST_NS, "chapters", url=self.chapters, type_="application/json+chapters")
         return item
-
-
-def rfc2822(when: dt.datetime) -> str:
-    return email.utils.format_datetime(when)
 
 
 def build_feed(station: Station, episodes: list[dict], build_time: dt.datetime) -> bytes:

@@ -11,7 +11,7 @@ import jinja2
 
 from radio import fsutil
 from radio.config import Station, format_ms
-from radio.rundown import ItemTime, Rundown, ShowTime, over_under
+from radio.rundown import ItemTime, Rundown, ShowTime, attribution_line, over_under
 
 TEMPLATES = Path(__file__).parent / "templates"
 RUNSHEET_COLUMNS = ["#", "id", "slug", "type", "host", "in words", "out words", "estimated", "actual", "front time",
@@ -23,7 +23,9 @@ def environment(station: Station, *, html: bool) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(station.root / "templates"), str(TEMPLATES)]),
         undefined=jinja2.StrictUndefined, autoescape=html, keep_trailing_newline=True,
-        trim_blocks=True, lstrip_blocks=True)
+        trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+    from radio.i18n import translations
+    env.install_gettext_translations(translations(station.language), newstyle=True)  # type: ignore[attr-defined]
     env.filters["clock"] = format_ms
     env.filters["signed"] = lambda ms: format_ms(ms, signed=True)
     return env
@@ -93,14 +95,13 @@ def rows(station: Station, week: str, show: ShowTime) -> list[Row]:
         text = e.text
         paragraphs = [p.strip() for p in (e.report.text.split("\n") if e.report and not it.text else [text]) if p.strip()]
         if e.report and not it.text:
-            paragraphs = [f"{e.report.attribution.rstrip('.:')[:1].upper()}{e.report.attribution.rstrip('.:')[1:]}"
-                          f" reports."] + paragraphs
+            paragraphs = [attribution_line(station.language, e.report)] + paragraphs
         out.append(Row(
             number=str(t.number) if t.number else "–", id=it.id, slug=e.title, type=it.type,
             host=it.host or "", host_name=host.name if host else "", in_words=_cue_words(text, True) or ("(music)" if it.type in ("element", "bed") else ""), out_words=_cue_words(text, False),
             estimated=format_ms(t.estimated_ms), actual=format_ms(t.actual_ms) if t.actual_ms is not None else "",
             front=format_ms(t.front_ms) if t.number else "", back=format_ms(t.back_ms) if t.number else "",
-            media=t.media or (f"episodes/{week}/segments/{it.id}.wav" if it.type in ("read", "recorded") else ""), status=t.state,
+            media=t.media or (f"{station.edition_dir(week).relative_to(station.root)}/segments/{it.id}.wav" if it.type in ("read", "recorded") else ""), status=t.state,
             notes=notes, cue=cue, attribution=e.report.attribution if e.report else "", text=text, title=e.title,
             words=t.words, skipped=it.skip, paragraphs=paragraphs))
     return out
@@ -169,7 +170,7 @@ def status_table(station: Station, rundown: Rundown, show: ShowTime) -> str:
     if show.over_ms > 0:
         nxt = f"cut or shorten {', '.join(show.cut)}, or mark items skip: true in rundown.yaml"
     elif missing:
-        nxt = (f"record {len(missing)} items into episodes/{rundown.week}/segments/<item>.wav (first: {missing[0]}), "
+        nxt = (f"record {len(missing)} items into {station.edition_dir(rundown.week).relative_to(station.root)}/segments/<item>.wav (first: {missing[0]}), "
                f"or hear a draft: radio assemble {rundown.week} --draft")
     elif drafts:
         nxt = f"record {len(drafts)} drafted items (first: {drafts[0]}), then radio build {rundown.week}"

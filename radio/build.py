@@ -85,7 +85,7 @@ def code_version() -> str:
     root = Path(__file__).parent
     h = hashlib.sha256()
     for p in sorted(root.rglob("*")):
-        if p.is_file() and p.suffix in (".py", ".html", ".md", ".css", ".toml"):
+        if p.is_file() and p.suffix in (".py", ".html", ".md", ".css", ".toml", ".po"):
             h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes())
     return h.hexdigest()[:16]
 
@@ -242,8 +242,11 @@ def summary(station: Station, week: str) -> list[str]:
         content = (total - filler) // 1000 * 1000  # whole seconds, so content and under-run add up to the slot
         over = total - slot if total > slot else content - slot
         fill = f" (filled with {station.config.audio.filler or 'silence'})" if filler else ""
-        lines.append(f"timing    content {format_ms(content)} in a {format_ms(slot)} slot: "
-                     f"{rd.over_under(over)}{fill}")
+        if station.on_air:
+            lines.append(f"timing    content {format_ms(content)} in a {format_ms(slot)} slot: "
+                         f"{rd.over_under(over)}{fill}")
+        else:
+            lines.append(f"timing    {format_ms(content)}, podcast only, at most {format_ms(slot)}")
     root = station.root / "feeds" / station.config.show.slug
     lines.append(f"site      {rel(root / 'episodes' / week / 'index.html')}")
     lines.append(f"feed      {rel(root / 'feed.xml')} -> {station.feed_url}")

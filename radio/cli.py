@@ -479,7 +479,7 @@ def check(c: Ctx) -> None:
       radio check
     """
     from radio.publish.check import check as run_checks
-    results = run_checks(c.station)
+    results = [r for s in c.station.editions() for r in run_checks(s)]
     for good, what in results:
         if not (c.quiet and good):
             click.echo(f"{'ok  ' if good else 'FAIL'} {what}")

@@ -59,4 +59,5 @@ def number(lang: str, value: float) -> str:
 
 def joined(lang: str, names: list[str]) -> str:
     """'Anna and Tomas'; 'Анна и Томас'; 'Anna et Tomas'."""
-    return f" {gettext(lang, 'and')} ".join(names)
+    conjunction = gettext(lang, "and")
+    return f" {conjunction} ".join(names)

@@ -165,7 +165,7 @@ def _fresh_plan(station: Station, week: str) -> CommentedMap:
         elif section == "headlines" and reports:
             heads = [re.sub(r"^(Feature|Interview):\s*", "", r.title).rstrip(".") for r in reports]
             lines = " ".join(_first_sentence(h[:1].upper() + h[1:] + ".") for h in heads)
-            add(id="headlines", type="read", host=host(), title=_("Headlines"), text=f"{_('The headlines.')} {lines}",
+            add(id="headlines", type="read", host=host(), title=_("Headlines"), text=_("The headlines.") + " " + lines,
                 bed=cfg.show.bed)
         elif section == "news":
             for i, r in enumerate(news):

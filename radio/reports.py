@@ -8,6 +8,7 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -437,6 +438,7 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+@lru_cache(maxsize=4096)
 def _fold(text: str) -> str:
     """Text in one comparable form: transliterated to Latin (Unidecode), case-folded, words single-spaced."""
     return " ".join(re.findall(r"[a-z0-9]+", unidecode(unicodedata.normalize("NFC", text)).casefold()))

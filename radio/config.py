@@ -301,17 +301,17 @@ class Edition(_Model):
         if not self.id:
             object.__setattr__(self, "id", self.language.lower())
         if not ID_RE.match(self.id) or self.id in ("out", "reports", "segments"):
-            raise ValueError(f"editions: id {self.id!r} is not a folder name (lower-case letters, digits, '-'; "
+            raise ValueError(f"id {self.id!r} is not a folder name (lower-case letters, digits, '-'; "
                              "not out, reports or segments)")
         if not self.hosts:
-            raise ValueError(f"editions: edition {self.id!r} needs at least one host")
+            raise ValueError(f"edition {self.id!r} needs at least one host")
         if self.on_air and not self.slot:
-            raise ValueError(f"editions: edition {self.id!r} goes on air and needs a slot (e.g. slot = \"28:30\")")
+            raise ValueError(f"edition {self.id!r} goes on air and needs a slot (e.g. slot = \"28:30\")")
         if not self.on_air and self.slot:
-            raise ValueError(f"editions: edition {self.id!r} is podcast-only: give it max_length, not slot")
+            raise ValueError(f"edition {self.id!r} is podcast-only: give it max_length, not slot")
         for what in (self.slot, self.max_length):
             if what is not None and parse_duration_ms(what) <= 0:
-                raise ValueError(f"editions: edition {self.id!r}: a length must be longer than zero")
+                raise ValueError(f"edition {self.id!r}: a length must be longer than zero")
         return self
 
 

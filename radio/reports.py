@@ -130,7 +130,7 @@ def check_id(value: str, what: str = "id") -> str:
 
 def make_id(title: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
     """A safe, readable, unique id from a title: ascii, lower case, hyphens, at most 48 characters."""
-    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    text = unidecode(unicodedata.normalize("NFC", title))  # Cyrillic and other scripts transliterated, not dropped
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:48].strip("-") or "report"
     candidate, n = slug, 2
     while candidate in taken:
@@ -449,7 +449,12 @@ def _mentions(text: str, name: str) -> bool:
     if re.search(rf"(?<!\w){re.escape(name.strip())}(?!\w)", text, re.IGNORECASE):
         return True
     folded = _fold(name)
-    return bool(folded) and f" {folded} " in f" {_fold(text)} "
+    if not folded:
+        return False
+    # a name first written in another script is matched with a short ending too: Russian declines names
+    # (Стоунбридж, в Стоунбридже), so the transliterated stem is what stays the same
+    ending = "[a-z]{0,3}" if not name.isascii() else ""
+    return bool(re.search(rf"(?<![a-z0-9]){re.escape(folded)}{ending}(?![a-z0-9])", _fold(text)))
 
 
 def public(report: Report, where: Path | str | None = None) -> PublicReport:

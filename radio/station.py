@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from ruamel.yaml import YAML
+from unidecode import unidecode
 from ruamel.yaml.error import YAMLError
 
 from radio import fsutil
@@ -26,7 +27,7 @@ def init_station(root: Path) -> Path:
     if (root / CONFIG_NAME).exists():
         raise RadioError("a station already exists here", where=root / CONFIG_NAME,
                          fix="pick an empty directory, or edit the existing radio.toml")
-    slug = re.sub(r"[^a-z0-9]+", "-", root.name.lower()).strip("-") or "show"
+    slug = re.sub(r"[^a-z0-9]+", "-", unidecode(root.name).lower()).strip("-") or "show"  # any script
     template = (Path(__file__).parent / "templates" / "radio.toml").read_text(encoding="utf-8")
     text = template.replace("{name}", root.name or "Station").replace("{title}", root.name or "Show") \
         .replace("{slug}", slug[:64].strip("-"))

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from radio import __version__
-from radio.config import Station, parse_week
+from radio.station import Station, Week
 from radio.errors import RadioError
 
 
@@ -60,8 +60,7 @@ def _verbose(ctx: click.Context) -> bool:
 
 def week_arg(f):
     def check(ctx, param, value):
-        parse_week(value)
-        return value
+        return Week(value)
     return click.argument("week", callback=check)(f)
 
 
@@ -319,7 +318,8 @@ def assemble(c: Ctx, week: str, draft: bool, allow_over: bool) -> None:
     Example:
       radio assemble 2026-W47 --draft
     """
-    from radio.build import assemble_stage, loudness_lines
+    from radio.build import assemble_stage
+    from radio.summary import loudness_lines
     result = assemble_stage(c.station, week, draft=draft, allow_over=allow_over, progress=ProgressView(c).item)
     for line in loudness_lines(c.station, result.report, {"onair": result.onair, "podcast": result.podcast}):
         c.say(line)

@@ -12,6 +12,7 @@ import jinja2
 from radio import fsutil
 from radio.config import Station, format_ms
 from radio.rundown import ItemTime, Rundown, ShowTime, over_under
+from radio.threads import previously
 
 TEMPLATES = Path(__file__).parent / "templates"
 RUNSHEET_COLUMNS = ["#", "id", "slug", "type", "host", "in words", "out words", "estimated", "actual", "front time",
@@ -66,6 +67,7 @@ class Row:
     words: int
     skipped: bool
     paragraphs: list[str]
+    previously: str = ""  # for an item in a running thread: the latest earlier headline and its date
 
 
 def _cue_words(text: str, first: bool) -> str:
@@ -102,7 +104,8 @@ def rows(station: Station, week: str, show: ShowTime) -> list[Row]:
             front=format_ms(t.front_ms) if t.number else "", back=format_ms(t.back_ms) if t.number else "",
             media=t.media or (f"episodes/{week}/segments/{it.id}.wav" if it.type in ("read", "recorded") else ""), status=t.state,
             notes=notes, cue=cue, attribution=e.report.attribution if e.report else "", text=text, title=e.title,
-            words=t.words, skipped=it.skip, paragraphs=paragraphs))
+            words=t.words, skipped=it.skip, paragraphs=paragraphs,
+            previously=(previously(station, week, e.report) or "") if e.report else ""))
     return out
 
 

@@ -164,7 +164,7 @@ def report_list(c: Ctx, week: str | None, status: str | None, as_json: bool, thr
         return
     if week is None:
         raise click.UsageError("name a WEEK (e.g. 2026-W47), or pass --thread NAME")
-    parse_week(week)
+    week = Week(week)
     from radio.desk import list_rows, render_list
     rows, errors = list_rows(c.station, week, status)
     if as_json:

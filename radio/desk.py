@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from radio.config import Station
+from radio.station import Station
 from radio.errors import RadioError
 from radio.reports import (find_report, load_week, policy_counts, public, read_translation, report_language,
                            translation_path)
@@ -14,6 +14,8 @@ def list_rows(station: Station, week: str, status: str | None,
     files, errors = load_week(station, week)
     rows = []
     policy = station.config.verification
+    from radio.history import retracted
+    gone = retracted(station, week)
     for rf in files:
         r = rf.report
         if status and r.status != status:
@@ -25,8 +27,8 @@ def list_rows(station: Station, week: str, status: str | None,
         except RadioError as e:  # a leak in the public text is listed, not hidden
             errors.append(e)
             shown = "(exposure conflict)"
-        row = {"id": r.id, "status": r.status, "checks": done, "needed": need, "priority": r.priority,
-               "kind": r.kind, "exposure": r.exposure, "place": shown, "title": r.title}
+        row = {"id": r.id, "status": "retracted" if r.id in gone else r.status, "checks": done, "needed": need,
+               "priority": r.priority, "kind": r.kind, "exposure": r.exposure, "place": shown, "title": r.title}
         if lang:
             row["translation"] = _translation_state(station, week, r, lang, errors)
         rows.append(row)

@@ -10,39 +10,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import jinja2
-
 from radio import fsutil
-from radio.config import Station, format_ms
+from radio.config import format_ms
+from radio.render import render
+from radio.station import Station
 from radio.rundown import ItemTime, Rundown, ShowTime, attribution_line, over_under
+from radio.threads import previously
 
-TEMPLATES = Path(__file__).parent / "templates"
 RUNSHEET_COLUMNS = ["#", "id", "slug", "type", "host", "in words", "out words", "estimated", "actual", "front time",
                     "back time", "media file", "status", "notes"]
-
-
-def environment(station: Station, *, html: bool) -> jinja2.Environment:
-    """Templates from the station's templates/ first, then the defaults; missing fields are errors."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(station.root / "templates"), str(TEMPLATES)]),
-        undefined=jinja2.StrictUndefined, autoescape=html, keep_trailing_newline=True,
-        trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
-    from radio.i18n import translations
-    env.install_gettext_translations(translations(station.language), newstyle=True)  # type: ignore[attr-defined]
-    env.filters["clock"] = format_ms
-    env.filters["signed"] = lambda ms: format_ms(ms, signed=True)
-    return env
-
-
-def render(station: Station, name: str, context: dict) -> str:
-    from radio.errors import RadioError
-    try:
-        return environment(station, html=name.endswith(".html")).get_template(name).render(**context)
-    except jinja2.UndefinedError as e:
-        raise RadioError(f"template {name}: {e.message}", fix="use only the fields the template context provides "
-                         "(see radio/templates)") from None
-    except jinja2.TemplateError as e:
-        raise RadioError(f"template {name}: {e}", fix="fix the template") from None
 
 
 @dataclass(frozen=True)
@@ -73,6 +49,7 @@ class Row:
     paragraphs: list[str]
     hit: str  # the on-air clock time the item starts, e.g. 18:27:17
     pages: list[list[str]]  # the paragraphs as printed, page by page, split only between sentences
+    previously: str = ""  # for an item in a running thread: the latest earlier headline and its date
 
 
 def _cue_words(text: str, first: bool) -> str:
@@ -161,7 +138,8 @@ def rows(station: Station, week: str, show: ShowTime) -> list[Row]:
             notes=notes, cue=cue, attribution=e.report.attribution if e.report else "", text=text, title=e.title,
             words=t.words, skipped=it.skip, paragraphs=paragraphs,
             hit=hit_time(air, t.front_ms) if t.number else "",
-            pages=paginate(paragraphs, size, first_page=PAPER[size]["first"] - 4 if not out else None)))
+            pages=paginate(paragraphs, size, first_page=PAPER[size]["first"] - 4 if not out else None),
+            previously=(previously(station, week, e.report) or "") if e.report else ""))
     return out
 
 

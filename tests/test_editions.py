@@ -69,7 +69,7 @@ def test_bad_edition_config_names_the_key(multi):
     cfg.write_text(good.replace('max_length = "30:00"', 'slot = "30:00"'), encoding="utf-8")
     r = runner_for(multi)("plan", WEEK)
     assert r.exit_code == 1
-    assert r.err == f"error: {cfg}: editions.1: edition 'fr' is podcast-only: give it max_length, not slot " \
+    assert r.err == f"error: {cfg}: key 'editions.1': edition 'fr' is podcast-only: give it max_length, not slot " \
                     "(see the comments in radio.toml)\n"
     cfg.write_text(good, encoding="utf-8")
     r = runner_for(multi)("plan", WEEK, "--edition", "de")

@@ -20,6 +20,7 @@ from radio import fsutil
 from radio import rundown as rd
 from radio.config import CONFIG_NAME, Station, format_ms
 from radio.errors import RadioError
+from radio.history import aired
 from radio.script import status_table, write_script
 
 Progress = Callable[[str, int, int, str], None]
@@ -165,6 +166,9 @@ STAGES: list[Stage] = [
                                 s.root / "feeds" / s.config.show.slug / "episodes" / w / "index.html"],
           run=lambda s, w, o: publish_stage(s, w, allow_draft=o.draft)),
 ]
+# Once a week is published (not as a draft) its masters are what went out: a correction changes the text that
+# listeners read, never the recordings. `radio assemble WEEK` still remakes them on purpose.
+AIRED_KEEPS = ("assemble", "tag")
 UPSTREAM = {"assemble": None, "script": None, "tag": "assemble", "publish": "tag"}
 
 
@@ -207,6 +211,12 @@ def build(station: Station, week: str, opts: Options, on_stage: Callable[[str, s
             up = UPSTREAM[stage.name]
             fp = fingerprint(station, [*stage.inputs(station, week, opts), f"upstream={done.get(up, '')}" if up else ""])
             fresh = stamps.get(stage.name) == fp and all(p.exists() for p in stage.outputs(station, week))
+            if stage.name in AIRED_KEEPS and aired(station, week) and all(p.exists() for p in
+                                                                           stage.outputs(station, week)):
+                result.skipped.append(stage.name)
+                on_stage(stage.name, f"kept ({week} is published: its masters record what was broadcast)")
+                done[stage.name] = stamps.get(stage.name, fp)
+                continue
             if fresh:
                 result.skipped.append(stage.name)
                 on_stage(stage.name, "skipped (nothing changed)")
@@ -245,6 +255,11 @@ def summary(station: Station, week: str) -> list[str]:
         fill = f" (filled with {station.config.audio.filler or 'silence'})" if filler else ""
         lines.append(f"timing    content {format_ms(content)} in a {format_ms(slot)} slot: "
                      f"{rd.over_under(over)}{fill}")
+    republished = out / "republished" / "podcast.json"
+    if republished.is_file():  # retractions: the podcast as published now, beside the masters as broadcast
+        pod = json.loads(republished.read_text())["podcast"]
+        lines.append(f"published {rel(republished.with_suffix('.mp3'))}: {format_ms(round(pod['seconds'] * 1000))}, "
+                     f"without {', '.join(pod['retracted'])} (retracted)")
     root = station.root / "feeds" / station.config.show.slug
     lines.append(f"site      {rel(root / 'episodes' / week / 'index.html')}")
     lines.append(f"feed      {rel(root / 'feed.xml')} -> {station.feed_url}")

@@ -100,8 +100,20 @@ def day(at: str) -> str:
     return f"{t.day} {t:%B}"
 
 
+def _record(station: Station, week: str) -> Path:
+    return station.root / "feeds" / station.config.show.slug / "episodes" / week / "episode.json"
+
+
 def is_published(station: Station, week: str) -> bool:
-    return (station.root / "feeds" / station.config.show.slug / "episodes" / week / "episode.json").is_file()
+    return _record(station, week).is_file()
+
+
+def aired(station: Station, week: str) -> bool:
+    """Published as the real thing, not as a draft: its masters record what went out."""
+    try:
+        return not json.loads(_record(station, week).read_text(encoding="utf-8")).get("draft", True)
+    except (OSError, ValueError):
+        return False
 
 
 # --- the desk's commands -----------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from radio import rundown as rd
 from radio.config import CONFIG_NAME
 from radio.station import Station
 from radio.errors import RadioError
-from radio.history import aired
 from radio.script import status_table, write_script
 from radio.summary import summary
 
@@ -155,9 +154,6 @@ STAGES: list[Stage] = [
                                 s.root / "feeds" / s.config.show.slug / "episodes" / w / "index.html"],
           run=lambda s, w, o: publish_stage(s, w, allow_draft=o.draft)),
 ]
-# Once a week is published (not as a draft) its masters are what went out: a correction changes the text that
-# listeners read, never the recordings. `radio assemble WEEK` still remakes them on purpose.
-AIRED_KEEPS = ("assemble", "tag")
 UPSTREAM = {"assemble": None, "script": None, "tag": "assemble", "publish": "tag"}
 
 
@@ -190,12 +186,6 @@ def build(station: Station, week: str, opts: Options, on_stage: Callable[[str, s
             up = UPSTREAM[stage.name]
             fp = fingerprint(station, [*stage.inputs(station, week, opts), f"upstream={done.get(up, '')}" if up else ""])
             fresh = stamps.get(stage.name) == fp and all(p.exists() for p in stage.outputs(station, week))
-            if stage.name in AIRED_KEEPS and aired(station, week) and all(p.exists() for p in
-                                                                           stage.outputs(station, week)):
-                result.skipped.append(stage.name)
-                on_stage(stage.name, f"kept ({week} is published: its masters record what was broadcast)")
-                done[stage.name] = stamps.get(stage.name, fp)
-                continue
             if fresh:
                 result.skipped.append(stage.name)
                 on_stage(stage.name, "skipped (nothing changed)")

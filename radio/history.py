@@ -108,14 +108,6 @@ def is_published(station: Station, week: str) -> bool:
     return _record(station, week).is_file()
 
 
-def aired(station: Station, week: str) -> bool:
-    """Published as the real thing, not as a draft: its masters record what went out."""
-    try:
-        return not json.loads(_record(station, week).read_text(encoding="utf-8")).get("draft", True)
-    except (OSError, ValueError):
-        return False
-
-
 # --- the desk's commands -----------------------------------------------------------------------------
 
 def _published_report(station: Station, report_id: str, what: str):

@@ -129,7 +129,6 @@ def build_message(station: Station, week: str, sub: subs.Subscriber) -> Outgoing
     msg["List-Id"] = f"{title} <bulletin.{cfg.show.slug}.{sender.rsplit('@', 1)[1]}>"
     msg["List-Unsubscribe"] = ", ".join(links)
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058: one click, no confirmation page
-    msg["Content-Language"] = lang
     text = text_path.read_text(encoding="utf-8")
     text += f"\n-- \nSent to {sub.organisation}. To stop receiving this bulletin: {url}\n"
     msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
@@ -144,6 +143,7 @@ def build_message(station: Station, week: str, sub: subs.Subscriber) -> Outgoing
             raise RadioError("no PDF of the bulletin", where=pdf_path, fix=f"run `radio bulletin {week}` again")
         msg.add_attachment(pdf_path.read_bytes(), maintype="application", subtype="pdf",
                            filename=f"{cfg.show.slug}-bulletin-{week}.pdf")
+    msg["Content-Language"] = lang  # last: set_content and add_alternative move Content-* headers into parts
     n = 0
     for part in msg.walk():  # fixed boundaries: the same bulletin for the same subscriber is the same bytes
         if part.is_multipart():
@@ -330,8 +330,8 @@ def send(station: Station, week: str, *, dry_run: bool = False, uncertain: str |
                     wait = last + interval - time.monotonic()
                     if wait > 0:
                         time.sleep(wait)
-                last = time.monotonic()
                 why = _deliver(conn, journal, sender, m)
+                last = time.monotonic()  # counted from the server's answer: arrivals are spaced, not just starts
                 if why:
                     result.failed.append((m.subscriber, why))
                 else:

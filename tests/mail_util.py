@@ -120,6 +120,7 @@ SENDER_VALUES = ["marta.invented@example.org", "Marta Invented", "pavel.madeup@e
 
 
 def write_maildir(path: Path, items: list[tuple[str, bytes]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     box = mailbox.Maildir(str(path), create=True)
     for _, raw in items:
         box.add(raw)
@@ -264,3 +265,17 @@ service stats {{
                 self.proc.kill()
                 self.proc.wait()
         shutil.rmtree(self.mail_root, ignore_errors=True)
+
+
+def walkthrough(readme: Path, name: str) -> list[tuple[list[str], str]]:
+    """The README's `<!-- walkthrough: NAME -->` block as (argv after `radio`, expected output) pairs."""
+    import shlex
+    text = readme.read_text(encoding="utf-8").split(f"<!-- walkthrough: {name} -->\n```\n", 1)[1].split("\n```", 1)[0]
+    steps: list[tuple[list[str], str]] = []
+    for line in text.splitlines():
+        if line.startswith("$ radio "):
+            steps.append((shlex.split(line[len("$ radio "):]), ""))
+        else:
+            argv, out = steps[-1]
+            steps[-1] = (argv, out + line + "\n")
+    return steps

@@ -199,3 +199,19 @@ def test_dkim_is_recorded_privately_and_is_not_a_check(tmp_path):
     taken = read_message(forged, register, max_bytes=10**6, dnsfunc=dns)
     assert taken.private["authentication"]["dkim_verify"] == "fail"
     assert "checks" not in taken.private
+
+
+def test_readme_intake_walkthrough(tmp_path, monkeypatch):
+    """The README's intake transcript, command by command, with exactly its output."""
+    from tests.conftest import REPO
+    from tests.mail_util import walkthrough
+    root = copy_station(tmp_path / "st")
+    write_maildir(root / "mail" / "reports", [m for m in messages() if m[0] != "huge attachment"])
+    monkeypatch.chdir(root)
+    run = runner_for(root)
+    steps = walkthrough(REPO / "README.md", "intake")
+    assert len(steps) == 4
+    for argv, expected in steps:
+        r = run(*argv)
+        assert (r.exit_code, r.err) == (0, ""), argv
+        assert r.out == expected, f"radio {' '.join(argv)}"

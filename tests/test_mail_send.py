@@ -344,3 +344,19 @@ def test_smtp_login_and_tls_failures_are_one_line(tmp_path, smtp):
     r = run("send", WEEK, env={**env_for(smtp), "SSL_CERT_FILE": "/nonexistent"})
     assert r.exit_code == 1 and "TLS with the SMTP server failed" in r.err
     assert smtp["store"].messages == []
+
+
+def test_readme_bulletin_walkthrough(tmp_path, smtp):
+    """The README's bulletin and send transcript, command by command, against the local SMTP server."""
+    from tests.mail_util import walkthrough
+    root = mail_station(tmp_path / "st", smtp["port"])
+    (root / "private" / "subscribers.csv").write_text((REPO / "private" / "subscribers.csv").read_text())
+    run = runner_for(root)
+    smtp["store"].clear()
+    steps = walkthrough(REPO / "README.md", "bulletin")
+    assert len(steps) == 4
+    for argv, expected in steps:
+        r = run(*argv, env=env_for(smtp))
+        assert (r.exit_code, r.err) == (0, ""), argv
+        assert r.out == expected, f"radio {' '.join(argv)}"
+    assert len(smtp["store"].messages) == 4

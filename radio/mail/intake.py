@@ -398,7 +398,7 @@ def quarantine_list(station: Station, week: str) -> list[dict]:
         except (ValueError, OSError):
             continue
         out.append({"id": path.stem, "received": rec.get("received") or "", "reason": rec.get("reason", "")})
-    return out
+    return sorted(out, key=lambda r: (r["received"], r["id"]))
 
 
 def render_quarantine(rows: list[dict], week: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from feedgen.feed import FeedGenerator
 
 from radio import fsutil
-from radio.config import Station
+from radio.station import Station
 from radio.mail.bulletin import _env
 
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from radio import fsutil
-from radio.config import Station
+from radio.station import Station
 from radio.errors import RadioError
 from radio.reports import PublicReport, on_air_ready, public, reports_dir, week_reports
-from radio.script import environment
+from radio.render import environment
 
 WIDTH = 72
 
@@ -60,9 +60,9 @@ def _translated(station: Station, week: str, report: PublicReport, language: str
         raise RadioError(f"no {language} translation of {report.id}", where=path,
                          fix=f"translate it, or make the bulletin without --edition {language}")
     from radio.reports import _split  # the same front-matter reader as the desk's
-    from ruamel.yaml import YAML
+    from radio import yamlio
     front, body = _split(path, path.read_bytes())
-    data = YAML(typ="safe").load(front) or {}
+    data = yamlio.safe().load(front) or {}
     if not isinstance(data, dict):
         raise RadioError("front matter is not a set of fields", where=path, fix="write one 'field: value' per line")
     from dataclasses import replace

@@ -16,7 +16,6 @@ import codecs
 import datetime as dt
 import email.errors
 import email.utils
-import fcntl
 import hashlib
 import html.parser
 import imaplib
@@ -33,10 +32,8 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ruamel.yaml import YAML
-
 from radio import fsutil
-from radio.config import Station, parse_week
+from radio.station import Station, parse_week
 from radio.errors import RadioError
 from radio.mail.secrets import credentials
 from radio.reports import file_report, reports_dir
@@ -367,9 +364,6 @@ def _quote(folder: str) -> str:
 
 # --- the desk side -------------------------------------------------------------------------------------
 
-_SAFE = YAML(typ="safe")
-
-
 def quarantine_dir(station: Station, week: str) -> Path:
     return station.private_dir / "quarantine" / week
 
@@ -411,19 +405,10 @@ def render_quarantine(rows: list[dict], week: str) -> str:
               "(delete one's .json to take it in again)")
 
 
-@contextmanager
-def _intake_lock(station: Station) -> Iterator[None]:
+def _intake_lock(station: Station):
     path = station.private_dir / "intake" / ".lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RadioError("another intake is running", where=path, fix="wait for it to finish") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    return fsutil.locked(path, lambda: RadioError("another intake is running", where=path,
+                                                  fix="wait for it to finish"))
 
 
 def _safe_name(name: str, n: int, used: set[str]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 
-from radio.config import Station
+from radio.station import Station
 from radio.errors import RadioError
 
 FILE = "mail-credentials.toml"

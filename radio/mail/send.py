@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import fcntl
 import hashlib
 import hmac
 import json
@@ -29,17 +28,16 @@ import socket
 import ssl
 import time
 import urllib.parse
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from markupsafe import escape
 
 from radio import fsutil
-from radio.config import Station
+from radio.station import Station
 from radio.errors import RadioError
 from radio.mail import subscribers as subs
 from radio.mail.bulletin import fingerprint, languages, out_paths
@@ -195,19 +193,10 @@ class Journal:
         self.f.close()
 
 
-@contextmanager
-def _send_lock(station: Station, week: str) -> Iterator[None]:
+def _send_lock(station: Station, week: str):
     path = station.private_dir / "send" / f".{week}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RadioError(f"another send of {week} is running", where=path, fix="wait for it to finish") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    return fsutil.locked(path, lambda: RadioError(f"another send of {week} is running", where=path,
+                                                  fix="wait for it to finish"))
 
 
 def _fault(name: str) -> None:

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from radio.config import Station
+from radio.station import Station
 from radio.errors import RadioError
 
 FILE = "subscribers.csv"

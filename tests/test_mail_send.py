@@ -360,3 +360,14 @@ def test_readme_bulletin_walkthrough(tmp_path, smtp):
         assert (r.exit_code, r.err) == (0, ""), argv
         assert r.out == expected, f"radio {' '.join(argv)}"
     assert len(smtp["store"].messages) == 4
+
+
+def test_a_retracted_report_leaves_the_bulletin(tmp_path):
+    from radio import history
+    from radio.station import Station
+    root = copy_station(tmp_path / "st")
+    history.append(Station.open(root), WEEK, "warehouse-pickers-heat", "retraction", reason="Fictional: denied.")
+    r = runner_for(root)("bulletin", WEEK)
+    assert r.exit_code == 0 and r.out.splitlines()[-1] == "7 reports in the en bulletin"
+    for name in ("bulletin.txt", "bulletin.html"):
+        assert "Warehouse pickers win breaks" not in (root / "episodes" / WEEK / "out" / name).read_text()

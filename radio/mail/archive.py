@@ -15,6 +15,7 @@ from feedgen.feed import FeedGenerator
 
 from radio import fsutil
 from radio.station import Station
+from radio.errors import RadioError
 from radio.mail.bulletin import _env
 
 
@@ -32,6 +33,13 @@ def _slug(week: str, language: str, station: Station) -> str:
 
 def add_to_archive(station: Station, week: str, language: str, ctx: dict, page: str) -> Path:
     root = archive_root(station)
+    lock = station.root / "feeds" / f".{station.config.show.slug}.bulletin.lock"
+    with fsutil.locked(lock, lambda: RadioError("another bulletin is being written", where=lock,
+                                                fix="wait for it to finish")):
+        return _add(station, root, week, language, ctx, page)
+
+
+def _add(station: Station, root: Path, week: str, language: str, ctx: dict, page: str) -> Path:
     slug = _slug(week, language, station)
     rec = {"week": week, "language": language, "date": ctx["date"], "title": f"{ctx['title']}, {ctx['date_long']}",
            "stories": [r["title"] for g in ctx["groups"] for r in g["reports"]], "href": f"{slug}/"}

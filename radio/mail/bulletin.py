@@ -1,8 +1,8 @@
 """The weekly bulletin: the week's publishable reports as e-mail-safe HTML, 72-column text and a PDF.
 
-It is made from the same public reports as the show (verified, not held, exposure enforced by `public()`),
-grouped by region or sector as [mail] group_by says, with the appeals gathered at the end. It holds only
-PublicReport values; the private block never reaches it.
+It is made from the same public reports as the show (verified, not held or retracted, exposure enforced by
+`public()`), grouped by region or sector as [mail] group_by says, with the appeals gathered at the end. It
+holds only PublicReport values; the private block never reaches it.
 """
 
 from __future__ import annotations
@@ -72,8 +72,10 @@ def _translated(station: Station, week: str, report: PublicReport, language: str
 
 def stories(station: Station, week: str, language: str | None = None) -> list[PublicReport]:
     language = language or station.config.station.language
+    from radio.history import retracted
+    gone = retracted(station, week)  # a retraction takes a report out of everything published from then on
     ready = [public(r, reports_dir(station, week) / f"{r.id}.md") for r in week_reports(station, week)
-             if on_air_ready(r) is None]
+             if on_air_ready(r) is None and r.id not in gone]
     return [_translated(station, week, p, language) for p in ready]
 
 

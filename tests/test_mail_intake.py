@@ -9,9 +9,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from radio.config import Station
-from radio.mail.intake import read_message, short_id
+from radio.mail.intake import Quarantined, read_message, short_id
 from radio.reports import add_check, public, week_reports
 from tests.canary import assert_clean, leaks, plant
 from tests.conftest import WEEK, copy_station, runner_for
@@ -215,3 +217,55 @@ def test_readme_intake_walkthrough(tmp_path, monkeypatch):
         r = run(*argv)
         assert (r.exit_code, r.err) == (0, ""), argv
         assert r.out == expected, f"radio {' '.join(argv)}"
+
+
+_headers = st.lists(st.sampled_from([
+    b"Subject: =?utf-8?b?0J/QuNGC?= strike", b"Subject: \xff\xfe broken", b"Content-Type: text/html",
+    b"Content-Type: text/plain; charset=koi8-r", b"Content-Type: text/plain; charset=\"no-such\"",
+    b"Content-Type: multipart/mixed; boundary=b", b"Content-Transfer-Encoding: base64",
+    b"Content-Transfer-Encoding: quoted-printable", b"Date: not a date", b"Date: Mon, 16 Nov 2026 09:00:00 +0100",
+    b"Message-ID: <x@y>", b"Message-ID: broken", b"MIME-Version: 1.0", b" continued", b"Reply-To: a@b.example",
+]), max_size=6)
+
+
+@settings(deadline=None, max_examples=150)
+@given(headers=_headers, body=st.binary(max_size=400))
+def test_any_message_from_a_correspondent_is_taken_in_or_quarantined(headers, body):
+    """Whatever a sender's software produces: a report with no trace of the sender in it, or a one-line reason."""
+    raw = b"From: Marta Invented <marta.invented@example.org>\r\n" + b"\r\n".join(headers) + b"\r\n\r\n" + body
+    register = {"marta.invented@example.org": ("heron", {})}
+    try:
+        taken = read_message(raw, register, max_bytes=10_000)
+    except Quarantined as q:
+        assert q.reason and "\n" not in q.reason
+        return
+    assert taken.body.strip() and taken.title.strip()
+    for text in (taken.title, taken.body):
+        assert "marta.invented@example.org" not in text.lower()
+        assert "marta invented" not in text.lower()
+
+
+@settings(deadline=None, max_examples=150)
+@given(rows=st.lists(st.lists(st.sampled_from(["a@b.example.org", "x@y.example", "not-an-address", "", "Org, Ltd",
+                                                 "Org", "en", "de", "pt-BR", "EN", "html", "text", "pdf", "fax",
+                                                 '"quoted', "é"]), min_size=0, max_size=5), max_size=6))
+def test_a_subscriber_list_is_taken_whole_or_refused_at_a_line(tmp_path_factory, rows):
+    import csv
+    import io
+    from radio.errors import RadioError
+    from radio.mail import subscribers
+    root = tmp_path_factory.mktemp("subs")
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(subscribers.COLUMNS)
+    w.writerows(rows)
+    (root / "private").mkdir()
+    (root / "private" / "subscribers.csv").write_text(buf.getvalue(), encoding="utf-8")
+    station = type("S", (), {"private_dir": root / "private"})()
+    try:
+        got = subscribers.load(station)
+    except RadioError as e:
+        assert re.search(r"subscribers\.csv(:\d+)?: ", e.format_message()), e.format_message()
+        return
+    assert len({s.address.lower() for s in got}) == len(got)
+    assert all(s.format in subscribers.FORMATS for s in got)

@@ -269,3 +269,20 @@ def test_a_subscriber_list_is_taken_whole_or_refused_at_a_line(tmp_path_factory,
         return
     assert len({s.address.lower() for s in got}) == len(got)
     assert all(s.format in subscribers.FORMATS for s in got)
+
+
+def test_the_desk_sees_the_sender_only_in_the_private_view(tmp_path):
+    root = mail_station(tmp_path / "st")
+    run = runner_for(root)
+    assert run("intake", IN_WEEK, "--maildir", str(write_maildir(tmp_path / "Maildir", messages()))).exit_code == 0
+    rid = "dockers-at-port-alder-stop-work-over-unpaid-nigh"
+    shown = run("report", "show", rid).out
+    assert "attribution: Our correspondent on the Eastern Coast" in shown
+    for value in SENDER_VALUES:
+        assert value not in shown
+    private = run("report", "show", rid, "--private").out.split("-------- PRIVATE")[1]
+    for line in ("contact:     marta.invented@example.org", "  received: from laptop.home.example.net (198.51.100.23)",
+                 "      dkim: pass", "  note: recorded for the desk; never counts as a verification check",
+                 "signature:   Marta Invented / +00 555 0142"):
+        assert line in private, line
+    assert "status:      unverified (0/2 checks)" in shown

@@ -159,6 +159,12 @@ def test_imap_credentials_never_on_the_command_line(tmp_path, ca, dovecot):
     assert r.exit_code == 0, r.err
     assert dovecot.password not in r.out + r.err
     assert r.out.splitlines()[-1] == "3 taken in, 6 quarantined, 1 already taken in"
+    # imap:// is STARTTLS, and it too must verify the server
+    starttls = f"imap://127.0.0.1:{dovecot.starttls_port}/INBOX"
+    r = run("intake", IN_WEEK, "--imap", starttls, env={"SSL_CERT_FILE": "/nonexistent"})
+    assert r.exit_code == 1 and "TLS with the IMAP server failed" in r.err
+    r = run("intake", IN_WEEK, "--imap", starttls, env={"SSL_CERT_FILE": str(ca[0])})
+    assert r.exit_code == 0 and r.out == "0 taken in, 0 quarantined, 10 already taken in\n"
 
 
 def test_taken_in_and_verified_reports_reach_the_bulletin_without_their_senders(tmp_path):

@@ -45,6 +45,11 @@ def summary(station: Station, week: str) -> list[str]:
                          f"{rd.over_under(over)}{fill}")
         else:
             lines.append(f"timing    {format_ms(content)}, podcast only, at most {format_ms(slot)}")
+    republished = out / "republished" / "podcast.json"
+    if republished.is_file():  # retractions: the podcast as published now, beside the masters as broadcast
+        pod = json.loads(republished.read_text())["podcast"]
+        lines.append(f"published {rel(republished.with_suffix('.mp3'))}: {format_ms(round(pod['seconds'] * 1000))}, "
+                     f"without {', '.join(pod['retracted'])} (retracted)")
     root = station.root / "feeds" / station.config.show.slug
     lines.append(f"site      {rel(root / 'episodes' / week / 'index.html')}")
     lines.append(f"feed      {rel(root / 'feed.xml')} -> {station.feed_url}")

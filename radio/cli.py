@@ -600,7 +600,9 @@ def serve(c: Ctx, port: int, bind: str) -> None:
     root = c.station.root / "feeds"
     httpd = server(root, bind, port, quiet=not c.verbose)
     c.say(f"serving {root} on http://{bind}:{httpd.server_address[1]}/ (Ctrl-C to stop)")
-    c.say(f"feed: http://{bind}:{httpd.server_address[1]}/{c.station.config.show.slug}/feed.xml")
+    for s in c.station.editions():
+        c.say(f"feed: http://{bind}:{httpd.server_address[1]}/{s.config.show.slug}/feed.xml"
+              + (f" ({s.language})" if s.full_config.editions else ""))
     try:
         httpd.serve_forever()
     except KeyboardInterrupt:

@@ -266,3 +266,14 @@ def test_check_passes_every_built_feed(built):
     for s in Station.open(root).for_edition("ru") + Station.open(root).for_edition("fr"):
         failed = [what for good, what in check(s) if not good]
         assert not failed, failed
+
+
+def test_script_and_run_sheet_speak_the_editions_language(built):
+    root, _ = built
+    ru = (root / "episodes" / WEEK / "ru" / "out" / "script.html").read_text(encoding="utf-8")
+    assert '<html lang="ru">' in ru and "ПОДВОДКА:" in ru and "пятница 20 ноября 2026, 18:00" in ru
+    assert "Наш корреспондент" in ru or "наш корреспондент" in ru
+    fr_sheet = (root / "episodes" / WEEK / "fr" / "out" / "runsheet.html").read_text(encoding="utf-8")
+    assert "<title>Conducteur:" in fr_sheet and ">temps restant<" in fr_sheet
+    fr = (root / "episodes" / WEEK / "fr" / "out" / "script.html").read_text(encoding="utf-8")
+    assert "TOP : lu en direct" in fr and "vendredi 20 novembre 2026" in fr

@@ -57,6 +57,7 @@ def run(station: Station, week: str | None, *, bind: str = "127.0.0.1", port: in
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((bind, port))
+        sock.listen(128)  # connections wait in the queue from the moment the address is printed
     except OSError as e:
         sock.close()
         raise RadioError(f"cannot listen on {bind}:{port}: {e.strerror}",

@@ -75,6 +75,7 @@ class Report(BaseModel):
     checks: list[Check] = Field(default_factory=list)
     appeal: str | None = None
     exposure: Exposure = "named"
+    thread: str | None = None  # a story followed across weeks, e.g. kestrel-ridge-strike
     private: Private = Field(default_factory=Private)
     body: str = ""
 
@@ -83,6 +84,11 @@ class Report(BaseModel):
     def _id(cls, v: str) -> str:
         check_id(v)
         return v
+
+    @field_validator("thread")
+    @classmethod
+    def _thread(cls, v: str | None) -> str | None:
+        return check_id(v, "thread") if v is not None else None
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,7 @@ class PublicReport:
     priority: int
     appeal: str | None
     text: str
+    thread: str | None = None
 
     @property
     def dateline(self) -> str:
@@ -329,6 +336,7 @@ status: unverified    # set by `radio report verify / hold / reject / reopen`
 checks: []
 appeal:               # public: where solidarity messages or money can go
 exposure: named       # named | regional (region only) | none (no place at all)
+thread:               # optional: a story followed across weeks, e.g. kestrel-ridge-strike
 private:              # NEVER published: who told us, how to reach them, what they asked
   correspondent:      # pseudonym from private/correspondents.yaml
   contact:
@@ -391,8 +399,14 @@ def add_check(station: Station, report_id: str, by: str, method: str, note: str 
     if report.status == "unverified" and policy_holds(report.checks, policy):
         _set(rf.data, "status", "verified", after="priority")
         report = report.model_copy(update={"status": "verified"})
+    before = rf.report.status
     rf.report = report
     rf.save()
+    from radio import history  # the log sits beside the desk; imported here to keep the import order one way
+    week = rf.path.parent.parent.name
+    history.append(station, week, rf.report.id, "check", by=by, method=method, note=note)
+    if report.status != before:
+        history.append(station, week, rf.report.id, "status", **{"from": before, "to": report.status})
     done, need = policy_counts(report.checks, policy)
     return rf, done, need
 
@@ -407,8 +421,12 @@ def set_status(station: Station, report_id: str, status: Status, reason: str | N
     else:
         _set(rf.data, "reason", reason, after="status")
     _set(rf.data, "status", status, after="priority")
+    before = rf.report.status
     rf.report = rf.report.model_copy(update={"status": status, "reason": rf.data.get("reason")})
     rf.save()
+    from radio import history
+    history.append(station, rf.path.parent.parent.name, rf.report.id, "status",
+                   **{"from": before, "to": status, "reason": reason})
     return rf
 
 
@@ -438,7 +456,7 @@ def public(report: Report, where: Path | str | None = None) -> PublicReport:
     if report.exposure == "none":
         withheld += [("region", report.region or "")]
     public_texts = {"title": report.title, "attribution": report.attribution or "", "appeal": report.appeal or "",
-                    "text": report.body}
+                    "text": report.body, "thread": (report.thread or "").replace("-", " ")}
     for field, value in withheld:
         if not value.strip():
             continue
@@ -456,7 +474,8 @@ def public(report: Report, where: Path | str | None = None) -> PublicReport:
     return PublicReport(id=report.id, title=clean(report.title).strip(), event_date=report.event_date,
                         place=opt(place), workplace=opt(report.workplace) if named else None, region=opt(region),
                         sector=opt(report.sector), kind=report.kind, attribution=clean(attribution).strip(),
-                        priority=report.priority, appeal=opt(report.appeal), text=clean(report.body).strip())
+                        priority=report.priority, appeal=opt(report.appeal), text=clean(report.body).strip(),
+                        thread=report.thread)
 
 
 def on_air_ready(report: Report) -> str | None:

@@ -15,6 +15,7 @@ import jinja2
 from radio import fsutil
 from radio.config import Station, format_ms
 from radio.rundown import ItemTime, Rundown, ShowTime, over_under
+from radio.threads import previously
 
 TEMPLATES = Path(__file__).parent / "templates"
 RUNSHEET_COLUMNS = ["#", "id", "slug", "type", "host", "in words", "out words", "estimated", "actual", "front time",
@@ -71,6 +72,7 @@ class Row:
     paragraphs: list[str]
     hit: str  # the on-air clock time the item starts, e.g. 18:27:17
     pages: list[list[str]]  # the paragraphs as printed, page by page, split only between sentences
+    previously: str = ""  # for an item in a running thread: the latest earlier headline and its date
 
 
 def _cue_words(text: str, first: bool) -> str:
@@ -160,7 +162,8 @@ def rows(station: Station, week: str, show: ShowTime) -> list[Row]:
             notes=notes, cue=cue, attribution=e.report.attribution if e.report else "", text=text, title=e.title,
             words=t.words, skipped=it.skip, paragraphs=paragraphs,
             hit=hit_time(air, t.front_ms) if t.number else "",
-            pages=paginate(paragraphs, size, first_page=PAPER[size]["first"] - 4 if not out else None)))
+            pages=paginate(paragraphs, size, first_page=PAPER[size]["first"] - 4 if not out else None),
+            previously=(previously(station, week, e.report) or "") if e.report else ""))
     return out
 
 

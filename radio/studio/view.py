@@ -121,7 +121,7 @@ def judge(station: Station, week: str, item: str, path: Path, ms: int) -> dict:
     say whether it is usable and whether the show would still fit with it."""
     cfg = station.config
     rate = cfg.audio.sample_rate
-    x = decode(path, rate, ms)
+    x = decode(path, rate, ms + 2000)  # room to spare: the decoder grows its buffer badly
     loud = dsp.measure(x, rate)
     clips = segment.clipped_runs(x)
     speech, _ = segment.trim(x, rate, cfg.audio.silence_db, cfg.audio.max_pause)

@@ -471,7 +471,7 @@ def serve(c: Ctx, port: int, bind: str) -> None:
 
 
 @cli.command()
-@click.argument("week", required=False, callback=lambda ctx, param, v: (parse_week(v), v)[1] if v else v)
+@click.argument("week", required=False, callback=lambda ctx, param, v: Week(v) if v else None)
 @click.option("--port", default=8300, show_default=True, help="Port to listen on (0: any free port).")
 @click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--certfile", type=click.Path(dir_okay=False), help="TLS certificate (PEM): needed off this machine.")

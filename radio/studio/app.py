@@ -22,7 +22,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from radio import rundown as rd
-from radio.config import Station
+from radio.station import Station
 from radio.errors import RadioError
 from radio.studio import store, view
 

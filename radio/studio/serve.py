@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from radio import rundown as rd
-from radio.config import Station
+from radio.station import Station
 from radio.errors import RadioError
 from radio.studio import store
 

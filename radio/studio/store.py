@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from radio import fsutil, media
-from radio.config import Station, format_ms
+from radio.config import format_ms
+from radio.station import Station
 from radio.errors import AudioError
 
 EXT = "ogg"

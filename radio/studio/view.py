@@ -13,7 +13,8 @@ from radio import media
 from radio import rundown as rd
 from radio.audio import dsp, segment
 from radio.audio.decode import decode
-from radio.config import CONFIG_NAME, Station, format_ms
+from radio.config import CONFIG_NAME, format_ms
+from radio.station import Station
 from radio.errors import RadioError
 from radio.script import rows
 from radio.studio import store

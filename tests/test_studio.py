@@ -277,6 +277,18 @@ def browser(voice, studio):
     driver.quit()
 
 
+def _press(browser, key: str, modifier: str | None = None) -> None:
+    """Type into whatever has the focus (an element reference could go stale as the page re-renders)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    chain = ActionChains(browser)
+    if modifier:
+        chain = chain.key_down(modifier)
+    chain = chain.send_keys(key)
+    if modifier:
+        chain = chain.key_up(modifier)
+    chain.perform()
+
+
 def _items(root: Path) -> list[str]:
     return re.findall(r"^  - id: (\S+)$", (root / "episodes" / WEEK / "rundown.yaml").read_text(), re.M)
 
@@ -295,14 +307,13 @@ def test_record_keep_retime_and_build(browser, studio, station):
     browser.get(f"{studio.base}/booth/welcome")
     _wait(lambda: browser.find_element(By.ID, "title").text, what="item")
     assert "This is" in browser.find_element(By.ID, "text").text  # the item's own words on the prompter
-    body = browser.find_element(By.TAG_NAME, "body")
-    body.send_keys("r")
+    _press(browser, "r")
     _wait(lambda: browser.execute_script("return document.getElementById('booth').dataset.recording"),
           what="recording after the count-in")
     time.sleep(4)
     level = browser.execute_script("return document.getElementById('level').value")
     assert level > 0.01  # the meter shows the microphone's signal
-    body.send_keys("r")
+    _press(browser, "r")
     verdict = _wait(lambda: browser.find_element(By.ID, "verdict").text if "Take 1" in
                     browser.find_element(By.ID, "verdict").text else None, what="verdict")
     assert "usable" in verdict and "If kept, the show is" in verdict, verdict
@@ -310,7 +321,7 @@ def test_record_keep_retime_and_build(browser, studio, station):
     take = seg / "welcome.take-1.ogg"
     assert abs(ffprobe_ms(take) - recorded) <= 700, (ffprobe_ms(take), recorded)  # the recorder starts a moment late
     assert 3500 <= recorded <= 8000
-    body.send_keys("k")
+    _press(browser, "k")
     kept = _wait(lambda: browser.find_element(By.ID, "verdict").text if "Kept take 1" in
                  browser.find_element(By.ID, "verdict").text else None, what="kept")
     assert (seg / "welcome.ogg").read_bytes() == take.read_bytes()
@@ -344,28 +355,32 @@ def test_keyboard_reorder_keeps_comments_and_disk_edits_win(browser, studio, sta
     order = _items(root)
     _wait(lambda: browser.find_element(By.CSS_SELECTOR, 'tr[data-id="first-story"]'), what="rows")
     time.sleep(0.5)  # the first poll has rendered
-    row = browser.find_element(By.CSS_SELECTOR, 'tr[data-id="first-story"] td.state')
-    row.click()
-    browser.switch_to.active_element.send_keys(Keys.SHIFT, Keys.ARROW_DOWN)
+    _wait(lambda: browser.find_element(By.CSS_SELECTOR, 'tr[data-id="first-story"] td.state').click() or True,
+          what="clicking the first-story row")
+    _press(browser, Keys.ARROW_DOWN, Keys.SHIFT)
     want = order[:]
     i = want.index("first-story")
     want[i], want[i + 1] = want[i + 1], want[i]
     _wait(lambda: _items(root) == want, what="the reorder in rundown.yaml")
     assert [line for line in rd.read_text().splitlines() if line.lstrip().startswith("#")] == comments
-    assert browser.switch_to.active_element.get_attribute("data-id") == "first-story"  # focus follows the item
+    shown = "return [...document.querySelectorAll('tr[data-id]')].map(t => t.dataset.id)"
+    _wait(lambda: browser.execute_script(shown) == want, what="the new order on the page")
+    _wait(lambda: browser.switch_to.active_element.get_attribute("data-id") == "first-story",
+          what="the focus following the item")
     # set aside and restore by keyboard
-    browser.switch_to.active_element.send_keys("s")
+    _press(browser, "s")
     _wait(lambda: "    skip: true\n" in rd.read_text(), what="skip")
     _wait(lambda: browser.find_element(By.CSS_SELECTOR, 'tr[data-id="first-story"] td.state').text == "set aside",
           what="set aside on the page")
-    browser.switch_to.active_element.send_keys("s")
+    _press(browser, "s")
     _wait(lambda: "    skip: true\n" not in rd.read_text(), what="restore")
     # someone edits rundown.yaml by hand while the page is open: their edit is never overwritten
     time.sleep(0.5)
     edited = rd.read_text().replace("title: Closing", "title: Closing words")
     rd.write_text(edited)
-    browser.find_element(By.CSS_SELECTOR, 'tr[data-id="closing"] td.state').click()
-    browser.switch_to.active_element.send_keys(Keys.ALT, Keys.ARROW_UP)
+    _wait(lambda: browser.find_element(By.CSS_SELECTOR, 'tr[data-id="closing"] td.state').click() or True,
+          what="clicking the closing row")
+    _press(browser, Keys.ARROW_UP, Keys.ALT)
     notice = _wait(lambda: browser.find_element(By.ID, "notice").text, what="notice")
     assert "changed on disk" in notice
     assert "title: Closing words" in rd.read_text()

@@ -18,7 +18,7 @@ from tests.conftest import WEEK, copy_station, runner_for
 from tests.mail_util import (EXPECTED_QUARANTINE, dkim_key_pair, EXPECTED_TAKEN, SENDER_VALUES, BIG_LIMIT_MB, Dovecot, make_ca,
                              messages, write_maildir, write_mbox)
 
-IN_WEEK = "2026-W48"  # a week of its own, so the demo week's reports stay as they are
+IN_WEEK = "2026-W49"  # a week of its own, so the demo week's reports stay as they are
 
 
 @pytest.fixture(scope="module")

@@ -382,6 +382,7 @@ def test_messages_are_dkim_signed_over_the_unsubscribe_headers(tmp_path, smtp):
     toml.write_text(toml.read_text().replace("[mail]\n", '[mail]\ndkim_selector = "bulletin"\n'))
     run = runner_for(root)
     assert run("bulletin", WEEK).exit_code == 0
+    smtp["store"].clear()
     r = run("send", WEEK, env=env_for(smtp))
     assert r.exit_code == 1 and "there is no signing key" in r.err and smtp["store"].messages == []
     private_key, record = dkim_key_pair(tmp_path)

@@ -161,6 +161,11 @@ def test_uploads_are_limited_to_rundown_items_audio_and_size(studio, station, up
     assert studio.request("POST", "/api/items/welcome/takes", data, {"Content-Type": "text/plain"})[0] == 415
     status, body = studio.request("POST", "/api/items/welcome/takes", b"not audio at all", webm)[::2]
     assert status == 422 and b"not audio ffmpeg can read" in body
+    long = upload_file.with_name("long.webm")  # longer than the whole 1:00 slot
+    ff("-f", "lavfi", "-i", "sine=f=300:d=61", "-c:a", "libopus", "-b:a", "16k", str(long))
+    status, body = studio.request("POST", "/api/items/welcome/takes", long.read_bytes(), webm)[::2]
+    assert status == 422 and json.loads(body)["error"].startswith(
+        "item welcome: the take is 1:01, longer than the 1:00 a take may be")
     c = http.client.HTTPConnection("127.0.0.1", studio.port, timeout=30)
     c.putrequest("POST", "/api/items/welcome/takes")
     for k, v in {"Origin": studio.base, "Cookie": f"radio-studio={studio.token}", "Content-Type": "audio/webm",

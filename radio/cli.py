@@ -615,8 +615,10 @@ def serve(c: Ctx, port: int, bind: str) -> None:
 @click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--certfile", type=click.Path(dir_okay=False), help="TLS certificate (PEM): needed off this machine.")
 @click.option("--keyfile", type=click.Path(dir_okay=False), help="TLS private key (PEM) for --certfile.")
+@click.option("--edition", metavar="ID", help="The edition to record (e.g. fr); default: the station's own.")
 @pass_ctx
-def studio(c: Ctx, week: str | None, port: int, bind: str, certfile: str | None, keyfile: str | None) -> None:
+def studio(c: Ctx, week: str | None, port: int, bind: str, certfile: str | None, keyfile: str | None,
+           edition: str | None) -> None:
     """The studio in the browser: prompter, recorder, takes and live timing for WEEK (default: the newest
     week with a rundown). Prints the address to open, with its access token.
 
@@ -625,7 +627,8 @@ def studio(c: Ctx, week: str | None, port: int, bind: str, certfile: str | None,
       radio studio 2026-W47
     """
     from radio.studio.serve import run
-    run(c.station, week, bind=bind, port=port, certfile=certfile, keyfile=keyfile, say=click.echo)
+    station = c.station.for_edition(edition)[0] if edition else c.station
+    run(station, week, bind=bind, port=port, certfile=certfile, keyfile=keyfile, say=click.echo)
 
 
 @cli.command()

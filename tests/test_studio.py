@@ -36,10 +36,10 @@ def ffprobe_ms(path: Path) -> int:
 class Studio:
     """`radio studio` running as a user runs it, on a free port; every response body is kept for the canary scan."""
 
-    def __init__(self, root: Path, log: Path):
+    def __init__(self, root: Path, log: Path, *args: str):
         self.root, self.seen = root, log
         self.seen.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen([*RADIO, "--station", str(root), "studio", WEEK, "--port", "0"],
+        self.proc = subprocess.Popen([*RADIO, "--station", str(root), "studio", WEEK, "--port", "0", *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.lines = []
         while True:
@@ -422,3 +422,24 @@ def test_off_this_machine_without_tls_is_refused(station):
                              "this machine's name), or use --bind 127.0.0.1)")
     r = run("studio", WEEK, "--bind", "0.0.0.0", "--certfile", str(root / "radio.toml"))
     assert r.exit_code == 1 and "pass both --certfile and --keyfile" in r.err
+
+
+def test_an_edition_records_into_its_own_segments(tmp_path, upload_file):
+    from tests.conftest import copy_station
+    root = copy_station(tmp_path / "demo", editions=True)
+    run = runner_for(root)
+    assert run("plan", WEEK, "--edition", "ru").exit_code == 0
+    s = Studio(root, tmp_path / "responses", "--edition", "ru")
+    try:
+        assert ", edition ru: http://127.0.0.1:" in s.lines[-1]
+        status, st = s.json("GET", "/api/state")
+        item = next(i for i in st["items"] if i["speech"])
+        status, _, body = s.request("POST", f"/api/items/{item['id']}/takes", upload_file.read_bytes(),
+                                    {"Content-Type": "audio/webm"})
+        assert status == 200, body
+        assert s.json("POST", f"/api/items/{item['id']}/keep", {"take": 1})[0] == 200
+    finally:
+        s.stop()
+    seg = root / "episodes" / WEEK / "ru" / "segments"
+    assert sorted(p.name for p in seg.iterdir()) == [f"{item['id']}.ogg", f"{item['id']}.take-1.ogg"]
+    assert not (root / "episodes" / WEEK / "segments").exists()

@@ -72,7 +72,8 @@ def run(station: Station, week: str | None, *, bind: str = "127.0.0.1", port: in
                             access_log=False, server_header=False, lifespan="off")
     if swept:
         say(f"removed {swept} upload{'s' if swept > 1 else ''} cut short when the studio last stopped")
-    say(f"studio for {week}: {scheme}://{name}:{port}/?token={token}")
+    edition = f", edition {station.edition_id}" if station.edition else ""
+    say(f"studio for {week}{edition}: {scheme}://{name}:{port}/?token={token}")
     say("open that address in a browser (the token is needed once); Ctrl-C stops the studio")
     try:
         uvicorn.Server(config).run(sockets=[sock])

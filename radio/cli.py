@@ -347,20 +347,26 @@ def intake(c: Ctx, week: str, maildir: str | None, mbox: str | None, imap: str |
 
 @cli.command()
 @week_arg
-@click.option("--edition", "language", help="The edition's language (default: the station's).")
+@edition_option
 @pass_ctx
-def bulletin(c: Ctx, week: str, language: str | None) -> None:
+def bulletin(c: Ctx, week: str, edition: str | None) -> None:
     """Write WEEK's bulletin for member organisations: out/bulletin.html, .txt and .pdf, and its site page.
 
     \b
     Example:
       radio bulletin 2026-W47
+      radio bulletin 2026-W47 --edition fr
     """
     from radio.mail.bulletin import make
-    b = make(c.station, week, language)
-    for p in (b.html, b.text, b.pdf):
-        c.say(f"wrote {p.relative_to(c.station.root)}")
-    c.say(f"{b.count} reports in the {b.language} bulletin")
+    for s in each_edition(c, edition):
+        announce(c, s)
+        b = make(s, week, required=edition is not None or not s.edition)
+        if b is None:
+            c.say(f"no verified report in {s.language} yet: no {s.edition_id} bulletin")
+            continue
+        for p in (b.html, b.text, b.pdf):
+            c.say(f"wrote {p.relative_to(c.station.root)}")
+        c.say(f"{b.count} reports in the {b.language} bulletin")
 
 
 @cli.command()

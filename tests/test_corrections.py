@@ -314,3 +314,46 @@ def test_readme_walkthrough(tmp_path):
             secrets |= {c.note for c in rf.report.checks if c.note}
     assert len(secrets) > 20
     assert_clean([site], sorted(secrets), min_files=12)
+
+
+def test_correction_after_exposure_lowered_removes_the_detail_everywhere(station):
+    """The editor lowers a published report's exposure (regional -> none) and corrects it: every republished
+    output drops the region, as planning would."""
+    root, canaries = station
+    run = runner_for(root)
+    site = root / "feeds" / "st"
+    assert "Test Region" in (site / "episodes" / WEEK / "index.html").read_text()
+    for rid in ("first-story", "second-story"):
+        report = root / "episodes" / WEEK / "reports" / f"{rid}.md"
+        report.write_text(report.read_text().replace("exposure: regional", "exposure: none"))
+    r = run("report", "correct", "second-story", "--note", "We no longer name the region, at the source's request.")
+    assert r.exit_code == 0, r.err
+    assert run("publish", WEEK).exit_code == 0
+    text_files = [p for p in site.rglob("*") if p.suffix in (".html", ".xml", ".json", ".vtt")]
+    assert len(text_files) >= 8
+    assert_clean(text_files, ["Test Region", "Test+Region", "Test%20Region", *canaries])
+    assert run("check").exit_code == 0
+
+
+def test_history_lists_checks_and_status_changes_with_dates(tmp_path):
+    root = tiny_station(tmp_path / "st")
+    run = runner_for(root)
+    r = run("report", "new", WEEK, "--title", "Fictional depot walkout", "--kind", "strike")
+    assert r.exit_code == 0
+    rid = "fictional-depot-walkout"
+    for args in (("verify", rid, "--by", "ana", "--method", "phone"), ("verify", rid, "--by", "ben", "--method", "visit"),
+                 ("hold", rid, "--reason", "the source asked us to wait"), ("reopen", rid)):
+        assert run("report", *args).exit_code == 0
+    from radio.history import now
+    from radio.station import Station
+    today = now(Station.open(root))
+    stamp = f"{today:%Y-%m-%d} "
+    lines = run("report", "history", rid).out.splitlines()
+    assert lines[0] == f"{rid} ({WEEK}): verified"
+    body = [line.strip() for line in lines[1:]]
+    assert body[0].endswith("received")
+    events = [line.split("  ", 1)[1].strip() for line in body[1:]]
+    assert events == ["check by ana (phone)", "check by ben (visit)", "status unverified -> verified",
+                      "status verified -> held: the source asked us to wait", "status held -> verified"]
+    assert all(line.startswith(stamp) and line[16:20].strip() for line in body[1:])  # date, time and the zone
+    assert run("report", "correct", rid, "--note", "x").exit_code == 1  # not published: nothing to correct

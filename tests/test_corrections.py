@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from tests.audio_util import WEEK, ebur128, record_tones, samples, tiny_station, tone
+from tests.browser import chrome, needs_chromium
 from tests.canary import assert_clean, plant
 from tests.conftest import runner_for
 from tests.test_tags import make_cover
@@ -146,6 +147,12 @@ def test_retract_takes_the_item_out_of_the_podcast_only(station):
     for a, b in zip(chapters, chapters[1:]):
         assert b["startTime"] - a["endTime"] <= gap + 0.002
     assert chapters[-1]["endTime"] <= new["seconds"]
+    from mutagen.id3 import ID3
+    tags = ID3(media)
+    chaps = sorted(tags.getall("CHAP"), key=lambda c: c.start_time)
+    assert [(c.sub_frames["TIT2"].text[0], c.start_time) for c in chaps] == \
+        [(c["title"], round(c["startTime"] * 1000)) for c in chapters]
+    assert tags["TXXX:PODCAST_GUID"].text[0] == after.id
     vtt = (root / "feeds" / "st" / "media" / f"{WEEK}.vtt").read_text()
     assert "First fictional story" not in vtt
     page = (root / "feeds" / "st" / "episodes" / WEEK / "index.html").read_text()
@@ -357,3 +364,32 @@ def test_history_lists_checks_and_status_changes_with_dates(tmp_path):
                       "status verified -> held: the source asked us to wait", "status held -> verified"]
     assert all(line.startswith(stamp) and line[16:20].strip() for line in body[1:])  # date, time and the zone
     assert run("report", "correct", rid, "--note", "x").exit_code == 1  # not published: nothing to correct
+
+
+@needs_chromium
+def test_thread_page_links_into_the_episode_at_the_item(station):
+    """In a browser: the thread page's link opens the episode with the player at the item's chapter."""
+    import time
+
+    from selenium.webdriver.common.by import By
+
+    from tests.test_publish import Serve, free_port
+    root, _ = station
+    start = json.loads((root / "feeds" / "st" / "episodes" / WEEK / "episode.json").read_text())["report_starts"]
+    server = Serve(root, free_port())
+    driver = chrome()
+    try:
+        driver.get(server.url + "st/threads/test-strike/")
+        assert driver.find_element(By.TAG_NAME, "h1").text == "Test Strike"
+        driver.find_element(By.CSS_SELECTOR, "ol.thread a").click()
+        deadline, t = time.time() + 10, 0.0
+        while time.time() < deadline:
+            t = driver.execute_script("return document.getElementById('player').currentTime")
+            if t > 0:
+                break
+            time.sleep(0.1)
+        assert driver.current_url.endswith(f"/st/episodes/{WEEK}/#t={start['first-story'] / 1000:g}")
+        assert abs(t - start["first-story"] / 1000) < 0.05, t
+    finally:
+        driver.quit()
+        server.close()

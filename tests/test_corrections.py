@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -274,7 +275,9 @@ def readme_walkthrough() -> list[tuple[str, list[str]]]:
 
 def test_readme_walkthrough(tmp_path):
     """The demo's two weeks, with one-second tones for recordings and a short slot (fast), then the README's
-    commands one by one: each succeeds and prints what the README shows."""
+    commands one by one: each succeeds and prints what the README shows. The station here has the primary
+    edition only (the others would triple the time), so the README's lines about other editions are left out
+    of the comparison."""
     import shlex
 
     from tests.conftest import REPO
@@ -282,7 +285,8 @@ def test_readme_walkthrough(tmp_path):
     root.mkdir()
     for name in ("elements", "private"):
         shutil.copytree(REPO / name, root / name)
-    (root / "radio.toml").write_text((REPO / "radio.toml").read_text().replace('slot = "28:30"', 'slot = "1:30"'))
+    toml = (REPO / "radio.toml").read_text().replace('slot = "28:30"', 'slot = "1:30"')
+    (root / "radio.toml").write_text(toml.split("\n[[editions]]")[0] + "\n")
     for week, parts in ((WEEK, ("reports", "history")), (W48, ("reports",))):
         for part in parts:
             shutil.copytree(REPO / "episodes" / week / part, root / "episodes" / week / part)
@@ -306,7 +310,8 @@ def test_readme_walkthrough(tmp_path):
         assert args[0] == "radio"
         r = run(*args[1:])
         assert r.exit_code == 0, (command, r.err)
-        assert r.out.splitlines()[:len(shown)] == shown, command
+        others = [line for line in shown if line.startswith("== edition") or re.search(r"/(ru|fr)/", line)]
+        assert r.out.splitlines()[:len(shown) - len(others)] == [line for line in shown if line not in others], command
     site = root / "feeds" / "labour-week"
     page = (site / "episodes" / W48 / "index.html").read_text()
     assert "The ballot is at two mass meetings, not three." in page and "Retraction, " in page

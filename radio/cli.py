@@ -69,8 +69,9 @@ pass_ctx = click.make_pass_decorator(Ctx)
 
 
 def audio_options(draft_help: str):
-    """--draft and --allow-over, shared by assemble and build."""
+    """--draft, --allow-over and --allow-clipped, shared by assemble and build."""
     def wrap(f):
+        f = click.option("--allow-clipped", is_flag=True, help="Air takes that clip (each is named, with a count).")(f)
         f = click.option("--allow-over", is_flag=True, help="Build even if the show runs over its slot.")(f)
         return click.option("--draft", is_flag=True, help=draft_help)(f)
     return wrap
@@ -312,7 +313,7 @@ class ProgressView:
 @week_arg
 @audio_options("Fill missing recordings with espeak-ng read-throughs of the script.")
 @pass_ctx
-def assemble(c: Ctx, week: str, draft: bool, allow_over: bool) -> None:
+def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_clipped: bool) -> None:
     """Assemble WEEK's recordings into onair.wav (exactly the slot) and podcast.mp3.
 
     \b
@@ -320,7 +321,8 @@ def assemble(c: Ctx, week: str, draft: bool, allow_over: bool) -> None:
       radio assemble 2026-W47 --draft
     """
     from radio.build import assemble_stage, loudness_lines
-    result = assemble_stage(c.station, week, draft=draft, allow_over=allow_over, progress=ProgressView(c).item)
+    result = assemble_stage(c.station, week, draft=draft, allow_over=allow_over, allow_clipped=allow_clipped,
+                            progress=ProgressView(c).item)
     for line in loudness_lines(c.station, result.report, {"onair": result.onair, "podcast": result.podcast}):
         c.say(line)
 
@@ -347,7 +349,7 @@ def tag(c: Ctx, week: str) -> None:
 @week_arg
 @audio_options("Fill missing recordings with read-throughs, and publish the draft.")
 @pass_ctx
-def build(c: Ctx, week: str, draft: bool, allow_over: bool) -> None:
+def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_clipped: bool) -> None:
     """Run WEEK's stages in order (script, assemble, tag, publish), skipping what has not changed.
 
     \b
@@ -357,7 +359,8 @@ def build(c: Ctx, week: str, draft: bool, allow_over: bool) -> None:
     from radio.build import Options
     from radio.build import build as run_build
     view = ProgressView(c)
-    result = run_build(c.station, week, Options(draft=draft, allow_over=allow_over, progress=view.item), view.stage)
+    result = run_build(c.station, week, Options(draft=draft, allow_over=allow_over, allow_clipped=allow_clipped,
+                                                progress=view.item), view.stage)
     if result.planned:
         c.say(f"planned episodes/{week}/rundown.yaml from the verified reports")
     for line in result.summary:

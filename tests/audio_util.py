@@ -18,11 +18,17 @@ def ff(*args: str) -> None:
 
 
 def tone(path: Path, freq: float = 440, seconds: float = 2.0, db: float = -20, *, head: float = 0.0,
-         tail: float = 0.0, rate: int = 48000, channels: int = 1, extra: tuple[str, ...] = ()) -> Path:
-    """A sine at `db` dBFS peak, with optional silence before and after."""
+         tail: float = 0.0, rate: int = 48000, channels: int = 1, extra: tuple[str, ...] = (),
+         floor_db: float | None = None, dc: float = 0.0) -> Path:
+    """A sine at `db` dBFS peak, with optional silence before and after (digital zeros, or white noise peaking
+    at `floor_db` throughout, as a room would give), and an optional DC offset throughout."""
     path.parent.mkdir(parents=True, exist_ok=True)
     amp = 10 ** (db / 20)
     expr = f"{amp}*sin(2*PI*{freq}*t)*between(t,{head},{head + seconds})"
+    if floor_db is not None:
+        expr += f"+{10 ** (floor_db / 20)}*(2*random(0)-1)"
+    if dc:
+        expr += f"+{dc}"
     layout = "|".join([expr] * channels)
     ff("-f", "lavfi", "-i", f"aevalsrc='{layout}':s={rate}:d={head + seconds + tail}", *extra, str(path))
     return path
@@ -93,10 +99,12 @@ def tiny_station(root: Path, *, slot: str = "0:30", filler: bool = True, bed_und
 SPEECH_ITEMS = ("welcome", "first-story", "second-story", "closing")
 
 
-def record_tones(root: Path, seconds: float = 3.0, *, db: dict | None = None, head: float = 0.0) -> dict[str, Path]:
+def record_tones(root: Path, seconds: float = 3.0, *, db: dict | None = None, head: float = 0.0,
+                 floor_db: float | None = None) -> dict[str, Path]:
     """One tone per speech item, each at its own frequency so it can be found in the master."""
     seg = root / "episodes" / WEEK / "segments"
     out = {}
     for i, item in enumerate(SPEECH_ITEMS):
-        out[item] = tone(seg / f"{item}.wav", 300 + 200 * i, seconds, (db or {}).get(item, -18), head=head, tail=head)
+        out[item] = tone(seg / f"{item}.wav", 300 + 200 * i, seconds, (db or {}).get(item, -18), head=head, tail=head,
+                         floor_db=floor_db)
     return out

@@ -235,13 +235,14 @@ class Loudness(_Model):
 
 class Compressor(_Model):
     """The podcast's speech compressor, ahead of its true-peak limiter."""
-    threshold: Annotated[float, Field(ge=-30, le=20)] = -2.0  # dB, relative to the speech target's level
-    ratio: Annotated[float, Field(ge=1, le=10)] = 3.0
+    threshold: Annotated[float, Field(ge=0, le=30)] = 6.0  # dB of peak above the speech target's loudness
+    ratio: Annotated[float, Field(ge=1, le=10)] = 4.0
     knee: Annotated[float, Field(ge=0, le=20)] = 6.0  # dB
-    window: Annotated[float, Field(ge=0.001, le=0.2)] = 0.01  # s of RMS the detector sees
+    window: Annotated[float, Field(ge=0.001, le=0.2)] = 0.01  # s over which the detector follows the peaks
     attack: Annotated[float, Field(ge=0.001, le=0.2)] = 0.005  # s
     release: Annotated[float, Field(ge=0.01, le=2)] = 0.12  # s
     max_gr: Annotated[float, Field(ge=0, le=30)] = 12.0  # dB it may take at most
+    headroom: Annotated[float, Field(ge=0, le=6)] = 1.5  # dB a take's peaks stay under the podcast's ceiling
 
 
 class Mix(_Model):

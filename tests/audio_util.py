@@ -108,3 +108,38 @@ def record_tones(root: Path, seconds: float = 3.0, *, db: dict | None = None, he
         out[item] = tone(seg / f"{item}.wav", 300 + 200 * i, seconds, (db or {}).get(item, -18), head=head, tail=head,
                          floor_db=floor_db)
     return out
+
+
+def write_wav(path: Path, x: np.ndarray, rate: int = 48000) -> Path:
+    """Float samples as a 32-bit float WAV (ffmpeg reads it like any take)."""
+    from scipy.io import wavfile
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wavfile.write(path, rate, np.asarray(x, dtype=np.float32))
+    return path
+
+
+def espeak(text: str, rate: int = 48000, peak: float = 0.5) -> np.ndarray:
+    """espeak-ng reading `text`, at `rate`, scaled to `peak`, without its own silence at either end."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        raw = Path(d) / "s.wav"
+        subprocess.run(["espeak-ng", "-v", "en", "-w", str(raw), text], check=True)
+        x = samples(raw, rate).astype(np.float32)
+    loud = np.flatnonzero(np.abs(x) > 0.01 * np.abs(x).max())
+    x = x[loud[0]: loud[-1] + 1]
+    return x * np.float32(peak / np.abs(x).max())
+
+
+def zero_runs(x: np.ndarray, floor: float = 2 ** -23) -> np.ndarray:
+    """Lengths (samples) of the runs of digital silence in `x`."""
+    quiet = np.concatenate([[0], (np.abs(x) < floor).astype(np.int8), [0]])
+    d = np.diff(quiet)
+    return np.nonzero(d == -1)[0] - np.nonzero(d == 1)[0]
+
+
+def band_db(x: np.ndarray, lo: float, hi: float, rate: int = 48000) -> float:
+    """RMS level (dBFS) of `x` between `lo` and `hi` Hz."""
+    spec = np.fft.rfft(x.astype(np.float64))
+    f = np.fft.rfftfreq(len(x), 1 / rate)
+    spec[(f < lo) | (f > hi)] = 0
+    return rms_db(np.fft.irfft(spec, len(x)))

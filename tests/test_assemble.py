@@ -218,16 +218,13 @@ def test_previous_masters_survive_a_failed_build(tiny):
     assert not list(_out(tiny).glob(".*"))  # no temp files left
 
 
-def test_silent_and_clipped_recordings_warn(tiny):
+def test_silent_recording_warns(tiny):
     record_tones(tiny, 2.0)
     seg = tiny / "episodes" / WEEK / "segments"
     ff("-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "2", str(seg / "welcome.wav"))
-    ff("-f", "lavfi", "-i", "aevalsrc='1.5*sin(2*PI*440*t)':s=48000:d=2", "-c:a", "pcm_s16le", str(seg / "closing.wav"))
     r = runner_for(tiny)("assemble", WEEK)
     assert r.exit_code == 0, r.err
     assert "warning: item welcome: the recording is silent (check the microphone and the file)\n" in r.err
-    assert "warning: item closing: the recording clips in 1760 places (re-record it lower if it sounds distorted)\n" \
-        in r.err
 
 
 def test_missing_element_file(tiny):

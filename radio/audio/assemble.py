@@ -109,7 +109,8 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
         progress("master", 2, 2, "measured")
         items_on, items_pod = m.onair.pop("items"), m.podcast.pop("items")
         L = cfg.loudness
-        items = {p.id: {"type": p.type, "onair": items_on.get(p.id), "podcast": items_pod.get(p.id)}
+        items = {p.id: {"type": p.type, "onair": items_on.get(p.id), "podcast": items_pod.get(p.id),
+                        **({"podcast_dynamics": mixed.dynamics[p.id]} if p.id in mixed.dynamics else {})}
                  for p in on.placed}
         ids = [p.id for p in on.placed if p.id in speech]
         m.onair["speech"] = _speech_summary(items, ids, "onair", L.onair_lufs)

@@ -185,8 +185,8 @@ class Limiter:
     peak stays under the ceiling without clipping. The output is delayed by `delay` samples; `flush` ends it.
     """
 
-    HOLD = 40  # blocks each side (~53 ms at 48 kHz): how long the gain stays down around a peak
-    ATTACK = 12  # blocks averaged: how smoothly it moves
+    HOLD = 16  # blocks each side (~21 ms at 48 kHz): how long the gain stays down around a peak
+    ATTACK = 6  # blocks averaged: how smoothly it moves (8 ms)
 
     def __init__(self, ceiling_db: float, gain_db: float = 0.0, window_db: float = 1.5):
         self.ceiling = undb(ceiling_db)

@@ -96,6 +96,7 @@ class Encoder:
     """ffmpeg's MP3 encoder fed from a thread, so encoding runs on the other core while we limit and write."""
 
     def __init__(self, path: Path, rate: int, bitrate: int, measure: Measured | None = None):
+        path.unlink(missing_ok=True)  # the live meter must never follow an earlier attempt's file
         self.proc = subprocess.Popen(
             [media.need("ffmpeg"), "-nostdin", "-v", "error", "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "-",
              "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-ac", "1", "-map_metadata", "-1", "-id3v2_version", "0",
@@ -150,6 +151,10 @@ class LiveMeter:
 
     def _feed(self) -> None:
         try:
+            while not self.path.exists():  # the encoder has not opened it yet
+                if self.finished():
+                    return
+                time.sleep(0.01)
             with open(self.path, "rb") as f:
                 while True:
                     done = self.finished()  # read it before the data, so nothing written after is missed

@@ -139,6 +139,13 @@ class Elements:
         return self.cache[(name, lv)]
 
 
+def podcast_peak_db(cfg) -> float:
+    """Where a speech peak would meet the podcast limiter's ceiling, at the on-air level speech is mixed at."""
+    L = cfg.loudness
+    return (L.podcast_true_peak - L.podcast_ceiling_margin - (L.podcast_lufs - L.onair_lufs)
+            - cfg.mix.compressor.headroom)
+
+
 def prepare(station: Station, src: Source, rate: int, elements: Elements, allow_clipped: bool
             ) -> segment.Prepared:
     cfg = station.config
@@ -147,7 +154,8 @@ def prepare(station: Station, src: Source, rate: int, elements: Elements, allow_
         x = decode(src.path, rate, media.duration_ms(src.path))
         return segment.prepare_speech(x, rate, cfg.loudness.onair_lufs, silence_db=cfg.audio.silence_db,
                                       keep_s=cfg.audio.max_pause, mix=cfg.mix, name=f"item {src.entry.id}",
-                                      allow_clipped=allow_clipped or src.draft, podcast=not src.entry.item.onair_only)
+                                      allow_clipped=allow_clipped or src.draft,
+                                      podcast_peak_db=None if src.entry.item.onair_only else podcast_peak_db(cfg))
     if src.kind == "element":
         return segment.Prepared(elements.get(src.entry.item.element or ""), {}, 0.0)
     name = src.entry.item.bed or src.entry.item.element or ""
@@ -195,6 +203,7 @@ class Mixed:
     total_pod: int
     warnings: list[str] = field(default_factory=list)
     over_check: list[tuple[rd.Entry, int]] = field(default_factory=list)
+    dynamics: dict[str, dict] = field(default_factory=dict)
 
 
 def mix(station: Station, rundown: rd.Rundown, sources: list[Source], raw_on: Path, raw_pod: Path, *, allow_over: bool,
@@ -222,6 +231,8 @@ def mix(station: Station, rundown: rd.Rundown, sources: list[Source], raw_on: Pa
             future = pool.submit(prepare, station, sources[i + 1], rate, elements, allow_clipped) \
                 if i + 1 < len(sources) else None
             out.warnings += prep.warnings
+            if prep.dynamics:
+                out.dynamics[src.entry.id] = prep.dynamics
             out.over_check.append((src.entry, len(prep.audio)))
             it = src.entry.item
             overlap = round(cfg.elements[it.element].crossfade * rate) if it.type == "element" and it.element else 0

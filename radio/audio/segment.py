@@ -25,6 +25,7 @@ class Prepared:
     gain_db: float
     warnings: list[str] = field(default_factory=list)
     podcast: np.ndarray | None = None  # the speech compressed for the podcast, at the same loudness
+    dynamics: dict | None = None  # what the podcast's speech processing did to it
 
 
 def highpass(x: np.ndarray, rate: int, hz: float) -> np.ndarray:
@@ -129,18 +130,16 @@ def edges(x: np.ndarray, rate: int, seconds: float) -> np.ndarray:
 
 
 def compress(x: np.ndarray, rate: int, c: Compressor, target_lufs: float) -> tuple[np.ndarray, float]:
-    """Gentle speech compression on a take already at `target_lufs`: an RMS detector over `c.window`, a soft
-    knee at `target + c.threshold`, gain reduction held for the attack and eased over the release. Look-ahead
-    (the curve is computed for the whole take), so the gain is down before a loud syllable begins. Returns the
-    compressed take and the median reduction it applied on active speech (dB)."""
+    """Gentle speech compression on a take already at `target_lufs`. The detector follows the peaks over
+    `c.window` (speech's crest, not its average, is what a limiter would otherwise take), with a soft knee at
+    `target + c.threshold`; the reduction is held for the attack and eased over the release, and computed for
+    the whole take ahead (look-ahead), so the gain is down before a loud syllable begins. Returns the compressed
+    take and the median reduction it applied while the voice speaks (dB)."""
     blk = dsp.BLOCK
-    n = -(-len(x) // blk)
-    sq = np.zeros(n * blk, np.float32)
-    np.square(x, out=sq[: len(x)])
-    e = sq.reshape(n, blk).mean(axis=1)
-    del sq
-    e = uniform_filter1d(e, max(1, round(c.window * rate / blk)))
-    level = 10 * np.log10(np.maximum(e, 1e-12))
+    peaks = block_peaks(x).astype(np.float32)
+    n = len(peaks)
+    env = maximum_filter1d(peaks, max(1, round(c.window * rate / blk)))
+    level = 20 * np.log10(np.maximum(env, 1e-9))
     over = level - (target_lufs + c.threshold)
     slope = 1 - 1 / c.ratio
     k = c.knee / 2
@@ -148,19 +147,20 @@ def compress(x: np.ndarray, rate: int, c: Compressor, target_lufs: float) -> tup
     gr = np.minimum(gr, c.max_gr).astype(np.float32)
     held = maximum_filter1d(gr, 2 * max(1, round(c.attack * rate / blk)) + 1)
     smooth = uniform_filter1d(held, max(1, round(c.release * rate / blk)))
-    g_blocks = (10 ** (-np.maximum(smooth, 0) / 20)).astype(np.float32)
+    smooth = np.maximum(smooth, uniform_filter1d(held, max(1, round(c.attack * rate / blk))))
+    g_blocks = (10 ** (-smooth / 20)).astype(np.float32)
     centres = (np.arange(n, dtype=np.float64) + 0.5) * blk
     y = np.empty_like(x)
     step = 1 << 20
     for i in range(0, len(x), step):
         j = min(len(x), i + step)
         y[i:j] = x[i:j] * np.interp(np.arange(i, j), centres, g_blocks).astype(np.float32)
-    speaking = level > target_lufs - 20
+    speaking = level > target_lufs - 10
     return y, float(np.median(smooth[speaking])) if speaking.any() else 0.0
 
 
 def prepare_speech(x: np.ndarray, rate: int, target_lufs: float, *, silence_db: float, keep_s: float, mix: Mix,
-                   name: str, allow_clipped: bool = False, podcast: bool = True) -> Prepared:
+                   name: str, allow_clipped: bool = False, podcast_peak_db: float | None = None) -> Prepared:
     """A take made ready to splice: counted for clipping, DC-blocked, clicks softened, trimmed, levelled, faded;
     and a compressed copy for the podcast at the same loudness."""
     from radio.errors import AudioError
@@ -190,14 +190,36 @@ def prepare_speech(x: np.ndarray, rate: int, target_lufs: float, *, silence_db: 
     gain = target_lufs - before["integrated"]
     y = y * np.float32(dsp.undb(gain))  # a new array: the decoded take can go
     edges(y, rate, mix.edge_fade)
-    pod = None
-    if podcast:
-        pod, _ = compress(y, rate, mix.compressor, target_lufs)
-        got = dsp.measure(pod, rate)["integrated"]
-        if got is not None:
-            pod *= np.float32(dsp.undb(target_lufs - got))
+    pod, dyn = None, None
+    if podcast_peak_db is not None:
+        pod, dyn = podcast_version(y, rate, mix.compressor, target_lufs, podcast_peak_db)
     return Prepared(y, {"integrated_before": before["integrated"], "gain_db": round(gain, 2)}, round(gain, 2),
-                    warnings, pod)
+                    warnings, pod, dyn)
+
+
+def podcast_version(y: np.ndarray, rate: int, c: Compressor, target_lufs: float, peak_db: float
+                    ) -> tuple[np.ndarray, dict]:
+    """The take for the podcast: compressed, then its few remaining peaks held under `peak_db` (where they would
+    meet the podcast's ceiling once the master is lifted to its target), at the same loudness as on air. The
+    master's limiter then has almost nothing left to do, so speech and music keep their balance."""
+    pod, comp_db = compress(y, rate, c, target_lufs)
+    lim_gr: list[np.ndarray] = []
+    for _ in range(3):
+        got = dsp.measure(pod, rate)
+        if got["integrated"] is None:
+            break
+        pod *= np.float32(dsp.undb(target_lufs - got["integrated"]))
+        if got["true_peak"] + target_lufs - got["integrated"] <= peak_db:
+            break
+        lim = dsp.Limiter(peak_db)
+        parts = []
+        for i in range(0, len(pod), 1 << 20):
+            parts.append(lim.process(pod[i: i + (1 << 20)]))
+            lim_gr.append(lim.gains)
+        parts.append(lim.flush())
+        pod = np.concatenate(parts)[: len(y)]
+    gr = -20 * np.log10(np.maximum(np.concatenate(lim_gr), 1e-6)) if lim_gr else np.zeros(1)
+    return pod, {"compressor_median_db": round(comp_db, 1), "peak_limiter_p95_db": round(float(np.percentile(gr, 95)), 1)}
 
 
 def prepare_element(x: np.ndarray, rate: int, target_lufs: float, name: str, mix: Mix) -> Prepared:

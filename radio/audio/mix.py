@@ -70,6 +70,15 @@ class Mixer:
         self.voice: tuple[int, np.ndarray] | None = None  # the last voice placed: a bed's lead-in ducks under it
         self.pending: tuple[int, np.ndarray] | None = None  # a bed's tail, ducked under the next voice when it comes
 
+    STEP = 1 << 19  # samples added at a time by `stream`
+
+    def stream(self, start: int, x: np.ndarray, safe: int) -> None:
+        """Add a long item a few seconds at a time, flushing behind it up to `safe` (what no later item can
+        reach): the buffer never holds the whole item."""
+        for k in range(0, len(x), self.STEP):
+            self.add(start + k, x[k: k + self.STEP])
+            self.flush(max(self.base, min(start + k, safe)))
+
     def add(self, start: int, x: np.ndarray) -> None:
         if start < self.base:
             x, start = x[self.base - start:], self.base
@@ -151,8 +160,8 @@ def prepare(station: Station, src: Source, rate: int, elements: Elements, allow_
     cfg = station.config
     if src.kind == "speech":
         assert src.path is not None
-        x = decode(src.path, rate, media.duration_ms(src.path))
-        return segment.prepare_speech(x, rate, cfg.loudness.onair_lufs, silence_db=cfg.audio.silence_db,
+        # decoded straight into the call: no reference here keeps the decoded take alive once it is filtered
+        return segment.prepare_speech(decode(src.path, rate, media.duration_ms(src.path)), rate, cfg.loudness.onair_lufs, silence_db=cfg.audio.silence_db,
                                       keep_s=cfg.audio.max_pause, mix=cfg.mix, name=f"item {src.entry.id}",
                                       allow_clipped=allow_clipped or src.draft,
                                       podcast_peak_db=None if src.entry.item.onair_only else podcast_peak_db(cfg))
@@ -254,13 +263,16 @@ def mix(station: Station, rundown: rd.Rundown, sources: list[Source], raw_on: Pa
                 cross = mixer.end - start if mixer.placed and start < mixer.end else 0
                 if cross:  # a crossfade: the outgoing tail fades down as this element fades up
                     mixer.fade_out(start, cross)
-                mixer.add(start, segment.fade(x, rate, cross / rate, 0.0) if cross else x)
-                mixer.voice = (start, x) if speech else None
+                safe = start + len(x) - retain - (round(a.bed_fade * rate) if it.bed else 0)
+                mixer.stream(start, segment.fade(x, rate, cross / rate, 0.0) if cross else x, safe)
+                # a later bed's lead-in ducks under this voice: only its end is kept for that
+                keep = min(len(x), round(a.bed_fade * rate))
+                mixer.voice = (start + len(x) - keep, x[len(x) - keep:].copy()) if speech else None
                 mixer.placed.append(Placed(it.id, src.entry.title, it.type, it.host, _rel(station, src.path) if
                                            speech else cfg.elements[it.element or it.bed or ""].file,
                                            src.draft, start, start + len(x)))
                 mixer.end, mixer.last_len = start + len(x), len(x)
-                mixer.flush(max(mixer.base, mixer.end - retain - (round(a.bed_fade * rate) if it.bed else 0)))
+                mixer.flush(max(mixer.base, safe))
             del prep
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # also on an error: no decode left running

@@ -16,6 +16,7 @@ from radio.audio import dsp
 from radio.config import Compressor, Mix
 
 FRAME = 0.01  # seconds per frame when looking for silence (as pydub's 10 ms chunks)
+STEP = 1 << 20  # samples per step where a whole-take temporary would otherwise be needed
 
 
 @dataclass
@@ -29,18 +30,24 @@ class Prepared:
 
 
 def highpass(x: np.ndarray, rate: int, hz: float) -> np.ndarray:
-    """A DC-blocking high-pass (2nd-order Butterworth). The filter starts settled on the first sample, so an
-    offset present from the start leaves no step."""
+    """A DC-blocking high-pass (2nd-order Butterworth), in place, a step at a time. The filter starts settled
+    on the first sample, so an offset present from the start leaves no step."""
     if hz <= 0 or len(x) == 0:
         return x
+    if not x.flags.writeable:
+        x = x.copy()
     sos = butter(2, hz, "highpass", fs=rate, output="sos").astype(np.float32)
-    y, _ = sosfilt(sos, x, zi=(sosfilt_zi(sos) * x[0]).astype(np.float32))
-    return y.astype(np.float32, copy=False)
+    zi = (sosfilt_zi(sos) * x[0]).astype(np.float32)
+    for i in range(0, len(x), STEP):
+        x[i: i + STEP], zi = sosfilt(sos, x[i: i + STEP], zi=zi)
+    return x
 
 
 def block_peaks(x: np.ndarray) -> np.ndarray:
+    """Peak of each 64-sample block (the last one may be shorter), without a copy of the take."""
     n = len(x) // dsp.BLOCK
-    head = np.abs(x[: n * dsp.BLOCK]).reshape(n, dsp.BLOCK).max(axis=1) if n else np.zeros(0, np.float32)
+    r = x[: n * dsp.BLOCK].reshape(n, dsp.BLOCK)
+    head = np.maximum(r.max(axis=1), -r.min(axis=1)) if n else np.zeros(0, np.float32)
     if len(x) % dsp.BLOCK:
         head = np.concatenate([head, [np.abs(x[n * dsp.BLOCK:]).max()]])
     return head
@@ -73,11 +80,13 @@ def declick(x: np.ndarray, rate: int, click_db: float, floor_db: float) -> list[
 def _active(x: np.ndarray, rate: int, silence_db: float) -> np.ndarray:
     """Per 10 ms frame: is there sound above `silence_db` (frame RMS in dBFS)?"""
     hop = max(1, round(FRAME * rate))
-    n = -(-len(x) // hop)
-    sq = np.zeros(n * hop, np.float32)
-    np.square(x, out=sq[: len(x)])
-    rms = sq.reshape(n, hop).mean(axis=1)
-    return rms > dsp.undb(silence_db) ** 2
+    n = len(x) // hop
+    r = x[: n * hop].reshape(n, hop)
+    energy = np.einsum("ij,ij->i", r, r) / hop  # no squared copy of the take
+    if len(x) % hop:
+        rest = x[n * hop:]
+        energy = np.concatenate([energy, [float(np.dot(rest, rest)) / hop]])
+    return energy > dsp.undb(silence_db) ** 2
 
 
 def _runs(active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -104,9 +113,15 @@ def trim(x: np.ndarray, rate: int, silence_db: float, keep_s: float, click_max: 
     keep = round(keep_s * rate)
     a = max(0, starts[first] * hop - keep)
     b = min(len(x), ends[last] * hop + keep)
-    nz = np.flatnonzero(np.abs(x[a:b]) > dsp.undb(digital_db))
-    if len(nz):
-        a, b = a + int(nz[0]), a + int(nz[-1]) + 1
+    floor = dsp.undb(digital_db)
+    near = keep + 2 * hop  # digital zeros can only lie in the kept pause at either edge
+    head = np.flatnonzero(np.abs(x[a: min(b, a + near)]) > floor)
+    t0 = max(a, b - near)
+    tail = np.flatnonzero(np.abs(x[t0:b]) > floor)
+    if len(head) and len(tail):  # in whole frames: a sample or two of zeros at an edge is not dead air
+        zeros_after = b - t0 - 1 - int(tail[-1])
+        a += int(head[0]) // hop * hop
+        b -= zeros_after // hop * hop
     return x[a:b], a, skipped
 
 
@@ -149,12 +164,13 @@ def compress(x: np.ndarray, rate: int, c: Compressor, target_lufs: float) -> tup
     smooth = uniform_filter1d(held, max(1, round(c.release * rate / blk)))
     smooth = np.maximum(smooth, uniform_filter1d(held, max(1, round(c.attack * rate / blk))))
     g_blocks = (10 ** (-smooth / 20)).astype(np.float32)
-    centres = (np.arange(n, dtype=np.float64) + 0.5) * blk
+    centres = (np.arange(n) + 0.5) * blk
     y = np.empty_like(x)
-    step = 1 << 20
+    step = 1 << 16
     for i in range(0, len(x), step):
         j = min(len(x), i + step)
-        y[i:j] = x[i:j] * np.interp(np.arange(i, j), centres, g_blocks).astype(np.float32)
+        b0, b1 = max(0, i // blk - 1), min(n, j // blk + 2)
+        y[i:j] = x[i:j] * np.interp(np.arange(j - i, dtype=np.float32), centres[b0:b1] - i, g_blocks[b0:b1])
     speaking = level > target_lufs - 10
     return y, float(np.median(smooth[speaking])) if speaking.any() else 0.0
 
@@ -188,7 +204,7 @@ def prepare_speech(x: np.ndarray, rate: int, target_lufs: float, *, silence_db: 
         warnings.append(f"{name}: the recording is silent (check the microphone and the file)")
         return Prepared(edges(y.copy(), rate, mix.edge_fade), before, 0.0, warnings, None)
     gain = target_lufs - before["integrated"]
-    y = y * np.float32(dsp.undb(gain))  # a new array: the decoded take can go
+    y *= np.float32(dsp.undb(gain))  # in place: the kept part of the filtered take is the on-air take
     edges(y, rate, mix.edge_fade)
     pod, dyn = None, None
     if podcast_peak_db is not None:
@@ -212,12 +228,14 @@ def podcast_version(y: np.ndarray, rate: int, c: Compressor, target_lufs: float,
         if got["true_peak"] + target_lufs - got["integrated"] <= peak_db:
             break
         lim = dsp.Limiter(peak_db)
-        parts = []
-        for i in range(0, len(pod), 1 << 20):
-            parts.append(lim.process(pod[i: i + (1 << 20)]))
+        at = 0  # the output lags the input, so it is written over what has already been read
+        for i in range(0, len(pod), 1 << 17):
+            out = lim.process(pod[i: i + (1 << 17)])
+            pod[at: at + len(out)] = out
+            at += len(out)
             lim_gr.append(lim.gains)
-        parts.append(lim.flush())
-        pod = np.concatenate(parts)[: len(y)]
+        out = lim.flush()
+        pod[at: at + len(out)] = out[: len(pod) - at]
     gr = -20 * np.log10(np.maximum(np.concatenate(lim_gr), 1e-6)) if lim_gr else np.zeros(1)
     return pod, {"compressor_median_db": round(comp_db, 1), "peak_limiter_p95_db": round(float(np.percentile(gr, 95)), 1)}
 
@@ -227,8 +245,9 @@ def prepare_element(x: np.ndarray, rate: int, target_lufs: float, name: str, mix
     their level relative to speech, faded at the splice."""
     x = highpass(x, rate, mix.highpass_hz)
     loud = np.flatnonzero(np.abs(x) > dsp.undb(mix.element_floor_db))
-    if len(loud):
-        x = x[int(loud[0]): int(loud[-1]) + 1]
+    if len(loud):  # in whole 10 ms frames: a sample or two under the floor at an edge is not silence
+        hop = round(FRAME * rate)
+        x = x[int(loud[0]) // hop * hop: len(x) - (len(x) - 1 - int(loud[-1])) // hop * hop]
     m = dsp.measure(x, rate)
     if m["integrated"] is None:
         return Prepared(x, m, 0.0, [f"{name}: the element is silent"])

@@ -65,7 +65,7 @@ def demo_format_station(root: Path, minutes: int, *, filler: float = 0.1, rate: 
     cfg.write_text(text, encoding="utf-8")
     for name in ("theme.flac", "id.flac", "newsbed.flac", "cover.png"):
         shutil.copy2(ROOT / "elements" / name, root / "elements" / name)
-    from radio.config import Station
+    from radio.station import Station
     from radio.rundown import load, plan
     station = Station.open(root)
     plan(station, WEEK)

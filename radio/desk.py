@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from radio.config import Station
+from radio.station import Station
 from radio.errors import RadioError
 from radio.reports import find_report, load_week, policy_counts, public
 from radio.text import table
@@ -12,6 +12,8 @@ def list_rows(station: Station, week: str, status: str | None) -> tuple[list[dic
     files, errors = load_week(station, week)
     rows = []
     policy = station.config.verification
+    from radio.history import retracted
+    gone = retracted(station, week)
     for rf in files:
         r = rf.report
         if status and r.status != status:
@@ -23,7 +25,7 @@ def list_rows(station: Station, week: str, status: str | None) -> tuple[list[dic
         except RadioError as e:  # a leak in the public text is listed, not hidden
             errors.append(e)
             shown = "(exposure conflict)"
-        rows.append({"id": r.id, "status": r.status, "checks": done, "needed": need, "priority": r.priority,
+        rows.append({"id": r.id, "status": "retracted" if r.id in gone else r.status, "checks": done, "needed": need, "priority": r.priority,
                      "kind": r.kind, "exposure": r.exposure, "place": shown, "title": r.title})
     return rows, errors
 
@@ -64,7 +66,8 @@ def render_show(station: Station, report_id: str, show_private: bool) -> str:
         p = r.private.model_dump(exclude_none=True)
         lines += ["", "-------- PRIVATE: NEVER TO BE PUBLISHED OR READ ON AIR --------"]
         lines += [f"place:       {r.place or ''}", f"workplace:   {r.workplace or ''}"]
-        lines += [f"{k + ':':<12} {v}" for k, v in p.items()]
+        for k, v in p.items():
+            lines += _private_lines(k, v)
         from radio.station import correspondent
         who = correspondent(station, r.private.correspondent)
         if who:
@@ -73,3 +76,19 @@ def render_show(station: Station, report_id: str, show_private: bool) -> str:
             lines.append(f"check:       {c.on.isoformat()} {c.by} by {c.method}" + (f": {c.note}" if c.note else ""))
         lines.append("-------- END PRIVATE --------")
     return "\n".join(lines)
+
+
+def _private_lines(key: str, value, indent: str = "") -> list[str]:
+    """A private field as lines; what intake records (headers, DKIM/SPF results, attachments) is nested."""
+    if isinstance(value, dict):
+        out = [f"{indent}{key}:"]
+        for k, v in value.items():
+            out += _private_lines(str(k), v, indent + "  ")
+        return out
+    if isinstance(value, list):
+        out = [f"{indent}{key}:"]
+        for v in value:
+            out += _private_lines("-", v, indent + "  ") if isinstance(v, (dict, list)) else [f"{indent}  - {v}"]
+        return out
+    text = " / ".join(str(value).splitlines())
+    return [f"{indent}{key + ':':<12} {text}" if not indent else f"{indent}{key}: {text}"]

@@ -18,7 +18,8 @@ from radio import rundown as rd
 from radio.audio import tts
 from radio.audio.master import master
 from radio.audio.mix import Progress, Source, mix
-from radio.config import Station, format_ms
+from radio.config import format_ms
+from radio.station import Station
 from radio.errors import AudioError, warn
 
 

@@ -12,7 +12,8 @@ import numpy as np
 from radio import fsutil
 from radio.audio import dsp
 from radio.audio.encode import CHUNK, Encoder, Measured, measure_file, write_wav
-from radio.config import Loudness, Station
+from radio.config import Loudness
+from radio.station import Station
 from radio.errors import AudioError, warn
 
 Spans = list[tuple[str, int, int]]

@@ -19,7 +19,8 @@ from radio import media
 from radio import rundown as rd
 from radio.audio import dsp, segment
 from radio.audio.decode import decode
-from radio.config import Station, format_ms
+from radio.config import format_ms
+from radio.station import Station
 from radio.errors import AudioError
 
 Progress = Callable[[str, int, int, str], None]

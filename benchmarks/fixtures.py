@@ -58,10 +58,9 @@ def demo_format_station(root: Path, minutes: int, *, filler: float = 0.1, rate: 
     fmt = re.search(r"^format = .*$", demo, re.M).group(0)  # type: ignore[union-attr]
     text = re.sub(r"^format = .*$", fmt, text, flags=re.M)
     text = text.replace('# bed = "newsbed"', 'bed = "newsbed"').replace('# filler = "newsbed"', 'filler = "newsbed"')
-    elements = demo[re.search(r"^\[elements\]", demo, re.M).start():].replace(  # type: ignore[union-attr]
-        "crossfade = 0.0", "crossfade = 0.5")
-    m = re.search(r"^\[elements\]", text, re.M)
-    text = (text[: m.start()] if m else text + "\n") + elements
+    section = re.compile(r"^\[elements\]\n(?:(?!\[).*\n?)*", re.M)  # the [elements] table, to the next one
+    elements = section.search(demo).group(0).replace("crossfade = 0.0", "crossfade = 0.5")  # type: ignore[union-attr]
+    text = section.sub(lambda _: elements, text) if section.search(text) else text + "\n" + elements
     cfg.write_text(text, encoding="utf-8")
     for name in ("theme.flac", "id.flac", "newsbed.flac", "cover.png"):
         shutil.copy2(ROOT / "elements" / name, root / "elements" / name)

@@ -181,15 +181,17 @@ def bed_under(station: Station, mix: Mixer, start: int, voice: np.ndarray, name:
     a = station.config.audio
     lead = round(a.bed_fade * rate)
     n = lead + len(voice) + lead
-    bed = segment.loop_to(elements.get(name), n)
-    env = np.ones(n, dtype=np.float32)
-    env[lead: lead + len(voice)] = segment.duck_envelope(voice, rate, a.silence_db, a.duck_db, a.duck_ramp)
+    bed = np.resize(elements.get(name), n)  # looped to length, one array, shaped in place below
+    bed[lead: lead + len(voice)] *= segment.duck_envelope(voice, rate, a.silence_db, a.duck_db, a.duck_ramp)
     duck = np.float32(dsp.undb(a.duck_db))
     ramp = min(lead, round(a.duck_ramp * rate))
     if ramp:  # ease into and out of the ducked level at the voice's edges
-        env[lead - ramp: lead] = np.linspace(1, duck, ramp, dtype=np.float32)
-        env[lead + len(voice): lead + len(voice) + ramp] = np.linspace(duck, 1, ramp, dtype=np.float32)
-    bed = segment.fade(bed * env, rate, a.bed_fade, a.bed_fade)
+        bed[lead - ramp: lead] *= np.linspace(1, duck, ramp, dtype=np.float32)
+        bed[lead + len(voice): lead + len(voice) + ramp] *= np.linspace(duck, 1, ramp, dtype=np.float32)
+    f = min(n, round(a.bed_fade * rate))
+    if f:
+        bed[:f] *= np.linspace(0, 1, f, dtype=np.float32)
+        bed[-f:] *= np.linspace(1, 0, f, dtype=np.float32)
     at = start - lead
     if mix.voice is not None:  # the lead-in under the end of the voice before
         v_at, v = mix.voice

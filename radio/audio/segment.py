@@ -79,7 +79,10 @@ def declick(x: np.ndarray, rate: int, click_db: float, floor_db: float) -> list[
 
 def _active(x: np.ndarray, rate: int, silence_db: float) -> np.ndarray:
     """Per 10 ms frame: is there sound above `silence_db` (frame RMS in dBFS)?"""
-    hop = max(1, round(FRAME * rate))
+    return _active_hop(x, max(1, round(FRAME * rate)), silence_db)
+
+
+def _active_hop(x: np.ndarray, hop: int, silence_db: float) -> np.ndarray:
     n = len(x) // hop
     r = x[: n * hop].reshape(n, hop)
     energy = np.einsum("ij,ij->i", r, r) / hop  # no squared copy of the take
@@ -144,12 +147,13 @@ def edges(x: np.ndarray, rate: int, seconds: float) -> np.ndarray:
     return x
 
 
-def compress(x: np.ndarray, rate: int, c: Compressor, target_lufs: float) -> tuple[np.ndarray, float]:
+def compress(x: np.ndarray, rate: int, c: Compressor, target_lufs: float
+             ) -> tuple[np.ndarray, float, np.ndarray]:
     """Gentle speech compression on a take already at `target_lufs`. The detector follows the peaks over
     `c.window` (speech's crest, not its average, is what a limiter would otherwise take), with a soft knee at
     `target + c.threshold`; the reduction is held for the attack and eased over the release, and computed for
     the whole take ahead (look-ahead), so the gain is down before a loud syllable begins. Returns the compressed
-    take and the median reduction it applied while the voice speaks (dB)."""
+    take, the median reduction it applied while the voice speaks (dB), and its gain on each block."""
     blk = dsp.BLOCK
     peaks = block_peaks(x).astype(np.float32)
     n = len(peaks)
@@ -164,15 +168,20 @@ def compress(x: np.ndarray, rate: int, c: Compressor, target_lufs: float) -> tup
     smooth = uniform_filter1d(held, max(1, round(c.release * rate / blk)))
     smooth = np.maximum(smooth, uniform_filter1d(held, max(1, round(c.attack * rate / blk))))
     g_blocks = (10 ** (-smooth / 20)).astype(np.float32)
-    centres = (np.arange(n) + 0.5) * blk
+    # linear between block centres, as the limiter does: no zipper, and no per-sample interpolation search
+    edge = np.concatenate([g_blocks[:1], g_blocks, g_blocks[-1:]])
+    ramp = (np.arange(blk, dtype=np.float32) + 0.5) / blk
+    half = blk // 2
     y = np.empty_like(x)
-    step = 1 << 16
-    for i in range(0, len(x), step):
-        j = min(len(x), i + step)
-        b0, b1 = max(0, i // blk - 1), min(n, j // blk + 2)
-        y[i:j] = x[i:j] * np.interp(np.arange(j - i, dtype=np.float32), centres[b0:b1] - i, g_blocks[b0:b1])
+    step = 1 << 10  # blocks at a time
+    for b0 in range(0, n, step):
+        b1 = min(n, b0 + step)
+        a_, b_ = edge[b0: b1 + 1], edge[b0 + 1: b1 + 2]  # centre k-1 .. k, shifted by half a block
+        g = (a_[:, None] + (b_ - a_)[:, None] * ramp[None, :]).ravel()[half: half + (b1 - b0) * blk]
+        i, j = b0 * blk, min(len(x), b1 * blk)
+        y[i:j] = x[i:j] * g[: j - i]
     speaking = level > target_lufs - 10
-    return y, float(np.median(smooth[speaking])) if speaking.any() else 0.0
+    return y, float(np.median(smooth[speaking])) if speaking.any() else 0.0, g_blocks
 
 
 def prepare_speech(x: np.ndarray, rate: int, target_lufs: float, *, silence_db: float, keep_s: float, mix: Mix,
@@ -199,7 +208,9 @@ def prepare_speech(x: np.ndarray, rate: int, target_lufs: float, *, silence_db: 
     if inside:
         warnings.append(f"{name}: softened {len(inside)} click{'s' if len(inside) > 1 else ''} in the recording "
                         f"(at {', '.join(f'{t:.2f} s' for t in inside[:5])}{' …' if len(inside) > 5 else ''})")
-    before = dsp.measure(y, rate)
+    meter = dsp.Meter(rate, true_peak=False)
+    meter.feed(y)
+    before = meter.result()
     if before["integrated"] is None:
         warnings.append(f"{name}: the recording is silent (check the microphone and the file)")
         return Prepared(edges(y.copy(), rate, mix.edge_fade), before, 0.0, warnings, None)
@@ -208,36 +219,63 @@ def prepare_speech(x: np.ndarray, rate: int, target_lufs: float, *, silence_db: 
     edges(y, rate, mix.edge_fade)
     pod, dyn = None, None
     if podcast_peak_db is not None:
-        pod, dyn = podcast_version(y, rate, mix.compressor, target_lufs, podcast_peak_db)
+        energies = np.concatenate(meter.energies) * dsp.undb(gain) ** 2
+        pod, dyn = podcast_version(y, rate, mix.compressor, target_lufs, podcast_peak_db, energies)
     return Prepared(y, {"integrated_before": before["integrated"], "gain_db": round(gain, 2)}, round(gain, 2),
                     warnings, pod, dyn)
 
 
-def podcast_version(y: np.ndarray, rate: int, c: Compressor, target_lufs: float, peak_db: float
-                    ) -> tuple[np.ndarray, dict]:
+def podcast_version(y: np.ndarray, rate: int, c: Compressor, target_lufs: float, peak_db: float,
+                    energies: np.ndarray) -> tuple[np.ndarray, dict]:
     """The take for the podcast: compressed, then its few remaining peaks held under `peak_db` (where they would
     meet the podcast's ceiling once the master is lifted to its target), at the same loudness as on air. The
-    master's limiter then has almost nothing left to do, so speech and music keep their balance."""
-    pod, comp_db = compress(y, rate, c, target_lufs)
+    master's limiter then has almost nothing left to do, so speech and music keep their balance.
+
+    The loudness after each step is predicted, not metered again: the take's own 100 ms K-weighted energies
+    (`energies`) times the mean square of the gain applied in each 100 ms."""
+    pod, comp_db, g = compress(y, rate, c, target_lufs)
+    g2 = g.astype(np.float64) ** 2
+    sub = rate // 10
+    idx = np.minimum(np.arange(len(g2)) * dsp.BLOCK // sub, max(len(energies) - 1, 0))
+    # within each 100 ms the gain is weighted by where the energy is: loud syllables are the ones turned down
+    nb = len(y) // dsp.BLOCK
+    r = y[: nb * dsp.BLOCK].reshape(nb, dsp.BLOCK)
+    w = np.concatenate([np.einsum("ij,ij->i", r, r).astype(np.float64), np.ones(len(g2) - nb)]) + 1e-12
+    wsum = np.maximum(np.bincount(idx, weights=w, minlength=len(energies)), 1e-12)
+
+    def loudness() -> float:
+        e = energies * (np.bincount(idx, weights=w * g2, minlength=len(energies)) / wsum)[: len(energies)]
+        return dsp.gated(np.convolve(e, np.ones(4) / 4, "valid")) if len(e) >= 4 else -np.inf
+
     lim_gr: list[np.ndarray] = []
-    for _ in range(3):
-        got = dsp.measure(pod, rate)
-        if got["integrated"] is None:
+    for _ in range(2):
+        got = loudness()
+        if not np.isfinite(got):
             break
-        pod *= np.float32(dsp.undb(target_lufs - got["integrated"]))
-        if got["true_peak"] + target_lufs - got["integrated"] <= peak_db:
+        scale = dsp.undb(target_lufs - got)
+        pod *= np.float32(scale)
+        g2 *= scale * scale
+        if dsp.db(float(block_peaks(pod).max())) <= peak_db:
             break
         lim = dsp.Limiter(peak_db)
-        at = 0  # the output lags the input, so it is written over what has already been read
+        at, gains = 0, []  # the output lags the input, so it is written over what has already been read
         for i in range(0, len(pod), 1 << 17):
             out = lim.process(pod[i: i + (1 << 17)])
             pod[at: at + len(out)] = out
             at += len(out)
-            lim_gr.append(lim.gains)
+            gains.append(lim.gains)
         out = lim.flush()
         pod[at: at + len(out)] = out[: len(pod) - at]
+        gains.append(lim.gains)
+        got_g = np.concatenate(gains)[: len(g2)]
+        g2[: len(got_g)] *= got_g.astype(np.float64) ** 2
+        lim_gr.append(got_g)
+    got = loudness()
+    if np.isfinite(got):  # back to the speech level; what peaks this leaves over are the master limiter's
+        pod *= np.float32(dsp.undb(target_lufs - got))
     gr = -20 * np.log10(np.maximum(np.concatenate(lim_gr), 1e-6)) if lim_gr else np.zeros(1)
-    return pod, {"compressor_median_db": round(comp_db, 1), "peak_limiter_p95_db": round(float(np.percentile(gr, 95)), 1)}
+    return pod, {"compressor_median_db": round(comp_db, 1),
+                 "peak_limiter_p95_db": round(float(np.percentile(gr, 95)), 1)}
 
 
 def prepare_element(x: np.ndarray, rate: int, target_lufs: float, name: str, mix: Mix) -> Prepared:
@@ -259,19 +297,14 @@ def prepare_element(x: np.ndarray, rate: int, target_lufs: float, name: str, mix
 def duck_envelope(voice: np.ndarray, rate: int, silence_db: float, duck_db: float, ramp_s: float) -> np.ndarray:
     """Gain for a bed under `voice`: `duck_db` where the voice speaks, 0 dB in its pauses, moving over `ramp_s`."""
     hop = rate // 100
-    n = -(-len(voice) // hop)
-    if n == 0:
+    if len(voice) == 0:
         return np.ones(0, np.float32)
-    padded = np.zeros(n * hop, dtype=np.float32)
-    padded[: len(voice)] = voice
-    rms = np.sqrt((padded.reshape(n, hop) ** 2).mean(axis=1) + 1e-20)
-    active = (20 * np.log10(rms) > silence_db).astype(np.float32)
+    active = _active_hop(voice, hop, silence_db).astype(np.float32)
     hold = max(1, round(0.3 * 100))  # bridge the short gaps between words
     active = maximum_filter1d(active, 2 * hold + 1)
     smooth = uniform_filter1d(active, max(1, round(ramp_s * 100)))
-    gain_db = smooth * duck_db
-    env = np.repeat(10 ** (gain_db / 20), hop)[: len(voice)]
-    return env.astype(np.float32)
+    gain = (10 ** (smooth * duck_db / 20)).astype(np.float32)
+    return np.repeat(gain, hop)[: len(voice)]
 
 
 def fade(x: np.ndarray, rate: int, fade_in_s: float, fade_out_s: float) -> np.ndarray:

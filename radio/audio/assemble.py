@@ -49,7 +49,7 @@ def gather(station: Station, rundown: rd.Rundown, draft: bool, progress: Progres
         else:
             sources.append(Source(e, None, False, "element" if it.type == "element" else "bed"))
     if missing:
-        paths = ", ".join(f"episodes/{week}/segments/{e.id}.wav" for e in missing)
+        paths = ", ".join(f"{station.edition_dir(week).relative_to(station.root)}/segments/{e.id}.wav" for e in missing)
         raise AudioError(f"{len(missing)} recording{'s' if len(missing) > 1 else ''} missing: {paths}",
                          fix=f"record them (any format ffmpeg reads), or pass --draft to fill them with read-throughs")
     names = {cfg.audio.filler} if cfg.audio.filler else set()

@@ -248,7 +248,7 @@ def mix(station: Station, rundown: rd.Rundown, sources: list[Source], raw_on: Pa
             out.over_check.append((src.entry, len(prep.audio)))
             it = src.entry.item
             overlap = round(cfg.elements[it.element].crossfade * rate) if it.type == "element" and it.element else 0
-            if i == first_trailing and not allow_over:
+            if i == first_trailing and not allow_over and station.on_air:
                 fill(station, sources, i, on, gap, slot, rate, elements, out.warnings)
             for mixer, x in ((on, prep.audio), (pod, prep.podcast if prep.podcast is not None else prep.audio)):
                 if mixer is pod and it.onair_only:
@@ -280,16 +280,17 @@ def mix(station: Station, rundown: rd.Rundown, sources: list[Source], raw_on: Pa
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # also on an error: no decode left running
     content = on.end
-    if first_trailing is None and not allow_over and content < slot:
+    if first_trailing is None and not allow_over and content < slot and station.on_air:
         fill(station, sources, len(sources), on, gap, slot, rate, elements, out.warnings)
     if content > slot and not allow_over:
         over = content - slot
-        raise AudioError(f"the show runs over its {format_ms(slot * 1000 // rate)} slot by "
-                         f"{ms_text(over * 1000 // rate)}" + _cuts(station, rundown, out.over_check, rate),
+        raise AudioError(f"the show runs over its {format_ms(slot * 1000 // rate)} "
+                         f"{'slot' if station.on_air else 'maximum length'} by {ms_text(over * 1000 // rate)}" + _cuts(station, rundown, out.over_check, rate),
                          fix="cut or shorten items, mark them skip: true, or pass --allow-over")
     if content > slot:
         out.warnings.append(f"the on-air master runs over its slot by {ms_text((content - slot) * 1000 // rate)}")
-    out.total_on, out.total_pod = max(slot, content), pod.end
+    out.total_on = max(slot, content) if station.on_air else content  # a podcast-only edition fills no slot
+    out.total_pod = pod.end
     on.close(out.total_on)
     pod.close(out.total_pod)
     return out

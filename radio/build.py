@@ -191,6 +191,24 @@ def build_lock(station: Station) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+@contextmanager
+def alone(station: Station, week: str, stage: str) -> Iterator[None]:
+    """One stage run by itself (`radio assemble`): under the build lock, and the build forgets that stage and
+    every stage that builds on it, so the next build runs them again instead of trusting what this run
+    replaced."""
+    with build_lock(station):
+        stamp_path = station.out_dir(week) / ".build.json"
+        if stamp_path.is_file():
+            later = {stage}
+            for st in STAGES:  # in order, so a stage downstream of a downstream stage is found too
+                if UPSTREAM.get(st.name) in later:
+                    later.add(st.name)
+            stamps = json.loads(stamp_path.read_text())
+            fsutil.write_text(stamp_path, json.dumps({k: v for k, v in stamps.items() if k not in later}, indent=2,
+                                                     sort_keys=True) + "\n")
+        yield
+
+
 def build(station: Station, week: str, opts: Options, on_stage: Callable[[str, str], None] | None = None) -> BuildResult:
     """Run the stages in order, skipping those whose inputs have not changed since they last ran."""
     on_stage = on_stage or (lambda name, state: None)

@@ -68,6 +68,13 @@ def week_arg(f):
 pass_ctx = click.make_pass_decorator(Ctx)
 
 
+def say_dropped(c: Ctx, week: str) -> None:
+    """Items the next output leaves out because their report can no longer go on air, and why."""
+    from radio.rundown import dropped_lines
+    for line in dropped_lines(c.station, week):
+        c.say(line)
+
+
 def audio_options(draft_help: str):
     """--draft and --allow-over, shared by assemble and build."""
     def wrap(f):
@@ -252,8 +259,11 @@ def script(c: Ctx, week: str) -> None:
     Example:
       radio script 2026-W47
     """
-    from radio.build import script_stage
-    for path in script_stage(c.station, week):
+    from radio.build import alone, script_stage
+    say_dropped(c, week)
+    with alone(c.station, week, "script"):
+        paths = script_stage(c.station, week)
+    for path in paths:
         c.say(f"wrote {path.relative_to(c.station.root)}")
 
 
@@ -268,6 +278,7 @@ def status(c: Ctx, week: str) -> None:
       radio status 2026-W47
     """
     from radio.build import status_text
+    say_dropped(c, week)
     click.echo(status_text(c.station, week))
 
 
@@ -319,8 +330,10 @@ def assemble(c: Ctx, week: str, draft: bool, allow_over: bool) -> None:
     Example:
       radio assemble 2026-W47 --draft
     """
-    from radio.build import assemble_stage, loudness_lines
-    result = assemble_stage(c.station, week, draft=draft, allow_over=allow_over, progress=ProgressView(c).item)
+    from radio.build import alone, assemble_stage, loudness_lines
+    say_dropped(c, week)
+    with alone(c.station, week, "assemble"):
+        result = assemble_stage(c.station, week, draft=draft, allow_over=allow_over, progress=ProgressView(c).item)
     for line in loudness_lines(c.station, result.report, {"onair": result.onair, "podcast": result.podcast}):
         c.say(line)
 
@@ -335,8 +348,10 @@ def tag(c: Ctx, week: str) -> None:
     Example:
       radio tag 2026-W47
     """
-    from radio.build import tag_stage
-    mp3, wav, ep = tag_stage(c.station, week)
+    from radio.build import alone, tag_stage
+    say_dropped(c, week)
+    with alone(c.station, week, "tag"):
+        mp3, wav, ep = tag_stage(c.station, week)
     c.say(f"tagged {mp3.relative_to(c.station.root)}: {ep.title}, {len(ep.chapters)} chapters")
     c.say(f"tagged {wav.relative_to(c.station.root)}: bext and LIST/INFO")
 
@@ -357,6 +372,7 @@ def build(c: Ctx, week: str, draft: bool, allow_over: bool) -> None:
     from radio.build import Options
     from radio.build import build as run_build
     view = ProgressView(c)
+    say_dropped(c, week)
     result = run_build(c.station, week, Options(draft=draft, allow_over=allow_over, progress=view.item), view.stage)
     if result.planned:
         c.say(f"planned episodes/{week}/rundown.yaml from the verified reports")
@@ -377,8 +393,10 @@ def publish(c: Ctx, week: str, allow_draft: bool) -> None:
     Example:
       radio publish 2026-W47
     """
-    from radio.build import publish_stage
-    result = publish_stage(c.station, week, allow_draft=allow_draft)
+    from radio.build import alone, publish_stage
+    say_dropped(c, week)
+    with alone(c.station, week, "publish"):
+        result = publish_stage(c.station, week, allow_draft=allow_draft)
     c.say(f"published {result.page.relative_to(c.station.root)}")
     c.say(f"feed {result.feed.relative_to(c.station.root)}: {c.station.feed_url}")
 

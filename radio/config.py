@@ -58,6 +58,18 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+PRIVATE_DIR = "private"
+
+
+def not_private(value: str) -> str:
+    """A file that is published (cover, station sounds) may not live under private/."""
+    parts = [p for p in re.split(r"[\\/]+", value.strip()) if p not in ("", ".")]
+    if parts and parts[0].casefold() == PRIVATE_DIR:
+        raise ValueError(f"{value!r} is under {PRIVATE_DIR}/, which is never published; move the file out of "
+                         f"{PRIVATE_DIR}/")
+    return value
+
+
 class StationInfo(_Model):
     name: str
     website: str = ""
@@ -190,6 +202,8 @@ class Podcast(_Model):
     chapter_types: list[Literal["read", "recorded", "element", "bed"]] = Field(
         default_factory=lambda: ["read", "recorded"])
 
+    _cover = field_validator("cover")(classmethod(lambda cls, v: not_private(v)))
+
     @field_validator("base_url")
     @classmethod
     def _url(cls, v: str) -> str:
@@ -235,6 +249,8 @@ class Element(_Model):
     crossfade: Annotated[float, Field(ge=0, le=10)] = 0.0  # seconds it overlaps the item before it
     onair_only: bool = False
     title: str | None = None
+
+    _file = field_validator("file")(classmethod(lambda cls, v: not_private(v)))
 
 
 class Config(_Model):
@@ -409,4 +425,14 @@ class Station:
         if el is None:
             raise RadioError(f"element {name!r} is not in radio.toml [elements]",
                              fix=f"add [elements.{name}] or use one of: {', '.join(sorted(self.config.elements))}")
-        return self.path(el.file, what=f"elements.{name}.file")
+        return published_path(self, el.file, what=f"elements.{name}.file")
+
+
+def published_path(station: Station, rel: str | Path, *, what: str) -> Path:
+    """A file that goes out (cover, station sounds): inside the station, and never under private/, even
+    through a link."""
+    path = station.path(rel, what=what)
+    if path.is_relative_to(station.private_dir.resolve()):
+        raise RadioError(f"{what} {str(rel)!r} is under {PRIVATE_DIR}/, which is never published",
+                         fix=f"move the file out of {PRIVATE_DIR}/ and name it in radio.toml")
+    return path

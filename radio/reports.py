@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import fcntl
 import io
+import os
+import random
 import re
+import time
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml import YAML
@@ -18,7 +23,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from radio import fsutil
 from radio.config import ID_RE, Station, Verification, parse_week
-from radio.errors import RadioError, ReportError
+from radio.errors import RadioError, ReportError, yaml_problem
 
 Status = Literal["unverified", "verified", "held", "rejected"]
 Exposure = Literal["named", "regional", "none"]
@@ -208,10 +213,10 @@ def read_report(path: Path, policy: Verification, *, editable: bool = False) -> 
         data = (_yaml() if editable else _SAFE).load(front)
     except MarkedYAMLError as e:
         line = (e.problem_mark.line + 2) if e.problem_mark else 1
-        raise ReportError(f"malformed YAML: {e.problem}", where=f"{path}:{line}",
+        raise ReportError(f"malformed YAML: {yaml_problem(e)}", where=f"{path}:{line}",
                           fix="fix the YAML syntax on that line (quote text that holds ':' or '#')") from None
-    except YAMLError as e:
-        raise ReportError(f"malformed YAML: {e}", where=path, fix="fix the YAML syntax") from None
+    except YAMLError:
+        raise ReportError("malformed YAML", where=path, fix="fix the YAML syntax") from None
     except ValueError as e:  # a date-shaped value that is no date (2026-13-40) fails inside the YAML loader
         line, field = _bad_date_line(front)
         raise ReportError(f"field {field!r}: not a date ({e})", where=f"{path}:{line}",
@@ -256,12 +261,22 @@ def _validate(path: Path, data: Any, body: str, policy: Verification) -> ReportF
                 "date_parsing": "write dates as YYYY-MM-DD", "date_type": "write dates as YYYY-MM-DD",
                 "literal_error": "use one of the values listed"}.get(err["type"], "correct the value")
         raise ReportError(f"field {field!r}: {msg}", where=f"{path}:{line}", fix=hint) from None
-    if report.status == "verified" and not policy_holds(report.checks, policy):
-        done, need = policy_counts(report.checks, policy)
-        raise ReportError(f"status is verified but it has {done} of {need} checks the policy needs",
-                          where=f"{path}:{_line_of(data, 'status')}",
-                          fix=f"add checks with `radio report verify {report.id}` or set status: unverified")
     return ReportFile(path, data, body, report)
+
+
+def policy_error(rf: ReportFile, policy: Verification) -> ReportError | None:
+    """A report marked verified whose checks do not meet the policy (edited by hand, or the policy changed)."""
+    report = rf.report
+    if report.status != "verified" or policy_holds(report.checks, policy):
+        return None
+    done, need = policy_counts(report.checks, policy)
+    line = _line_of(rf.data, "status")
+    if line is None:  # read with the fast loader: find the line again
+        line = next((i for i, t in enumerate(rf.path.read_text(encoding="utf-8").splitlines(), start=1)
+                     if t.startswith("status:")), None)
+    return ReportError(f"status is verified but it has {done} of {need} checks the policy needs",
+                       where=f"{rf.path}:{line}" if line else rf.path,
+                       fix=f"add checks with `radio report verify {report.id}` or set status: unverified")
 
 
 # --- the desk --------------------------------------------------------------------------------------
@@ -270,8 +285,12 @@ def reports_dir(station: Station, week: str) -> Path:
     return station.week_dir(week) / "reports"
 
 
-def load_week(station: Station, week: str) -> tuple[list[ReportFile], list[RadioError]]:
-    """Every report of a week, sorted by id; broken files come back as errors, not as a crash."""
+def load_week(station: Station, week: str, *, strict: bool = True) -> tuple[list[ReportFile], list[RadioError]]:
+    """Every report of a week, sorted by id; broken files come back as errors, not as a crash.
+
+    `strict` also counts a report marked verified without the checks the policy needs as broken (the
+    desk's view); otherwise it is returned, and `on_air_ready` keeps it off the air.
+    """
     folder = reports_dir(station, week)
     good: list[ReportFile] = []
     bad: list[RadioError] = []
@@ -282,14 +301,18 @@ def load_week(station: Station, week: str) -> tuple[list[ReportFile], list[Radio
             if not ID_RE.match(path.stem):
                 raise ReportError(f"{path.stem!r} is not a valid report id", where=path,
                                   fix="rename the file: lower-case letters, digits and '-', then .md")
-            good.append(read_report(path, station.config.verification))
+            rf = read_report(path, station.config.verification)
+            err = policy_error(rf, station.config.verification) if strict else None
+            if err:
+                raise err
+            good.append(rf)
         except RadioError as e:
             bad.append(e)
     return good, bad
 
 
-def find_report(station: Station, report_id: str, week: str | None = None) -> ReportFile:
-    """A report by id, in the given week or in any week (the newest first)."""
+def report_path(station: Station, report_id: str, week: str | None = None) -> Path:
+    """Where a report is, by id, in the given week or in any week (the newest first)."""
     try:
         check_id(report_id, "report id")
     except ValueError as e:
@@ -298,14 +321,50 @@ def find_report(station: Station, report_id: str, week: str | None = None) -> Re
     for w in weeks:
         path = reports_dir(station, w) / f"{report_id}.md"
         if path.is_file():
-            return read_report(path, station.config.verification, editable=True)
+            return path
     raise ReportError(f"no report {report_id!r}" + (f" in {week}" if week else ""),
                       fix="see `radio report list WEEK` for the ids")
 
 
+def find_report(station: Station, report_id: str, week: str | None = None) -> ReportFile:
+    """A report by id, in the given week or in any week (the newest first)."""
+    return read_report(report_path(station, report_id, week), station.config.verification, editable=True)
+
+
+LOCK_WAIT_S = 30.0
+
+
+@contextmanager
+def editing(station: Station, report_id: str, week: str | None = None) -> Iterator[ReportFile]:
+    """A report read, changed and saved by one desk command at a time.
+
+    The lock is a file beside the report (`.ID.lock`), held with fcntl from before the read until after the
+    save, so two editors' changes both land; one that cannot get it in time fails instead of guessing.
+    """
+    path = report_path(station, report_id, week)
+    lock = path.with_name(f".{path.stem}.lock")
+    deadline = time.monotonic() + LOCK_WAIT_S
+    with open(lock, "a+") as f:
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise ReportError("another desk command is still changing this report", where=path,
+                                      fix="nothing was changed; run the command again") from None
+                time.sleep(0.01 + random.random() * 0.04)
+        try:
+            if not path.is_file():  # removed or renamed while we waited
+                raise ReportError(f"no report {report_id!r}", where=path, fix="see `radio report list WEEK`")
+            yield read_report(path, station.config.verification, editable=True)
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def week_reports(station: Station, week: str) -> list[Report]:
     """The week's reports, refusing if any file is broken (later stages need the whole desk sound)."""
-    good, bad = load_week(station, week)
+    good, bad = load_week(station, week, strict=False)
     if bad:
         raise bad[0]
     return [f.report for f in good]
@@ -354,15 +413,24 @@ def new_report(station: Station, week: str, title: str, *, place: str | None = N
         raise ReportError(f"--kind {kind!r} is not a report kind", fix=f"use one of: {', '.join(KINDS)}")
     folder = reports_dir(station, week)
     taken = {p.stem for p in folder.glob("*.md")} if folder.is_dir() else set()
-    rid = make_id(title, taken)
     when = received or dt.date.fromisocalendar(*parse_week(week), 1)
-    text = NEW_TEMPLATE.format(id=rid, title=_scalar(title), received=when.isoformat(), place=_scalar(place),
-                               region=_scalar(region), sector=_scalar(sector), kind=kind, kinds=" | ".join(KINDS))
-    path = folder / f"{rid}.md"
-    front, body = _split(path, text.encode("utf-8"))
-    _validate(path, _yaml().load(front), body, station.config.verification)  # what we write must read back
-    fsutil.write_text(path, text)
-    return path
+    while True:
+        rid = make_id(title, taken)
+        text = NEW_TEMPLATE.format(id=rid, title=_scalar(title), received=when.isoformat(), place=_scalar(place),
+                                   region=_scalar(region), sector=_scalar(sector), kind=kind,
+                                   kinds=" | ".join(KINDS))
+        path = folder / f"{rid}.md"
+        front, body = _split(path, text.encode("utf-8"))
+        _validate(path, _yaml().load(front), body, station.config.verification)  # what we write must read back
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
+        try:
+            fsutil.write_text(tmp, text)
+            os.link(tmp, path)  # fails if another `report new` took the id first: then take the next one
+            return path
+        except FileExistsError:
+            taken.add(rid)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def _set(data: CommentedMap, key: str, value: Any, after: str | None = None) -> None:
@@ -375,9 +443,14 @@ def _set(data: CommentedMap, key: str, value: Any, after: str | None = None) -> 
 
 def add_check(station: Station, report_id: str, by: str, method: str, note: str | None = None,
               on: dt.date | None = None) -> tuple[ReportFile, int, int]:
-    rf = find_report(station, report_id)
     if not by.strip() or not method.strip():
         raise ReportError("a check needs --by and --method", fix="say who checked and how (phone, visit, document)")
+    with editing(station, report_id) as rf:
+        return _add_check(station, rf, by, method, note, on)
+
+
+def _add_check(station: Station, rf: ReportFile, by: str, method: str, note: str | None,
+               on: dt.date | None) -> tuple[ReportFile, int, int]:
     entry = CommentedMap(by=by, on=on or dt.date.today(), method=method)
     if note:
         entry["note"] = note
@@ -398,9 +471,13 @@ def add_check(station: Station, report_id: str, by: str, method: str, note: str 
 
 
 def set_status(station: Station, report_id: str, status: Status, reason: str | None) -> ReportFile:
-    rf = find_report(station, report_id)
     if status in ("held", "rejected") and not (reason or "").strip():
         raise ReportError(f"--reason is required to mark {report_id} {status}", fix="say why, for the desk's record")
+    with editing(station, report_id) as rf:
+        return _set_status(station, rf, status, reason)
+
+
+def _set_status(station: Station, rf: ReportFile, status: Status, reason: str | None) -> ReportFile:
     if status == "unverified":  # reopen: back to what the checks allow
         status = "verified" if policy_holds(rf.report.checks, station.config.verification) else "unverified"
         rf.data.pop("reason", None)
@@ -422,8 +499,67 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
-def _mentions(text: str, name: str) -> bool:
-    return bool(re.search(rf"(?<!\w){re.escape(name.strip())}(?!\w)", text, re.IGNORECASE))
+# Characters a reader never sees but that split a name for a naive search: soft hyphen, zero-width space,
+# joiners, word joiner, byte-order mark. They are removed; every other separator becomes one space.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff\u180e"), None)
+
+
+def normalise(text: str) -> str:
+    """Text as a reader hears it, for matching names: NFKC, case-folded, accents dropped, invisible
+    characters removed, every run of whitespace one space."""
+    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).casefold()
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return " ".join(text.split())
+
+
+def withheld_details(report: Report) -> list[tuple[str, str]]:
+    """(field, value) for every detail the report's exposure keeps off the air."""
+    details: list[tuple[str, str]] = []
+    if report.exposure in ("regional", "none"):
+        details += [("place", report.place or ""), ("workplace", report.workplace or "")]
+    if report.exposure == "none":
+        details += [("region", report.region or "")]
+    return [(f, v) for f, v in details if v.strip()]
+
+
+def _name_pattern(value: str) -> re.Pattern | None:
+    words = re.findall(r"[^\W_]+", normalise(value))
+    if not words:
+        return None
+    # A word that starts with the name names it ("Kestrel Ridge's", "KestrelRidge", "Kestrel-Ridge").
+    return re.compile(r"(?<![^\W_])" + r"[\W_]*".join(map(re.escape, words)))
+
+
+def find_withheld(text: str, details: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """The first withheld (field, value) that `text` names, or None.
+
+    The one place where "does this public text name that detail?" is decided: the desk's own text, the
+    producer's words in the rundown and everything generated from them all pass through it.
+    """
+    if not text or not details:
+        return None
+    norm = normalise(text)
+    for field, value in details:
+        pat = _name_pattern(value)
+        if pat is not None and pat.search(norm):
+            return field, value
+    return None
+
+
+def public_texts(report: Report) -> dict[str, str]:
+    """Every text of a report that is published as written."""
+    return {"title": report.title, "attribution": report.attribution or "", "appeal": report.appeal or "",
+            "sector": report.sector or "", "text": report.body}
+
+
+def exposure_conflict(report: Report) -> tuple[str, str, str] | None:
+    """(public text, field, value) when a public text names a detail the exposure withholds."""
+    details = withheld_details(report)
+    for name, text in public_texts(report).items():
+        hit = find_withheld(text, details)
+        if hit:
+            return name, *hit
+    return None
 
 
 def public(report: Report, where: Path | str | None = None) -> PublicReport:
@@ -432,21 +568,12 @@ def public(report: Report, where: Path | str | None = None) -> PublicReport:
     With `regional` the town and workplace are withheld, with `none` the region too; if the public
     text still names a withheld detail, that is an error (jigsaw identification), not a silent leak.
     """
-    withheld: list[tuple[str, str]] = []
-    if report.exposure in ("regional", "none"):
-        withheld += [("place", report.place or ""), ("workplace", report.workplace or "")]
-    if report.exposure == "none":
-        withheld += [("region", report.region or "")]
-    public_texts = {"title": report.title, "attribution": report.attribution or "", "appeal": report.appeal or "",
-                    "text": report.body}
-    for field, value in withheld:
-        if not value.strip():
-            continue
-        for name, text in public_texts.items():
-            if _mentions(text, value):
-                raise ReportError(f"the {name} names the {field} {value!r} but exposure is {report.exposure}",
-                                  where=where or report.id,
-                                  fix=f"remove it from the {name}, or set exposure: named if the editor allows it")
+    conflict = exposure_conflict(report)
+    if conflict:
+        name, field, value = conflict
+        raise ReportError(f"the {name} names the {field} {value!r} but exposure is {report.exposure}",
+                          where=where or report.id,
+                          fix=f"remove it from the {name}, or set exposure: named if the editor allows it")
     named = report.exposure == "named"
     place = report.place if named else None
     region = report.region if report.exposure != "none" else None
@@ -459,8 +586,19 @@ def public(report: Report, where: Path | str | None = None) -> PublicReport:
                         priority=report.priority, appeal=opt(report.appeal), text=clean(report.body).strip())
 
 
-def on_air_ready(report: Report) -> str | None:
-    """Why a report cannot go on air, or None when it can."""
-    if report.status == "verified":
-        return None
-    return {"unverified": "is not verified yet", "held": "is held", "rejected": "was rejected"}[report.status]
+def on_air_ready(report: Report, policy: Verification | None = None) -> str | None:
+    """Why a report cannot go on air, or None when it can.
+
+    Verified under the current policy (a stricter policy unverifies it), and no public text names a
+    detail its exposure withholds. The reason names fields, never the withheld values.
+    """
+    if report.status != "verified":
+        return {"unverified": "is not verified yet", "held": "is held", "rejected": "was rejected"}[report.status]
+    if policy is not None and not policy_holds(report.checks, policy):
+        done, need = policy_counts(report.checks, policy)
+        return f"has {done} of the {need} checks the verification policy now needs"
+    conflict = exposure_conflict(report)
+    if conflict:
+        name, field, _ = conflict
+        return f"names its withheld {field} in the {name} (exposure {report.exposure})"
+    return None

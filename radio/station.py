@@ -6,11 +6,11 @@ import re
 from pathlib import Path
 
 from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from radio import fsutil
 from radio.config import CONFIG_NAME, Station
-from radio.errors import RadioError
+from radio.errors import RadioError, yaml_problem
 
 GITIGNORE = """\
 # Never in version control: identities of correspondents, and everything generated.
@@ -46,8 +46,12 @@ def correspondents(station: Station) -> dict:
         return {}
     try:
         data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    except (YAMLError, UnicodeDecodeError) as e:
-        raise RadioError(f"cannot read the correspondents register: {e}", where=path, fix="fix the YAML") from None
+    except MarkedYAMLError as e:  # the register is private: name the line, never quote it
+        line = e.problem_mark.line + 1 if e.problem_mark else None
+        raise RadioError(f"cannot read the correspondents register: {yaml_problem(e)}",
+                         where=f"{path}:{line}" if line else path, fix="fix the YAML on that line") from None
+    except (YAMLError, UnicodeDecodeError, ValueError):
+        raise RadioError("cannot read the correspondents register", where=path, fix="fix the YAML") from None
     return data if isinstance(data, dict) else {}
 
 

@@ -18,7 +18,7 @@ from mutagen.id3 import (APIC, CHAP, COMM, CTOC, ID3, TALB, TCON, TDRC, TIT2, TL
 
 from radio import __version__, fsutil
 from radio import rundown as rd
-from radio.config import Station
+from radio.config import Station, published_path
 from radio.errors import RadioError
 
 class ChapterID3(ID3):
@@ -62,7 +62,7 @@ class Episode:
 def cover_image(station: Station) -> tuple[bytes, str]:
     """The station's cover, checked as Apple checks it: JPEG or PNG, square, 1400 to 3000 px."""
     rel = station.config.podcast.cover
-    path = station.path(rel, what="podcast.cover")
+    path = published_path(station, rel, what="podcast.cover")
     fix = "make it a square JPEG or PNG of 1400 to 3000 px"
     if not path.is_file():
         raise RadioError("the cover image does not exist", where=path, fix=f"{fix}, or fix podcast.cover in radio.toml")

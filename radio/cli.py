@@ -126,9 +126,28 @@ def report() -> None:
     """Take in, verify, hold and list the week's reports.
 
     \b
+    The life of a report:
+      unverified  `report new` writes it; `verify` adds a check
+      verified    once its checks meet [verification] in radio.toml
+      held        `hold --reason`: off the air until `reopen`
+      rejected    `reject --reason`: off the air until `reopen`
+      (reopen)    back to verified or unverified, as its checks allow
+
+    \b
+    Only a verified report whose public text names nothing its exposure
+    withholds can go on air. The rundown names reports, it does not copy
+    them: every script, master, tag and feed is made from the report as it
+    is at that moment. Hold it, reject it, lower its exposure or let a
+    stricter policy unverify it, and the next plan, script or build drops its
+    item, its headline and its appeal, saying so. Two editors may work at
+    once: each change is saved under a lock on that report, or fails and
+    says so.
+
+    \b
     Example:
       radio report new 2026-W47 --title "Pit strike enters second week" --region Komi
       radio report verify pit-strike-enters-second-week --by maria --method phone
+      radio report hold pit-strike-enters-second-week --reason "source asked us to wait"
     """
 
 

@@ -17,6 +17,7 @@ GITIGNORE = """\
 private/
 episodes/*/out/
 episodes/.build.lock
+episodes/*/reports/.*.lock
 feeds/
 """
 

@@ -159,6 +159,7 @@ STAGES: list[Stage] = [
           run=lambda s, w, o: tag_stage(s, w)),
     Stage("publish",
           inputs=lambda s, w, o: [*_common(s, w), s.path(s.config.podcast.cover, what="podcast.cover"),
+                                  *_files(s.week_dir(w) / "history"),  # corrections and retractions
                                   f"allow_draft={o.draft}"],
           outputs=lambda s, w: [s.root / "feeds" / s.config.show.slug / "feed.xml",
                                 s.root / "feeds" / s.config.show.slug / "episodes" / w / "index.html"],

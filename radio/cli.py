@@ -172,17 +172,26 @@ def report_new(c: Ctx, week: str, title: str, place, region, sector, kind) -> No
 
 
 @report.command("list")
-@week_arg
+@click.argument("week", required=False)
 @click.option("--status", type=click.Choice(["unverified", "verified", "held", "rejected"]), help="Only this status.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document (public fields only).")
+@click.option("--thread", help="A story thread across all weeks, instead of one week's desk.")
 @pass_ctx
-def report_list(c: Ctx, week: str, status: str | None, as_json: bool) -> None:
+def report_list(c: Ctx, week: str | None, status: str | None, as_json: bool, thread: str | None) -> None:
     """List WEEK's reports: id, status, checks done/needed, priority, kind, place as published, title.
 
     \b
     Example:
       radio report list 2026-W47 --status verified
+      radio report list --thread kestrel-ridge-strike
     """
+    if thread:
+        from radio.threads import render_list as render_thread
+        click.echo(render_thread(c.station, thread))
+        return
+    if week is None:
+        raise click.UsageError("name a WEEK (e.g. 2026-W47), or pass --thread NAME")
+    parse_week(week)
     from radio.desk import list_rows, render_list
     rows, errors = list_rows(c.station, week, status)
     if as_json:
@@ -248,6 +257,57 @@ _status_command("reopen", "unverified", "Take a held or rejected report back ont
                 "  radio report reopen pit-strike")
 
 
+@report.command("history")
+@click.argument("report_id")
+@pass_ctx
+def report_history(c: Ctx, report_id: str) -> None:
+    """Every status change, check, correction and retraction of a report, with dates (append-only).
+
+    \b
+    Example:
+      radio report history pit-strike-second-week
+    """
+    from radio.history import render as render_history
+    click.echo(render_history(c.station, report_id))
+
+
+@report.command("correct")
+@click.argument("report_id")
+@click.option("--note", required=True, help="What was corrected (public: shown under the item and on the "
+                                            "corrections page).")
+@pass_ctx
+def report_correct(c: Ctx, report_id: str, note: str) -> None:
+    """Record a correction to a published report (edit its text as usual; the note says what changed).
+
+    \b
+    Example:
+      radio report correct hospital-nurses-wage-arrears --note "Bonuses were cut for two months, not three."
+    """
+    from radio.history import correct, day
+    week, event = correct(c.station, report_id, note)
+    c.say(f"{report_id}: correction of {day(event['at'])} recorded; `radio publish {week}` shows it to listeners")
+
+
+@report.command("retract")
+@click.argument("report_id")
+@click.option("--reason", required=True, help="Why (public: it replaces the item on the page and in the show "
+                                              "notes; keep private reasons in the report's private block).")
+@pass_ctx
+def report_retract(c: Ctx, report_id: str, reason: str) -> None:
+    """Retract a published report: it leaves the podcast, transcript, chapters and site at the next publish.
+
+    The on-air master and its as-run are kept as they are: they record what was broadcast.
+
+    \b
+    Example:
+      radio report retract warehouse-pickers-heat --reason "The company and the workers deny the petition."
+    """
+    from radio.history import day, retract
+    week, event = retract(c.station, report_id, reason)
+    c.say(f"{report_id}: retraction of {day(event['at'])} recorded; `radio publish {week}` takes it out of the "
+          "podcast and the site")
+
+
 # --- the week's plan --------------------------------------------------------------------------------
 
 @cli.command()
@@ -266,6 +326,9 @@ def plan(c: Ctx, week: str, force: bool) -> None:
     for line in changes:
         c.say(line)
     c.say(f"wrote {path.relative_to(c.station.root)}")
+    from radio.threads import follow_ups
+    for line in follow_ups(c.station, week):
+        c.say(line)
 
 
 @cli.command()

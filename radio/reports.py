@@ -80,6 +80,7 @@ class Report(BaseModel):
     checks: list[Check] = Field(default_factory=list)
     appeal: str | None = None
     exposure: Exposure = "named"
+    thread: str | None = None  # a story followed across weeks, e.g. kestrel-ridge-strike
     private: Private = Field(default_factory=Private)
     body: str = ""
 
@@ -88,6 +89,11 @@ class Report(BaseModel):
     def _id(cls, v: str) -> str:
         check_id(v)
         return v
+
+    @field_validator("thread")
+    @classmethod
+    def _thread(cls, v: str | None) -> str | None:
+        return check_id(v, "thread") if v is not None else None
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,7 @@ class PublicReport:
     priority: int
     appeal: str | None
     text: str
+    thread: str | None = None
 
     @property
     def dateline(self) -> str:
@@ -388,6 +395,7 @@ status: unverified    # set by `radio report verify / hold / reject / reopen`
 checks: []
 appeal:               # public: where solidarity messages or money can go
 exposure: named       # named | regional (region only) | none (no place at all)
+thread:               # optional: a story followed across weeks, e.g. kestrel-ridge-strike
 private:              # NEVER published: who told us, how to reach them, what they asked
   correspondent:      # pseudonym from private/correspondents.yaml
   contact:
@@ -464,8 +472,14 @@ def _add_check(station: Station, rf: ReportFile, by: str, method: str, note: str
     if report.status == "unverified" and policy_holds(report.checks, policy):
         _set(rf.data, "status", "verified", after="priority")
         report = report.model_copy(update={"status": "verified"})
+    before = rf.report.status
     rf.report = report
     rf.save()
+    from radio import history  # the log sits beside the desk; imported here to keep the import order one way
+    week = rf.path.parent.parent.name
+    history.append(station, week, rf.report.id, "check", by=by, method=method, note=note)
+    if report.status != before:
+        history.append(station, week, rf.report.id, "status", **{"from": before, "to": report.status})
     done, need = policy_counts(report.checks, policy)
     return rf, done, need
 
@@ -484,8 +498,12 @@ def _set_status(station: Station, rf: ReportFile, status: Status, reason: str | 
     else:
         _set(rf.data, "reason", reason, after="status")
     _set(rf.data, "status", status, after="priority")
+    before = rf.report.status
     rf.report = rf.report.model_copy(update={"status": status, "reason": rf.data.get("reason")})
     rf.save()
+    from radio import history
+    history.append(station, rf.path.parent.parent.name, rf.report.id, "status",
+                   **{"from": before, "to": status, "reason": reason})
     return rf
 
 
@@ -549,7 +567,8 @@ def find_withheld(text: str, details: list[tuple[str, str]]) -> tuple[str, str] 
 def public_texts(report: Report) -> dict[str, str]:
     """Every text of a report that is published as written."""
     return {"title": report.title, "attribution": report.attribution or "", "appeal": report.appeal or "",
-            "sector": report.sector or "", "text": report.body}
+            "sector": report.sector or "", "text": report.body,
+            "thread": (report.thread or "").replace("-", " ")}  # a thread's name is shown on the site
 
 
 def exposure_conflict(report: Report) -> tuple[str, str, str] | None:
@@ -583,7 +602,8 @@ def public(report: Report, where: Path | str | None = None) -> PublicReport:
     return PublicReport(id=report.id, title=clean(report.title).strip(), event_date=report.event_date,
                         place=opt(place), workplace=opt(report.workplace) if named else None, region=opt(region),
                         sector=opt(report.sector), kind=report.kind, attribution=clean(attribution).strip(),
-                        priority=report.priority, appeal=opt(report.appeal), text=clean(report.body).strip())
+                        priority=report.priority, appeal=opt(report.appeal), text=clean(report.body).strip(),
+                        thread=report.thread)
 
 
 def on_air_ready(report: Report, policy: Verification | None = None) -> str | None:

@@ -7,6 +7,7 @@ last, under a lock: a publish that fails or is killed leaves the previous feed a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import fcntl
 import json
@@ -24,7 +25,7 @@ from mutagen.id3 import ID3, ID3NoHeaderError
 from radio import rundown as rd
 from radio.config import Station, format_ms
 from radio.errors import PublishError
-from radio.publish import transcript
+from radio.publish import corrections, transcript
 from radio.publish.feed import build_feed
 from radio.script import render
 from radio.tags import cover_image, episode
@@ -92,7 +93,7 @@ def _stories(rundown: rd.Rundown) -> tuple[list[dict], list[str]]:
         r = e.report
         if r is None:
             continue
-        stories.append({"title": r.title, "attribution": r.attribution[:1].upper() + r.attribution[1:],
+        stories.append({"id": e.id, "title": r.title, "attribution": r.attribution[:1].upper() + r.attribution[1:],
                         "dateline": r.dateline,
                         "paragraphs": [p.strip() for p in r.text.split("\n") if p.strip()]})
         if r.appeal:
@@ -100,10 +101,13 @@ def _stories(rundown: rd.Rundown) -> tuple[list[dict], list[str]]:
     return stories, appeals
 
 
-def make_record(station: Station, week: str, media: Path, old: dict | None, others: dict[str, dict]) -> dict:
+def make_record(station: Station, week: str, media: Path, old: dict | None, others: dict[str, dict],
+                podcast: dict | None = None) -> dict:
     cfg = station.config
     out = station.out_dir(week)
     as_run = json.loads((out / "as-run.json").read_text(encoding="utf-8"))
+    if podcast is not None:  # the podcast as published (without retracted items); the as-run file stays as aired
+        as_run = {**as_run, "podcast": podcast}
     ep = episode(station, week)
     rundown = rd.load(station, week)
     entries = {e.id: e for e in rundown.entries}
@@ -113,6 +117,8 @@ def make_record(station: Station, week: str, media: Path, old: dict | None, othe
     chapters = [{"title": entries[i["id"]].title if i["id"] in entries else i["title"], "start_ms": i["start_ms"],
                  "end_ms": i["end_ms"]} for i in as_run["podcast"]["items"] if i["type"] in kinds]
     stories, appeals = _stories(rundown)
+    stories, appeals = corrections.amend_stories(station, week, rundown, stories)
+    ep = dataclasses.replace(ep, summary=corrections.summary(station, week, rundown, ep.summary))
     notes = render(station, "shownotes.html", {"summary": ep.summary, "stories": stories, "appeals": appeals})
     numbers = [r["number"] for w, r in others.items() if w != week]
     air = station.air_datetime(week)
@@ -123,6 +129,7 @@ def make_record(station: Station, week: str, media: Path, old: dict | None, othe
         "media": f"media/{station.media_name(week)}", "length": media.stat().st_size,
         "transcript": f"media/{week}.vtt", "chapters": f"media/{week}.chapters.json",
         "chapters_list": chapters, "cues": cues, "appeals": appeals, "draft": bool(as_run["draft"]),
+        "report_starts": corrections.report_starts(as_run["podcast"], rundown),
     }
 
 
@@ -143,6 +150,7 @@ def publish(station: Station, week: str, *, allow_draft: bool = False) -> Publis
     if not (out / "as-run.json").is_file() or not mp3.is_file():
         raise PublishError(f"nothing to publish for {week} yet", where=out,
                            fix=f"run `radio assemble {week}` and `radio tag {week}` first")
+    mp3, podcast = corrections.podcast_master(station, week)  # without retracted items, if any
     try:
         tagged = "TXXX:PODCAST_GUID" in ID3(mp3)
     except ID3NoHeaderError:
@@ -164,7 +172,7 @@ def publish(station: Station, week: str, *, allow_draft: bool = False) -> Publis
             s_media = staging / "media" / station.media_name(week)
             s_media.parent.mkdir(parents=True)
             shutil.copyfile(mp3, s_media)
-            rec = make_record(station, week, s_media, existing.get(week), existing)
+            rec = make_record(station, week, s_media, existing.get(week), existing, podcast)
             all_records = {**existing, week: rec}
             cover_name = "cover.jpg" if mime == "image/jpeg" else "cover.png"
             files: dict[str, bytes | str] = {
@@ -176,6 +184,7 @@ def publish(station: Station, week: str, *, allow_draft: bool = False) -> Publis
                 "index.html": _index_page(station, list(all_records.values()), cover_name),
                 "feed.xml": build_feed(station, list(all_records.values()), build_time(list(all_records.values()))),
             }
+            files.update(corrections.site_files(station, all_records))  # corrections page and feed, thread pages
             for rel, data in files.items():
                 p = staging / rel
                 p.parent.mkdir(parents=True, exist_ok=True)
@@ -185,6 +194,7 @@ def publish(station: Station, week: str, *, allow_draft: bool = False) -> Publis
                      "index.html"]
             for rel in order:
                 _move(staging / rel, root / rel)
+            corrections.remove_stale(root, files)
             fault_point("before-feed")
             _move(staging / "feed.xml", root / "feed.xml")  # last: the feed never names what is not there
         finally:

@@ -433,6 +433,18 @@ def _resolve(station: Station, week: str, path: Path, rf: RundownFile) -> Rundow
     return Rundown(week, clean(rf.title), path, entries, dropped)
 
 
+def refuse_stale_masters(rundown: Rundown, placed: list[dict], as_run: Path) -> None:
+    """Masters mixed before a report was held (or dropped for any reason) still hold its voice: they are
+    never tagged or published, whatever the order the commands ran in."""
+    live = {e.id for e in rundown.live}
+    stale = sorted({i["id"] for i in placed if i.get("type") in SPEECH and i["id"] not in live})
+    if stale:
+        why = {line.split(":")[0].removeprefix("dropped "): line for line in rundown.dropped}
+        raise RundownError(f"the masters were mixed with {', '.join(stale)}, no longer in the show"
+                           + (f" ({'; '.join(why[s] for s in stale if s in why)})" if set(stale) & set(why) else ""),
+                           where=as_run, fix=f"run `radio build {rundown.week}` to mix them again")
+
+
 def dropped_lines(station: Station, week: str) -> list[str]:
     """What the next output will leave out and why; nothing when there is no readable rundown yet."""
     if not rundown_path(station, week).is_file():

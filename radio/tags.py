@@ -106,6 +106,7 @@ def episode(station: Station, week: str) -> Episode:
         raise RadioError(f"no masters for {week} yet", where=out, fix=f"run `radio assemble {week}` first")
     as_run = json.loads(as_run_path.read_text(encoding="utf-8"))
     rundown = rd.load(station, week)
+    rd.refuse_stale_masters(rundown, [i for m in ("onair", "podcast") for i in as_run[m]["items"]], as_run_path)
     entries = {e.id: e for e in rundown.entries}
     cfg = station.config
     kinds = set(cfg.podcast.chapter_types)

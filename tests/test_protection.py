@@ -136,9 +136,19 @@ def test_exposure_lowered_without_scrubbing_drops_the_report_everywhere(station)
 def test_edit_rundown_hold_plan_force_build_drops_every_trace(station):
     run = runner_for(station)
     assert run("plan", WEEK).exit_code == 0
+    assert run("build", WEEK).exit_code == 0
+    feed = (station / "feeds" / "st" / "feed.xml").read_bytes()
     rundown = station / "episodes" / WEEK / "rundown.yaml"
     edit(rundown, "  - id: closing\n", "  # producer: read this one slowly\n  - id: closing\n")
     assert run("report", "hold", "first-story", "--reason", "the source asked us to wait").exit_code == 0
+    # the masters made before the hold hold its voice: neither tag nor publish will touch them
+    for cmd in ("tag", "publish"):
+        r = run(cmd, WEEK)
+        assert r.exit_code == 1, r.out
+        assert r.err.startswith(f"error: {station / 'episodes' / WEEK / 'out' / 'as-run.json'}: the masters were "
+                                "mixed with first-story, no longer in the show (dropped first-story: report "
+                                "first-story is held)"), r.err
+    assert (station / "feeds" / "st" / "feed.xml").read_bytes() == feed
     r = run("plan", WEEK, "--force")
     assert r.exit_code == 0, r.err
     assert r.out.splitlines()[0] == "removed first-story: report first-story is held"

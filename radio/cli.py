@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from radio import __version__
-from radio.config import Station, parse_week
+from radio.station import Station, Week
 from radio.errors import RadioError
 
 
@@ -60,8 +60,7 @@ def _verbose(ctx: click.Context) -> bool:
 
 def week_arg(f):
     def check(ctx, param, value):
-        parse_week(value)
-        return value
+        return Week(value)
     return click.argument("week", callback=check)(f)
 
 
@@ -191,7 +190,7 @@ def report_list(c: Ctx, week: str | None, status: str | None, as_json: bool, thr
         return
     if week is None:
         raise click.UsageError("name a WEEK (e.g. 2026-W47), or pass --thread NAME")
-    parse_week(week)
+    week = Week(week)
     from radio.desk import list_rows, render_list
     rows, errors = list_rows(c.station, week, status)
     if as_json:
@@ -412,7 +411,8 @@ def assemble(c: Ctx, week: str, draft: bool, allow_over: bool) -> None:
     Example:
       radio assemble 2026-W47 --draft
     """
-    from radio.build import alone, assemble_stage, loudness_lines
+    from radio.build import alone, assemble_stage
+    from radio.summary import loudness_lines
     say_dropped(c, week)
     with alone(c.station, week, "assemble"):
         result = assemble_stage(c.station, week, draft=draft, allow_over=allow_over, progress=ProgressView(c).item)

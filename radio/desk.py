@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from radio.config import Station
+from radio.station import Station
 from radio.errors import RadioError
 from radio.reports import find_report, load_week, policy_counts, public
 from radio.text import table

@@ -19,7 +19,7 @@ import os
 import zoneinfo
 from pathlib import Path
 
-from radio.config import Station
+from radio.station import Station
 from radio.errors import ReportError
 
 PUBLIC_EVENTS = ("correction", "retraction")

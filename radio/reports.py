@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import difflib
-import fcntl
 import io
 import os
-import random
 import re
-import time
 import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,13 +13,13 @@ from pathlib import Path
 from typing import Any, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from radio import fsutil
-from radio.config import ID_RE, Station, Verification, parse_week
-from radio.errors import RadioError, ReportError, yaml_problem
+from radio import fsutil, yamlio
+from radio.config import ID_RE, Verification
+from radio.errors import RadioError, ReportError, from_validation, yaml_problem
+from radio.station import Station, Week
+from radio.yamlio import MarkedYAMLError, YAMLError
 
 Status = Literal["unverified", "verified", "held", "rejected"]
 Exposure = Literal["named", "regional", "none"]
@@ -32,15 +28,8 @@ KINDS = ("strike", "assembly", "arrest", "dismissal", "statement", "wages", "pro
 FRONT = "---"
 
 
-_SAFE = YAML(typ="safe")  # libyaml-backed: for reading; the round-trip loader only where a file is edited
-
-
-def _yaml() -> YAML:
-    y = YAML(typ="rt")
-    y.preserve_quotes = True
-    y.width = 4096
-    y.indent(mapping=2, sequence=4, offset=2)
-    return y
+def _yaml():
+    return yamlio.round_trip(preserve_quotes=True)
 
 
 class Check(BaseModel):
@@ -217,7 +206,7 @@ def read_report(path: Path, policy: Verification, *, editable: bool = False) -> 
     """
     front, body = _split(path, path.read_bytes())
     try:
-        data = (_yaml() if editable else _SAFE).load(front)
+        data = (_yaml() if editable else yamlio.safe()).load(front)
     except MarkedYAMLError as e:
         line = (e.problem_mark.line + 2) if e.problem_mark else 1
         raise ReportError(f"malformed YAML: {yaml_problem(e)}", where=f"{path}:{line}",
@@ -252,22 +241,18 @@ def _validate(path: Path, data: Any, body: str, policy: Verification) -> ReportF
     try:
         report = Report.model_validate({**fields, "body": body})
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = [p for p in err["loc"]]
-        key = str(loc[0]) if loc else "?"
-        line = _line_of(data, key) if key in data else 2
-        field = ".".join(str(p) for p in loc)
-        if err["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(key, list(Report.model_fields), n=1) if len(loc) == 1 else []
-            fix = f"did you mean {close[0]!r}?" if close else "remove it, or move private matters under 'private:'"
-            raise ReportError(f"unknown field {field!r}", where=f"{path}:{line}", fix=fix) from None
-        if err["type"] == "missing":
-            raise ReportError(f"missing field {field!r}", where=path, fix=f"add '{field}:' to the front matter") from None
-        msg = err["msg"].removeprefix("Value error, ")
-        hint = {"date_from_datetime_parsing": "write dates as YYYY-MM-DD",
-                "date_parsing": "write dates as YYYY-MM-DD", "date_type": "write dates as YYYY-MM-DD",
-                "literal_error": "use one of the values listed"}.get(err["type"], "correct the value")
-        raise ReportError(f"field {field!r}: {msg}", where=f"{path}:{line}", fix=hint) from None
+        def line_of(loc: tuple) -> str:
+            key = str(loc[0]) if loc else "?"
+            return f"{path}:{_line_of(data, key) if key in data else 2}"
+
+        date = "write dates as YYYY-MM-DD"
+        raise from_validation(
+            e, where=path, cls=ReportError, where_at=lambda loc: path if e.errors()[0]["type"] == "missing"
+            else line_of(loc), known=lambda loc: list(Report.model_fields) if len(loc) == 1 else [],
+            unknown_fix="remove it, or move private matters under 'private:'",
+            missing_fix="add '{what}:' to the front matter",
+            fixes={"date_from_datetime_parsing": date, "date_parsing": date, "date_type": date,
+                   "literal_error": "use one of the values listed"}) from None
     return ReportFile(path, data, body, report)
 
 
@@ -349,24 +334,12 @@ def editing(station: Station, report_id: str, week: str | None = None) -> Iterat
     save, so two editors' changes both land; one that cannot get it in time fails instead of guessing.
     """
     path = report_path(station, report_id, week)
-    lock = path.with_name(f".{path.stem}.lock")
-    deadline = time.monotonic() + LOCK_WAIT_S
-    with open(lock, "a+") as f:
-        while True:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise ReportError("another desk command is still changing this report", where=path,
-                                      fix="nothing was changed; run the command again") from None
-                time.sleep(0.01 + random.random() * 0.04)
-        try:
-            if not path.is_file():  # removed or renamed while we waited
-                raise ReportError(f"no report {report_id!r}", where=path, fix="see `radio report list WEEK`")
-            yield read_report(path, station.config.verification, editable=True)
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    busy = lambda: ReportError("another desk command is still changing this report", where=path,  # noqa: E731
+                               fix="nothing was changed; run the command again")
+    with fsutil.locked(path.with_name(f".{path.stem}.lock"), busy, wait=LOCK_WAIT_S):
+        if not path.is_file():  # removed or renamed while we waited
+            raise ReportError(f"no report {report_id!r}", where=path, fix="see `radio report list WEEK`")
+        yield read_report(path, station.config.verification, editable=True)
 
 
 def week_reports(station: Station, week: str) -> list[Report]:
@@ -409,7 +382,7 @@ def _scalar(v: str | None) -> str:
     if not v:
         return ""
     buf = io.StringIO()
-    YAML(typ="safe", pure=True).dump(v, buf)
+    yamlio.safe(pure=True).dump(v, buf)
     return buf.getvalue().strip().removesuffix("\n...").strip()
 
 
@@ -421,7 +394,7 @@ def new_report(station: Station, week: str, title: str, *, place: str | None = N
         raise ReportError(f"--kind {kind!r} is not a report kind", fix=f"use one of: {', '.join(KINDS)}")
     folder = reports_dir(station, week)
     taken = {p.stem for p in folder.glob("*.md")} if folder.is_dir() else set()
-    when = received or dt.date.fromisocalendar(*parse_week(week), 1)
+    when = received or Week(week).day(1)
     while True:
         rid = make_id(title, taken)
         text = NEW_TEMPLATE.format(id=rid, title=_scalar(title), received=when.isoformat(), place=_scalar(place),

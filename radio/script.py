@@ -10,38 +10,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import jinja2
-
 from radio import fsutil
-from radio.config import Station, format_ms
+from radio.config import format_ms
+from radio.render import render
+from radio.station import Station
 from radio.rundown import ItemTime, Rundown, ShowTime, over_under
 from radio.threads import previously
 
-TEMPLATES = Path(__file__).parent / "templates"
 RUNSHEET_COLUMNS = ["#", "id", "slug", "type", "host", "in words", "out words", "estimated", "actual", "front time",
                     "back time", "media file", "status", "notes"]
-
-
-def environment(station: Station, *, html: bool) -> jinja2.Environment:
-    """Templates from the station's templates/ first, then the defaults; missing fields are errors."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(station.root / "templates"), str(TEMPLATES)]),
-        undefined=jinja2.StrictUndefined, autoescape=html, keep_trailing_newline=True,
-        trim_blocks=True, lstrip_blocks=True)
-    env.filters["clock"] = format_ms
-    env.filters["signed"] = lambda ms: format_ms(ms, signed=True)
-    return env
-
-
-def render(station: Station, name: str, context: dict) -> str:
-    from radio.errors import RadioError
-    try:
-        return environment(station, html=name.endswith(".html")).get_template(name).render(**context)
-    except jinja2.UndefinedError as e:
-        raise RadioError(f"template {name}: {e.message}", fix="use only the fields the template context provides "
-                         "(see radio/templates)") from None
-    except jinja2.TemplateError as e:
-        raise RadioError(f"template {name}: {e}", fix="fix the template") from None
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,159 @@
-"""Creating a station, and the private register of correspondents (read only by the desk)."""
+"""The station: its directory, its config, the weeks and the paths inside it; creating one; the private register
+of correspondents (read only by the desk)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import re
+import uuid
+import zoneinfo
+from dataclasses import dataclass
 from pathlib import Path
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
-from radio import fsutil
-from radio.config import CONFIG_NAME, Station
+from radio import fsutil, yamlio
+from radio.config import CONFIG_NAME, PRIVATE_DIR, Config, load_config
 from radio.errors import RadioError, yaml_problem
+
+PODCAST_NS = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")  # the Podcast Index namespace for podcast:guid
+WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class Week(str):
+    """An ISO week such as 2026-W47, checked where it enters (the command line) and carried as the string."""
+
+    year: int
+    number: int
+
+    def __new__(cls, text: str) -> Week:
+        if isinstance(text, Week):
+            return text
+        m = WEEK_RE.match(text or "") if isinstance(text, str) else None
+        if not m:
+            raise RadioError(f"{text!r} is not an ISO week", fix="write it as YYYY-Www, e.g. 2026-W47")
+        year, num = int(m.group(1)), int(m.group(2))
+        try:
+            dt.date.fromisocalendar(year, num, 1)
+        except ValueError:
+            raise RadioError(f"{text!r} is not an ISO week: {year} has no week {num}",
+                             fix="pick a week from 01 to 52 (53 in long years)") from None
+        week = super().__new__(cls, text)
+        week.year, week.number = year, num
+        return week
+
+    def day(self, weekday: int = 1) -> dt.date:
+        """The date of a day of this week (1 = Monday)."""
+        return dt.date.fromisocalendar(self.year, self.number, weekday)
+
+
+def parse_week(week: str) -> tuple[int, int]:
+    w = Week(week)
+    return w.year, w.number
+
+
+def find_root(start: Path) -> Path | None:
+    """The nearest folder at or above `start` holding a radio.toml, as git finds its repository."""
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    return None
+
+
+@dataclass(frozen=True)
+class Station:
+    """A station directory and its config. Every path a user names resolves inside it."""
+
+    root: Path
+    config: Config
+
+    @classmethod
+    def open(cls, root: str | Path | None = None) -> Station:
+        """The station at `root` (or $RADIO_STATION); without either, the nearest one at or above the current
+        directory."""
+        named = root or os.environ.get("RADIO_STATION")
+        if named:
+            base = Path(named).resolve()
+        else:
+            here = Path.cwd().resolve()
+            base = find_root(here) or here
+        return cls(base, load_config(base / CONFIG_NAME))
+
+    def path(self, rel: str | Path, *, what: str = "path") -> Path:
+        """Resolve a user-named path inside the station, or refuse."""
+        p = Path(rel)
+        if p.is_absolute() or ".." in p.parts:
+            raise RadioError(f"{what} {str(rel)!r} leaves the station directory",
+                             fix="name a path inside the station, without '..' or a leading '/'")
+        full = (self.root / p).resolve()
+        if not full.is_relative_to(self.root):
+            raise RadioError(f"{what} {str(rel)!r} leaves the station directory",
+                             fix="name a path inside the station")
+        return full
+
+    def week_dir(self, week: str) -> Path:
+        return self.root / "episodes" / Week(week)
+
+    def out_dir(self, week: str) -> Path:
+        return self.week_dir(week) / "out"
+
+    def weeks(self) -> list[str]:
+        ep = self.root / "episodes"
+        return sorted(p.name for p in ep.iterdir() if p.is_dir() and WEEK_RE.match(p.name)) if ep.is_dir() else []
+
+    def air_datetime(self, week: str) -> dt.datetime:
+        """The week's broadcast start, in the show's time zone."""
+        show = self.config.show
+        day = Week(week).day(WEEKDAYS.index(show.air_weekday) + 1)
+        hh, mm = (int(x) for x in show.air_time.split(":"))
+        return dt.datetime.combine(day, dt.time(hh, mm), zoneinfo.ZoneInfo(show.timezone))
+
+    # --- where things are published; stable so GUIDs never change ---
+    @property
+    def show_url(self) -> str:
+        return f"{self.config.podcast.base_url}{self.config.show.slug}/"
+
+    @property
+    def feed_url(self) -> str:
+        return f"{self.show_url}feed.xml"
+
+    @property
+    def feed_guid(self) -> uuid.UUID:
+        """podcast:guid: UUIDv5 of the feed URL without its scheme and trailing slashes."""
+        return uuid.uuid5(PODCAST_NS, re.sub(r"^[a-z]+://", "", self.feed_url).rstrip("/"))
+
+    def episode_guid(self, week: str) -> str:
+        return str(uuid.uuid5(self.feed_guid, week))
+
+    def episode_url(self, week: str) -> str:
+        return f"{self.show_url}episodes/{week}/"
+
+    def media_name(self, week: str) -> str:
+        return f"{self.config.show.slug}-{week}.mp3"
+
+    @property
+    def private_dir(self) -> Path:
+        return self.root / "private"
+
+    def element_path(self, name: str) -> Path:
+        el = self.config.elements.get(name)
+        if el is None:
+            raise RadioError(f"element {name!r} is not in radio.toml [elements]",
+                             fix=f"add [elements.{name}] or use one of: {', '.join(sorted(self.config.elements))}")
+        return published_path(self, el.file, what=f"elements.{name}.file")
+
+
+def published_path(station: Station, rel: str | Path, *, what: str) -> Path:
+    """A file that goes out (cover, station sounds): inside the station, and never under private/, even
+    through a link."""
+    path = station.path(rel, what=what)
+    if path.is_relative_to(station.private_dir.resolve()):
+        raise RadioError(f"{what} {str(rel)!r} is under {PRIVATE_DIR}/, which is never published",
+                         fix=f"move the file out of {PRIVATE_DIR}/ and name it in radio.toml")
+    return path
+
+
+# --- creating a station, and the register of correspondents -----------------------------------------
 
 GITIGNORE = """\
 # Never in version control: identities of correspondents, and everything generated.
@@ -46,12 +189,12 @@ def correspondents(station: Station) -> dict:
     if not path.is_file():
         return {}
     try:
-        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    except MarkedYAMLError as e:  # the register is private: name the line, never quote it
+        data = yamlio.safe().load(path.read_text(encoding="utf-8"))
+    except yamlio.MarkedYAMLError as e:  # the register is private: name the line, never quote it
         line = e.problem_mark.line + 1 if e.problem_mark else None
         raise RadioError(f"cannot read the correspondents register: {yaml_problem(e)}",
                          where=f"{path}:{line}" if line else path, fix="fix the YAML on that line") from None
-    except (YAMLError, UnicodeDecodeError, ValueError):
+    except (yamlio.YAMLError, UnicodeDecodeError, ValueError):
         raise RadioError("cannot read the correspondents register", where=path, fix="fix the YAML") from None
     return data if isinstance(data, dict) else {}
 

@@ -18,7 +18,7 @@ from mutagen.id3 import (APIC, CHAP, COMM, CTOC, ID3, TALB, TCON, TDRC, TIT2, TL
 
 from radio import __version__, fsutil
 from radio import rundown as rd
-from radio.config import Station, published_path
+from radio.station import Station, published_path
 from radio.errors import RadioError
 
 class ChapterID3(ID3):

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from radio import history
-from radio.config import Station, parse_week
+from radio.station import Station, parse_week
 from radio.errors import RadioError
 from radio.reports import PublicReport, Report, check_id, load_week, public
 from radio.text import table

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from radio.config import Station
+from radio.station import Station
 from radio.script import paginate, paper, sentences
 from tests.browser import chrome, needs_chromium, print_pdf
 from tests.conftest import WEEK, copy_station, runner_for

@@ -9,25 +9,24 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import fcntl
 import json
 import os
 import shutil
 import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from markupsafe import Markup
 from mutagen.id3 import ID3, ID3NoHeaderError
 
+from radio import fsutil
 from radio import rundown as rd
-from radio.config import Station, format_ms
+from radio.config import format_ms
+from radio.station import Station
 from radio.errors import PublishError
 from radio.publish import corrections, transcript
 from radio.publish.feed import build_feed
-from radio.script import render
+from radio.render import render
 from radio.tags import cover_image, episode
 
 
@@ -44,21 +43,10 @@ def publish_root(station: Station) -> Path:
     return station.root / "feeds" / station.config.show.slug
 
 
-@contextmanager
-def lock(station: Station, what: str = "publish") -> Iterator[None]:
-    feeds = station.root / "feeds"
-    feeds.mkdir(parents=True, exist_ok=True)
-    path = feeds / f".{station.config.show.slug}.lock"
-    with open(path, "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise PublishError(f"another {what} of {station.config.show.slug} is running", where=path,
-                               fix="wait for it to finish, then run this again") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+def lock(station: Station, what: str = "publish"):
+    path = station.root / "feeds" / f".{station.config.show.slug}.lock"
+    return fsutil.locked(path, lambda: PublishError(f"another {what} of {station.config.show.slug} is running",
+                                                     where=path, fix="wait for it to finish, then run this again"))
 
 
 def fault_point(name: str) -> None:

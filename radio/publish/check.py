@@ -11,7 +11,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from radio.config import APPLE_CATEGORIES, Station
+from radio.config import APPLE_CATEGORIES
+from radio.station import Station
 from radio.publish import publish_root
 from radio.publish.feed import ITUNES_NS, PODCAST_NS
 from radio.tags import image_size

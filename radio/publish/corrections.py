@@ -25,7 +25,7 @@ from feedgen.feed import FeedGenerator
 
 from radio import fsutil, history, media
 from radio import rundown as rd
-from radio.config import Station
+from radio.station import Station
 from radio.errors import PublishError
 from radio.reports import PublicReport, load_week, on_air_ready, public
 
@@ -266,7 +266,7 @@ def _corrections_feed(station: Station, items: list[dict]) -> bytes:
 
 def site_files(station: Station, records: dict[str, dict]) -> dict[str, str | bytes]:
     """The corrections page, its feed and one page per thread, from every published week."""
-    from radio.script import render
+    from radio.render import render
     cfg = station.config
     base = {"language": cfg.station.language, "show": cfg.show.title, "feed_url": station.feed_url}
     items = corrections_list(station, sorted(records))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from radio.station import Station
 from radio.errors import RadioError
-from radio.reports import find_report, load_week, policy_counts, public
+from radio.reports import find_report, load_week, on_air_ready, policy_counts, public
 from radio.text import table
 
 
@@ -53,6 +53,7 @@ def render_show(station: Station, report_id: str, show_private: bool) -> str:
         "=" * min(len(pub.title), 72),
         f"id:          {pub.id}",
         f"status:      {r.status} ({done}/{need} checks)" + (f" — {r.reason}" if r.reason else ""),
+        f"on air:      {'yes' if not (why := on_air_ready(r, station.config.verification)) else 'no: it ' + why}",
         f"kind:        {pub.kind}, priority {pub.priority}",
         f"published as: {pub.dateline or '(no place)'} (exposure: {r.exposure})",
         f"attribution: {pub.attribution}",

@@ -370,7 +370,7 @@ def test_a_cover_under_private_is_refused(station):
                    else re.sub(r'(?m)^cover = .*$', 'cover = "private/x.png"', text))
     r = runner_for(station)("build", WEEK)
     assert r.exit_code == 1
-    assert "podcast.cover: 'private/x.png' is under private/, which is never published" in r.err
+    assert "podcast.cover': 'private/x.png' is under private/, which is never published" in r.err
     assert not (station / "feeds").exists() or not list((station / "feeds").rglob("*.png"))
 
 
@@ -389,7 +389,7 @@ def test_an_element_under_private_is_refused(station):
     cfg = station / "radio.toml"
     edit(cfg, 'file = "elements/theme.wav"', 'file = "private/theme.wav"')
     r = runner_for(station)("plan", WEEK)
-    assert r.exit_code == 1 and "elements.theme.file: 'private/theme.wav' is under private/" in r.err
+    assert r.exit_code == 1 and "elements.theme.file': 'private/theme.wav' is under private/" in r.err
 
 
 # --- the property: any week of desk actions, no withheld detail and no unready report in any output ----

@@ -10,7 +10,7 @@ import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Callable, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -392,21 +392,27 @@ def new_report(station: Station, week: str, title: str, *, place: str | None = N
         raise ReportError("the title is empty", fix="pass --title with a few words")
     if kind not in KINDS:
         raise ReportError(f"--kind {kind!r} is not a report kind", fix=f"use one of: {', '.join(KINDS)}")
+    when = received or Week(week).day(1)
+    return _create(station, week, title, lambda rid: NEW_TEMPLATE.format(
+        id=rid, title=_scalar(title), received=when.isoformat(), place=_scalar(place), region=_scalar(region),
+        sector=_scalar(sector), kind=kind, kinds=" | ".join(KINDS)))
+
+
+def _create(station: Station, week: str, title: str, render: Callable[[str], str]) -> Path:
+    """Write a new report under a fresh id from its title. Two commands filing at the same moment get two ids:
+    the file is linked into place, which fails rather than overwrite one the other just wrote."""
     folder = reports_dir(station, week)
     taken = {p.stem for p in folder.glob("*.md")} if folder.is_dir() else set()
-    when = received or Week(week).day(1)
     while True:
         rid = make_id(title, taken)
-        text = NEW_TEMPLATE.format(id=rid, title=_scalar(title), received=when.isoformat(), place=_scalar(place),
-                                   region=_scalar(region), sector=_scalar(sector), kind=kind,
-                                   kinds=" | ".join(KINDS))
+        text = render(rid)
         path = folder / f"{rid}.md"
         front, body = _split(path, text.encode("utf-8"))
         _validate(path, _yaml().load(front), body, station.config.verification)  # what we write must read back
         tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
         try:
             fsutil.write_text(tmp, text)
-            os.link(tmp, path)  # fails if another `report new` took the id first: then take the next one
+            os.link(tmp, path)
             return path
         except FileExistsError:
             taken.add(rid)
@@ -420,26 +426,21 @@ def file_report(station: Station, week: str, title: str, *, received: dt.date, b
     """A whole report written at once (intake from mail): unverified, no checks, validated before it is written."""
     if not title.strip():
         raise ReportError("the title is empty", fix="give the report a title")
-    folder = reports_dir(station, week)
-    taken = {p.stem for p in folder.glob("*.md")} if folder.is_dir() else set()
-    rid = make_id(title, taken)
-    data = CommentedMap()
-    for key, value in (("id", rid), ("title", title.strip()), ("received", received), ("region", region),
-                       ("sector", sector), ("kind", kind), ("attribution", attribution), ("priority", 3),
-                       ("status", "unverified"), ("checks", CommentedSeq()), ("exposure", "named")):
-        if value is not None:
-            data[key] = value
-    data["private"] = CommentedMap(private or {})
-    data.yaml_set_comment_before_after_key("private", before="NEVER published: who sent it and how it came in")
-    text_body = body.strip() + "\n"
-    buf = io.StringIO()
-    _yaml().dump(data, buf)
-    path = folder / f"{rid}.md"
-    text = f"{FRONT}\n{buf.getvalue()}{FRONT}\n{text_body}"
-    front, parsed_body = _split(path, text.encode("utf-8"))
-    _validate(path, _yaml().load(front), parsed_body, station.config.verification)  # what we write must read back
-    fsutil.write_text(path, text)
-    return path
+
+    def render(rid: str) -> str:
+        data = CommentedMap()
+        for key, value in (("id", rid), ("title", title.strip()), ("received", received), ("region", region),
+                           ("sector", sector), ("kind", kind), ("attribution", attribution), ("priority", 3),
+                           ("status", "unverified"), ("checks", CommentedSeq()), ("exposure", "named")):
+            if value is not None:
+                data[key] = value
+        data["private"] = CommentedMap(private or {})
+        data.yaml_set_comment_before_after_key("private", before="NEVER published: who sent it and how it came in")
+        buf = io.StringIO()
+        _yaml().dump(data, buf)
+        return f"{FRONT}\n{buf.getvalue()}{FRONT}\n{body.strip()}\n"
+
+    return _create(station, week, title, render)
 
 
 def _set(data: CommentedMap, key: str, value: Any, after: str | None = None) -> None:

@@ -53,11 +53,13 @@ def render_show(station: Station, report_id: str, show_private: bool) -> str:
         "=" * min(len(pub.title), 72),
         f"id:          {pub.id}",
         f"status:      {r.status} ({done}/{need} checks)" + (f" — {r.reason}" if r.reason else ""),
-        f"on air:      {'yes' if not (why := on_air_ready(r, station.config.verification)) else 'no: it ' + why}",
         f"kind:        {pub.kind}, priority {pub.priority}",
         f"published as: {pub.dateline or '(no place)'} (exposure: {r.exposure})",
         f"attribution: {pub.attribution}",
     ]
+    why = on_air_ready(r, station.config.verification)
+    if r.status == "verified" and why:  # verified, and still kept off the air: say why
+        lines.insert(4, f"on air:      no: it {why}")
     if pub.event_date:
         lines.append(f"event date:  {pub.event_date.isoformat()}")
     if pub.appeal:

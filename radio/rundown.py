@@ -15,8 +15,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from radio import fsutil, media, yamlio
 from radio.config import format_ms, parse_duration_ms
 from radio.errors import RadioError, RundownError, from_validation
-from radio.reports import (PublicReport, Report, check_id, clean, find_withheld, on_air_ready, public,
-                           week_reports, withheld_details)
+from radio.i18n import day_month_year, gettext, joined, long_date
+from radio.reports import (PublicReport, Report, check_id, clean, edition_reports, find_withheld, on_air_ready,
+                           public, withheld_details)
 from radio.station import Station
 from radio.yamlio import MarkedYAMLError, YAMLError
 
@@ -89,7 +90,7 @@ class Rundown:
 
 
 def rundown_path(station: Station, week: str) -> Path:
-    return station.week_dir(week) / "rundown.yaml"
+    return station.edition_dir(week) / "rundown.yaml"
 
 
 # --- planning --------------------------------------------------------------------------------------
@@ -98,10 +99,15 @@ def words(text: str) -> int:
     return len(re.findall(r"[\w'’-]+", text))
 
 
-def spoken_text(r: PublicReport) -> str:
-    """What the host reads for a report: the attribution, then the public text."""
+def attribution_line(lang: str, r: PublicReport) -> str:
+    """'Our correspondent in Kestrel Ridge reports.', in the edition's language."""
     att = r.attribution.rstrip(".:")
-    return f"{att[:1].upper()}{att[1:]} reports. {r.text}".strip()
+    return gettext(lang, "{attribution} reports.").format(attribution=f"{att[:1].upper()}{att[1:]}")
+
+
+def spoken_text(r: PublicReport, lang: str = "en") -> str:
+    """What the host reads for a report: the attribution, then the public text."""
+    return f"{attribution_line(lang, r)} {r.text}".strip()
 
 
 def _first_sentence(text: str) -> str:
@@ -122,24 +128,26 @@ APPEALS_INTRO = "Before we go, how you can help."
 def ready_reports(station: Station, week: str) -> tuple[list[Report], dict[str, str]]:
     """The week's reports and, for each one that cannot go on air, why."""
     policy = station.config.verification
-    reports = week_reports(station, week)
+    reports = edition_reports(station, week)  # in this edition's language; status and exposure the original's
     why = {r.id: w for r in reports if (w := on_air_ready(r, policy)) is not None}
     return reports, why
 
 
 def _fresh_plan(station: Station, week: str, notes: list[str] | None = None) -> CommentedMap:
     cfg = station.config
+    lang = station.language
+    _ = lambda message: gettext(lang, message)  # noqa: E731
     every, why = ready_reports(station, week)
     for r in every:  # a verified report kept off the air for a reason the desk may not expect
-        if r.id in why and r.status == "verified" and notes is not None:
+        if r.id in why and r.status == "verified" and not r._gap and notes is not None:
             notes.append(f"left out {r.id}: report {r.id} {why[r.id]}")
-    reports = [public(r, r.id) for r in every if r.id not in why]
+    reports = [public(r, r._source or r.id) for r in every if r.id not in why]
     reports.sort(key=lambda r: (r.priority, r.event_date or r.title, r.id))
     features = [r for r in reports if r.kind in cfg.show.feature_kinds]
     news = [r for r in reports if r.kind not in cfg.show.feature_kinds]
     hosts = [h.id for h in cfg.hosts]
     air = station.air_datetime(week)
-    date_words = f"{air:%A} {air.day} {air:%B} {air.year}"
+    date_words = long_date(lang, air.date())
     first_speech = next(i for i, s in enumerate(cfg.show.format) if not s.startswith("element:")) \
         if any(not s.startswith("element:") for s in cfg.show.format) else len(cfg.show.format)
     items = CommentedSeq()
@@ -174,12 +182,14 @@ def _fresh_plan(station: Station, week: str, notes: list[str] | None = None) -> 
             add(id=f"{prefix}{name}", type="element", element=name, title=el.title or name,
                 onair_only=True if el.onair_only else None)
         elif section == "welcome":
-            names = " and ".join(h.name for h in cfg.hosts)
-            add(comment="welcome", id="welcome", type="read", host=host(), title="Welcome",
-                text=f"This is {cfg.show.title}, on {date_words}. With you this week: {names}.")
+            names = joined(lang, [h.name for h in cfg.hosts])
+            add(comment="welcome", id="welcome", type="read", host=host(), title=_("Welcome"),
+                text=_("This is {show}, on {date}. With you this week: {hosts}.").format(
+                    show=cfg.show.title, date=date_words, hosts=names))
         elif section == "headlines":
             # no copy of any title: the headlines are drawn from the reports on air whenever an output is made
-            add(id="headlines", type="read", host=host(), title="Headlines", generated="headlines", bed=cfg.show.bed)
+            add(id="headlines", type="read", host=host(), title=_("Headlines"), generated="headlines",
+                bed=cfg.show.bed)
         elif section == "news":
             for i, r in enumerate(news):
                 add(comment="news" if i == 0 else None, id=r.id, type="read", host=host(), report=r.id)
@@ -187,14 +197,14 @@ def _fresh_plan(station: Station, week: str, notes: list[str] | None = None) -> 
             for i, r in enumerate(features):
                 add(comment="features" if i == 0 else None, id=r.id, type="recorded", host=host(), report=r.id)
         elif section == "appeals":
-            add(comment="appeals", id="appeals", type="read", host=host(), title="Solidarity appeals",
+            add(comment="appeals", id="appeals", type="read", host=host(), title=_("Solidarity appeals"),
                 generated="appeals", bed=cfg.show.bed)
         elif section == "closing":
-            add(comment="closing", id="closing", type="read", host=host(), title="Closing",
-                text=f"That was {cfg.show.title}. Every report in this programme was checked with a second "
-                     "source before it went on air. Send us news from your workplace; we protect our sources. "
-                     "Until next week.")
-    doc = CommentedMap(week=week, title=clean(f"{cfg.show.title}, {air.day} {air:%B} {air.year}"), items=items)
+            add(comment="closing", id="closing", type="read", host=host(), title=_("Closing"),
+                text=_("That was {show}. Every report in this programme was checked with a second source before it "
+                       "went on air. Send us news from your workplace; we protect our sources. Until next week."
+                       ).format(show=cfg.show.title))
+    doc = CommentedMap(week=week, title=clean(f"{cfg.show.title}, {day_month_year(lang, air.date())}"), items=items)
     return doc
 
 
@@ -254,7 +264,7 @@ def _merge(station: Station, week: str, doc: CommentedMap, fresh: CommentedMap, 
             removed.append(f"removed {items[i].get('id')}: there is no report {rid} in {week}")
             del items[i]
     changes += reversed(removed)
-    _migrate_copies(items, changes)
+    _migrate_copies(items, changes, station.language)
     have = {it.get("report") for it in items if isinstance(it, dict)}
     ids = {it.get("id") for it in items if isinstance(it, dict)}
     last_report = max((i for i, it in enumerate(items) if isinstance(it, dict) and it.get("report")), default=None)
@@ -267,14 +277,14 @@ def _merge(station: Station, week: str, doc: CommentedMap, fresh: CommentedMap, 
     return doc
 
 
-def _migrate_copies(items: CommentedSeq, changes: list[str]) -> None:
+def _migrate_copies(items: CommentedSeq, changes: list[str], lang: str) -> None:
     """Rundowns planned before the rundown held references kept copies of the headlines and appeals; a copy
     would keep reading a held report or a withheld town, so it becomes a reference again."""
     for it in items:
         if not isinstance(it, dict) or it.get("generated") or not isinstance(it.get("text"), str):
             continue
         for kind, intro in (("headlines", HEADLINES_INTRO), ("appeals", APPEALS_INTRO)):
-            if it.get("id") == kind and it["text"].startswith(intro):
+            if it.get("id") == kind and it["text"].startswith((intro, gettext(lang, intro))):
                 keys = list(it)
                 it.insert(keys.index("text"), "generated", kind)
                 del it["text"]
@@ -344,6 +354,7 @@ def _resolve(station: Station, week: str, path: Path, rf: RundownFile) -> Rundow
     """Items with their public text drawn from the current reports: a report no longer fit for air is dropped
     (with a line saying why), and the headlines and appeals are made from the reports still on."""
     cfg = station.config
+    lang = station.language
     host_ids = {h.id for h in cfg.hosts}
     every, why = ready_reports(station, week)
     reports = {r.id: r for r in every}
@@ -403,7 +414,7 @@ def _resolve(station: Station, week: str, path: Path, rf: RundownFile) -> Rundow
                 continue
             # the producer's words on a report's item are held to that report's exposure
             _check_words(it, withheld_details(r), owner, where)
-            report = public(r, reports_path(station, week, r.id))
+            report = public(r, r._source or reports_path(station, week, r.id))
         else:  # words not tied to one report may name no report's withheld details
             _check_words(it, list(owner), owner, where)
         resolved.append((it, report))
@@ -412,12 +423,12 @@ def _resolve(station: Station, week: str, path: Path, rf: RundownFile) -> Rundow
     for it, report in resolved:
         if it.generated == "headlines":
             heads = [it2.headline or headline(r.title) for it2, r in on_air if it2.type in SPEECH]
-            text = f"{HEADLINES_INTRO} {' '.join(heads)}" if heads else ""
+            text = f"{gettext(lang, HEADLINES_INTRO)} {' '.join(heads)}" if heads else ""
         elif it.generated == "appeals":
             appeals = [r.appeal for _, r in on_air if r.appeal]
-            text = f"{APPEALS_INTRO} {' '.join(appeals)}" if appeals else ""
+            text = f"{gettext(lang, APPEALS_INTRO)} {' '.join(appeals)}" if appeals else ""
         else:
-            text = (it.text or "").strip() or (spoken_text(report) if report else "")
+            text = (it.text or "").strip() or (spoken_text(report, lang) if report else "")
         if it.generated and not text:
             continue  # nothing on air to make it from this week
         title = it.title or (report.title if report else (cfg.elements[it.element].title if it.element and
@@ -456,7 +467,7 @@ def reports_path(station: Station, week: str, rid: str) -> Path:
 # --- timing --------------------------------------------------------------------------------------------
 
 def recording(station: Station, week: str, item_id: str) -> Path | None:
-    folder = station.week_dir(week) / "segments"
+    folder = station.edition_dir(week) / "segments"
     for ext in media.AUDIO_EXTS:
         p = folder / f"{item_id}.{ext}"
         if p.is_file():

@@ -91,8 +91,9 @@ def announce(c: Ctx, s: Station) -> None:
 
 
 def audio_options(draft_help: str):
-    """--draft and --allow-over, shared by assemble and build."""
+    """--draft, --allow-over and --allow-clipped, shared by assemble and build."""
     def wrap(f):
+        f = click.option("--allow-clipped", is_flag=True, help="Air takes that clip (each is named, with a count).")(f)
         f = click.option("--allow-over", is_flag=True, help="Build even if the show runs over its slot.")(f)
         return click.option("--draft", is_flag=True, help=draft_help)(f)
     return wrap
@@ -373,20 +374,26 @@ def intake(c: Ctx, week: str, maildir: str | None, mbox: str | None, imap: str |
 
 @cli.command()
 @week_arg
-@click.option("--edition", "language", help="The edition's language (default: the station's).")
+@edition_option
 @pass_ctx
-def bulletin(c: Ctx, week: str, language: str | None) -> None:
+def bulletin(c: Ctx, week: str, edition: str | None) -> None:
     """Write WEEK's bulletin for member organisations: out/bulletin.html, .txt and .pdf, and its site page.
 
     \b
     Example:
       radio bulletin 2026-W47
+      radio bulletin 2026-W47 --edition fr
     """
     from radio.mail.bulletin import make
-    b = make(c.station, week, language)
-    for p in (b.html, b.text, b.pdf):
-        c.say(f"wrote {p.relative_to(c.station.root)}")
-    c.say(f"{b.count} reports in the {b.language} bulletin")
+    for s in each_edition(c, edition):
+        announce(c, s)
+        b = make(s, week, required=edition is not None or not s.edition)
+        if b is None:
+            c.say(f"no verified report in {s.language} yet: no {s.edition_id} bulletin")
+            continue
+        for p in (b.html, b.text, b.pdf):
+            c.say(f"wrote {p.relative_to(c.station.root)}")
+        c.say(f"{b.count} reports in the {b.language} bulletin")
 
 
 @cli.command()
@@ -527,7 +534,7 @@ class ProgressView:
 @audio_options("Fill missing recordings with espeak-ng read-throughs of the script.")
 @edition_option
 @pass_ctx
-def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, edition: str | None) -> None:
+def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_clipped: bool, edition: str | None) -> None:
     """Assemble WEEK's recordings into onair.wav (exactly the slot) and podcast.mp3.
 
     \b
@@ -541,7 +548,8 @@ def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, edition: str | No
         announce(c, s)
         say_dropped(c, s, week)
         with alone(s, week, "assemble"):
-            result = assemble_stage(s, week, draft=draft, allow_over=allow_over, progress=ProgressView(c).item)
+            result = assemble_stage(s, week, draft=draft, allow_over=allow_over, allow_clipped=allow_clipped,
+                                    progress=ProgressView(c).item)
         for line in loudness_lines(s, result.report, {"onair": result.onair, "podcast": result.podcast}):
             c.say(line)
 
@@ -574,7 +582,7 @@ def tag(c: Ctx, week: str, edition: str | None) -> None:
 @audio_options("Fill missing recordings with read-throughs, and publish the draft.")
 @edition_option
 @pass_ctx
-def build(c: Ctx, week: str, draft: bool, allow_over: bool, edition: str | None) -> None:
+def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_clipped: bool, edition: str | None) -> None:
     """Run WEEK's stages in order (script, assemble, tag, publish), skipping what has not changed.
 
     Without --edition every edition is built, each on its own and each incremental.
@@ -591,7 +599,8 @@ def build(c: Ctx, week: str, draft: bool, allow_over: bool, edition: str | None)
         announce(c, s)
         say_dropped(c, s, week)
         view = ProgressView(c)
-        result = run_build(s, week, Options(draft=draft, allow_over=allow_over, progress=view.item), view.stage)
+        result = run_build(s, week, Options(draft=draft, allow_over=allow_over, allow_clipped=allow_clipped,
+                                            progress=view.item), view.stage)
         if result.planned:
             c.say(f"planned {rundown_path(s, week).relative_to(s.root)} from the verified reports")
         for line in result.summary:
@@ -644,6 +653,28 @@ def serve(c: Ctx, port: int, bind: str) -> None:
         pass
     finally:
         httpd.server_close()
+
+
+@cli.command()
+@click.argument("week", required=False, callback=lambda ctx, param, v: Week(v) if v else None)
+@click.option("--port", default=8300, show_default=True, help="Port to listen on (0: any free port).")
+@click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--certfile", type=click.Path(dir_okay=False), help="TLS certificate (PEM): needed off this machine.")
+@click.option("--keyfile", type=click.Path(dir_okay=False), help="TLS private key (PEM) for --certfile.")
+@click.option("--edition", metavar="ID", help="The edition to record (e.g. fr); default: the station's own.")
+@pass_ctx
+def studio(c: Ctx, week: str | None, port: int, bind: str, certfile: str | None, keyfile: str | None,
+           edition: str | None) -> None:
+    """The studio in the browser: prompter, recorder, takes and live timing for WEEK (default: the newest
+    week with a rundown). Prints the address to open, with its access token.
+
+    \b
+    Example:
+      radio studio 2026-W47
+    """
+    from radio.studio.serve import run
+    station = c.station.for_edition(edition)[0] if edition else c.station
+    run(station, week, bind=bind, port=port, certfile=certfile, keyfile=keyfile, say=click.echo)
 
 
 @cli.command()

@@ -167,6 +167,12 @@ def test_holding_the_original_removes_it_from_every_edition(multi):
     for ed in ("", "ru/", "fr/"):
         assert "report: pit-strike-second-week" in (multi / "episodes" / WEEK / f"{ed}rundown.yaml").read_text()
     assert run("report", "hold", "pit-strike-second-week", "--reason", "source asked us to wait").exit_code == 0
+    r = run("script", WEEK)  # the next build's first stage, on every edition, from the rundowns as they are
+    assert r.exit_code == 0, r.err
+    for ed in ("", "ru/", "fr/"):
+        script = (multi / "episodes" / WEEK / f"{ed}out" / "script.md").read_text(encoding="utf-8")
+        assert "pit-strike-second-week" not in script and "Kestrel Ridge No. 2" not in script
+        assert "Кестрел-Ридж бастуют" not in script and "la grève des mineurs" not in script
     r = run("plan", WEEK)
     assert r.exit_code == 0, r.err
     for ed in ("", "ru/", "fr/"):

@@ -189,6 +189,16 @@ class Podcast(_Model):
     bitrate: Literal[96, 112, 128] = 128
     chapter_types: list[Literal["read", "recorded", "element", "bed"]] = Field(
         default_factory=lambda: ["read", "recorded"])
+    funding_url: str | None = None  # the station's support page: podcast:funding, and a link on every page
+    funding_text: Annotated[str, Field(min_length=1, max_length=128)] = "Support the station"
+    txt: dict[str, Annotated[str, Field(min_length=1, max_length=4000)]] = Field(default_factory=dict)  # podcast:txt
+
+    @field_validator("funding_url")
+    @classmethod
+    def _funding(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", v):
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        return v
 
     @field_validator("base_url")
     @classmethod
@@ -321,6 +331,31 @@ def load_config(path: Path) -> Config:
         raise _config_error(path, e) from None
 
 
+GUIDS_NAME = "podcast-guids.toml"
+GUIDS_HEADER = ("# podcast:guid of each feed, keyed by its slug: fixed at the feed's first publish and committed with\n"
+                "# the station. Podcast apps know the show by it; do not edit or delete a line.\n")
+
+
+def url_guid(feed_url: str) -> uuid.UUID:
+    return uuid.uuid5(PODCAST_NS, re.sub(r"^[a-z]+://", "", feed_url).rstrip("/"))
+
+
+def stored_guids(root: Path) -> dict[str, uuid.UUID]:
+    path = root / GUIDS_NAME
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return {str(k): uuid.UUID(str(v)) for k, v in data.items()}
+    except (tomllib.TOMLDecodeError, ValueError, UnicodeDecodeError) as e:
+        raise ConfigError(f"not a table of feed slugs and GUIDs ({e})", where=path,
+                          fix="restore it from version control: the GUIDs must not change") from None
+
+
+def guids_text(guids: dict[str, uuid.UUID]) -> str:
+    return GUIDS_HEADER + "".join(f'{slug} = "{g}"\n' for slug, g in sorted(guids.items()))
+
+
 def parse_week(week: str) -> tuple[int, int]:
     m = WEEK_RE.match(week or "")
     if not m:
@@ -387,9 +422,19 @@ class Station:
         return f"{self.show_url}feed.xml"
 
     @property
+    def url_feed_guid(self) -> uuid.UUID:
+        """The podcast:guid the current feed URL gives: UUIDv5 of the URL without its scheme and trailing slashes."""
+        return url_guid(self.feed_url)
+
+    def stored_feed_guid(self, slug: str | None = None) -> uuid.UUID | None:
+        return stored_guids(self.root).get(slug or self.config.show.slug)
+
+    @property
     def feed_guid(self) -> uuid.UUID:
-        """podcast:guid: UUIDv5 of the feed URL without its scheme and trailing slashes."""
-        return uuid.uuid5(PODCAST_NS, re.sub(r"^[a-z]+://", "", self.feed_url).rstrip("/"))
+        """podcast:guid: the one stored at the feed's first publish (GUIDS_NAME); until then, the URL's.
+
+        Apps know a show by it, so it never follows a later change of base_url."""
+        return self.stored_feed_guid() or self.url_feed_guid
 
     def episode_guid(self, week: str) -> str:
         return str(uuid.uuid5(self.feed_guid, week))

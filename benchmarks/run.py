@@ -55,7 +55,7 @@ def show_station(root: Path, minutes: int) -> Path:
     ff("-f", "lavfi", "-i", "aevalsrc='0.2*sin(2*PI*261.63*t)+0.15*sin(2*PI*392*t)':s=48000:d=10", str(root / "elements" / "theme.wav"))
     ff("-f", "lavfi", "-i", "aevalsrc='0.1*sin(2*PI*110*t)':s=48000:d=8", str(root / "elements" / "bed.wav"))
     ff("-f", "lavfi", "-i", "color=c=red:s=1400x1400:d=1", "-frames:v", "1", str(root / "elements" / "cover.png"))
-    from radio.config import Station
+    from radio.station import Station
     from radio.rundown import plan
     plan(Station.open(root), WEEK)
     seg = root / "episodes" / WEEK / "segments"

@@ -7,20 +7,20 @@ one recorded when it last ran, or when an output is missing; otherwise it is ski
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from radio import fsutil
 from radio import rundown as rd
-from radio.config import CONFIG_NAME, Station, format_ms
+from radio.config import CONFIG_NAME
+from radio.station import Station
 from radio.errors import RadioError
 from radio.script import status_table, write_script
+from radio.summary import summary
 
 Progress = Callable[[str, int, int, str], None]
 
@@ -64,17 +64,6 @@ def tag_stage(station: Station, week: str):
 def publish_stage(station: Station, week: str, *, allow_draft: bool = False):
     from radio.publish import publish
     return publish(station, week, allow_draft=allow_draft)
-
-
-def loudness_lines(station: Station, report: dict, paths: dict[str, Path]) -> list[str]:
-    lines = []
-    for name, key in (("on air", "onair"), ("podcast", "podcast")):
-        m = report[key]
-        mark = "ok" if m["ok"] else "OUT OF TARGET"
-        lines.append(f"{name:8} {paths[key].relative_to(station.root)}: {format_ms(round(m['seconds'] * 1000))}, "
-                     f"{m['integrated']} LUFS (target {m['target']:g} ±{m['tolerance']:g}), true peak "
-                     f"{m['true_peak']} dBTP, LRA {m['lra']} LU: {mark}")
-    return lines
 
 
 # --- fingerprints ----------------------------------------------------------------------------------
@@ -159,6 +148,7 @@ STAGES: list[Stage] = [
           run=lambda s, w, o: tag_stage(s, w)),
     Stage("publish",
           inputs=lambda s, w, o: [*_common(s, w), s.path(s.config.podcast.cover, what="podcast.cover"),
+                                  *_files(s.week_dir(w) / "history"),  # corrections and retractions
                                   f"allow_draft={o.draft}"],
           outputs=lambda s, w: [s.root / "feeds" / s.config.show.slug / "feed.xml",
                                 s.root / "feeds" / s.config.show.slug / "episodes" / w / "index.html"],
@@ -175,20 +165,10 @@ class BuildResult:
     summary: list[str] = field(default_factory=list)
 
 
-@contextmanager
-def build_lock(station: Station) -> Iterator[None]:
+def build_lock(station: Station):
     path = station.root / "episodes" / ".build.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RadioError("another build of this station is running", where=path,
-                             fix="wait for it to finish, then build again") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    return fsutil.locked(path, lambda: RadioError("another build of this station is running", where=path,
+                                                  fix="wait for it to finish, then build again"))
 
 
 def build(station: Station, week: str, opts: Options, on_stage: Callable[[str, str], None] | None = None) -> BuildResult:
@@ -221,30 +201,3 @@ def build(station: Station, week: str, opts: Options, on_stage: Callable[[str, s
             done[stage.name] = fp
     result.summary = summary(station, week)
     return result
-
-
-def summary(station: Station, week: str) -> list[str]:
-    out = station.out_dir(week)
-    rel = lambda p: p.relative_to(station.root)  # noqa: E731
-    lines = [f"script    {rel(out / 'script.html')} (and script.md)",
-             f"run sheet {rel(out / 'runsheet.html')} (and runsheet.csv)"]
-    loud_path = out / "loudness.json"
-    if loud_path.is_file():
-        lines += loudness_lines(station, json.loads(loud_path.read_text()),
-                                {"onair": out / "onair.wav", "podcast": out / "podcast.mp3"})
-    as_run_path = out / "as-run.json"
-    if as_run_path.is_file():  # read what was built; timing the rundown again would probe every file
-        on = json.loads(as_run_path.read_text())["onair"]
-        rate = json.loads(as_run_path.read_text())["rate"]
-        slot = station.config.show.slot_ms
-        filler = sum(i["end"] - i["start"] for i in on["items"] if i["type"] == "filler") * 1000 // rate
-        total = on["samples"] * 1000 // rate
-        content = (total - filler) // 1000 * 1000  # whole seconds, so content and under-run add up to the slot
-        over = total - slot if total > slot else content - slot
-        fill = f" (filled with {station.config.audio.filler or 'silence'})" if filler else ""
-        lines.append(f"timing    content {format_ms(content)} in a {format_ms(slot)} slot: "
-                     f"{rd.over_under(over)}{fill}")
-    root = station.root / "feeds" / station.config.show.slug
-    lines.append(f"site      {rel(root / 'episodes' / week / 'index.html')}")
-    lines.append(f"feed      {rel(root / 'feed.xml')} -> {station.feed_url}")
-    return lines

@@ -1,27 +1,20 @@
-"""The station: its typed radio.toml, its folders, and the rules for weeks and paths inside it."""
+"""The typed radio.toml: every error names the file, the key and the fix."""
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
-import os
 import re
 import tomllib
-import uuid
 import zoneinfo
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from radio.errors import ConfigError, RadioError
+from radio.errors import ConfigError, from_validation
 
 CONFIG_NAME = "radio.toml"
-PODCAST_NS = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")  # the Podcast Index namespace for podcast:guid
-WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 SECTIONS = ("welcome", "headlines", "news", "features", "appeals", "closing")
 
 
@@ -247,6 +240,40 @@ class Element(_Model):
     title: str | None = None
 
 
+class Mail(_Model):
+    """Intake from correspondents and the weekly bulletin to member organisations (radio/mail/)."""
+
+    # the bulletin: reports grouped by region or by sector
+    group_by: Literal["region", "sector"] = "region"
+    bulletin_title: str | None = None  # default: "<show title> bulletin"
+    # sending: STARTTLS on 587 or TLS on 465; user and password from RADIO_SMTP_USER / RADIO_SMTP_PASSWORD
+    # or private/mail-credentials.toml [smtp]
+    smtp_host: str = "127.0.0.1"
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 587
+    smtp_security: Literal["starttls", "tls"] = "starttls"
+    from_address: str | None = None  # default: [station] email
+    unsubscribe_url: str = "https://radio.example.org/unsubscribe/{token}"  # https, one-click (RFC 8058)
+    unsubscribe_mailto: str | None = None  # e.g. "unsubscribe@radio.example.org"
+    rate_per_minute: Annotated[float, Field(gt=0, le=6000)] = 60.0
+    # intake
+    max_attachment_mb: Annotated[float, Field(gt=0, le=100)] = 10.0
+    authserv_id: str | None = None  # trust only Authentication-Results added by this server
+
+    @field_validator("unsubscribe_url")
+    @classmethod
+    def _unsub(cls, v: str) -> str:
+        if not re.fullmatch(r"https://[^\s/]+/\S*", v) or "{token}" not in v:
+            raise ValueError(f"{v!r} is not an https URL with {{token}} in it (RFC 8058 wants https)")
+        return v
+
+    @field_validator("from_address", "unsubscribe_mailto")
+    @classmethod
+    def _addr(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", v):
+            raise ValueError(f"{v!r} is not an e-mail address")
+        return v
+
+
 class Config(_Model):
     station: StationInfo
     show: Show
@@ -256,6 +283,7 @@ class Config(_Model):
     loudness: Loudness = Loudness()
     audio: Audio = Audio()
     elements: dict[str, Element] = Field(default_factory=dict)
+    mail: Mail = Mail()
 
     @model_validator(mode="after")
     def _refs(self) -> Config:
@@ -297,22 +325,13 @@ def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
 
 
 def _config_error(path: Path, err: ValidationError) -> ConfigError:
-    e = err.errors()[0]
-    loc = tuple(e["loc"])
-    key = ".".join(str(p) for p in loc if not (isinstance(p, str) and p in ("function-after",))) or "(top)"
-    msg = e["msg"].removeprefix("Value error, ")
-    if e["type"] == "extra_forbidden":
-        known = _known_keys(Config, loc)
-        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
-        return ConfigError(f"unknown key {key!r}", where=path, fix=hint)
-    if e["type"] == "missing":
-        return ConfigError(f"missing key {key!r}", where=path, fix="add it; `radio init` writes a commented example")
-    if e["type"] in ("literal_error",):
-        return ConfigError(f"{key}: {msg}", where=path, fix="use one of the values listed")
-    if key == "(top)" or (":" in msg and msg.split(":")[0].startswith(key)):  # the message names its key itself
-        return ConfigError(msg, where=path, fix="see the comments in radio.toml")
-    return ConfigError(f"{key}: {msg}", where=path, fix="see the comments in radio.toml")
+    known = lambda loc: _known_keys(Config, loc)  # noqa: E731
+    return from_validation(  # type: ignore[return-value]
+        err, where=path, cls=ConfigError, noun="key", known=known,
+        name=lambda loc: ".".join(str(p) for p in loc) or "(top)",
+        unknown_fix="known keys: {known}",
+        missing_fix="add it; `radio init` writes a commented example",
+        fixes={"literal_error": "use one of the values listed"}, fix="see the comments in radio.toml")
 
 
 def load_config(path: Path) -> Config:
@@ -331,127 +350,9 @@ def load_config(path: Path) -> Config:
         raise _config_error(path, e) from None
 
 
-GUIDS_NAME = "podcast-guids.toml"
-GUIDS_HEADER = ("# podcast:guid of each feed, keyed by its slug: fixed at the feed's first publish and committed with\n"
-                "# the station. Podcast apps know the show by it; do not edit or delete a line.\n")
-
-
-def url_guid(feed_url: str) -> uuid.UUID:
-    return uuid.uuid5(PODCAST_NS, re.sub(r"^[a-z]+://", "", feed_url).rstrip("/"))
-
-
-def stored_guids(root: Path) -> dict[str, uuid.UUID]:
-    path = root / GUIDS_NAME
-    if not path.is_file():
-        return {}
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        return {str(k): uuid.UUID(str(v)) for k, v in data.items()}
-    except (tomllib.TOMLDecodeError, ValueError, UnicodeDecodeError) as e:
-        raise ConfigError(f"not a table of feed slugs and GUIDs ({e})", where=path,
-                          fix="restore it from version control: the GUIDs must not change") from None
-
-
-def guids_text(guids: dict[str, uuid.UUID]) -> str:
-    return GUIDS_HEADER + "".join(f'{slug} = "{g}"\n' for slug, g in sorted(guids.items()))
-
-
-def parse_week(week: str) -> tuple[int, int]:
-    m = WEEK_RE.match(week or "")
-    if not m:
-        raise RadioError(f"{week!r} is not an ISO week", fix="write it as YYYY-Www, e.g. 2026-W47")
-    year, num = int(m.group(1)), int(m.group(2))
-    try:
-        dt.date.fromisocalendar(year, num, 1)
-    except ValueError:
-        raise RadioError(f"{week!r} is not an ISO week: {year} has no week {num}",
-                         fix="pick a week from 01 to 52 (53 in long years)") from None
-    return year, num
-
-
-@dataclass(frozen=True)
-class Station:
-    """A station directory and its config. Every path a user names resolves inside it."""
-
-    root: Path
-    config: Config
-
-    @classmethod
-    def open(cls, root: str | Path | None = None) -> Station:
-        base = Path(root or os.environ.get("RADIO_STATION") or ".").resolve()
-        return cls(base, load_config(base / CONFIG_NAME))
-
-    def path(self, rel: str | Path, *, what: str = "path") -> Path:
-        """Resolve a user-named path inside the station, or refuse."""
-        p = Path(rel)
-        if p.is_absolute() or ".." in p.parts:
-            raise RadioError(f"{what} {str(rel)!r} leaves the station directory",
-                             fix="name a path inside the station, without '..' or a leading '/'")
-        full = (self.root / p).resolve()
-        if not full.is_relative_to(self.root):
-            raise RadioError(f"{what} {str(rel)!r} leaves the station directory",
-                             fix="name a path inside the station")
-        return full
-
-    def week_dir(self, week: str) -> Path:
-        parse_week(week)
-        return self.root / "episodes" / week
-
-    def out_dir(self, week: str) -> Path:
-        return self.week_dir(week) / "out"
-
-    def weeks(self) -> list[str]:
-        ep = self.root / "episodes"
-        return sorted(p.name for p in ep.iterdir() if p.is_dir() and WEEK_RE.match(p.name)) if ep.is_dir() else []
-
-    def air_datetime(self, week: str) -> dt.datetime:
-        """The week's broadcast start, in the show's time zone."""
-        year, num = parse_week(week)
-        show = self.config.show
-        day = dt.date.fromisocalendar(year, num, WEEKDAYS.index(show.air_weekday) + 1)
-        hh, mm = (int(x) for x in show.air_time.split(":"))
-        return dt.datetime.combine(day, dt.time(hh, mm), zoneinfo.ZoneInfo(show.timezone))
-
-    # --- where things are published; stable so GUIDs never change ---
-    @property
-    def show_url(self) -> str:
-        return f"{self.config.podcast.base_url}{self.config.show.slug}/"
-
-    @property
-    def feed_url(self) -> str:
-        return f"{self.show_url}feed.xml"
-
-    @property
-    def url_feed_guid(self) -> uuid.UUID:
-        """The podcast:guid the current feed URL gives: UUIDv5 of the URL without its scheme and trailing slashes."""
-        return url_guid(self.feed_url)
-
-    def stored_feed_guid(self, slug: str | None = None) -> uuid.UUID | None:
-        return stored_guids(self.root).get(slug or self.config.show.slug)
-
-    @property
-    def feed_guid(self) -> uuid.UUID:
-        """podcast:guid: the one stored at the feed's first publish (GUIDS_NAME); until then, the URL's.
-
-        Apps know a show by it, so it never follows a later change of base_url."""
-        return self.stored_feed_guid() or self.url_feed_guid
-
-    def episode_guid(self, week: str) -> str:
-        return str(uuid.uuid5(self.feed_guid, week))
-
-    def episode_url(self, week: str) -> str:
-        return f"{self.show_url}episodes/{week}/"
-
-    def media_name(self, week: str) -> str:
-        return f"{self.config.show.slug}-{week}.mp3"
-
-    @property
-    def private_dir(self) -> Path:
-        return self.root / "private"
-
-    def element_path(self, name: str) -> Path:
-        el = self.config.elements.get(name)
-        if el is None:
-            raise RadioError(f"element {name!r} is not in radio.toml [elements]",
-                             fix=f"add [elements.{name}] or use one of: {', '.join(sorted(self.config.elements))}")
-        return self.path(el.file, what=f"elements.{name}.file")
+def __getattr__(name: str):
+    # Station and Week moved to radio.station; code written against the old place keeps working
+    if name in ("Station", "parse_week", "Week"):
+        from radio import station
+        return getattr(station, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

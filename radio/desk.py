@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from radio.config import Station
+from radio.station import Station
 from radio.errors import RadioError
 from radio.reports import find_report, load_week, policy_counts, public
 from radio.text import table
@@ -12,6 +12,8 @@ def list_rows(station: Station, week: str, status: str | None) -> tuple[list[dic
     files, errors = load_week(station, week)
     rows = []
     policy = station.config.verification
+    from radio.history import retracted
+    gone = retracted(station, week)
     for rf in files:
         r = rf.report
         if status and r.status != status:
@@ -23,7 +25,7 @@ def list_rows(station: Station, week: str, status: str | None) -> tuple[list[dic
         except RadioError as e:  # a leak in the public text is listed, not hidden
             errors.append(e)
             shown = "(exposure conflict)"
-        rows.append({"id": r.id, "status": r.status, "checks": done, "needed": need, "priority": r.priority,
+        rows.append({"id": r.id, "status": "retracted" if r.id in gone else r.status, "checks": done, "needed": need, "priority": r.priority,
                      "kind": r.kind, "exposure": r.exposure, "place": shown, "title": r.title})
     return rows, errors
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 import click
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class RadioError(click.ClickException):
@@ -44,6 +49,33 @@ class AudioError(RadioError):
 
 class PublishError(RadioError):
     """The publish tree cannot be written or checked."""
+
+
+def from_validation(err: ValidationError, *, where: str | Path, cls: type[RadioError] = RadioError,
+                    noun: str = "field", name: Callable[[tuple], str] | None = None,
+                    where_at: Callable[[tuple], str | Path] | None = None,
+                    known: Callable[[tuple], list[str]] | None = None, unknown_fix: str = "remove it",
+                    missing_fix: str = "add it", fixes: dict[str, str] | None = None,
+                    fix: str = "correct the value") -> RadioError:
+    """The first problem pydantic found, as one RadioError: "unknown field 'x'" (with a did-you-mean from
+    `known`), "missing field 'x'", or "field 'x': what is wrong". `name` turns a location into the name a user
+    knows, `where_at` into the place (file and line, or item); `fixes` maps pydantic error types to fixes."""
+    e = err.errors()[0]
+    loc = tuple(e["loc"])
+    what = name(loc) if name else ".".join(str(p) for p in loc)
+    at = where_at(loc) if where_at else where
+    msg = e["msg"].removeprefix("Value error, ")
+    if e["type"] == "extra_forbidden":
+        choices = known(loc) if known and loc else []
+        close = difflib.get_close_matches(str(loc[-1]), choices, n=1)
+        return cls(f"unknown {noun} {what!r}", where=at,
+                   fix=f"did you mean {close[0]!r}?" if close else unknown_fix.format(known=", ".join(choices)))
+    if e["type"] == "missing":
+        return cls(f"missing {noun} {what!r}", where=at, fix=missing_fix.format(what=what))
+    fix = (fixes or {}).get(e["type"], fix)
+    if not loc or msg.split(":")[0].startswith(what):  # the message names its key itself
+        return cls(msg, where=at, fix=fix)
+    return cls(f"{noun} {what!r}: {msg}", where=at, fix=fix)
 
 
 def warn(message: str) -> None:

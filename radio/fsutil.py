@@ -1,12 +1,13 @@
-"""Atomic writes: a temp file beside the target, fsync, rename. A crash leaves the old file whole."""
+"""Atomic writes (a temp file beside the target, fsync, rename: a crash leaves the old file whole) and locks."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Callable, Iterator
 
 
 @contextmanager
@@ -42,3 +43,19 @@ def temp_path(path: Path) -> Path:
     os.close(fd)
     os.chmod(tmp, 0o644)  # it becomes a published file by rename: readable like any other
     return Path(tmp)
+
+
+@contextmanager
+def locked(path: Path, error: Callable[[], Exception]) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (made if missing) for the block; if another process holds it, raise
+    `error()` at once instead of waiting. The kernel drops the lock when its holder dies, even by kill -9."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise error() from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

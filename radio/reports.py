@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import io
 import re
 import unicodedata
@@ -12,13 +11,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from radio import fsutil
-from radio.config import ID_RE, Station, Verification, parse_week
-from radio.errors import RadioError, ReportError
+from radio import fsutil, yamlio
+from radio.config import ID_RE, Verification
+from radio.station import Station, Week
+from radio.yamlio import MarkedYAMLError, YAMLError
+from radio.errors import RadioError, ReportError, from_validation
 
 Status = Literal["unverified", "verified", "held", "rejected"]
 Exposure = Literal["named", "regional", "none"]
@@ -27,15 +26,8 @@ KINDS = ("strike", "assembly", "arrest", "dismissal", "statement", "wages", "pro
 FRONT = "---"
 
 
-_SAFE = YAML(typ="safe")  # libyaml-backed: for reading; the round-trip loader only where a file is edited
-
-
-def _yaml() -> YAML:
-    y = YAML(typ="rt")
-    y.preserve_quotes = True
-    y.width = 4096
-    y.indent(mapping=2, sequence=4, offset=2)
-    return y
+def _yaml():
+    return yamlio.round_trip(preserve_quotes=True)
 
 
 class Check(BaseModel):
@@ -75,6 +67,7 @@ class Report(BaseModel):
     checks: list[Check] = Field(default_factory=list)
     appeal: str | None = None
     exposure: Exposure = "named"
+    thread: str | None = None  # a story followed across weeks, e.g. kestrel-ridge-strike
     private: Private = Field(default_factory=Private)
     body: str = ""
 
@@ -83,6 +76,11 @@ class Report(BaseModel):
     def _id(cls, v: str) -> str:
         check_id(v)
         return v
+
+    @field_validator("thread")
+    @classmethod
+    def _thread(cls, v: str | None) -> str | None:
+        return check_id(v, "thread") if v is not None else None
 
 
 @dataclass(frozen=True)
@@ -101,6 +99,7 @@ class PublicReport:
     priority: int
     appeal: str | None
     text: str
+    thread: str | None = None
 
     @property
     def dateline(self) -> str:
@@ -205,7 +204,7 @@ def read_report(path: Path, policy: Verification, *, editable: bool = False) -> 
     """
     front, body = _split(path, path.read_bytes())
     try:
-        data = (_yaml() if editable else _SAFE).load(front)
+        data = (_yaml() if editable else yamlio.safe()).load(front)
     except MarkedYAMLError as e:
         line = (e.problem_mark.line + 2) if e.problem_mark else 1
         raise ReportError(f"malformed YAML: {e.problem}", where=f"{path}:{line}",
@@ -240,22 +239,18 @@ def _validate(path: Path, data: Any, body: str, policy: Verification) -> ReportF
     try:
         report = Report.model_validate({**fields, "body": body})
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = [p for p in err["loc"]]
-        key = str(loc[0]) if loc else "?"
-        line = _line_of(data, key) if key in data else 2
-        field = ".".join(str(p) for p in loc)
-        if err["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(key, list(Report.model_fields), n=1) if len(loc) == 1 else []
-            fix = f"did you mean {close[0]!r}?" if close else "remove it, or move private matters under 'private:'"
-            raise ReportError(f"unknown field {field!r}", where=f"{path}:{line}", fix=fix) from None
-        if err["type"] == "missing":
-            raise ReportError(f"missing field {field!r}", where=path, fix=f"add '{field}:' to the front matter") from None
-        msg = err["msg"].removeprefix("Value error, ")
-        hint = {"date_from_datetime_parsing": "write dates as YYYY-MM-DD",
-                "date_parsing": "write dates as YYYY-MM-DD", "date_type": "write dates as YYYY-MM-DD",
-                "literal_error": "use one of the values listed"}.get(err["type"], "correct the value")
-        raise ReportError(f"field {field!r}: {msg}", where=f"{path}:{line}", fix=hint) from None
+        def line_of(loc: tuple) -> str:
+            key = str(loc[0]) if loc else "?"
+            return f"{path}:{_line_of(data, key) if key in data else 2}"
+
+        date = "write dates as YYYY-MM-DD"
+        raise from_validation(
+            e, where=path, cls=ReportError, where_at=lambda loc: path if e.errors()[0]["type"] == "missing"
+            else line_of(loc), known=lambda loc: list(Report.model_fields) if len(loc) == 1 else [],
+            unknown_fix="remove it, or move private matters under 'private:'",
+            missing_fix="add '{what}:' to the front matter",
+            fixes={"date_from_datetime_parsing": date, "date_parsing": date, "date_type": date,
+                   "literal_error": "use one of the values listed"}) from None
     if report.status == "verified" and not policy_holds(report.checks, policy):
         done, need = policy_counts(report.checks, policy)
         raise ReportError(f"status is verified but it has {done} of {need} checks the policy needs",
@@ -329,6 +324,7 @@ status: unverified    # set by `radio report verify / hold / reject / reopen`
 checks: []
 appeal:               # public: where solidarity messages or money can go
 exposure: named       # named | regional (region only) | none (no place at all)
+thread:               # optional: a story followed across weeks, e.g. kestrel-ridge-strike
 private:              # NEVER published: who told us, how to reach them, what they asked
   correspondent:      # pseudonym from private/correspondents.yaml
   contact:
@@ -342,7 +338,7 @@ def _scalar(v: str | None) -> str:
     if not v:
         return ""
     buf = io.StringIO()
-    YAML(typ="safe", pure=True).dump(v, buf)
+    yamlio.safe(pure=True).dump(v, buf)
     return buf.getvalue().strip().removesuffix("\n...").strip()
 
 
@@ -355,12 +351,40 @@ def new_report(station: Station, week: str, title: str, *, place: str | None = N
     folder = reports_dir(station, week)
     taken = {p.stem for p in folder.glob("*.md")} if folder.is_dir() else set()
     rid = make_id(title, taken)
-    when = received or dt.date.fromisocalendar(*parse_week(week), 1)
+    when = received or Week(week).day(1)
     text = NEW_TEMPLATE.format(id=rid, title=_scalar(title), received=when.isoformat(), place=_scalar(place),
                                region=_scalar(region), sector=_scalar(sector), kind=kind, kinds=" | ".join(KINDS))
     path = folder / f"{rid}.md"
     front, body = _split(path, text.encode("utf-8"))
     _validate(path, _yaml().load(front), body, station.config.verification)  # what we write must read back
+    fsutil.write_text(path, text)
+    return path
+
+
+def file_report(station: Station, week: str, title: str, *, received: dt.date, body: str,
+                attribution: str | None = None, region: str | None = None, sector: str | None = None,
+                kind: str = "other", private: dict | None = None) -> Path:
+    """A whole report written at once (intake from mail): unverified, no checks, validated before it is written."""
+    if not title.strip():
+        raise ReportError("the title is empty", fix="give the report a title")
+    folder = reports_dir(station, week)
+    taken = {p.stem for p in folder.glob("*.md")} if folder.is_dir() else set()
+    rid = make_id(title, taken)
+    data = CommentedMap()
+    for key, value in (("id", rid), ("title", title.strip()), ("received", received), ("region", region),
+                       ("sector", sector), ("kind", kind), ("attribution", attribution), ("priority", 3),
+                       ("status", "unverified"), ("checks", CommentedSeq()), ("exposure", "named")):
+        if value is not None:
+            data[key] = value
+    data["private"] = CommentedMap(private or {})
+    data.yaml_set_comment_before_after_key("private", before="NEVER published: who sent it and how it came in")
+    text_body = body.strip() + "\n"
+    buf = io.StringIO()
+    _yaml().dump(data, buf)
+    path = folder / f"{rid}.md"
+    text = f"{FRONT}\n{buf.getvalue()}{FRONT}\n{text_body}"
+    front, parsed_body = _split(path, text.encode("utf-8"))
+    _validate(path, _yaml().load(front), parsed_body, station.config.verification)  # what we write must read back
     fsutil.write_text(path, text)
     return path
 
@@ -391,8 +415,14 @@ def add_check(station: Station, report_id: str, by: str, method: str, note: str 
     if report.status == "unverified" and policy_holds(report.checks, policy):
         _set(rf.data, "status", "verified", after="priority")
         report = report.model_copy(update={"status": "verified"})
+    before = rf.report.status
     rf.report = report
     rf.save()
+    from radio import history  # the log sits beside the desk; imported here to keep the import order one way
+    week = rf.path.parent.parent.name
+    history.append(station, week, rf.report.id, "check", by=by, method=method, note=note)
+    if report.status != before:
+        history.append(station, week, rf.report.id, "status", **{"from": before, "to": report.status})
     done, need = policy_counts(report.checks, policy)
     return rf, done, need
 
@@ -407,8 +437,12 @@ def set_status(station: Station, report_id: str, status: Status, reason: str | N
     else:
         _set(rf.data, "reason", reason, after="status")
     _set(rf.data, "status", status, after="priority")
+    before = rf.report.status
     rf.report = rf.report.model_copy(update={"status": status, "reason": rf.data.get("reason")})
     rf.save()
+    from radio import history
+    history.append(station, rf.path.parent.parent.name, rf.report.id, "status",
+                   **{"from": before, "to": status, "reason": reason})
     return rf
 
 
@@ -438,7 +472,7 @@ def public(report: Report, where: Path | str | None = None) -> PublicReport:
     if report.exposure == "none":
         withheld += [("region", report.region or "")]
     public_texts = {"title": report.title, "attribution": report.attribution or "", "appeal": report.appeal or "",
-                    "text": report.body}
+                    "text": report.body, "thread": (report.thread or "").replace("-", " ")}
     for field, value in withheld:
         if not value.strip():
             continue
@@ -456,7 +490,8 @@ def public(report: Report, where: Path | str | None = None) -> PublicReport:
     return PublicReport(id=report.id, title=clean(report.title).strip(), event_date=report.event_date,
                         place=opt(place), workplace=opt(report.workplace) if named else None, region=opt(region),
                         sector=opt(report.sector), kind=report.kind, attribution=clean(attribution).strip(),
-                        priority=report.priority, appeal=opt(report.appeal), text=clean(report.body).strip())
+                        priority=report.priority, appeal=opt(report.appeal), text=clean(report.body).strip(),
+                        thread=report.thread)
 
 
 def on_air_ready(report: Report) -> str | None:

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from radio import fsutil, media
-from radio.config import Station, format_ms, parse_duration_ms
-from radio.errors import RadioError, RundownError
+from radio import fsutil, media, yamlio
+from radio.config import format_ms, parse_duration_ms
+from radio.station import Station
+from radio.yamlio import MarkedYAMLError, YAMLError
+from radio.errors import RadioError, RundownError, from_validation
 from radio.reports import PublicReport, check_id, clean, on_air_ready, public, week_reports
 
 ItemType = Literal["read", "recorded", "element", "bed"]
@@ -25,11 +25,8 @@ HEADER = "# Rundown for {week}: made by `radio plan`, yours to edit (order, host
 CHECKSUM = "# plan-checksum: "
 
 
-def _yaml() -> YAML:
-    y = YAML(typ="rt")
-    y.width = 4096
-    y.indent(mapping=2, sequence=4, offset=2)
-    return y
+def _yaml():
+    return yamlio.round_trip()
 
 
 class Item(BaseModel):
@@ -251,7 +248,7 @@ def _load_doc(path: Path, text: str | None = None, *, editable: bool = False) ->
     except UnicodeDecodeError:
         raise RundownError("not UTF-8 text", where=path, fix="save it as UTF-8") from None
     try:
-        doc = (_yaml() if editable else YAML(typ="safe")).load(raw)
+        doc = (_yaml() if editable else yamlio.safe()).load(raw)
     except MarkedYAMLError as e:
         line = (e.problem_mark.line + 1) if e.problem_mark else 1
         raise RundownError(f"malformed YAML: {e.problem}", where=f"{path}:{line}", fix="fix the YAML on that line") from None
@@ -272,21 +269,18 @@ def load(station: Station, week: str) -> Rundown:
     try:
         rf = RundownFile.model_validate(dict(doc))
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = list(err["loc"])
-        where = f"{path}"
-        what = ".".join(str(p) for p in loc)
-        if len(loc) >= 2 and loc[0] == "items" and isinstance(loc[1], int) and loc[1] < len(raw_items):
-            it = raw_items[loc[1]]
-            iid = it.get("id") if isinstance(it, dict) else None
-            what = f"item {iid or '#' + str(loc[1] + 1)}" + (f": {'.'.join(str(p) for p in loc[2:])}" if loc[2:] else "")
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            raise RundownError(f"{what}: unknown field", where=where,
-                               fix=f"fields are: {', '.join(Item.model_fields)}") from None
-        if err["type"] == "missing":
-            raise RundownError(f"{what}: missing", where=where, fix="add it") from None
-        raise RundownError(f"{what}: {msg}", where=where, fix="correct the value") from None
+        def item_of(loc: tuple) -> str | None:
+            if len(loc) >= 2 and loc[0] == "items" and isinstance(loc[1], int) and loc[1] < len(raw_items):
+                it = raw_items[loc[1]]
+                return f"item {(it.get('id') if isinstance(it, dict) else None) or '#' + str(loc[1] + 1)}"
+            return None
+
+        raise from_validation(
+            e, where=path, cls=RundownError,
+            name=lambda loc: ".".join(str(p) for p in (loc[2:] if item_of(loc) else loc)),
+            where_at=lambda loc: f"{path}: {item_of(loc)}" if item_of(loc) else path,
+            known=lambda loc: list(Item.model_fields if item_of(loc) else RundownFile.model_fields),
+            unknown_fix="fields are: {known}", fix="correct the value") from None
     if rf.week != week:
         raise RundownError(f"the rundown is for {rf.week}, not {week}", where=path, fix=f"set week: {week}")
     return _resolve(station, week, path, rf)
@@ -388,7 +382,6 @@ class ItemTime:
 @dataclass
 class ShowTime:
     slot_ms: int
-    gap_ms: int
     items: list[ItemTime]
     rates: dict[str, tuple[float, float | None]]  # host -> (configured wpm, measured wpm)
     total_ms: int = 0
@@ -490,7 +483,7 @@ def timing(station: Station, rundown: Rundown, *, actuals: dict[str, int] | None
     for t, s in zip(live, starts):
         t.front_ms = s
         t.back_ms = slot - s - t.duration_ms
-    show = ShowTime(slot, gap, times, rates, total)
+    show = ShowTime(slot, times, rates, total)
     show.cut = cut_candidates(live, overlaps, gap, slot) if total > slot else []
     return show
 

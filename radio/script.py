@@ -3,41 +3,22 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import jinja2
-
 from radio import fsutil
-from radio.config import Station, format_ms
+from radio.config import format_ms
+from radio.render import render
+from radio.station import Station
 from radio.rundown import ItemTime, Rundown, ShowTime, over_under
+from radio.threads import previously
 
-TEMPLATES = Path(__file__).parent / "templates"
 RUNSHEET_COLUMNS = ["#", "id", "slug", "type", "host", "in words", "out words", "estimated", "actual", "front time",
                     "back time", "media file", "status", "notes"]
-
-
-def environment(station: Station, *, html: bool) -> jinja2.Environment:
-    """Templates from the station's templates/ first, then the defaults; missing fields are errors."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(station.root / "templates"), str(TEMPLATES)]),
-        undefined=jinja2.StrictUndefined, autoescape=html, keep_trailing_newline=True,
-        trim_blocks=True, lstrip_blocks=True)
-    env.filters["clock"] = format_ms
-    env.filters["signed"] = lambda ms: format_ms(ms, signed=True)
-    return env
-
-
-def render(station: Station, name: str, context: dict) -> str:
-    from radio.errors import RadioError
-    try:
-        return environment(station, html=name.endswith(".html")).get_template(name).render(**context)
-    except jinja2.UndefinedError as e:
-        raise RadioError(f"template {name}: {e.message}", fix="use only the fields the template context provides "
-                         "(see radio/templates)") from None
-    except jinja2.TemplateError as e:
-        raise RadioError(f"template {name}: {e}", fix="fix the template") from None
 
 
 @dataclass(frozen=True)
@@ -66,6 +47,9 @@ class Row:
     words: int
     skipped: bool
     paragraphs: list[str]
+    hit: str  # the on-air clock time the item starts, e.g. 18:27:17
+    pages: list[list[str]]  # the paragraphs as printed, page by page, split only between sentences
+    previously: str = ""  # for an item in a running thread: the latest earlier headline and its date
 
 
 def _cue_words(text: str, first: bool) -> str:
@@ -75,8 +59,59 @@ def _cue_words(text: str, first: bool) -> str:
     return " ".join(w[:4]) + ("…" if len(w) > 4 else "") if first else ("…" if len(w) > 4 else "") + " ".join(w[-4:])
 
 
+# --- the script on paper ------------------------------------------------------------------------------
+# Chromium cannot put "(MORE)" and "(CONT'D)" where it breaks a page, so the script is paginated here, between
+# sentences, with a conservative estimate of what fits (the print CSS in script.html sets the matching type).
+LETTER_REGIONS = {"US", "CA", "MX", "PH", "CL", "CO", "VE"}
+PAPER = {  # characters per line and lines per page at the print type size; first page of an item holds its header
+    "A4": {"chars": 52, "first": 17, "more": 25},
+    "Letter": {"chars": 54, "first": 15, "more": 22},
+}
+_SENTENCE = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9À-ÖØ-ÞĀ-Ž])")
+
+
+def paper(station: Station) -> str:
+    """A4, unless the station's locale (its language tag's region, e.g. en-US) uses Letter."""
+    parts = re.split(r"[-_]", station.config.station.language)
+    return "Letter" if any(p.upper() in LETTER_REGIONS for p in parts[1:]) else "A4"
+
+
+def sentences(paragraph: str) -> list[str]:
+    return [s for s in _SENTENCE.split(paragraph.strip()) if s]
+
+
+def paginate(paragraphs: list[str], size: str, *, first_page: int | None = None) -> list[list[str]]:
+    """Split an item's paragraphs into printed pages, only ever between sentences."""
+    fmt = PAPER[size]
+    cap = first_page if first_page is not None else fmt["first"]
+
+    def cost(page: list[list[str]]) -> float:  # lines, and half a line between paragraphs
+        return sum(math.ceil(len(" ".join(p)) / fmt["chars"]) + 0.5 for p in page)
+
+    pages: list[list[list[str]]] = [[]]
+    for para in paragraphs:
+        started = False
+        for s in sentences(para):
+            page = pages[-1]
+            trial = [*page[:-1], [*page[-1], s]] if started else [*page, [s]]
+            if page and cost(trial) > cap:
+                pages.append([[s]])
+                cap = fmt["more"]
+            else:
+                pages[-1] = trial
+            started = True
+    return [[" ".join(p) for p in page] for page in pages if page] or [[]]
+
+
+def hit_time(air: dt.datetime, front_ms: int) -> str:
+    """The on-air clock time an item starts, rounded to the second as its front time is."""
+    return (air + dt.timedelta(seconds=(front_ms + 500) // 1000)).strftime("%H:%M:%S")
+
+
 def rows(station: Station, week: str, show: ShowTime) -> list[Row]:
     cfg = station.config
+    air = station.air_datetime(week)
+    size = paper(station)
     out = []
     for t in show.items:
         e, it = t.entry, t.entry.item
@@ -102,7 +137,10 @@ def rows(station: Station, week: str, show: ShowTime) -> list[Row]:
             front=format_ms(t.front_ms) if t.number else "", back=format_ms(t.back_ms) if t.number else "",
             media=t.media or (f"episodes/{week}/segments/{it.id}.wav" if it.type in ("read", "recorded") else ""), status=t.state,
             notes=notes, cue=cue, attribution=e.report.attribution if e.report else "", text=text, title=e.title,
-            words=t.words, skipped=it.skip, paragraphs=paragraphs))
+            words=t.words, skipped=it.skip, paragraphs=paragraphs,
+            hit=hit_time(air, t.front_ms) if t.number else "",
+            pages=paginate(paragraphs, size, first_page=PAPER[size]["first"] - 4 if not out else None),
+            previously=(previously(station, week, e.report) or "") if e.report else ""))
     return out
 
 
@@ -116,6 +154,7 @@ def context(station: Station, rundown: Rundown, show: ShowTime) -> dict:
         "rows": rows(station, rundown.week, show), "slot": format_ms(show.slot_ms), "total": format_ms(show.total_ms),
         "over_under": over_under(show.over_ms), "over": show.over_ms > 0, "cut": show.cut,
         "hosts": [{"id": h.id, "name": h.name} for h in cfg.hosts],
+        "paper": paper(station),
     }
 
 

@@ -1,16 +1,185 @@
-"""Creating a station, and the private register of correspondents (read only by the desk)."""
+"""The station: its directory, its config, the weeks and the paths inside it; creating one; the private register
+of correspondents (read only by the desk)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import re
+import tomllib
+import uuid
+import zoneinfo
+from dataclasses import dataclass
 from pathlib import Path
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
+from radio import fsutil, yamlio
+from radio.config import CONFIG_NAME, Config, load_config
+from radio.errors import ConfigError, RadioError
 
-from radio import fsutil
-from radio.config import CONFIG_NAME, Station
-from radio.errors import RadioError
+PODCAST_NS = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")  # the Podcast Index namespace for podcast:guid
+WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class Week(str):
+    """An ISO week such as 2026-W47, checked where it enters (the command line) and carried as the string."""
+
+    year: int
+    number: int
+
+    def __new__(cls, text: str) -> Week:
+        if isinstance(text, Week):
+            return text
+        m = WEEK_RE.match(text or "") if isinstance(text, str) else None
+        if not m:
+            raise RadioError(f"{text!r} is not an ISO week", fix="write it as YYYY-Www, e.g. 2026-W47")
+        year, num = int(m.group(1)), int(m.group(2))
+        try:
+            dt.date.fromisocalendar(year, num, 1)
+        except ValueError:
+            raise RadioError(f"{text!r} is not an ISO week: {year} has no week {num}",
+                             fix="pick a week from 01 to 52 (53 in long years)") from None
+        week = super().__new__(cls, text)
+        week.year, week.number = year, num
+        return week
+
+    def day(self, weekday: int = 1) -> dt.date:
+        """The date of a day of this week (1 = Monday)."""
+        return dt.date.fromisocalendar(self.year, self.number, weekday)
+
+
+GUIDS_NAME = "podcast-guids.toml"
+GUIDS_HEADER = ("# podcast:guid of each feed, keyed by its slug: fixed at the feed's first publish and committed with\n"
+                "# the station. Podcast apps know the show by it; do not edit or delete a line.\n")
+
+
+def url_guid(feed_url: str) -> uuid.UUID:
+    return uuid.uuid5(PODCAST_NS, re.sub(r"^[a-z]+://", "", feed_url).rstrip("/"))
+
+
+def stored_guids(root: Path) -> dict[str, uuid.UUID]:
+    path = root / GUIDS_NAME
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return {str(k): uuid.UUID(str(v)) for k, v in data.items()}
+    except (tomllib.TOMLDecodeError, ValueError, UnicodeDecodeError) as e:
+        raise ConfigError(f"not a table of feed slugs and GUIDs ({e})", where=path,
+                          fix="restore it from version control: the GUIDs must not change") from None
+
+
+def guids_text(guids: dict[str, uuid.UUID]) -> str:
+    return GUIDS_HEADER + "".join(f'{slug} = "{g}"\n' for slug, g in sorted(guids.items()))
+
+
+def parse_week(week: str) -> tuple[int, int]:
+    w = Week(week)
+    return w.year, w.number
+
+
+def find_root(start: Path) -> Path | None:
+    """The nearest folder at or above `start` holding a radio.toml, as git finds its repository."""
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    return None
+
+
+@dataclass(frozen=True)
+class Station:
+    """A station directory and its config. Every path a user names resolves inside it."""
+
+    root: Path
+    config: Config
+
+    @classmethod
+    def open(cls, root: str | Path | None = None) -> Station:
+        """The station at `root` (or $RADIO_STATION); without either, the nearest one at or above the current
+        directory."""
+        named = root or os.environ.get("RADIO_STATION")
+        if named:
+            base = Path(named).resolve()
+        else:
+            here = Path.cwd().resolve()
+            base = find_root(here) or here
+        return cls(base, load_config(base / CONFIG_NAME))
+
+    def path(self, rel: str | Path, *, what: str = "path") -> Path:
+        """Resolve a user-named path inside the station, or refuse."""
+        p = Path(rel)
+        if p.is_absolute() or ".." in p.parts:
+            raise RadioError(f"{what} {str(rel)!r} leaves the station directory",
+                             fix="name a path inside the station, without '..' or a leading '/'")
+        full = (self.root / p).resolve()
+        if not full.is_relative_to(self.root):
+            raise RadioError(f"{what} {str(rel)!r} leaves the station directory",
+                             fix="name a path inside the station")
+        return full
+
+    def week_dir(self, week: str) -> Path:
+        return self.root / "episodes" / Week(week)
+
+    def out_dir(self, week: str) -> Path:
+        return self.week_dir(week) / "out"
+
+    def weeks(self) -> list[str]:
+        ep = self.root / "episodes"
+        return sorted(p.name for p in ep.iterdir() if p.is_dir() and WEEK_RE.match(p.name)) if ep.is_dir() else []
+
+    def air_datetime(self, week: str) -> dt.datetime:
+        """The week's broadcast start, in the show's time zone."""
+        show = self.config.show
+        day = Week(week).day(WEEKDAYS.index(show.air_weekday) + 1)
+        hh, mm = (int(x) for x in show.air_time.split(":"))
+        return dt.datetime.combine(day, dt.time(hh, mm), zoneinfo.ZoneInfo(show.timezone))
+
+    # --- where things are published; stable so GUIDs never change ---
+    @property
+    def show_url(self) -> str:
+        return f"{self.config.podcast.base_url}{self.config.show.slug}/"
+
+    @property
+    def feed_url(self) -> str:
+        return f"{self.show_url}feed.xml"
+
+    @property
+    def url_feed_guid(self) -> uuid.UUID:
+        """The podcast:guid the current feed URL gives: UUIDv5 of the URL without its scheme and trailing slashes."""
+        return url_guid(self.feed_url)
+
+    def stored_feed_guid(self, slug: str | None = None) -> uuid.UUID | None:
+        return stored_guids(self.root).get(slug or self.config.show.slug)
+
+    @property
+    def feed_guid(self) -> uuid.UUID:
+        """podcast:guid: the one stored (GUIDS_NAME) at the feed's first publish; until then, the URL's.
+
+        Apps know a show by it, so it never follows a later change of base_url."""
+        return self.stored_feed_guid() or self.url_feed_guid
+
+    def episode_guid(self, week: str) -> str:
+        return str(uuid.uuid5(self.feed_guid, week))
+
+    def episode_url(self, week: str) -> str:
+        return f"{self.show_url}episodes/{week}/"
+
+    def media_name(self, week: str) -> str:
+        return f"{self.config.show.slug}-{week}.mp3"
+
+    @property
+    def private_dir(self) -> Path:
+        return self.root / "private"
+
+    def element_path(self, name: str) -> Path:
+        el = self.config.elements.get(name)
+        if el is None:
+            raise RadioError(f"element {name!r} is not in radio.toml [elements]",
+                             fix=f"add [elements.{name}] or use one of: {', '.join(sorted(self.config.elements))}")
+        return self.path(el.file, what=f"elements.{name}.file")
+
+
+# --- creating a station, and the register of correspondents -----------------------------------------
 
 GITIGNORE = """\
 # Never in version control: identities of correspondents, and everything generated.
@@ -34,7 +203,8 @@ def init_station(root: Path) -> Path:
         (root / sub).mkdir(parents=True, exist_ok=True)
     fsutil.write_text(root / ".gitignore", GITIGNORE)
     fsutil.write_text(root / "private" / "correspondents.yaml",
-                      "# pseudonym: {name: ..., contact: ...}  (PRIVATE: never published)\n{}\n")
+                      "# pseudonym: {name: ..., contact: ..., email: [addresses radio intake takes reports from],\n"
+                      "#             attribution: public line, region: public region}  (PRIVATE: never published)\n{}\n")
     fsutil.write_text(root / CONFIG_NAME, text)
     Station.open(root)  # what we wrote must load
     return root
@@ -45,8 +215,8 @@ def correspondents(station: Station) -> dict:
     if not path.is_file():
         return {}
     try:
-        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    except (YAMLError, UnicodeDecodeError) as e:
+        data = yamlio.safe().load(path.read_text(encoding="utf-8"))
+    except (yamlio.YAMLError, UnicodeDecodeError) as e:
         raise RadioError(f"cannot read the correspondents register: {e}", where=path, fix="fix the YAML") from None
     return data if isinstance(data, dict) else {}
 

@@ -19,7 +19,7 @@ from mutagen.id3 import (APIC, CHAP, COMM, CTOC, ID3, TALB, TCON, TDRC, TIT2, TL
 
 from radio import __version__, fsutil
 from radio import rundown as rd
-from radio.config import Station
+from radio.station import Station
 from radio.errors import RadioError
 
 class ChapterID3(ID3):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import re
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,15 +21,40 @@ def ff(*args: str) -> None:
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True)
 
 
+_CACHE: Path | None = None
+
+
+def cached(path: Path, key: object, make) -> Path:
+    """Make a fixture file or folder once per test process (`make(target)`), then copy it to `path`: the same
+    tones, covers and stations are needed by many tests, and ffmpeg is the slow part."""
+    global _CACHE
+    if _CACHE is None:
+        _CACHE = Path(tempfile.mkdtemp(prefix="radio-fixtures-"))
+        atexit.register(shutil.rmtree, _CACHE, True)
+    src = _CACHE / (hashlib.sha256(repr(key).encode()).hexdigest()[:20] + path.suffix)
+    if not src.exists():
+        tmp = src.with_name("part-" + src.name)
+        make(tmp)
+        tmp.rename(src)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if src.is_dir():
+        shutil.copytree(src, path, dirs_exist_ok=True)
+    else:
+        shutil.copyfile(src, path)
+    return path
+
+
 def tone(path: Path, freq: float = 440, seconds: float = 2.0, db: float = -20, *, head: float = 0.0,
          tail: float = 0.0, rate: int = 48000, channels: int = 1, extra: tuple[str, ...] = ()) -> Path:
     """A sine at `db` dBFS peak, with optional silence before and after."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     amp = 10 ** (db / 20)
     expr = f"{amp}*sin(2*PI*{freq}*t)*between(t,{head},{head + seconds})"
     layout = "|".join([expr] * channels)
-    ff("-f", "lavfi", "-i", f"aevalsrc='{layout}':s={rate}:d={head + seconds + tail}", *extra, str(path))
-    return path
+
+    def make(target: Path) -> None:
+        ff("-f", "lavfi", "-i", f"aevalsrc='{layout}':s={rate}:d={head + seconds + tail}", *extra, str(target))
+
+    return cached(path, ("tone", layout, rate, head + seconds + tail, extra, path.suffix), make)
 
 
 def speech(path: Path, text: str, *, voice: str = "en", head: float = 0.0, db: float = 0.0) -> Path:
@@ -60,6 +89,12 @@ def rms_db(x: np.ndarray) -> float:
 
 def tiny_station(root: Path, *, slot: str = "0:30", filler: bool = True, bed_under_news: bool = False) -> Path:
     """A station whose show is a theme, a welcome, two news items, a closing and the theme: small and fast."""
+    return cached(root, ("tiny", root.name, slot, filler, bed_under_news),
+                  lambda target: _tiny_station(target, root.name, slot, filler, bed_under_news))
+
+
+def _tiny_station(target: Path, name: str, slot: str, filler: bool, bed_under_news: bool) -> None:
+    root = target.parent / f"make-{target.name}" / name  # the station takes its name from its folder
     init_station(root)
     cfg = root / "radio.toml"
     text = cfg.read_text()
@@ -81,13 +116,14 @@ def tiny_station(root: Path, *, slot: str = "0:30", filler: bool = True, bed_und
             f"priority: {pri}\nstatus: verified\nchecks:\n  - {{by: a, on: 2026-11-17, method: phone}}\n"
             f"  - {{by: b, on: 2026-11-17, method: visit}}\nexposure: regional\nprivate:\n  correspondent: x\n---\n"
             f"Workers held a meeting today.\n")
-    from radio.config import Station
+    from radio.station import Station
     from radio.rundown import plan
     plan(Station.open(root), WEEK)
     if bed_under_news:
         rd = root / "episodes" / WEEK / "rundown.yaml"
         rd.write_text(rd.read_text().replace("    report: first-story\n", "    report: first-story\n    bed: bed\n"))
-    return root
+    root.rename(target)
+    root.parent.rmdir()
 
 
 SPEECH_ITEMS = ("welcome", "first-story", "second-story", "closing")

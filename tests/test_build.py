@@ -36,7 +36,7 @@ def station(tmp_path):
 
 def _build(root: Path, *args: str):
     from radio.build import Options, build
-    from radio.config import Station
+    from radio.station import Station
     return build(Station.open(root), WEEK, Options(*args))
 
 
@@ -212,7 +212,7 @@ def test_control_characters_and_markup_in_every_text_field(tmp_path):
     rep.write_text(rep.read_text().replace("title: First fictional story", f"title: {json.dumps(evil)}")
                    .replace("region: Test Region", f"region: {json.dumps('Reg' + chr(11) + 'ion <b>')}")
                    .replace("Workers held a meeting today.", "Workers\x07 held <i>a</i> meeting ]]> today.\x0c"))
-    from radio.config import Station
+    from radio.station import Station
     from radio.rundown import plan
     plan(Station.open(root), WEEK)
     make_cover(root / "elements" / "cover.png")
@@ -235,7 +235,7 @@ def test_control_characters_and_markup_in_every_text_field(tmp_path):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_rundown_edits_never_crash(tmp_path_factory, data):
-    from radio.config import Station
+    from radio.station import Station
     from radio.rundown import load, plan
     root = tmp_path_factory.mktemp("rd") / "st"
     if not root.exists():

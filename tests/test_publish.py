@@ -108,7 +108,7 @@ def test_feedparser_reads_everything(site):
     assert e.enclosures[0].href == f"http://127.0.0.1:{port}/st/media/st-2026-W47.mp3"
     assert e.enclosures[0].length == str(media.stat().st_size)
     assert e.enclosures[0].type == "audio/mpeg"
-    from radio.config import Station
+    from radio.station import Station
     st_ = Station.open(root)
     assert e.id == st_.episode_guid(WEEK) and e.guidislink is False
     assert e.itunes_duration == str(round(json.loads((root / "episodes" / WEEK / "out" / "as-run.json").read_text())
@@ -273,7 +273,7 @@ def test_feed_holds_every_week_newest_first(tmp_path):
     import feedparser
     d = feedparser.parse(str(feed_of(root)))
     assert [e.title for e in d.entries] == ["27 November: First fictional story", "20 November: First fictional story"]
-    from radio.config import Station
+    from radio.station import Station
     st_ = Station.open(root)
     assert [e.id for e in d.entries] == [st_.episode_guid(w2), st_.episode_guid(WEEK)]
     assert [e.itunes_episode for e in d.entries] == ["2", "1"]
@@ -295,7 +295,7 @@ def test_escaping_everywhere(tmp_path):
     cfg = root / "radio.toml"
     cfg.write_text(cfg.read_text().replace('base_url = "https://example.org/podcast/"',
                                            f'base_url = "http://127.0.0.1:{port}/"'))
-    from radio.config import Station
+    from radio.station import Station
     from radio.rundown import plan
     plan(Station.open(root), WEEK)
     make_cover(root / "elements" / "cover.png")
@@ -411,7 +411,7 @@ def partytime(feed: Path) -> dict:
 
 def test_partytime_reads_every_podcasting_field(site):
     root, port, _ = site
-    from radio.config import Station
+    from radio.station import Station
     st_ = Station.open(root)
     f = partytime(feed_of(root))
     base = f"http://127.0.0.1:{port}/st/"
@@ -479,7 +479,7 @@ def test_guid_is_kept_when_base_url_changes_and_check_warns(site, tmp_path):
     root, port, _ = site
     copy = tmp_path / "moved"
     shutil.copytree(root, copy)
-    from radio.config import Station
+    from radio.station import Station
     before = Station.open(copy).feed_guid
     assert (copy / "podcast-guids.toml").read_text().endswith(f'st = "{before}"\n')
     cfg = copy / "radio.toml"

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from radio.config import ID_RE, Station, Verification
+from radio.config import ID_RE, Verification
+from radio.station import Station
 from radio.errors import RadioError
 from radio.reports import Check, Report, make_id, policy_holds, public, read_report
 from tests.canary import leaks, plant
@@ -192,7 +193,7 @@ def test_bad_config_names_key_and_suggests(run, station):
     assert r.err == f"error: {cfg}: unknown key 'show.slto' (did you mean 'slot'?)\n"
     cfg.write_text(cfg.read_text().replace("slto = \"28:30\"", "slot = \"28:3x\""))
     r = run("report", "list", WEEK)
-    assert r.err == (f"error: {cfg}: show.slot: '28:3x' is not a duration (write MM:SS or H:MM:SS, e.g. 28:30) "
+    assert r.err == (f"error: {cfg}: key 'show.slot': '28:3x' is not a duration (write MM:SS or H:MM:SS, e.g. 28:30) "
                      "(see the comments in radio.toml)\n")
 
 

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from radio.config import Station, format_ms, parse_duration_ms
+from radio.config import format_ms, parse_duration_ms
+from radio.station import Station
 from radio.rundown import lay_out
 from tests.canary import assert_clean, plant
 from tests.conftest import WEEK, golden
@@ -105,12 +106,13 @@ def _edit(station: Path, old: str, new: str) -> Path:
     ("    element: theme\n", "    element: fanfare\n", "item open-theme: unknown element 'fanfare' (use one of: id, "
                                                        "newsbed, theme, or add it to radio.toml)"),
     ("    type: read\n    host: anna\n    title: Welcome", "    type: speech\n    host: anna\n    title: Welcome",
-     "item welcome: type: Input should be 'read', 'recorded', 'element' or 'bed' (correct the value)"),
-    ("  - id: welcome\n", "  - id: welcome\n    lenght: 3\n", "item welcome: lenght: unknown field"),
+     "item welcome: field 'type': Input should be 'read', 'recorded', 'element' or 'bed' (correct the value)"),
+    ("  - id: welcome\n", "  - id: welcome\n    hots: anna\n", "item welcome: unknown field 'hots' (did you mean 'host'?)"),
+    ("  - id: welcome\n", "  - id: welcome\n    zzz: 3\n", "item welcome: unknown field 'zzz' (fields are: id, type, title"),
     ("  - id: welcome\n    type: read\n", "  - id: welcome\n    type: bed\n    duration: 1:xx\n    bed: newsbed\n",
      "item welcome: bad duration: '1:xx' is not a duration (write MM:SS or H:MM:SS, e.g. 28:30) (write it as M:SS, "
      "e.g. 0:30)"),
-    ("  - id: welcome\n", "  - id: ../../etc\n", "item ../../etc: id: '../../etc' is not a valid item id"),
+    ("  - id: welcome\n", "  - id: ../../etc\n", "item ../../etc: field 'id': '../../etc' is not a valid item id"),
 ])
 def test_rundown_errors_name_the_item(run, station, old, new, message):
     run("plan", WEEK)
@@ -202,16 +204,33 @@ def test_measured_rate_replaces_configured(run, station, tmp_path):
 # --- properties ----------------------------------------------------------------------------------
 
 @given(st.lists(st.tuples(st.integers(1, 600_000), st.integers(0, 3000)), min_size=1, max_size=40),
-       st.integers(0, 2000), st.integers(1, 10_000_000))
-def test_front_plus_duration_plus_back_is_the_slot(items, gap, slot):
+       st.integers(0, 2000))
+def test_lay_out_matches_the_sum_of_items_gaps_and_overlaps(items, gap):
+    """Each item starts where the one before ends, plus the gap, or minus its overlap (never more than the item
+    before lasts); the total is counted independently, from the sums."""
     durations = [d for d, _ in items]
-    overlaps = [o for _, o in items]
+    overlaps = [0] + [o for _, o in items[1:]]
     starts, total = lay_out(durations, overlaps, gap)
-    for s, d in zip(starts, durations):
-        back = slot - s - d
-        assert s + d + back == slot
-        assert s >= 0
-    assert total == starts[-1] + durations[-1]
+    assert starts[0] == 0
+    for i in range(1, len(items)):
+        step = -min(overlaps[i], durations[i - 1]) if overlaps[i] else gap
+        assert starts[i] == starts[i - 1] + durations[i - 1] + step
+    n_gaps = sum(1 for o in overlaps[1:] if not o)
+    shared = sum(min(o, durations[i - 1]) for i, o in enumerate(overlaps) if i and o)
+    assert total == sum(durations) + n_gaps * gap - shared
+
+
+def test_run_sheet_rows_follow_each_other(run, station):
+    """In the run sheet as printed, each live row starts where the one before ends (plus the gap, or less a
+    crossfade), to the rounding of the clock."""
+    run("plan", WEEK)
+    run("script", WEEK)
+    rows = list(csv.reader(io.StringIO((station / "episodes" / WEEK / "out" / "runsheet.csv").read_text())))[1:-2]
+    live = [r for r in rows if r[0] != "–"]
+    assert len(live) == 15
+    for a, b in zip(live, live[1:]):
+        end = parse_duration_ms(a[9]) + parse_duration_ms(a[8] or a[7])
+        assert abs(parse_duration_ms(b[9]) - end) <= 1500, (a[1], b[1])  # 0.3 s gap or a crossfade, rounded
 
 
 @given(st.integers(0, 10 * 3600 * 1000))

@@ -8,17 +8,15 @@ from pathlib import Path
 import pytest
 from mutagen.id3 import ID3
 
-from tests.audio_util import WEEK, ff, record_tones, samples, tiny_station
+from tests.audio_util import WEEK, cached, ff, record_tones, samples, tiny_station
 from tests.canary import assert_clean, plant
 from tests.conftest import runner_for
 
 
 def make_cover(path: Path, w: int = 1400, h: int = 1400, fmt: str = "png") -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ff("-f", "lavfi", "-i", f"color=c=red:s={w}x{h}:d=1", "-frames:v", "1", str(path.with_suffix(f".{fmt}")))
-    if path.suffix != f".{fmt}":
-        path.with_suffix(f".{fmt}").rename(path)
-    return path
+    return cached(path, ("cover", w, h, fmt), lambda target: ff(
+        "-f", "lavfi", "-i", f"color=c=red:s={w}x{h}:d=1", "-frames:v", "1", "-f", "image2", "-c:v",
+        {"png": "png", "jpg": "mjpeg"}[fmt], str(target)))
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +65,7 @@ def test_mp3_tags_and_chapters(station):
     assert str(t["TDRC"]) == "2026-11-20"
     assert b"TYER" in after[:id3_size(after)] and b"TDAT" in after[:id3_size(after)]  # v2.3 splits the date
     assert t["WXXX:episode"].url == "https://example.org/podcast/st/episodes/2026-W47/"
-    from radio.config import Station
+    from radio.station import Station
     assert str(t["TXXX:PODCAST_GUID"]) == Station.open(station).episode_guid(WEEK)
     apic = t.getall("APIC")[0]
     assert apic.mime == "image/png" and apic.type == 3 and apic.data == (station / "elements" / "cover.png").read_bytes()

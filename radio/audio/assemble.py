@@ -26,7 +26,8 @@ from radio import rundown as rd
 from radio.audio import dsp, segment, tts
 from radio.audio.decode import decode
 from radio.audio.wav import WavWriter
-from radio.config import Station, format_ms
+from radio.config import format_ms
+from radio.station import Station
 from radio.errors import AudioError, warn
 
 CHUNK = 240_000  # samples per pass-2 step (5 s at 48 kHz)
@@ -187,11 +188,11 @@ def _prepare(station: Station, src: Source, rate: int, elements: Elements) -> se
                                       keep_s=cfg.audio.max_pause, name=f"item {src.entry.id}")
     if src.kind == "element":
         y = elements.get(src.entry.item.element or "")
-        return segment.Prepared(y, dsp.measure(y, rate), 0.0, 0.0)
+        return segment.Prepared(y, dsp.measure(y, rate), 0.0)
     name = src.entry.item.bed or src.entry.item.element or ""
     n = rd.parse_duration_ms(src.entry.item.duration or "0") * rate // 1000
     y = segment.fade(segment.loop_to(elements.get(name), n), rate, cfg.audio.bed_fade, cfg.audio.bed_fade)
-    return segment.Prepared(y, dsp.measure(y, rate), 0.0, 0.0)
+    return segment.Prepared(y, dsp.measure(y, rate), 0.0)
 
 
 def _bed_under(station: Station, voice: np.ndarray, name: str, rate: int, elements: Elements) -> tuple[np.ndarray, int]:

@@ -18,7 +18,6 @@ class Prepared:
     audio: np.ndarray
     loudness: dict
     gain_db: float
-    trimmed_s: float
     warnings: list[str] = field(default_factory=list)
 
 
@@ -72,26 +71,26 @@ def prepare_speech(x: np.ndarray, rate: int, target_lufs: float, *, silence_db: 
     clips = clipped_runs(x)
     if clips:
         warnings.append(f"{name}: the recording clips in {clips} places (re-record it lower if it sounds distorted)")
-    y, trimmed = trim(x, rate, silence_db, keep_s)
+    y, _ = trim(x, rate, silence_db, keep_s)
     before = dsp.measure(y, rate)
     if before["integrated"] is None:
         warnings.append(f"{name}: the recording is silent (check the microphone and the file)")
-        return Prepared(y, before, 0.0, trimmed, warnings)
+        return Prepared(y, before, 0.0, warnings)
     gain = target_lufs - before["integrated"]
     y *= np.float32(dsp.undb(gain))
     after = {**before, "integrated": round(before["integrated"] + gain, 2),
              "true_peak": round(before["true_peak"] + gain, 2) if before["true_peak"] is not None else None}
-    return Prepared(y, after, round(gain, 2), trimmed, warnings)
+    return Prepared(y, after, round(gain, 2), warnings)
 
 
 def prepare_element(x: np.ndarray, rate: int, target_lufs: float, name: str) -> Prepared:
     """Music and jingles are not trimmed; they are set to their level relative to speech."""
     m = dsp.measure(x, rate)
     if m["integrated"] is None:
-        return Prepared(x, m, 0.0, 0.0, [f"{name}: the element is silent"])
+        return Prepared(x, m, 0.0, [f"{name}: the element is silent"])
     gain = target_lufs - m["integrated"]
     y = x * np.float32(dsp.undb(gain))
-    return Prepared(y, {**m, "integrated": round(target_lufs, 2)}, round(gain, 2), 0.0)
+    return Prepared(y, {**m, "integrated": round(target_lufs, 2)}, round(gain, 2))
 
 
 def duck_envelope(voice: np.ndarray, rate: int, silence_db: float, duck_db: float, ramp_s: float) -> np.ndarray:

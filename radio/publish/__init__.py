@@ -7,31 +7,30 @@ last, under a lock: a publish that fails or is killed leaves the previous feed a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import fcntl
 import json
 import os
 import re
 import shutil
 import tempfile
 import urllib.parse
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from markupsafe import Markup
 from mutagen.id3 import ID3, ID3NoHeaderError
 
-from radio import rundown as rd
 from radio import fsutil
-from radio.config import GUIDS_NAME, Station, format_ms, guids_text, stored_guids
-from radio.reports import PublicReport
+from radio import rundown as rd
+from radio.config import format_ms
 from radio.errors import PublishError
-from radio.publish import transcript
+from radio.publish import corrections, transcript
 from radio.publish.feed import CHAPTERS_TYPE, build_feed
-from radio.script import render
-from radio.tags import cover_image, episode
+from radio.render import render
+from radio.reports import PublicReport
+from radio.station import GUIDS_NAME, Station, guids_text, stored_guids
+from radio.tags import cover_image, covering, episode
 
 
 @dataclass
@@ -47,21 +46,10 @@ def publish_root(station: Station) -> Path:
     return station.root / "feeds" / station.config.show.slug
 
 
-@contextmanager
-def lock(station: Station, what: str = "publish") -> Iterator[None]:
-    feeds = station.root / "feeds"
-    feeds.mkdir(parents=True, exist_ok=True)
-    path = feeds / f".{station.config.show.slug}.lock"
-    with open(path, "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise PublishError(f"another {what} of {station.config.show.slug} is running", where=path,
-                               fix="wait for it to finish, then run this again") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+def lock(station: Station, what: str = "publish"):
+    path = station.root / "feeds" / f".{station.config.show.slug}.lock"
+    return fsutil.locked(path, lambda: PublishError(f"another {what} of {station.config.show.slug} is running",
+                                                     where=path, fix="wait for it to finish, then run this again"))
 
 
 def fault_point(name: str) -> None:
@@ -96,7 +84,7 @@ def _stories(rundown: rd.Rundown) -> tuple[list[dict], list[str]]:
         r = e.report
         if r is None:
             continue
-        stories.append({"title": r.title, "attribution": r.attribution[:1].upper() + r.attribution[1:],
+        stories.append({"id": e.id, "title": r.title, "attribution": r.attribution[:1].upper() + r.attribution[1:],
                         "dateline": r.dateline,
                         "paragraphs": [p.strip() for p in r.text.split("\n") if p.strip()]})
         if r.appeal:
@@ -122,17 +110,35 @@ def location(reports: list[PublicReport]) -> str | None:
     return region
 
 
-def make_record(station: Station, week: str, media: Path, old: dict | None, others: dict[str, dict]) -> dict:
+def _notices(stories: list[dict]) -> list[str]:
+    """Corrections and retractions in a line each, for the feed's short description: listeners see them too."""
+    out = []
+    for s in stories:
+        if s.get("retraction"):
+            out.append(f"Retraction, {s['retraction']['date']}: {s['title']}. {s['retraction']['reason']}")
+        for c in s.get("corrections") or []:
+            out.append(f"Correction, {c['date']} ({s['title']}): {c['note']}")
+    return out
+
+
+def make_record(station: Station, week: str, media: Path, old: dict | None, others: dict[str, dict],
+                podcast: dict | None = None) -> dict:
     cfg = station.config
     out = station.out_dir(week)
     as_run = json.loads((out / "as-run.json").read_text(encoding="utf-8"))
+    if podcast is not None:  # the podcast as published (without retracted items); the as-run file stays as aired
+        as_run = {**as_run, "podcast": podcast}
     ep = episode(station, week)
     rundown = rd.load(station, week)
     entries = {e.id: e for e in rundown.entries}
     hosts = {h.id: h.name for h in cfg.hosts}
     cues = transcript.cues(as_run["podcast"]["items"], entries, hosts)
-    chapters = [{"title": t, "start_ms": a, "end_ms": b} for t, a, b in ep.chapters]  # the same as the ID3 CHAPs
+    # the whole file from 0, as in the ID3 chapters (of the master as published, without retracted items)
+    chapters = covering(as_run["podcast"]["items"], set(cfg.podcast.chapter_types), {i: e.title for i, e in entries.items()},
+                        as_run["podcast"]["samples"] * 1000 // as_run["rate"])
     stories, appeals = _stories(rundown)
+    stories, appeals = corrections.amend_stories(station, week, rundown, stories)
+    ep = dataclasses.replace(ep, summary=corrections.summary(station, week, rundown, ep.summary))
     notes = render(station, "shownotes.html", {"summary": ep.summary, "stories": stories, "appeals": appeals})
     page_notes = render(station, "shownotes.html", {"summary": ep.summary, "stories": stories, "appeals": []})
     numbers = [r["number"] for w, r in others.items() if w != week]
@@ -148,6 +154,8 @@ def make_record(station: Station, week: str, media: Path, old: dict | None, othe
         "chapters_list": chapters, "cues": cues, "appeals": appeals, "draft": bool(as_run["draft"]),
         "hosts": [hosts[h] for h in on_air_hosts],
         "location": location([e.report for e in rundown.live if e.report is not None]),
+        "report_starts": corrections.report_starts(as_run["podcast"], rundown),
+        "notices": _notices(stories),
     }
 
 
@@ -168,6 +176,7 @@ def publish(station: Station, week: str, *, allow_draft: bool = False) -> Publis
     if not (out / "as-run.json").is_file() or not mp3.is_file():
         raise PublishError(f"nothing to publish for {week} yet", where=out,
                            fix=f"run `radio assemble {week}` and `radio tag {week}` first")
+    mp3, podcast = corrections.podcast_master(station, week)  # without retracted items, if any
     try:
         tagged = "TXXX:PODCAST_GUID" in ID3(mp3)
     except ID3NoHeaderError:
@@ -190,7 +199,7 @@ def publish(station: Station, week: str, *, allow_draft: bool = False) -> Publis
             s_media = staging / "media" / station.media_name(week)
             s_media.parent.mkdir(parents=True)
             shutil.copyfile(mp3, s_media)
-            rec = make_record(station, week, s_media, existing.get(week), existing)
+            rec = make_record(station, week, s_media, existing.get(week), existing, podcast)
             all_records = {**existing, week: rec}
             cover_name = "cover.jpg" if mime == "image/jpeg" else "cover.png"
             weeks = sorted(all_records)
@@ -205,6 +214,7 @@ def publish(station: Station, week: str, *, allow_draft: bool = False) -> Publis
                 "nginx-headers.conf": nginx_snippet(station),
                 "feed.xml": build_feed(station, list(all_records.values()), build_time(list(all_records.values()))),
             }
+            files.update(corrections.site_files(station, all_records))  # corrections page and feed, thread pages
             for rel, data in files.items():
                 p = staging / rel
                 p.parent.mkdir(parents=True, exist_ok=True)
@@ -214,6 +224,7 @@ def publish(station: Station, week: str, *, allow_draft: bool = False) -> Publis
                      "index.html"]
             for rel in order:
                 _move(staging / rel, root / rel)
+            corrections.remove_stale(root, files)
             fault_point("before-feed")
             _move(staging / "feed.xml", root / "feed.xml")  # last: the feed never names what is not there
         finally:

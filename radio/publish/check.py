@@ -11,7 +11,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from radio.config import APPLE_CATEGORIES, GUIDS_NAME, Station
+from radio.config import APPLE_CATEGORIES
+from radio.station import GUIDS_NAME, Station
 from radio.publish import publish_root
 from radio.publish.feed import APPLE_TAGS, DESCRIPTION_BYTES, ITUNES_NS, PODCAST_NS, html_tags
 from radio.tags import image_size, repeats_show

@@ -16,7 +16,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 from markupsafe import Markup
 
-from radio.config import Station
+from radio.station import Station
 
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -115,12 +115,16 @@ def html_tags(html: str) -> set[str]:
 
 
 def description(rec: dict, page_url: str, funding: tuple[str, str] | None) -> str:
-    """The episode description Apple accepts: p, ul, li and a only, at most 4,000 bytes (UTF-8)."""
-    def build(summary: str, appeals: list[str]) -> str:
+    """The episode description Apple accepts: p, ul, li and a only, at most 4,000 bytes (UTF-8).
+
+    The summary, any correction or retraction, how to help, and links to the page and the support page. When it
+    is too long, appeals go first (the page has them all), then the summary is shortened."""
+    def build(summary: str, notices: list[str], appeals: list[str]) -> str:
         parts = []
         if rec["draft"]:
             parts.append(Markup("<p>Draft: synthesized voices stand in for recordings not yet made.</p>"))
         parts.append(Markup("<p>{}</p>").format(summary))
+        parts.extend(Markup("<p>{}</p>").format(n) for n in notices)
         if appeals:
             parts.append(Markup("<p>How to help:</p><ul>{}</ul>").format(
                 Markup("").join(Markup("<li>{}</li>").format(a) for a in appeals)))
@@ -129,16 +133,21 @@ def description(rec: dict, page_url: str, funding: tuple[str, str] | None) -> st
             parts.append(Markup('<p><a href="{}">{}</a></p>').format(*funding))
         return "\n".join(parts)
 
-    summary, appeals = rec["summary"], list(rec["appeals"])
-    text = build(summary, appeals)
-    while len(text.encode("utf-8")) > DESCRIPTION_BYTES and appeals:
+    summary, notices, appeals = rec["summary"], list(rec.get("notices", [])), list(rec["appeals"])
+
+    def fits() -> bool:
+        return len(build(summary, notices, appeals).encode("utf-8")) <= DESCRIPTION_BYTES
+
+    while not fits() and appeals:
         appeals.pop()
-        text = build(summary, appeals)
-    while len(text.encode("utf-8")) > DESCRIPTION_BYTES:
-        words = summary.rstrip("…").split()
+    while not fits() and len(summary) > 1:
+        bare = summary.rstrip("…")
+        words = bare.split()
         summary = (" ".join(words[:len(words) - max(1, len(words) // 8)]) if len(words) > 1
-                   else summary[:len(summary) // 2]) + "…"
-        text = build(summary, appeals)
+                   else bare[:len(bare) // 2]) + "…"
+    while not fits() and notices:
+        notices.pop()
+    text = build(summary, notices, appeals)
     assert html_tags(text) <= APPLE_TAGS, html_tags(text)
     return text
 
@@ -192,7 +201,6 @@ def build_feed(station: Station, episodes: list[dict], build_time: dt.datetime) 
         fe.podcast.itunes_duration(int(round(ep["duration_s"])))
         fe.podcast.itunes_episode(ep["number"])
         fe.podcast.itunes_episode_type("full")
-        fe.podcast.itunes_summary(ep["summary"])
         fe.podcastindex.explicit = p.explicit
         fe.podcastindex.transcript = f"{station.show_url}{ep['transcript']}"
         fe.podcastindex.chapters = f"{station.show_url}{ep['chapters']}"

@@ -343,6 +343,11 @@ def test_draft_needs_allow_draft_and_untagged_is_refused(tmp_path):
     assert run("publish", WEEK, "--allow-draft").exit_code == 0
     page = (root / "feeds" / "st" / "episodes" / WEEK / "index.html").read_text()
     assert "This is a draft" in page
+    # the feed item says so too, in its title and its description
+    from lxml import etree
+    item = etree.parse(str(root / "feeds" / "st" / "feed.xml")).find("channel/item")
+    assert item.findtext("title") == "Draft: 20 November: First fictional story"
+    assert item.findtext("description").startswith("<p>Draft: synthesized voices stand in")
     del port
 
 
@@ -734,3 +739,22 @@ def test_episode_page_in_chromium(served, width):
         assert _axe(driver) == []
     finally:
         driver.quit()
+
+
+def test_location_only_from_what_every_report_publishes():
+    from radio.publish import location
+    from radio.reports import Report, public
+
+    def rep(place, region, exposure):
+        return public(Report.model_validate({
+            "id": "r", "title": "Fictional", "received": "2026-11-16", "place": place, "region": region, "kind": "strike",
+            "exposure": exposure, "status": "verified"}), "r")
+
+    town = rep("Kestrel Ridge", "North Basin", "named")
+    assert location([town, rep("Kestrel Ridge", "North Basin", "named")]) == "Kestrel Ridge, North Basin"
+    # a report that withholds its town: only the region, never the town
+    assert location([town, rep("Kestrel Ridge", "North Basin", "regional")]) == "North Basin"
+    assert location([rep("Smalltown", "North Basin", "regional")]) == "North Basin"
+    assert location([town, rep("Port Alder", "Eastern Coast", "named")]) is None  # unsure: nothing
+    assert location([town, rep("Kestrel Ridge", "North Basin", "none")]) is None
+    assert location([]) is None

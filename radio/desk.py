@@ -66,7 +66,8 @@ def render_show(station: Station, report_id: str, show_private: bool) -> str:
         p = r.private.model_dump(exclude_none=True)
         lines += ["", "-------- PRIVATE: NEVER TO BE PUBLISHED OR READ ON AIR --------"]
         lines += [f"place:       {r.place or ''}", f"workplace:   {r.workplace or ''}"]
-        lines += [f"{k + ':':<12} {v}" for k, v in p.items()]
+        for k, v in p.items():
+            lines += _private_lines(k, v)
         from radio.station import correspondent
         who = correspondent(station, r.private.correspondent)
         if who:
@@ -75,3 +76,19 @@ def render_show(station: Station, report_id: str, show_private: bool) -> str:
             lines.append(f"check:       {c.on.isoformat()} {c.by} by {c.method}" + (f": {c.note}" if c.note else ""))
         lines.append("-------- END PRIVATE --------")
     return "\n".join(lines)
+
+
+def _private_lines(key: str, value, indent: str = "") -> list[str]:
+    """A private field as lines; what intake records (headers, DKIM/SPF results, attachments) is nested."""
+    if isinstance(value, dict):
+        out = [f"{indent}{key}:"]
+        for k, v in value.items():
+            out += _private_lines(str(k), v, indent + "  ")
+        return out
+    if isinstance(value, list):
+        out = [f"{indent}{key}:"]
+        for v in value:
+            out += _private_lines("-", v, indent + "  ") if isinstance(v, (dict, list)) else [f"{indent}  - {v}"]
+        return out
+    text = " / ".join(str(value).splitlines())
+    return [f"{indent}{key + ':':<12} {text}" if not indent else f"{indent}{key}: {text}"]

@@ -42,6 +42,11 @@ def summary(station: Station, week: str) -> list[str]:
         fill = f" (filled with {station.config.audio.filler or 'silence'})" if filler else ""
         lines.append(f"timing    content {format_ms(content)} in a {format_ms(slot)} slot: "
                      f"{rd.over_under(over)}{fill}")
+    republished = out / "republished" / "podcast.json"
+    if republished.is_file():  # retractions: the podcast as published now, beside the masters as broadcast
+        pod = json.loads(republished.read_text())["podcast"]
+        lines.append(f"published {rel(republished.with_suffix('.mp3'))}: {format_ms(round(pod['seconds'] * 1000))}, "
+                     f"without {', '.join(pod['retracted'])} (retracted)")
     root = station.root / "feeds" / station.config.show.slug
     lines.append(f"site      {rel(root / 'episodes' / week / 'index.html')}")
     lines.append(f"feed      {rel(root / 'feed.xml')} -> {station.feed_url}")

@@ -159,6 +159,12 @@ def test_imap_credentials_never_on_the_command_line(tmp_path, ca, dovecot):
     assert r.exit_code == 0, r.err
     assert dovecot.password not in r.out + r.err
     assert r.out.splitlines()[-1] == "3 taken in, 6 quarantined, 1 already taken in"
+    # imap:// is STARTTLS, and it too must verify the server
+    starttls = f"imap://127.0.0.1:{dovecot.starttls_port}/INBOX"
+    r = run("intake", IN_WEEK, "--imap", starttls, env={"SSL_CERT_FILE": "/nonexistent"})
+    assert r.exit_code == 1 and "TLS with the IMAP server failed" in r.err
+    r = run("intake", IN_WEEK, "--imap", starttls, env={"SSL_CERT_FILE": str(ca[0])})
+    assert r.exit_code == 0 and r.out == "0 taken in, 0 quarantined, 10 already taken in\n"
 
 
 def test_taken_in_and_verified_reports_reach_the_bulletin_without_their_senders(tmp_path):
@@ -269,3 +275,20 @@ def test_a_subscriber_list_is_taken_whole_or_refused_at_a_line(tmp_path_factory,
         return
     assert len({s.address.lower() for s in got}) == len(got)
     assert all(s.format in subscribers.FORMATS for s in got)
+
+
+def test_the_desk_sees_the_sender_only_in_the_private_view(tmp_path):
+    root = mail_station(tmp_path / "st")
+    run = runner_for(root)
+    assert run("intake", IN_WEEK, "--maildir", str(write_maildir(tmp_path / "Maildir", messages()))).exit_code == 0
+    rid = "dockers-at-port-alder-stop-work-over-unpaid-nigh"
+    shown = run("report", "show", rid).out
+    assert "attribution: Our correspondent on the Eastern Coast" in shown
+    for value in SENDER_VALUES:
+        assert value not in shown
+    private = run("report", "show", rid, "--private").out.split("-------- PRIVATE")[1]
+    for line in ("contact:     marta.invented@example.org", "  received: from laptop.home.example.net (198.51.100.23)",
+                 "      dkim: pass", "  note: recorded for the desk; never counts as a verification check",
+                 "signature:   Marta Invented / +00 555 0142"):
+        assert line in private, line
+    assert "status:      unverified (0/2 checks)" in shown

@@ -283,17 +283,21 @@ def send(station: Station, week: str, *, dry_run: bool = False, uncertain: str |
          progress: Callable[[int, int], None] | None = None) -> SendResult:
     """Send WEEK's bulletin to every subscriber once; --dry-run writes the .eml files instead."""
     people = subs.load(station)  # a bad row stops everything here, before any message is made
-    messages = [build_message(station, week, s) for s in people]
+    # one message of each language and format first: a missing bulletin or PDF stops the run before any send
+    kinds = {}
+    for s in people:
+        kinds.setdefault((_bulletin_for(station, week, s.language)[0], s.format), s)
+    for s in kinds.values():
+        build_message(station, week, s)
     result = SendResult()
     if dry_run:
         folder = station.private_dir / "outbox" / week
-        for m in messages:
-            target = folder / f"line-{m.subscriber.line:04d}.eml"
-            fsutil.write_bytes(target, m.data)
+        for s in people:
+            target = folder / f"line-{s.line:04d}.eml"
+            fsutil.write_bytes(target, build_message(station, week, s).data)
             result.written.append(target)
         return result
-    bulletin_id = fingerprint(sorted({p for m in messages for p in _bulletin_for(station, week,
-                                                                                   m.subscriber.language)[1:3]}))
+    bulletin_id = fingerprint(sorted({p for s in people for p in _bulletin_for(station, week, s.language)[1:3]}))
     rate = station.config.mail.rate_per_minute
     interval = 60.0 / rate
     sender = _from_address(station)
@@ -303,18 +307,20 @@ def send(station: Station, week: str, *, dry_run: bool = False, uncertain: str |
         last = None
         try:
             todo = []
-            for m in messages:
-                state = journal.state.get(m.subscriber.address.lower())
+            for s in people:
+                state = journal.state.get(s.address.lower())
                 if state == "sent":
-                    result.already.append(m.subscriber)
+                    result.already.append(s)
                 elif state == "data" and uncertain == "sent":
-                    journal.mark("sent", m.subscriber.address, id=m.message_id, note="confirmed by the producer")
-                    result.already.append(m.subscriber)
+                    journal.mark("sent", s.address, id=message_id(station, week, _bulletin_for(
+                        station, week, s.language)[0], s.address), note="confirmed by the producer")
+                    result.already.append(s)
                 elif state == "data" and uncertain != "resend":
-                    result.uncertain.append(m.subscriber)
+                    result.uncertain.append(s)
                 else:
-                    todo.append(m)
-            for i, m in enumerate(todo, start=1):
+                    todo.append(s)
+            for i, sub in enumerate(todo, start=1):
+                m = build_message(station, week, sub)  # made when it is sent: a rerun makes only what it sends
                 if last is not None:
                     wait = last + interval - time.monotonic()
                     if wait > 0:

@@ -74,7 +74,7 @@ def code_version() -> str:
     root = Path(__file__).parent
     h = hashlib.sha256()
     for p in sorted(root.rglob("*")):
-        if p.is_file() and p.suffix in (".py", ".html", ".md", ".css", ".toml"):
+        if p.is_file() and p.suffix in (".py", ".html", ".md", ".css", ".toml", ".po"):
             h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes())
     return h.hexdigest()[:16]
 
@@ -138,7 +138,7 @@ STAGES: list[Stage] = [
           outputs=_out("script.html", "script.md", "runsheet.html", "runsheet.csv"),
           run=lambda s, w, o: script_stage(s, w)),
     Stage("assemble",
-          inputs=lambda s, w, o: [*_common(s, w), *_elements(s), *_files(s.week_dir(w) / "segments"),
+          inputs=lambda s, w, o: [*_common(s, w), *_elements(s), *_files(s.edition_dir(w) / "segments"),
                                   f"draft={o.draft}", f"allow_over={o.allow_over}"],
           outputs=_out("onair.wav", "podcast.mp3", "as-run.json", "loudness.json"),
           run=lambda s, w, o: assemble_stage(s, w, draft=o.draft, allow_over=o.allow_over, progress=o.progress)),

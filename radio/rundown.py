@@ -17,7 +17,8 @@ from radio.config import format_ms, parse_duration_ms
 from radio.station import Station
 from radio.yamlio import MarkedYAMLError, YAMLError
 from radio.errors import RadioError, RundownError, from_validation
-from radio.reports import PublicReport, check_id, clean, on_air_ready, public, week_reports
+from radio.i18n import day_month_year, gettext, joined, long_date
+from radio.reports import PublicReport, check_id, clean, edition_reports, on_air_ready, public
 
 ItemType = Literal["read", "recorded", "element", "bed"]
 SPEECH = ("read", "recorded")
@@ -84,7 +85,7 @@ class Rundown:
 
 
 def rundown_path(station: Station, week: str) -> Path:
-    return station.week_dir(week) / "rundown.yaml"
+    return station.edition_dir(week) / "rundown.yaml"
 
 
 # --- planning --------------------------------------------------------------------------------------
@@ -93,10 +94,15 @@ def words(text: str) -> int:
     return len(re.findall(r"[\w'’-]+", text))
 
 
-def spoken_text(r: PublicReport) -> str:
-    """What the host reads for a report: the attribution, then the public text."""
+def attribution_line(lang: str, r: PublicReport) -> str:
+    """'Our correspondent in Kestrel Ridge reports.', in the edition's language."""
     att = r.attribution.rstrip(".:")
-    return f"{att[:1].upper()}{att[1:]} reports. {r.text}".strip()
+    return gettext(lang, "{attribution} reports.").format(attribution=f"{att[:1].upper()}{att[1:]}")
+
+
+def spoken_text(r: PublicReport, lang: str = "en") -> str:
+    """What the host reads for a report: the attribution, then the public text."""
+    return f"{attribution_line(lang, r)} {r.text}".strip()
 
 
 def _first_sentence(text: str) -> str:
@@ -106,13 +112,15 @@ def _first_sentence(text: str) -> str:
 
 def _fresh_plan(station: Station, week: str) -> CommentedMap:
     cfg = station.config
-    reports = [public(r, r.id) for r in week_reports(station, week) if on_air_ready(r) is None]
+    lang = station.language
+    _ = lambda message: gettext(lang, message)  # noqa: E731
+    reports = [public(r, r._source or r.id) for r in edition_reports(station, week) if on_air_ready(r) is None]
     reports.sort(key=lambda r: (r.priority, r.event_date or r.title, r.id))
     features = [r for r in reports if r.kind in cfg.show.feature_kinds]
     news = [r for r in reports if r.kind not in cfg.show.feature_kinds]
     hosts = [h.id for h in cfg.hosts]
     air = station.air_datetime(week)
-    date_words = f"{air:%A} {air.day} {air:%B} {air.year}"
+    date_words = long_date(lang, air.date())
     first_speech = next(i for i, s in enumerate(cfg.show.format) if not s.startswith("element:")) \
         if any(not s.startswith("element:") for s in cfg.show.format) else len(cfg.show.format)
     items = CommentedSeq()
@@ -147,13 +155,14 @@ def _fresh_plan(station: Station, week: str) -> CommentedMap:
             add(id=f"{prefix}{name}", type="element", element=name, title=el.title or name,
                 onair_only=True if el.onair_only else None)
         elif section == "welcome":
-            names = " and ".join(h.name for h in cfg.hosts)
-            add(comment="welcome", id="welcome", type="read", host=host(), title="Welcome",
-                text=f"This is {cfg.show.title}, on {date_words}. With you this week: {names}.")
+            names = joined(lang, [h.name for h in cfg.hosts])
+            add(comment="welcome", id="welcome", type="read", host=host(), title=_("Welcome"),
+                text=_("This is {show}, on {date}. With you this week: {hosts}.").format(
+                    show=cfg.show.title, date=date_words, hosts=names))
         elif section == "headlines" and reports:
             heads = [re.sub(r"^(Feature|Interview):\s*", "", r.title).rstrip(".") for r in reports]
             lines = " ".join(_first_sentence(h[:1].upper() + h[1:] + ".") for h in heads)
-            add(id="headlines", type="read", host=host(), title="Headlines", text=f"The headlines. {lines}",
+            add(id="headlines", type="read", host=host(), title=_("Headlines"), text=_("The headlines.") + " " + lines,
                 bed=cfg.show.bed)
         elif section == "news":
             for i, r in enumerate(news):
@@ -166,15 +175,15 @@ def _fresh_plan(station: Station, week: str) -> CommentedMap:
         elif section == "appeals":
             appeals = [r for r in reports if r.appeal]
             if appeals:
-                text = "Before we go, how you can help. " + " ".join(a.appeal for a in appeals)  # type: ignore[misc]
-                add(comment="appeals", id="appeals", type="read", host=host(), title="Solidarity appeals", text=text,
+                text = _("Before we go, how you can help.") + " " + " ".join(a.appeal for a in appeals)  # type: ignore[misc]
+                add(comment="appeals", id="appeals", type="read", host=host(), title=_("Solidarity appeals"), text=text,
                     bed=cfg.show.bed)
         elif section == "closing":
-            add(comment="closing", id="closing", type="read", host=host(), title="Closing",
-                text=f"That was {cfg.show.title}. Every report in this programme was checked with a second "
-                     "source before it went on air. Send us news from your workplace; we protect our sources. "
-                     "Until next week.")
-    doc = CommentedMap(week=week, title=clean(f"{cfg.show.title}, {air.day} {air:%B} {air.year}"), items=items)
+            add(comment="closing", id="closing", type="read", host=host(), title=_("Closing"),
+                text=_("That was {show}. Every report in this programme was checked with a second source before it "
+                       "went on air. Send us news from your workplace; we protect our sources. Until next week."
+                       ).format(show=cfg.show.title))
+    doc = CommentedMap(week=week, title=clean(f"{cfg.show.title}, {day_month_year(lang, air.date())}"), items=items)
     return doc
 
 
@@ -222,7 +231,7 @@ def _merge(station: Station, week: str, doc: CommentedMap, fresh: CommentedMap, 
     items = doc.get("items")
     if not isinstance(items, CommentedSeq):
         raise RundownError("'items' is not a list", where=rundown_path(station, week), fix="restore the items: list")
-    ready = {r.id for r in week_reports(station, week) if on_air_ready(r) is None}
+    ready = {r.id for r in edition_reports(station, week) if on_air_ready(r) is None}
     for i in reversed(range(len(items))):
         rid = items[i].get("report") if isinstance(items[i], dict) else None
         if rid and rid not in ready:
@@ -289,7 +298,7 @@ def load(station: Station, week: str) -> Rundown:
 def _resolve(station: Station, week: str, path: Path, rf: RundownFile) -> Rundown:
     cfg = station.config
     host_ids = {h.id for h in cfg.hosts}
-    reports = {r.id: r for r in week_reports(station, week)}
+    reports = {r.id: r for r in edition_reports(station, week)}
     seen: set[str] = set()
     entries: list[Entry] = []
     for it in rf.items:
@@ -334,8 +343,8 @@ def _resolve(station: Station, week: str, path: Path, rf: RundownFile) -> Rundow
                 raise RundownError(f"report {it.report} {why}", where=where,
                                    fix=f"verify it (`radio report verify {it.report}`), or remove the item or mark it "
                                        "skip: true")
-            report = public(r, reports_path(station, week, r.id))
-        text = (it.text or "").strip() or (spoken_text(report) if report else "")
+            report = public(r, r._source or reports_path(station, week, r.id))
+        text = (it.text or "").strip() or (spoken_text(report, station.language) if report else "")
         title = it.title or (report.title if report else (cfg.elements[it.element].title if it.element and
                                                          cfg.elements[it.element].title else it.id))
         entries.append(Entry(it, report, " ".join(clean(text).split()) if it.type in SPEECH else "",
@@ -350,7 +359,7 @@ def reports_path(station: Station, week: str, rid: str) -> Path:
 # --- timing --------------------------------------------------------------------------------------------
 
 def recording(station: Station, week: str, item_id: str) -> Path | None:
-    folder = station.week_dir(week) / "segments"
+    folder = station.edition_dir(week) / "segments"
     for ext in media.AUDIO_EXTS:
         p = folder / f"{item_id}.{ext}"
         if p.is_file():

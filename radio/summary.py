@@ -40,8 +40,11 @@ def summary(station: Station, week: str) -> list[str]:
         content = (total - filler) // 1000 * 1000  # whole seconds, so content and under-run add up to the slot
         over = total - slot if total > slot else content - slot
         fill = f" (filled with {station.config.audio.filler or 'silence'})" if filler else ""
-        lines.append(f"timing    content {format_ms(content)} in a {format_ms(slot)} slot: "
-                     f"{rd.over_under(over)}{fill}")
+        if station.on_air:
+            lines.append(f"timing    content {format_ms(content)} in a {format_ms(slot)} slot: "
+                         f"{rd.over_under(over)}{fill}")
+        else:
+            lines.append(f"timing    {format_ms(content)}, podcast only, at most {format_ms(slot)}")
     republished = out / "republished" / "podcast.json"
     if republished.is_file():  # retractions: the podcast as published now, beside the masters as broadcast
         pod = json.loads(republished.read_text())["podcast"]

@@ -14,11 +14,13 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from babel.dates import format_date
 from mutagen.id3 import (APIC, CHAP, COMM, CTOC, ID3, TALB, TCON, TDRC, TIT2, TLEN, TPE1, TXXX, WXXX, CTOCFlags,
                          ID3NoHeaderError)
 
 from radio import __version__, fsutil
 from radio import rundown as rd
+from radio.i18n import day_month_year, gettext, locale
 from radio.station import Station
 from radio.errors import RadioError
 
@@ -107,15 +109,15 @@ def repeats_show(title: str, show: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(show.strip())}(?!\w)", title, re.IGNORECASE) is not None
 
 
-def episode_titles(show: str, rundown_title: str, stories: list[str], air) -> tuple[str, str]:
+def episode_titles(show: str, rundown_title: str, stories: list[str], day: str) -> tuple[str, str]:
     """(title, bare title). Apple's rule: an episode title does not repeat the show's title.
 
     The rundown's title is used when the producer has written one that does not; otherwise the week's lead
     story, after the air date ("20 November: Miners ... strike"). The bare title (itunes:title) has no date."""
     if rundown_title.strip() and not repeats_show(rundown_title, show):
         return rundown_title, rundown_title
-    bare = stories[0] if stories else f"{air:%A} {air.day} {air:%B}"
-    return (f"{air.day} {air:%B}: {bare}" if stories else bare), bare
+    bare = stories[0] if stories else day
+    return (f"{day}: {bare}" if stories else bare), bare
 
 
 def covering(items: list[dict], kinds: set[str], titles: dict[str, str], total_ms: int) -> list[dict]:
@@ -150,9 +152,12 @@ def episode(station: Station, week: str) -> Episode:
                          where=rundown.path, fix="set podcast.chapter_types to fewer item types, or merge items")
     air = station.air_datetime(week)
     stories = [e.title for e in rundown.live if e.report is not None]
-    summary = f"{cfg.show.title} for {air.day} {air:%B %Y}." + (f" This week: {'; '.join(stories)}." if stories else "")
+    lang = station.language
+    summary = gettext(lang, "{show} for {date}.").format(show=cfg.show.title, date=day_month_year(lang, air.date())) \
+        + ((" " + gettext(lang, "This week: {stories}.").format(stories="; ".join(stories))) if stories else "")
     hosts = sorted({e.item.host for e in rundown.live if e.item.host})
-    feed_title, bare = episode_titles(cfg.show.title, rundown.title, stories, air)
+    day = format_date(air.date(), "d MMMM", locale=locale(lang))  # "20 November", "20 ноября"
+    feed_title, bare = episode_titles(cfg.show.title, rundown.title, stories, day)
     return Episode(title=rundown.title, feed_title=feed_title, bare_title=bare, show=cfg.show.title,
                    hosts=", ".join(cfg.host(h).name for h in hosts),
                    date=air.date().isoformat(), time=air.strftime("%H:%M:%S"), summary=summary,

@@ -23,8 +23,9 @@ from mutagen.id3 import ID3, ID3NoHeaderError
 
 from radio import fsutil
 from radio import rundown as rd
-from radio.config import format_ms
+from radio.config import format_ms, text_direction
 from radio.errors import PublishError
+from radio.i18n import day_month_year, locale
 from radio.publish import corrections, transcript
 from radio.publish.feed import CHAPTERS_TYPE, build_feed
 from radio.render import render
@@ -148,7 +149,7 @@ def make_record(station: Station, week: str, media: Path, old: dict | None, othe
         "week": week, "guid": ep.guid, "number": old["number"] if old else max(numbers, default=0) + 1,
         "title": ep.feed_title, "itunes_title": ep.bare_title, "summary": ep.summary, "notes_html": notes.strip(),
         "page_notes_html": page_notes.strip(), "pub_date": air.isoformat(),
-        "date": f"{air.day} {air:%B %Y}", "duration_s": as_run["podcast"]["seconds"],
+        "date": day_month_year(station.language, air.date()), "duration_s": as_run["podcast"]["seconds"],
         "media": f"media/{station.media_name(week)}", "length": media.stat().st_size,
         "transcript": f"media/{week}.vtt", "chapters": f"media/{week}.chapters.json",
         "chapters_list": chapters, "cues": cues, "appeals": appeals, "draft": bool(as_run["draft"]),
@@ -305,7 +306,8 @@ def _site(station: Station, cover_name: str) -> dict:
     """What every page of the site shows: the show, its feed and how to subscribe."""
     cfg = station.config
     p = cfg.podcast
-    return {"language": cfg.station.language, "show": cfg.show.title, "station": cfg.station.name,
+    return {"language": cfg.station.language, "dir": text_direction(cfg.station.language),
+            "show": cfg.show.title, "station": cfg.station.name,
             "description": cfg.show.description, "feed_url": station.feed_url, "show_url": station.show_url,
             "cover_url": f"{station.show_url}{cover_name}", "subscribe": subscribe_links(station.feed_url),
             "funding": {"url": p.funding_url, "text": p.funding_text} if p.funding_url else None}
@@ -317,6 +319,8 @@ def _episode_page(station: Station, rec: dict, cover_name: str) -> str:
             "size_mb": f"{rec['length'] / 1e6:.1f}"}
     return render(station, "episode.html", {
         **_site(station, cover_name), "ep": page, "root": "../../", "cover": f"../../{cover_name}",
+        "alternates": [{"lang": o.language, "href": o.episode_url(rec["week"]), "name": _language_name(o.language)}
+                       for o in station.editions() if o.edition_id != station.edition_id],
         "media": f"../../{rec['media']}", "vtt": f"../../{rec['transcript']}", "chapters": f"../../{rec['chapters']}",
         "notes": Markup(rec["page_notes_html"]),  # our own template made it, escaped
     })
@@ -326,5 +330,14 @@ def _index_page(station: Station, recs: list[dict], cover_name: str) -> str:
     eps = [{"href": f"episodes/{r['week']}/", "title": r["title"], "date": r["date"], "summary": r["summary"],
             "duration": clock(r["duration_s"]), "media": r["media"], "draft": r["draft"]}
            for r in sorted(recs, key=lambda r: (r["pub_date"], r["week"]), reverse=True)]
-    return render(station, "site_index.html", {**_site(station, cover_name), "root": "", "cover": cover_name,
-                                               "episodes": eps})
+    return render(station, "site_index.html", {
+        **_site(station, cover_name), "root": "", "cover": cover_name, "episodes": eps,
+        "alternates": [{"lang": o.language, "href": o.show_url, "name": _language_name(o.language),
+                        "feed_url": o.feed_url, "show": o.config.show.title}
+                       for o in station.editions() if o.edition_id != station.edition_id]})
+
+
+def _language_name(lang: str) -> str:
+    """The language's name in itself ('русский', 'français'), capitalised, for links between editions."""
+    name = locale(lang).get_display_name(locale(lang)) or lang
+    return name[:1].upper() + name[1:]

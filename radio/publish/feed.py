@@ -16,6 +16,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 from markupsafe import Markup
 
+from radio.i18n import gettext
 from radio.station import Station
 
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
@@ -76,6 +77,7 @@ class PodcastIndexEntry(BaseEntryExtension):
 
     def __init__(self):
         self.transcript: str | None = None
+        self.transcript_language: str | None = None
         self.chapters: str | None = None
         self.explicit: bool | None = None
         self.people: list[str] = []
@@ -89,7 +91,8 @@ class PodcastIndexEntry(BaseEntryExtension):
             _el(item, ITUNES_NS, "explicit", "true" if self.explicit else "false")
         if self.transcript:
             # no rel="captions": cue times inside an item are shared out by length, not exact
-            _el(item, PODCAST_NS, "transcript", url=self.transcript, type_="text/vtt")
+            attrs = {"language": self.transcript_language} if self.transcript_language else {}
+            _el(item, PODCAST_NS, "transcript", url=self.transcript, type_="text/vtt", **attrs)
         if self.chapters:
             _el(item, PODCAST_NS, "chapters", url=self.chapters, type_=CHAPTERS_TYPE)
         _people(item, self.people)
@@ -114,7 +117,7 @@ def html_tags(html: str) -> set[str]:
     return p.tags
 
 
-def description(rec: dict, page_url: str, funding: tuple[str, str] | None) -> str:
+def description(rec: dict, page_url: str, funding: tuple[str, str] | None, lang: str = "en") -> str:
     """The episode description Apple accepts: p, ul, li and a only, at most 4,000 bytes (UTF-8).
 
     The summary, any correction or retraction, how to help, and links to the page and the support page. When it
@@ -122,13 +125,14 @@ def description(rec: dict, page_url: str, funding: tuple[str, str] | None) -> st
     def build(summary: str, notices: list[str], appeals: list[str]) -> str:
         parts = []
         if rec["draft"]:
-            parts.append(Markup("<p>Draft: synthesized voices stand in for recordings not yet made.</p>"))
+            parts.append(Markup("<p>{}: {}</p>").format(gettext(lang, "Draft"), gettext(
+                lang, "This is a draft: synthesized voices stand in for recordings not yet made.")))
         parts.append(Markup("<p>{}</p>").format(summary))
         parts.extend(Markup("<p>{}</p>").format(n) for n in notices)
         if appeals:
-            parts.append(Markup("<p>How to help:</p><ul>{}</ul>").format(
+            parts.append(Markup("<p>{}:</p><ul>{}</ul>").format(gettext(lang, "How to help"),
                 Markup("").join(Markup("<li>{}</li>").format(a) for a in appeals)))
-        parts.append(Markup('<p><a href="{}">Show notes, chapters and transcript</a></p>').format(page_url))
+        parts.append(Markup('<p><a href="{}">{}</a></p>').format(page_url, gettext(lang, "Show notes")))
         if funding:
             parts.append(Markup('<p><a href="{}">{}</a></p>').format(*funding))
         return "\n".join(parts)
@@ -188,10 +192,10 @@ def build_feed(station: Station, episodes: list[dict], build_time: dt.datetime) 
     for ep in sorted(episodes, key=lambda e: (e["pub_date"], e["week"]), reverse=True):
         fe = fg.add_entry(order="append")
         page = station.episode_url(ep["week"])
-        draft = "Draft: " if ep["draft"] else ""
+        draft = f"{gettext(cfg.station.language, 'Draft')}: " if ep["draft"] else ""
         fe.title(draft + ep["title"])
         fe.link(href=page)
-        fe.description(description(ep, page, funding))
+        fe.description(description(ep, page, funding, cfg.station.language))
         fe.content(ep["notes_html"], type="CDATA")
         fe.guid(ep["guid"], permalink=False)
         fe.pubDate(dt.datetime.fromisoformat(ep["pub_date"]))
@@ -203,6 +207,8 @@ def build_feed(station: Station, episodes: list[dict], build_time: dt.datetime) 
         fe.podcast.itunes_episode_type("full")
         fe.podcastindex.explicit = p.explicit
         fe.podcastindex.transcript = f"{station.show_url}{ep['transcript']}"
+        if station.full_config.editions:  # a station of several languages says which each transcript is in
+            fe.podcastindex.transcript_language = cfg.station.language
         fe.podcastindex.chapters = f"{station.show_url}{ep['chapters']}"
         fe.podcastindex.people = list(ep["hosts"])
         fe.podcastindex.location = ep["location"]

@@ -1,4 +1,5 @@
 (function () {
+  var NOW = {{ _("Now: ")|tojson }};
   var player = document.getElementById("player");
   var box = document.getElementById("cues");
   var follow = document.getElementById("follow");
@@ -47,7 +48,7 @@
     var cue = mark(cues, currentCue, t);
     if (cue !== currentCue) { currentCue = cue; if (cue && following) { scrollToCue(cue); } }
     var ch = mark(chapters, currentChapter, t);
-    if (ch !== currentChapter) { currentChapter = ch; nowChapter.textContent = ch ? "Now: " + ch.querySelector(".title").textContent : ""; }
+    if (ch !== currentChapter) { currentChapter = ch; nowChapter.textContent = ch ? NOW + ch.querySelector(".title").textContent : ""; }
   });
   player.addEventListener("loadedmetadata", function () {
     if (isFinite(player.duration)) { document.getElementById("duration").textContent = clock(player.duration); }

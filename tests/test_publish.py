@@ -347,7 +347,7 @@ def test_draft_needs_allow_draft_and_untagged_is_refused(tmp_path):
     from lxml import etree
     item = etree.parse(str(root / "feeds" / "st" / "feed.xml")).find("channel/item")
     assert item.findtext("title") == "Draft: 20 November: First fictional story"
-    assert item.findtext("description").startswith("<p>Draft: This is a draft: synthesized voices stand in")
+    assert item.findtext("description").startswith("<p>This is a draft: synthesized voices stand in")
     del port
 
 
@@ -460,7 +460,7 @@ def test_description_is_cut_to_4000_bytes_with_apples_tags_only():
     rec = {"draft": True, "summary": "Забастовка " * 600, "appeals": ["Send <b>help</b> & money " * 10] * 30}
     text = description(rec, "https://example.org/st/episodes/2026-W47/", ("https://example.org/s", "Support"))
     assert len(text.encode()) <= 4000 and html_tags(text) <= APPLE_TAGS
-    assert text.startswith("<p>Draft: This is a draft") and text.endswith('<p><a href="https://example.org/s">Support</a></p>')
+    assert text.startswith("<p>This is a draft") and text.endswith('<p><a href="https://example.org/s">Support</a></p>')
     assert "&lt;b&gt;" not in text or "<b>" not in text
 
 

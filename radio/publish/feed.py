@@ -125,8 +125,8 @@ def description(rec: dict, page_url: str, funding: tuple[str, str] | None, lang:
     def build(summary: str, notices: list[str], appeals: list[str]) -> str:
         parts = []
         if rec["draft"]:
-            parts.append(Markup("<p>{}: {}</p>").format(gettext(lang, "Draft"), gettext(
-                lang, "This is a draft: synthesized voices stand in for recordings not yet made.")))
+            parts.append(Markup("<p>{}</p>").format(
+                gettext(lang, "This is a draft: synthesized voices stand in for recordings not yet made.")))
         parts.append(Markup("<p>{}</p>").format(summary))
         parts.extend(Markup("<p>{}</p>").format(n) for n in notices)
         if appeals:

@@ -613,6 +613,28 @@ def serve(c: Ctx, port: int, bind: str) -> None:
 
 
 @cli.command()
+@click.argument("week", required=False, callback=lambda ctx, param, v: Week(v) if v else None)
+@click.option("--port", default=8300, show_default=True, help="Port to listen on (0: any free port).")
+@click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--certfile", type=click.Path(dir_okay=False), help="TLS certificate (PEM): needed off this machine.")
+@click.option("--keyfile", type=click.Path(dir_okay=False), help="TLS private key (PEM) for --certfile.")
+@click.option("--edition", metavar="ID", help="The edition to record (e.g. fr); default: the station's own.")
+@pass_ctx
+def studio(c: Ctx, week: str | None, port: int, bind: str, certfile: str | None, keyfile: str | None,
+           edition: str | None) -> None:
+    """The studio in the browser: prompter, recorder, takes and live timing for WEEK (default: the newest
+    week with a rundown). Prints the address to open, with its access token.
+
+    \b
+    Example:
+      radio studio 2026-W47
+    """
+    from radio.studio.serve import run
+    station = c.station.for_edition(edition)[0] if edition else c.station
+    run(station, week, bind=bind, port=port, certfile=certfile, keyfile=keyfile, say=click.echo)
+
+
+@cli.command()
 @pass_ctx
 def check(c: Ctx) -> None:
     """Check the published feed and site as podcast directories do; exit 1 on any failure.

@@ -333,6 +333,7 @@ class Mail(_Model):
     unsubscribe_url: str = "https://radio.example.org/unsubscribe/{token}"  # https, one-click (RFC 8058)
     unsubscribe_mailto: str | None = None  # e.g. "unsubscribe@radio.example.org"
     rate_per_minute: Annotated[float, Field(gt=0, le=6000)] = 60.0
+    dkim_selector: str | None = None  # sign each message with private/dkim.pem under this selector (RFC 8058)
     # intake
     max_attachment_mb: Annotated[float, Field(gt=0, le=100)] = 10.0
     authserv_id: str | None = None  # trust only Authentication-Results added by this server

@@ -281,3 +281,13 @@ def walkthrough(readme: Path, name: str) -> list[tuple[list[str], str]]:
             argv, out = steps[-1]
             steps[-1] = (argv, out + line + "\n")
     return steps
+
+
+def dkim_key_pair(folder: Path) -> tuple[bytes, bytes]:
+    """An RSA key for DKIM, and the TXT record that would publish its public half."""
+    import base64
+    key = folder / "dkim.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+    der = subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"], check=True,
+                         capture_output=True).stdout
+    return key.read_bytes(), b"v=DKIM1; k=rsa; p=" + base64.b64encode(der)

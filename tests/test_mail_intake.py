@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,10 +15,10 @@ from radio.mail.intake import Quarantined, read_message, short_id
 from radio.reports import add_check, public, week_reports
 from tests.canary import assert_clean, leaks, plant
 from tests.conftest import WEEK, copy_station, runner_for
-from tests.mail_util import (EXPECTED_QUARANTINE, EXPECTED_TAKEN, SENDER_VALUES, BIG_LIMIT_MB, Dovecot, make_ca,
+from tests.mail_util import (EXPECTED_QUARANTINE, dkim_key_pair, EXPECTED_TAKEN, SENDER_VALUES, BIG_LIMIT_MB, Dovecot, make_ca,
                              messages, write_maildir, write_mbox)
 
-IN_WEEK = "2026-W48"  # a week of its own, so the demo week's reports stay as they are
+IN_WEEK = "2026-W49"  # a week of its own, so the demo week's reports stay as they are
 
 
 @pytest.fixture(scope="module")
@@ -186,17 +184,9 @@ def test_taken_in_and_verified_reports_reach_the_bulletin_without_their_senders(
     assert "Our correspondent on the Eastern Coast" in text and "[withheld]" in text
 
 
-def _dkim_key(tmp_path: Path) -> tuple[bytes, bytes]:
-    key = tmp_path / "dkim.pem"
-    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
-    der = subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"], check=True,
-                         capture_output=True).stdout
-    return key.read_bytes(), b"v=DKIM1; k=rsa; p=" + base64.b64encode(der)
-
-
 def test_dkim_is_recorded_privately_and_is_not_a_check(tmp_path):
     import dkim
-    private_key, record = _dkim_key(tmp_path)
+    private_key, record = dkim_key_pair(tmp_path)
     raw = dict(messages())["plain"]
     signed = dkim.sign(raw, b"mail", b"example.org", private_key, include_headers=[b"from", b"subject", b"date"]) + raw
     register = {"marta.invented@example.org": ("heron", {})}

@@ -51,9 +51,11 @@ def status_text(station: Station, week: str) -> str:
     return status_table(station, rundown, show)
 
 
-def assemble_stage(station: Station, week: str, *, draft: bool = False, allow_over: bool = False, progress=None):
+def assemble_stage(station: Station, week: str, *, draft: bool = False, allow_over: bool = False,
+                   allow_clipped: bool = False, progress=None):
     from radio.audio.assemble import assemble
-    return assemble(station, week, draft=draft, allow_over=allow_over, progress=progress)
+    return assemble(station, week, draft=draft, allow_over=allow_over, allow_clipped=allow_clipped,
+                    progress=progress)
 
 
 def tag_stage(station: Station, week: str):
@@ -117,6 +119,7 @@ def _elements(station: Station) -> list[Path]:
 class Options:
     draft: bool = False
     allow_over: bool = False
+    allow_clipped: bool = False
     progress: Progress = lambda *a: None  # noqa: E731
 
 
@@ -139,9 +142,10 @@ STAGES: list[Stage] = [
           run=lambda s, w, o: script_stage(s, w)),
     Stage("assemble",
           inputs=lambda s, w, o: [*_common(s, w), *_elements(s), *_files(s.edition_dir(w) / "segments"),
-                                  f"draft={o.draft}", f"allow_over={o.allow_over}"],
+                                  f"draft={o.draft}", f"allow_over={o.allow_over}", f"allow_clipped={o.allow_clipped}"],
           outputs=_out("onair.wav", "podcast.mp3", "as-run.json", "loudness.json"),
-          run=lambda s, w, o: assemble_stage(s, w, draft=o.draft, allow_over=o.allow_over, progress=o.progress)),
+          run=lambda s, w, o: assemble_stage(s, w, draft=o.draft, allow_over=o.allow_over,
+                                             allow_clipped=o.allow_clipped, progress=o.progress)),
     Stage("tag",
           inputs=lambda s, w, o: [*_common(s, w), s.path(s.config.podcast.cover, what="podcast.cover")],
           outputs=_out("podcast.mp3", "onair.wav"),

@@ -84,8 +84,9 @@ def announce(c: Ctx, s: Station) -> None:
 
 
 def audio_options(draft_help: str):
-    """--draft and --allow-over, shared by assemble and build."""
+    """--draft, --allow-over and --allow-clipped, shared by assemble and build."""
     def wrap(f):
+        f = click.option("--allow-clipped", is_flag=True, help="Air takes that clip (each is named, with a count).")(f)
         f = click.option("--allow-over", is_flag=True, help="Build even if the show runs over its slot.")(f)
         return click.option("--draft", is_flag=True, help=draft_help)(f)
     return wrap
@@ -347,20 +348,26 @@ def intake(c: Ctx, week: str, maildir: str | None, mbox: str | None, imap: str |
 
 @cli.command()
 @week_arg
-@click.option("--edition", "language", help="The edition's language (default: the station's).")
+@edition_option
 @pass_ctx
-def bulletin(c: Ctx, week: str, language: str | None) -> None:
+def bulletin(c: Ctx, week: str, edition: str | None) -> None:
     """Write WEEK's bulletin for member organisations: out/bulletin.html, .txt and .pdf, and its site page.
 
     \b
     Example:
       radio bulletin 2026-W47
+      radio bulletin 2026-W47 --edition fr
     """
     from radio.mail.bulletin import make
-    b = make(c.station, week, language)
-    for p in (b.html, b.text, b.pdf):
-        c.say(f"wrote {p.relative_to(c.station.root)}")
-    c.say(f"{b.count} reports in the {b.language} bulletin")
+    for s in each_edition(c, edition):
+        announce(c, s)
+        b = make(s, week, required=edition is not None or not s.edition)
+        if b is None:
+            c.say(f"no verified report in {s.language} yet: no {s.edition_id} bulletin")
+            continue
+        for p in (b.html, b.text, b.pdf):
+            c.say(f"wrote {p.relative_to(c.station.root)}")
+        c.say(f"{b.count} reports in the {b.language} bulletin")
 
 
 @cli.command()
@@ -497,7 +504,7 @@ class ProgressView:
 @audio_options("Fill missing recordings with espeak-ng read-throughs of the script.")
 @edition_option
 @pass_ctx
-def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, edition: str | None) -> None:
+def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_clipped: bool, edition: str | None) -> None:
     """Assemble WEEK's recordings into onair.wav (exactly the slot) and podcast.mp3.
 
     \b
@@ -509,7 +516,8 @@ def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, edition: str | No
     from radio.summary import loudness_lines
     for s in each_edition(c, edition):
         announce(c, s)
-        result = assemble_stage(s, week, draft=draft, allow_over=allow_over, progress=ProgressView(c).item)
+        result = assemble_stage(s, week, draft=draft, allow_over=allow_over, allow_clipped=allow_clipped,
+                                progress=ProgressView(c).item)
         for line in loudness_lines(s, result.report, {"onair": result.onair, "podcast": result.podcast}):
             c.say(line)
 
@@ -540,7 +548,7 @@ def tag(c: Ctx, week: str, edition: str | None) -> None:
 @audio_options("Fill missing recordings with read-throughs, and publish the draft.")
 @edition_option
 @pass_ctx
-def build(c: Ctx, week: str, draft: bool, allow_over: bool, edition: str | None) -> None:
+def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_clipped: bool, edition: str | None) -> None:
     """Run WEEK's stages in order (script, assemble, tag, publish), skipping what has not changed.
 
     Without --edition every edition is built, each on its own and each incremental.
@@ -556,7 +564,8 @@ def build(c: Ctx, week: str, draft: bool, allow_over: bool, edition: str | None)
     for s in each_edition(c, edition):
         announce(c, s)
         view = ProgressView(c)
-        result = run_build(s, week, Options(draft=draft, allow_over=allow_over, progress=view.item), view.stage)
+        result = run_build(s, week, Options(draft=draft, allow_over=allow_over, allow_clipped=allow_clipped,
+                                            progress=view.item), view.stage)
         if result.planned:
             c.say(f"planned {rundown_path(s, week).relative_to(s.root)} from the verified reports")
         for line in result.summary:

@@ -157,6 +157,7 @@ def make_record(station: Station, week: str, media: Path, old: dict | None, othe
         "location": location([e.report for e in rundown.live if e.report is not None]),
         "report_starts": corrections.report_starts(as_run["podcast"], rundown),
         "notices": _notices(stories),
+        "reports": corrections.episode_reports(rundown),
     }
 
 

@@ -11,6 +11,7 @@ import podcastparser
 import pytest
 from mutagen.id3 import ID3
 
+from radio.errors import RadioError
 from tests.canary import assert_clean, plant
 from tests.conftest import WEEK, copy_station, runner_for
 
@@ -51,7 +52,7 @@ def built(tmp_path_factory) -> tuple[Path, list[str]]:
 # --- configuration --------------------------------------------------------------------------------------
 
 def test_editions_are_typed(multi):
-    from radio.config import Station
+    from radio.station import Station
     s = Station.open(multi)
     ids = [(e.edition_id, e.language, e.on_air, e.config.show.slug) for e in s.editions()]
     assert ids == [("en", "en", True, "labour-week"), ("ru", "ru", True, "nedelya-truda"),
@@ -132,20 +133,32 @@ def test_withheld_town_is_caught_in_transliteration(multi):
     tr = reports / "factory-assembly-elects-committee.fr.md"
     tr.write_text(tr.read_text(encoding="utf-8").replace("du Bassin Nord ont", "de Kedrovyi ont"), encoding="utf-8")
     r = runner_for(multi)("plan", WEEK, "--edition", "fr")
-    assert r.exit_code == 1
-    assert "the text names the place 'Кедровый' but exposure is regional" in r.err and str(tr) in r.err
+    assert r.exit_code == 0, r.err  # kept off the air, saying why (the value itself is not printed)
+    assert ("left out factory-assembly-elects-committee: report factory-assembly-elects-committee names its "
+            "withheld place in the text (exposure regional)") in r.out.splitlines()
+    assert "factory-assembly-elects-committee" not in (multi / "episodes" / WEEK / "fr" / "rundown.yaml").read_text()
+    from radio.reports import edition_reports, public
+    from radio.station import Station
+    fr = next(s for s in Station.open(multi).for_edition("fr"))
+    r = next(x for x in edition_reports(fr, WEEK) if x.id == "factory-assembly-elects-committee")
+    with pytest.raises(RadioError, match="the text names the place 'Кедровый' but exposure is regional"):
+        public(r, tr)
 
 
 def test_withheld_town_is_caught_through_an_alias(multi):
     tr = multi / "episodes" / WEEK / "reports" / "teacher-dismissed-after-meeting.ru.md"
     tr.write_text(tr.read_text(encoding="utf-8").replace("Учительницу средней школы", "Учительницу из Стоунбриджа"),
                   encoding="utf-8")  # the alias declined (genitive): Russian names change their endings
+    line = ("left out teacher-dismissed-after-meeting: report teacher-dismissed-after-meeting names its withheld "
+            "place in the text (exposure none)")
     r = runner_for(multi)("plan", WEEK, "--edition", "ru")
-    assert r.exit_code == 1 and "the text names the place 'Стоунбридж' but exposure is none" in r.err, r.err
+    assert r.exit_code == 0 and line in r.out.splitlines(), r.out + r.err
     fr = multi / "episodes" / WEEK / "reports" / "teacher-dismissed-after-meeting.fr.md"
     fr.write_text(fr.read_text(encoding="utf-8").replace("de collège", "de collège à Stounbridzh"), encoding="utf-8")
     r = runner_for(multi)("plan", WEEK, "--edition", "fr")  # the Cyrillic alias, written in Latin letters
-    assert r.exit_code == 1 and "names the place 'Стоунбридж'" in r.err, r.err
+    assert r.exit_code == 0 and line in r.out.splitlines(), r.out + r.err
+    for ed in ("ru", "fr"):
+        assert "teacher-dismissed" not in (multi / "episodes" / WEEK / ed / "rundown.yaml").read_text()
 
 
 def test_holding_the_original_removes_it_from_every_edition(multi):
@@ -217,7 +230,7 @@ def test_feeds_read_by_feedparser_and_podcastparser(built, ed, slug):
 
 
 def test_cyrillic_and_accents_intact_in_every_output(built):
-    from radio.config import Station
+    from radio.station import Station
     root, _ = built
     ru_title = "Шахтёры шахты Кестрел-Ридж бастуют вторую неделю"
     fr_title = "À Kestrel Ridge, la grève des mineurs entre dans sa deuxième semaine"
@@ -240,9 +253,8 @@ def test_cyrillic_and_accents_intact_in_every_output(built):
         assert any(title in str(f) for f in tags.getall("CHAP")[0].sub_frames.values()) or \
             title in [str(c.sub_frames["TIT2"]) for c in tags.getall("CHAP")]
         assert str(tags["TALB"]) == Station.open(root).for_edition(ed)[0].config.show.title
-        wav = (out / "onair.wav").read_bytes()[:65536]
-        assert Station.open(root).for_edition(ed)[0].config.show.title.encode("utf-8") in wav or \
-            ed == "fr"  # bext is Latin-1 by the standard; the French title survives in LIST/INFO as UTF-8
+        wav = (out / "onair.wav").read_bytes()[:65536]  # bext and LIST/INFO come before the audio
+        assert Station.open(root).for_edition(ed)[0].config.show.title.encode("utf-8") in wav
     fr_page = (root / "feeds" / "semaine-du-travail" / "episodes" / WEEK / "index.html").read_text(encoding="utf-8")
     assert ">Chapitres<" in fr_page and ">Transcription<" in fr_page and "Notes de l’épisode" in fr_page
 
@@ -264,8 +276,19 @@ def test_no_canary_in_any_edition(built):
 
 def test_check_passes_every_built_feed(built):
     root, _ = built
-    from radio.config import Station
+    from radio.station import Station
     from radio.publish.check import check
     for s in Station.open(root).for_edition("ru") + Station.open(root).for_edition("fr"):
         failed = [what for good, what in check(s) if not good]
         assert not failed, failed
+
+
+def test_script_and_run_sheet_speak_the_editions_language(built):
+    root, _ = built
+    ru = (root / "episodes" / WEEK / "ru" / "out" / "script.html").read_text(encoding="utf-8")
+    assert '<html lang="ru">' in ru and "ПОДВОДКА:" in ru and "пятница 20 ноября 2026, 18:00" in ru
+    assert "Наш корреспондент" in ru or "наш корреспондент" in ru
+    fr_sheet = (root / "episodes" / WEEK / "fr" / "out" / "runsheet.html").read_text(encoding="utf-8")
+    assert "<title>Conducteur:" in fr_sheet and ">temps restant<" in fr_sheet
+    fr = (root / "episodes" / WEEK / "fr" / "out" / "script.html").read_text(encoding="utf-8")
+    assert "TOP : lu en direct" in fr and "vendredi 20 novembre 2026" in fr

@@ -298,3 +298,15 @@ def test_script_and_run_sheet_speak_the_editions_language(built):
     assert "<title>Conducteur:" in fr_sheet and ">temps restant<" in fr_sheet
     fr = (root / "episodes" / WEEK / "fr" / "out" / "script.html").read_text(encoding="utf-8")
     assert "TOP : lu en direct" in fr and "vendredi 20 novembre 2026" in fr
+
+
+@pytest.mark.parametrize("ed,slug", sorted(EDITIONS.items()))
+def test_partytime_reads_each_editions_feed(built, ed, slug):
+    from radio.station import Station
+    from tests.test_publish import partytime
+    root, _ = built
+    s = Station.open(root).for_edition(ed)[0]
+    f = partytime(root / "feeds" / slug / "feed.xml")
+    assert f["guid"] == str(s.feed_guid) and f["language"] == ed
+    (e,) = f["items"]
+    assert e["podcastTranscripts"][0]["language"] == ed

@@ -443,3 +443,15 @@ def test_an_edition_records_into_its_own_segments(tmp_path, upload_file):
     seg = root / "episodes" / WEEK / "ru" / "segments"
     assert sorted(p.name for p in seg.iterdir()) == [f"{item['id']}.ogg", f"{item['id']}.take-1.ogg"]
     assert not (root / "episodes" / WEEK / "segments").exists()
+
+
+def test_a_silent_take_is_saved_but_said_to_be_unusable(studio, station, tmp_path):
+    root, _ = station
+    quiet = tmp_path / "quiet.webm"
+    ff("-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "4", "-c:a", "libopus", str(quiet))
+    status, _, body = studio.request("POST", "/api/items/closing/takes", quiet.read_bytes(),
+                                     {"Content-Type": "audio/webm"})
+    verdict = json.loads(body)
+    assert status == 200 and verdict["usable"] is False
+    assert "silent" in verdict["problems"][0]
+    assert (root / "episodes" / WEEK / "segments" / f"closing.take-{verdict['take']}.ogg").is_file()

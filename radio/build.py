@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from radio import fsutil
 from radio import rundown as rd
@@ -51,9 +52,11 @@ def status_text(station: Station, week: str) -> str:
     return status_table(station, rundown, show)
 
 
-def assemble_stage(station: Station, week: str, *, draft: bool = False, allow_over: bool = False, progress=None):
+def assemble_stage(station: Station, week: str, *, draft: bool = False, allow_over: bool = False,
+                   allow_clipped: bool = False, progress=None):
     from radio.audio.assemble import assemble
-    return assemble(station, week, draft=draft, allow_over=allow_over, progress=progress)
+    return assemble(station, week, draft=draft, allow_over=allow_over, allow_clipped=allow_clipped,
+                    progress=progress)
 
 
 def tag_stage(station: Station, week: str):
@@ -117,6 +120,7 @@ def _elements(station: Station) -> list[Path]:
 class Options:
     draft: bool = False
     allow_over: bool = False
+    allow_clipped: bool = False
     progress: Progress = lambda *a: None  # noqa: E731
 
 
@@ -139,9 +143,10 @@ STAGES: list[Stage] = [
           run=lambda s, w, o: script_stage(s, w)),
     Stage("assemble",
           inputs=lambda s, w, o: [*_common(s, w), *_elements(s), *_files(s.edition_dir(w) / "segments"),
-                                  f"draft={o.draft}", f"allow_over={o.allow_over}"],
+                                  f"draft={o.draft}", f"allow_over={o.allow_over}", f"allow_clipped={o.allow_clipped}"],
           outputs=_out("onair.wav", "podcast.mp3", "as-run.json", "loudness.json"),
-          run=lambda s, w, o: assemble_stage(s, w, draft=o.draft, allow_over=o.allow_over, progress=o.progress)),
+          run=lambda s, w, o: assemble_stage(s, w, draft=o.draft, allow_over=o.allow_over,
+                                             allow_clipped=o.allow_clipped, progress=o.progress)),
     Stage("tag",
           inputs=lambda s, w, o: [*_common(s, w), s.path(s.config.podcast.cover, what="podcast.cover")],
           outputs=_out("podcast.mp3", "onair.wav"),
@@ -169,6 +174,24 @@ def build_lock(station: Station):
     path = station.root / "episodes" / ".build.lock"
     return fsutil.locked(path, lambda: RadioError("another build of this station is running", where=path,
                                                   fix="wait for it to finish, then build again"))
+
+
+@contextmanager
+def alone(station: Station, week: str, stage: str) -> Iterator[None]:
+    """One stage run by itself (`radio assemble`): under the build lock, and the build forgets that stage and
+    every stage that builds on it, so the next build runs them again instead of trusting what this run
+    replaced."""
+    with build_lock(station):
+        stamp_path = station.out_dir(week) / ".build.json"
+        if stamp_path.is_file():
+            later = {stage}
+            for st in STAGES:  # in order, so a stage downstream of a downstream stage is found too
+                if UPSTREAM.get(st.name) in later:
+                    later.add(st.name)
+            stamps = json.loads(stamp_path.read_text())
+            fsutil.write_text(stamp_path, json.dumps({k: v for k, v in stamps.items() if k not in later}, indent=2,
+                                                     sort_keys=True) + "\n")
+        yield
 
 
 def build(station: Station, week: str, opts: Options, on_stage: Callable[[str, str], None] | None = None) -> BuildResult:

@@ -87,7 +87,7 @@ def voice(tmp_path_factory) -> Path:
     raw = speech(d / "raw.wav", "This is a fictional test read. The workers met at the gate this morning. "
                                 "They counted the buses and wrote it all down.")
     out = d / "speech.wav"
-    ff("-i", str(raw), "-ar", "48000", "-ac", "1", "-c:a", "pcm_s16le", str(out))
+    ff("-i", str(raw), "-af", "volume=-8dB", "-ar", "48000", "-ac", "1", "-c:a", "pcm_s16le", str(out))
     return out
 
 
@@ -321,7 +321,7 @@ def test_record_keep_retime_and_build(browser, studio, station):
     _press(browser, "r")
     verdict = _wait(lambda: browser.find_element(By.ID, "verdict").text if "Take 1" in
                     browser.find_element(By.ID, "verdict").text else None, what="verdict")
-    assert "usable" in verdict and "If kept, the show is" in verdict, verdict
+    assert "LUFS: usable." in verdict and "If kept, the show is" in verdict, verdict
     recorded = int(browser.execute_script("return document.getElementById('booth').dataset.recordedMs"))
     take = seg / "welcome.take-1.ogg"
     assert abs(ffprobe_ms(take) - recorded) <= 700, (ffprobe_ms(take), recorded)  # the recorder starts a moment late

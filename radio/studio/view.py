@@ -129,8 +129,9 @@ def judge(station: Station, week: str, item: str, path: Path, ms: int) -> dict:
     rate = cfg.audio.sample_rate
     x = decode(path, rate, ms + 2000)  # room to spare: the decoder grows its buffer badly
     loud = dsp.measure(x, rate)
-    clips = segment.clipped_runs(x)
-    speech, _ = segment.trim(x, rate, cfg.audio.silence_db, cfg.audio.max_pause)
+    mix = cfg.mix
+    clips = segment.clipped_runs(x, mix.clip_level, mix.clip_run)
+    speech = segment.trim(x, rate, cfg.audio.silence_db, cfg.audio.max_pause, mix.click_max, mix.digital_floor_db)[0]
     speech_ms = len(speech) * 1000 // rate
     _, now = _timed(station, week)
     est = next(t.estimated_ms for t in now.items if t.entry.id == item)
@@ -145,8 +146,8 @@ def judge(station: Station, week: str, item: str, path: Path, ms: int) -> dict:
     elif speech_ms < TRUNCATED * est:
         problems.append(f"only {format_ms(speech_ms)} of speech for an item estimated at {format_ms(est)}: "
                         "was it cut short?")
-    if clips:
-        warnings.append(f"it clips in {clips} place{'s' if clips > 1 else ''}: record it again a little lower")
+    if clips:  # the build refuses a clipped take unless told --allow-clipped
+        problems.append(f"it clips in {clips} place{'s' if clips > 1 else ''}: record it again a little lower")
     return {
         "length": format_ms(ms), "ms": ms, "speech": format_ms(speech_ms), "loudness": loud["integrated"],
         "true_peak": loud["true_peak"], "clips": clips, "usable": not problems, "problems": problems,

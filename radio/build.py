@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from radio import fsutil
 from radio import rundown as rd
@@ -173,6 +174,24 @@ def build_lock(station: Station):
     path = station.root / "episodes" / ".build.lock"
     return fsutil.locked(path, lambda: RadioError("another build of this station is running", where=path,
                                                   fix="wait for it to finish, then build again"))
+
+
+@contextmanager
+def alone(station: Station, week: str, stage: str) -> Iterator[None]:
+    """One stage run by itself (`radio assemble`): under the build lock, and the build forgets that stage and
+    every stage that builds on it, so the next build runs them again instead of trusting what this run
+    replaced."""
+    with build_lock(station):
+        stamp_path = station.out_dir(week) / ".build.json"
+        if stamp_path.is_file():
+            later = {stage}
+            for st in STAGES:  # in order, so a stage downstream of a downstream stage is found too
+                if UPSTREAM.get(st.name) in later:
+                    later.add(st.name)
+            stamps = json.loads(stamp_path.read_text())
+            fsutil.write_text(stamp_path, json.dumps({k: v for k, v in stamps.items() if k not in later}, indent=2,
+                                                     sort_keys=True) + "\n")
+        yield
 
 
 def build(station: Station, week: str, opts: Options, on_stage: Callable[[str, str], None] | None = None) -> BuildResult:

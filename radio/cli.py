@@ -67,6 +67,13 @@ def week_arg(f):
 pass_ctx = click.make_pass_decorator(Ctx)
 
 
+def say_dropped(c: Ctx, s: Station, week: str) -> None:
+    """Items the next output leaves out because their report can no longer go on air, and why."""
+    from radio.rundown import dropped_lines
+    for line in dropped_lines(s, week):
+        c.say(line)
+
+
 def edition_option(f):
     return click.option("--edition", metavar="ID",
                         help="Only this edition (e.g. fr); default: every edition, each on its own.")(f)
@@ -135,9 +142,28 @@ def report() -> None:
     """Take in, verify, hold and list the week's reports.
 
     \b
+    The life of a report:
+      unverified  `report new` writes it; `verify` adds a check
+      verified    once its checks meet [verification] in radio.toml
+      held        `hold --reason`: off the air until `reopen`
+      rejected    `reject --reason`: off the air until `reopen`
+      (reopen)    back to verified or unverified, as its checks allow
+
+    \b
+    Only a verified report whose public text names nothing its exposure
+    withholds can go on air. The rundown names reports, it does not copy
+    them: every script, master, tag and feed is made from the report as it
+    is at that moment. Hold it, reject it, lower its exposure or let a
+    stricter policy unverify it, and the next plan, script or build drops its
+    item, its headline and its appeal, saying so. Two editors may work at
+    once: each change is saved under a lock on that report, or fails and
+    says so.
+
+    \b
     Example:
       radio report new 2026-W47 --title "Pit strike enters second week" --region Komi
       radio report verify pit-strike-enters-second-week --by maria --method phone
+      radio report hold pit-strike-enters-second-week --reason "source asked us to wait"
     """
 
 
@@ -438,10 +464,13 @@ def script(c: Ctx, week: str, edition: str | None) -> None:
       radio script 2026-W47
       radio script 2026-W47 --edition ru
     """
-    from radio.build import script_stage
+    from radio.build import alone, script_stage
     for s in each_edition(c, edition):
         announce(c, s)
-        for path in script_stage(s, week):
+        say_dropped(c, s, week)
+        with alone(s, week, "script"):
+            paths = script_stage(s, week)
+        for path in paths:
             c.say(f"wrote {path.relative_to(c.station.root)}")
 
 
@@ -459,6 +488,7 @@ def status(c: Ctx, week: str, edition: str | None) -> None:
     from radio.build import status_text
     for s in each_edition(c, edition):
         announce(c, s)
+        say_dropped(c, s, week)
         click.echo(status_text(s, week))
 
 
@@ -512,12 +542,14 @@ def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_clipped: bo
       radio assemble 2026-W47 --draft
       radio assemble 2026-W47 --draft --edition fr
     """
-    from radio.build import assemble_stage
+    from radio.build import alone, assemble_stage
     from radio.summary import loudness_lines
     for s in each_edition(c, edition):
         announce(c, s)
-        result = assemble_stage(s, week, draft=draft, allow_over=allow_over, allow_clipped=allow_clipped,
-                                progress=ProgressView(c).item)
+        say_dropped(c, s, week)
+        with alone(s, week, "assemble"):
+            result = assemble_stage(s, week, draft=draft, allow_over=allow_over, allow_clipped=allow_clipped,
+                                    progress=ProgressView(c).item)
         for line in loudness_lines(s, result.report, {"onair": result.onair, "podcast": result.podcast}):
             c.say(line)
 
@@ -533,10 +565,12 @@ def tag(c: Ctx, week: str, edition: str | None) -> None:
     Example:
       radio tag 2026-W47
     """
-    from radio.build import tag_stage
+    from radio.build import alone, tag_stage
     for s in each_edition(c, edition):
         announce(c, s)
-        mp3, wav, ep = tag_stage(s, week)
+        say_dropped(c, s, week)
+        with alone(s, week, "tag"):
+            mp3, wav, ep = tag_stage(s, week)
         c.say(f"tagged {mp3.relative_to(c.station.root)}: {ep.title}, {len(ep.chapters)} chapters")
         c.say(f"tagged {wav.relative_to(c.station.root)}: bext and LIST/INFO")
 
@@ -563,6 +597,7 @@ def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_clipped: bool,
     from radio.rundown import rundown_path
     for s in each_edition(c, edition):
         announce(c, s)
+        say_dropped(c, s, week)
         view = ProgressView(c)
         result = run_build(s, week, Options(draft=draft, allow_over=allow_over, allow_clipped=allow_clipped,
                                             progress=view.item), view.stage)
@@ -586,10 +621,12 @@ def publish(c: Ctx, week: str, allow_draft: bool, edition: str | None) -> None:
     Example:
       radio publish 2026-W47
     """
-    from radio.build import publish_stage
+    from radio.build import alone, publish_stage
     for s in each_edition(c, edition):
         announce(c, s)
-        result = publish_stage(s, week, allow_draft=allow_draft)
+        say_dropped(c, s, week)
+        with alone(s, week, "publish"):
+            result = publish_stage(s, week, allow_draft=allow_draft)
         c.say(f"published {result.page.relative_to(c.station.root)}")
         c.say(f"feed {result.feed.relative_to(c.station.root)}: {s.feed_url}")
 

@@ -51,6 +51,18 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+PRIVATE_DIR = "private"
+
+
+def not_private(value: str) -> str:
+    """A file that is published (cover, station sounds) may not live under private/."""
+    parts = [p for p in re.split(r"[\\/]+", value.strip()) if p not in ("", ".")]
+    if parts and parts[0].casefold() == PRIVATE_DIR:
+        raise ValueError(f"{value!r} is under {PRIVATE_DIR}/, which is never published; move the file out of "
+                         f"{PRIVATE_DIR}/")
+    return value
+
+
 class StationInfo(_Model):
     name: str
     website: str = ""
@@ -183,6 +195,8 @@ class Podcast(_Model):
     chapter_types: list[Literal["read", "recorded", "element", "bed"]] = Field(
         default_factory=lambda: ["read", "recorded"])
 
+    _cover = field_validator("cover")(classmethod(lambda cls, v: not_private(v)))
+
     @field_validator("base_url")
     @classmethod
     def _url(cls, v: str) -> str:
@@ -272,6 +286,8 @@ class Element(_Model):
     onair_only: bool = False
     title: str | None = None
 
+    _file = field_validator("file")(classmethod(lambda cls, v: not_private(v)))
+
 
 LANG_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 RTL = ("ar", "fa", "he", "ur", "ps", "yi", "dv", "ckb", "sd", "ug")
@@ -310,6 +326,8 @@ class Edition(_Model):
     title: str
     description: str
     cover: str | None = None  # default: podcast.cover
+
+    _cover = field_validator("cover")(classmethod(lambda cls, v: not_private(v) if v is not None else v))
     on_air: bool = False
     slot: str | None = None  # on-air editions: the slot the master fills exactly
     max_length: str | None = None  # podcast-only editions: the longest the podcast may run

@@ -19,7 +19,7 @@ from mutagen.id3 import (APIC, CHAP, COMM, CTOC, ID3, TALB, TCON, TDRC, TIT2, TL
 from radio import __version__, fsutil
 from radio import rundown as rd
 from radio.i18n import day_month_year, gettext
-from radio.station import Station
+from radio.station import Station, published_path
 from radio.errors import RadioError
 
 class ChapterID3(ID3):
@@ -63,7 +63,7 @@ class Episode:
 def cover_image(station: Station) -> tuple[bytes, str]:
     """The station's cover, checked as Apple checks it: JPEG or PNG, square, 1400 to 3000 px."""
     rel = station.config.podcast.cover
-    path = station.path(rel, what="podcast.cover")
+    path = published_path(station, rel, what="podcast.cover")
     fix = "make it a square JPEG or PNG of 1400 to 3000 px"
     if not path.is_file():
         raise RadioError("the cover image does not exist", where=path, fix=f"{fix}, or fix podcast.cover in radio.toml")
@@ -107,6 +107,7 @@ def episode(station: Station, week: str) -> Episode:
         raise RadioError(f"no masters for {week} yet", where=out, fix=f"run `radio assemble {week}` first")
     as_run = json.loads(as_run_path.read_text(encoding="utf-8"))
     rundown = rd.load(station, week)
+    rd.refuse_stale_masters(rundown, [i for m in ("onair", "podcast") for i in as_run[m]["items"]], as_run_path)
     entries = {e.id: e for e in rundown.entries}
     cfg = station.config
     kinds = set(cfg.podcast.chapter_types)

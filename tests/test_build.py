@@ -138,7 +138,7 @@ def test_a_publish_killed_part_way_leaves_the_old_feed_whole(station, tmp_path, 
     proc.wait()
     assert feed.read_bytes() == before
     d = feedparser.parse(str(feed))
-    assert not d.bozo and [e.title for e in d.entries] == ["st, 20 November 2026"]
+    assert not d.bozo and [e.title for e in d.entries] == ["20 November: First fictional story"]
     assert runner_for(station)("check").exit_code == 0  # the old tree is still whole
     # the next publish completes and cleans up what the killed one left
     assert run("publish", w2).exit_code == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import feedparser
@@ -37,16 +38,30 @@ def multi(tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> tuple[Path, list[str]]:
     """The demo station with its editions, canaries planted, the Russian and French editions built (shortened
-    Russian slot: the test is about languages, not about filling 14:30 with the news bed)."""
-    root = copy_station(tmp_path_factory.mktemp("editions") / "station", editions=True)
-    cfg = root / "radio.toml"
-    cfg.write_text(cfg.read_text(encoding="utf-8").replace('slot = "14:30"', 'slot = "5:00"'), encoding="utf-8")
-    canaries = plant(root)
-    run = runner_for(root)
-    for ed in EDITIONS:
-        r = run("build", WEEK, "--draft", "--edition", ed)
-        assert r.exit_code == 0, r.err + r.out
-    return root, canaries
+    Russian slot: the test is about languages, not about filling 14:30 with the news bed).
+
+    Built once per test run: with several workers the first builds it under a lock and the others read it."""
+    import fcntl
+    import os
+    base = tmp_path_factory.getbasetemp()  # with workers, each has its own under this run's folder
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "editions-built"
+    shared.mkdir(exist_ok=True)
+    root, done = shared / "station", shared / "canaries.json"
+    with open(shared / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.is_file():
+            shutil.rmtree(root, ignore_errors=True)
+            copy_station(root, editions=True)
+            cfg = root / "radio.toml"
+            cfg.write_text(cfg.read_text(encoding="utf-8").replace('slot = "14:30"', 'slot = "5:00"'),
+                           encoding="utf-8")
+            canaries = plant(root)
+            run = runner_for(root)
+            for ed in EDITIONS:
+                r = run("build", WEEK, "--draft", "--edition", ed)
+                assert r.exit_code == 0, r.err + r.out
+            done.write_text(json.dumps(canaries))
+    return root, json.loads(done.read_text())
 
 
 # --- configuration --------------------------------------------------------------------------------------

@@ -167,6 +167,12 @@ def test_holding_the_original_removes_it_from_every_edition(multi):
     for ed in ("", "ru/", "fr/"):
         assert "report: pit-strike-second-week" in (multi / "episodes" / WEEK / f"{ed}rundown.yaml").read_text()
     assert run("report", "hold", "pit-strike-second-week", "--reason", "source asked us to wait").exit_code == 0
+    r = run("script", WEEK)  # the next build's first stage, on every edition, from the rundowns as they are
+    assert r.exit_code == 0, r.err
+    for ed in ("", "ru/", "fr/"):
+        script = (multi / "episodes" / WEEK / f"{ed}out" / "script.md").read_text(encoding="utf-8")
+        assert "pit-strike-second-week" not in script and "Kestrel Ridge No. 2" not in script
+        assert "Кестрел-Ридж бастуют" not in script and "la grève des mineurs" not in script
     r = run("plan", WEEK)
     assert r.exit_code == 0, r.err
     for ed in ("", "ru/", "fr/"):
@@ -292,3 +298,15 @@ def test_script_and_run_sheet_speak_the_editions_language(built):
     assert "<title>Conducteur:" in fr_sheet and ">temps restant<" in fr_sheet
     fr = (root / "episodes" / WEEK / "fr" / "out" / "script.html").read_text(encoding="utf-8")
     assert "TOP : lu en direct" in fr and "vendredi 20 novembre 2026" in fr
+
+
+@pytest.mark.parametrize("ed,slug", sorted(EDITIONS.items()))
+def test_partytime_reads_each_editions_feed(built, ed, slug):
+    from radio.station import Station
+    from tests.test_publish import partytime
+    root, _ = built
+    s = Station.open(root).for_edition(ed)[0]
+    f = partytime(root / "feeds" / slug / "feed.xml")
+    assert f["guid"] == str(s.feed_guid) and f["language"] == ed
+    (e,) = f["items"]
+    assert e["podcastTranscripts"][0]["language"] == ed

@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
-from scipy.signal import firwin, sosfilt
+
+from radio.audio.filters import firwin_kaiser, sosfilt
 
 BLOCK = 64  # samples per peak block: the limiter's time grid (1.3 ms at 48 kHz)
 TAPS = 12  # per phase of the 4x interpolator (48 taps in all, as BS.1770 Annex 2)
@@ -40,7 +41,7 @@ def k_weighting(rate: int) -> np.ndarray:
     return np.array([shelf, highpass], dtype=np.float64)
 
 
-_PHASES = (firwin(4 * TAPS, 0.25 * 0.92, window=("kaiser", 7.0)) * 4).reshape(TAPS, 4)[::-1].astype(np.float32)
+_PHASES = (firwin_kaiser(4 * TAPS, 0.25 * 0.92, 7.0) * 4).reshape(TAPS, 4)[::-1].astype(np.float32)
 
 
 def interpolated_peaks(x: np.ndarray, blocks: np.ndarray, pad: int = TAPS) -> np.ndarray:
@@ -84,7 +85,7 @@ class Meter:
         if len(x) == 0:
             return
         self.samples += len(x)
-        y, self.zi = sosfilt(self.sos, x.astype(np.float32, copy=False), zi=self.zi)
+        y, self.zi = sosfilt(self.sos, x, self.zi)
         sq = np.concatenate([self.acc, (y * y).astype(np.float64)])
         n = len(sq) // self.sub
         if n:

@@ -11,7 +11,7 @@ import math
 import numpy as np
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
-from radio.audio.filters import firwin_kaiser, sosfilt
+from radio.audio.filters import firwin_kaiser, sosfilt_inplace
 
 BLOCK = 64  # samples per peak block: the limiter's time grid (1.3 ms at 48 kHz)
 TAPS = 12  # per phase of the 4x interpolator (48 taps in all, as BS.1770 Annex 2)
@@ -56,6 +56,12 @@ def interpolated_peaks(x: np.ndarray, blocks: np.ndarray, pad: int = TAPS) -> np
     return out.max(axis=1)
 
 
+def abs_block_max(x: np.ndarray) -> np.ndarray:
+    """Peak of each whole BLOCK of `x` (its length a multiple of BLOCK), without an absolute-value copy."""
+    r = x.reshape(-1, BLOCK)
+    return np.maximum(r.max(axis=1), -r.min(axis=1))
+
+
 class Meter:
     """Streaming BS.1770-4 meter: integrated loudness, loudness range, max momentary and short-term, true peak."""
 
@@ -85,12 +91,22 @@ class Meter:
         if len(x) == 0:
             return
         self.samples += len(x)
-        y, self.zi = sosfilt(self.sos, x, self.zi)
-        sq = np.concatenate([self.acc, (y * y).astype(np.float64)])
-        n = len(sq) // self.sub
+        y = np.array(x, dtype=np.float32, order="C")  # the one copy: filtered and squared in place
+        self.zi = sosfilt_inplace(self.sos, y, self.zi)
+        np.multiply(y, y, out=y)
+        sub, k = self.sub, 0
+        if len(self.acc):  # complete the 100 ms begun in the last step
+            k = min(len(y), sub - len(self.acc))
+            self.acc = np.concatenate([self.acc, y[:k].astype(np.float64)])
+            if len(self.acc) < sub:
+                self._peaks(x)
+                return
+            self.energies.append(np.array([self.acc.mean()]))
+        n = (len(y) - k) // sub
         if n:
-            self.energies.append(sq[: n * self.sub].reshape(n, self.sub).mean(axis=1))
-        self.acc = sq[n * self.sub:]
+            self.energies.append(y[k: k + n * sub].astype(np.float64).reshape(n, sub).mean(axis=1))
+        self.acc = y[k + n * sub:].astype(np.float64)
+        del y
         self._peaks(x)
 
     def _peaks(self, x: np.ndarray, final: bool = False) -> None:
@@ -102,21 +118,22 @@ class Meter:
         if usable <= 0:
             self.pending = buf
             return
-        blocks = np.abs(buf[:usable]).reshape(-1, BLOCK).max(axis=1)
+        blocks = abs_block_max(buf[:usable])
         if self.keep_blocks:
             self.blocks.append(blocks.astype(np.float16))  # 3 digits are plenty for peaks, and half the memory
         self.sample_peak = max(self.sample_peak, float(blocks.max()))
         # inter-sample peaks of real programme rarely exceed the sample peak by 1.5 dB: only blocks that close to
         # the loudest yet are oversampled (the tests hold the result to ffmpeg's true-peak meter)
-        floor = max(self.true_peak, self.sample_peak) * undb(-1.5)
-        cand = np.nonzero(blocks >= floor)[0] if self.oversample else np.zeros(0, dtype=np.intp)
-        ctx = np.concatenate([self.peak_tail, buf[: usable + TAPS] if not final else
-                              np.concatenate([buf[:usable], np.zeros(TAPS, np.float32)])])
-        if len(cand):
-            self.true_peak = max(self.true_peak, float(interpolated_peaks(ctx, cand).max()))
+        if self.oversample:
+            floor = max(self.true_peak, self.sample_peak) * undb(-1.5)
+            cand = np.nonzero(blocks >= floor)[0]
+            if len(cand):
+                ctx = np.concatenate([self.peak_tail, buf[: usable + TAPS] if not final else
+                                      np.concatenate([buf[:usable], np.zeros(TAPS, np.float32)])])
+                self.true_peak = max(self.true_peak, float(interpolated_peaks(ctx, cand).max()))
         self.true_peak = max(self.true_peak, self.sample_peak)
-        self.peak_tail = buf[usable - TAPS: usable]
-        self.pending = buf[usable:]
+        self.peak_tail = buf[usable - TAPS: usable].copy()
+        self.pending = buf[usable:].copy()
 
     def result(self) -> dict:
         self._peaks(np.zeros(0, np.float32), final=True)
@@ -206,7 +223,7 @@ class Limiter:
             self.gains = np.ones(0, np.float32)
             return np.zeros(0, dtype=np.float32)
         body = buf[: n_blocks * BLOCK]
-        peaks = np.abs(body).reshape(n_blocks, BLOCK).max(axis=1)
+        peaks = abs_block_max(body)
         cand = np.nonzero(peaks > self.ceiling * self.window)[0]
         if len(cand):
             peaks[cand] = np.maximum(peaks[cand], _tp(body, cand))

@@ -132,7 +132,9 @@ def trim(x: np.ndarray, rate: int, silence_db: float, keep_s: float, click_max: 
 
 def clipped_runs(x: np.ndarray, threshold: float = 0.999, run: int = 3) -> int:
     """How many places hold `run` or more consecutive samples at full scale: the mark of a clipped recording."""
-    hot = np.abs(x) >= threshold
+    hot = np.empty(len(x), dtype=bool)  # a byte per sample, filled a step at a time: no float copy of the take
+    for i in range(0, len(x), STEP):
+        np.greater_equal(np.abs(x[i: i + STEP]), threshold, out=hot[i: i + STEP])
     if not hot.any():
         return 0
     starts, ends = _runs(hot)

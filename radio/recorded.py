@@ -107,10 +107,12 @@ def check(station: Station, rundown, recordings: dict[str, Path], *, accept: boo
     entries = {e.id: e for e in rundown.entries}
     why = _why_dropped(rundown)
     stale: dict[str, str] = {}
-    lock = path.with_name(RECORD + ".lock")
+    lock = station.out_dir(rundown.week) / ".recorded.lock"  # out/ is never committed
     with fsutil.locked(lock, lambda: RadioError("another command is registering recordings", where=path,
                                                 fix="try again in a moment"), wait=10.0):
-        data = _load(path)
+        whole = _load(path)
+        # a segments folder copied from another week starts afresh: its registrations are that week's
+        data = whole.get("items", {}) if whole.get("week") == rundown.week else {}
         changed = False
         for item_id, rec in sorted(recordings.items()):
             e = entries.get(item_id)
@@ -134,7 +136,7 @@ def check(station: Station, rundown, recordings: dict[str, Path], *, accept: boo
                              "sha256": old["sha256"] if same_file else _file_hash(rec), **now}
             changed = True
         if changed:
-            fsutil.write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+            fsutil.write_text(path, json.dumps({"week": rundown.week, "items": data}, indent=2, sort_keys=True) + "\n")
     return stale
 
 

@@ -441,5 +441,7 @@ def test_an_edition_records_into_its_own_segments(tmp_path, upload_file):
     finally:
         s.stop()
     seg = root / "episodes" / WEEK / "ru" / "segments"
-    assert sorted(p.name for p in seg.iterdir()) == [f"{item['id']}.ogg", f"{item['id']}.take-1.ogg"]
+    assert sorted(p.name for p in seg.iterdir() if not p.name.startswith(".")) == [f"{item['id']}.ogg",
+                                                                                    f"{item['id']}.take-1.ogg"]
+    assert (seg / ".recorded.json").is_file()  # the kept take, registered against the words it was read from
     assert not (root / "episodes" / WEEK / "segments").exists()

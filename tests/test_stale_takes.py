@@ -74,6 +74,8 @@ def test_scrubbed_report_makes_its_recordings_stale_until_re_recorded(station):
     assert "second-story:" not in err and "welcome" not in err
     assert "re-record them, or pass --allow-stale-take if the change does not touch what was read" in err
     assert not names(err, TOWN) and not any(c in err for c in canaries)
+    r = run("assemble", WEEK)  # a stage run alone is held to the same gate
+    assert r.exit_code == 1 and "first-story: recorded before the public text changed" in r.err
     assert snapshot(station) == before  # nothing written, nothing published
     assert run("check").exit_code == 0  # the old feed stays whole
     s = run("status", WEEK)

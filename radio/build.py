@@ -37,9 +37,17 @@ def as_run_actuals(station: Station, week: str) -> dict[str, int] | None:
     return {i["id"]: i["end_ms"] - i["start_ms"] for i in data["onair"]["items"]}
 
 
-def timed(station: Station, week: str) -> tuple[rd.Rundown, rd.ShowTime]:
+def timed(station: Station, week: str, *, accept_stale: bool = False) -> tuple[rd.Rundown, rd.ShowTime]:
     rundown = rd.load(station, week)
-    return rundown, rd.timing(station, rundown, actuals=as_run_actuals(station, week))
+    return rundown, rd.timing(station, rundown, actuals=as_run_actuals(station, week), accept_stale=accept_stale)
+
+
+def stale_gate(station: Station, week: str, *, allow_stale_take: bool = False) -> None:
+    """Before anything is written: a recording made before its item's public text changed stops the build
+    (radio/recorded.py), unless the producer says the change does not touch what was read."""
+    from radio.recorded import gate
+    if rd.rundown_path(station, week).is_file():
+        gate(timed(station, week, accept_stale=allow_stale_take)[1].stale)
 
 
 def script_stage(station: Station, week: str) -> list[Path]:
@@ -53,8 +61,9 @@ def status_text(station: Station, week: str) -> str:
 
 
 def assemble_stage(station: Station, week: str, *, draft: bool = False, allow_over: bool = False,
-                   allow_clipped: bool = False, progress=None):
+                   allow_clipped: bool = False, allow_stale_take: bool = False, progress=None):
     from radio.audio.assemble import assemble
+    stale_gate(station, week, allow_stale_take=allow_stale_take)
     return assemble(station, week, draft=draft, allow_over=allow_over, allow_clipped=allow_clipped,
                     progress=progress)
 
@@ -121,6 +130,7 @@ class Options:
     draft: bool = False
     allow_over: bool = False
     allow_clipped: bool = False
+    allow_stale_take: bool = False
     progress: Progress = lambda *a: None  # noqa: E731
 
 
@@ -143,10 +153,12 @@ STAGES: list[Stage] = [
           run=lambda s, w, o: script_stage(s, w)),
     Stage("assemble",
           inputs=lambda s, w, o: [*_common(s, w), *_elements(s), *_files(s.edition_dir(w) / "segments"),
-                                  f"draft={o.draft}", f"allow_over={o.allow_over}", f"allow_clipped={o.allow_clipped}"],
+                                  f"draft={o.draft}", f"allow_over={o.allow_over}", f"allow_clipped={o.allow_clipped}",
+                                  f"allow_stale_take={o.allow_stale_take}"],
           outputs=_out("onair.wav", "podcast.mp3", "as-run.json", "loudness.json"),
           run=lambda s, w, o: assemble_stage(s, w, draft=o.draft, allow_over=o.allow_over,
-                                             allow_clipped=o.allow_clipped, progress=o.progress)),
+                                             allow_clipped=o.allow_clipped, allow_stale_take=o.allow_stale_take,
+                                             progress=o.progress)),
     Stage("tag",
           inputs=lambda s, w, o: [*_common(s, w), s.path(s.config.podcast.cover, what="podcast.cover")],
           outputs=_out("podcast.mp3", "onair.wav"),
@@ -202,6 +214,7 @@ def build(station: Station, week: str, opts: Options, on_stage: Callable[[str, s
         if not rd.rundown_path(station, week).is_file():
             rd.plan(station, week)
             result.planned = True
+        stale_gate(station, week, allow_stale_take=opts.allow_stale_take)
         stamp_path = station.out_dir(week) / ".build.json"
         stamps: dict[str, str] = json.loads(stamp_path.read_text()) if stamp_path.is_file() else {}
         done: dict[str, str] = {}

@@ -91,8 +91,11 @@ def announce(c: Ctx, s: Station) -> None:
 
 
 def audio_options(draft_help: str):
-    """--draft, --allow-over and --allow-clipped, shared by assemble and build."""
+    """--draft, --allow-over, --allow-clipped and --allow-stale-take, shared by assemble and build."""
     def wrap(f):
+        f = click.option("--allow-stale-take", is_flag=True,
+                         help="Air recordings made before their item's public text changed (when the change does "
+                              "not touch what was read).")(f)
         f = click.option("--allow-clipped", is_flag=True, help="Air takes that clip (each is named, with a count).")(f)
         f = click.option("--allow-over", is_flag=True, help="Build even if the show runs over its slot.")(f)
         return click.option("--draft", is_flag=True, help=draft_help)(f)
@@ -534,7 +537,8 @@ class ProgressView:
 @audio_options("Fill missing recordings with espeak-ng read-throughs of the script.")
 @edition_option
 @pass_ctx
-def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_clipped: bool, edition: str | None) -> None:
+def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_clipped: bool, allow_stale_take: bool,
+             edition: str | None) -> None:
     """Assemble WEEK's recordings into onair.wav (exactly the slot) and podcast.mp3.
 
     \b
@@ -549,6 +553,7 @@ def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_clipped: bo
         say_dropped(c, s, week)
         with alone(s, week, "assemble"):
             result = assemble_stage(s, week, draft=draft, allow_over=allow_over, allow_clipped=allow_clipped,
+                                    allow_stale_take=allow_stale_take,
                                     progress=ProgressView(c).item)
         for line in loudness_lines(s, result.report, {"onair": result.onair, "podcast": result.podcast}):
             c.say(line)
@@ -582,7 +587,8 @@ def tag(c: Ctx, week: str, edition: str | None) -> None:
 @audio_options("Fill missing recordings with read-throughs, and publish the draft.")
 @edition_option
 @pass_ctx
-def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_clipped: bool, edition: str | None) -> None:
+def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_clipped: bool, allow_stale_take: bool,
+          edition: str | None) -> None:
     """Run WEEK's stages in order (script, assemble, tag, publish), skipping what has not changed.
 
     Without --edition every edition is built, each on its own and each incremental.
@@ -600,7 +606,7 @@ def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_clipped: bool,
         say_dropped(c, s, week)
         view = ProgressView(c)
         result = run_build(s, week, Options(draft=draft, allow_over=allow_over, allow_clipped=allow_clipped,
-                                            progress=view.item), view.stage)
+                                            allow_stale_take=allow_stale_take, progress=view.item), view.stage)
         if result.planned:
             c.say(f"planned {rundown_path(s, week).relative_to(s.root)} from the verified reports")
         for line in result.summary:

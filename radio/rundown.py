@@ -484,7 +484,7 @@ def draft_path(station: Station, week: str, item_id: str) -> Path:
 class ItemTime:
     entry: Entry
     number: int  # 1-based among live items; 0 when skipped
-    state: str  # recorded | missing | draft | element | bed | skipped
+    state: str  # recorded | stale | missing | draft | element | bed | skipped
     words: int
     estimated_ms: int
     actual_ms: int | None
@@ -504,6 +504,7 @@ class ShowTime:
     rates: dict[str, tuple[float, float | None]]  # host -> (configured wpm, measured wpm)
     total_ms: int = 0
     cut: list[str] = field(default_factory=list)
+    stale: dict[str, str] = field(default_factory=dict)  # item id -> why its recording predates its text
 
     @property
     def over_ms(self) -> int:
@@ -541,11 +542,14 @@ def cut_candidates(live: list[ItemTime], overlaps: list[int], gap_ms: int, slot_
     return cut
 
 
-def timing(station: Station, rundown: Rundown, *, actuals: dict[str, int] | None = None) -> ShowTime:
+def timing(station: Station, rundown: Rundown, *, actuals: dict[str, int] | None = None,
+           accept_stale: bool = False) -> ShowTime:
     """Estimated and actual durations, front and back times, over/under and cut candidates.
 
-    `actuals` (from as-run.json, after assembly) override the recordings' raw lengths.
+    `actuals` (from as-run.json, after assembly) override the recordings' raw lengths. Each recording is checked
+    against the text it was recorded with (radio/recorded.py): one made before its words changed is `stale`.
     """
+    from radio import recorded
     cfg = station.config
     week = rundown.week
     measured: dict[str, tuple[int, int]] = {}  # host -> (words, ms) over real recordings
@@ -557,6 +561,9 @@ def timing(station: Station, rundown: Rundown, *, actuals: dict[str, int] | None
                 rec_ms[e.id] = media.duration_ms(p)
                 w, ms = measured.get(e.item.host or "", (0, 0))
                 measured[e.item.host or ""] = (w + words(e.text), ms + rec_ms[e.id])
+    stale = recorded.check(station, rundown, {e.id: p for e in rundown.entries if e.item.type in SPEECH
+                                              and (p := recording(station, week, e.id)) is not None},
+                           accept=accept_stale)
     rates: dict[str, tuple[float, float | None]] = {}
     for h in cfg.hosts:
         w, ms = measured.get(h.id, (0, 0))
@@ -573,6 +580,8 @@ def timing(station: Station, rundown: Rundown, *, actuals: dict[str, int] | None
             p = recording(station, week, it.id)
             if p is not None:
                 actual, state, media_rel = rec_ms[it.id], "recorded", str(p.relative_to(station.root))
+                if it.id in stale:
+                    state = "stale"
             elif draft_path(station, week, it.id).is_file():
                 d = draft_path(station, week, it.id)
                 actual, state, media_rel = media.duration_ms(d), "draft", str(d.relative_to(station.root))
@@ -601,7 +610,7 @@ def timing(station: Station, rundown: Rundown, *, actuals: dict[str, int] | None
     for t, s in zip(live, starts):
         t.front_ms = s
         t.back_ms = slot - s - t.duration_ms
-    show = ShowTime(slot, times, rates, total)
+    show = ShowTime(slot, times, rates, total, stale=stale)
     show.cut = cut_candidates(live, overlaps, gap, slot) if total > slot else []
     return show
 

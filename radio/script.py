@@ -126,7 +126,9 @@ def rows(station: Station, week: str, show: ShowTime) -> list[Row]:
             cue = (_("read live") if it.type == "read" else _("play recording")) + (
                 " " + _("over bed {name}").format(name=cfg.elements[it.bed].title or it.bed) if it.bed else "")
         notes = "; ".join(x for x in [it.notes or "", "on air only" if it.onair_only else "",
-                                      "CUT CANDIDATE" if it.id in show.cut else ""] if x)
+                                      "CUT CANDIDATE" if it.id in show.cut else "",
+                                      "STALE: recorded before the public text changed, re-record"
+                                      if it.id in show.stale else ""] if x)
         text = e.text
         paragraphs = [p.strip() for p in (e.report.text.split("\n") if e.report and not it.text else [text]) if p.strip()]
         if e.report and not it.text:
@@ -204,9 +206,16 @@ def status_table(station: Station, rundown: Rundown, show: ShowTime) -> str:
         lines.append(f"{host_id}: {conf:g} wpm configured" + (f", {meas:g} wpm measured" if meas else ", not yet measured"))
     if show.cut:
         lines.append("cut candidates: " + ", ".join(show.cut))
+    from radio.recorded import line
+    for item_id, why in show.stale.items():
+        lines.append(f"stale: {line(item_id, why)}")
     missing = [t.entry.id for t in show.items if t.state == "missing"]
     drafts = [t.entry.id for t in show.items if t.state == "draft"]
-    if show.over_ms > 0:
+    stale = [t.entry.id for t in show.items if t.state == "stale"]
+    if stale:
+        nxt = (f"re-record {', '.join(stale)} (or build with --allow-stale-take if the change does not touch "
+               "what was read)")
+    elif show.over_ms > 0:
         nxt = f"cut or shorten {', '.join(show.cut)}, or mark items skip: true in rundown.yaml"
     elif missing:
         nxt = (f"record {len(missing)} items into {station.edition_dir(rundown.week).relative_to(station.root)}/segments/<item>.wav (first: {missing[0]}), "

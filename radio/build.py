@@ -45,9 +45,9 @@ def timed(station: Station, week: str, *, accept_stale: bool = False) -> tuple[r
 def stale_gate(station: Station, week: str, *, allow_stale_take: bool = False) -> None:
     """Before anything is written: a recording made before its item's public text changed stops the build
     (radio/recorded.py), unless the producer says the change does not touch what was read."""
-    from radio.recorded import gate
+    from radio import recorded
     if rd.rundown_path(station, week).is_file():
-        gate(timed(station, week, accept_stale=allow_stale_take)[1].stale)
+        recorded.gate(recorded.stale(station, rd.load(station, week), accept=allow_stale_take))
 
 
 def script_stage(station: Station, week: str) -> list[Path]:

@@ -107,7 +107,7 @@ def check(station: Station, rundown, recordings: dict[str, Path], *, accept: boo
     entries = {e.id: e for e in rundown.entries}
     why = _why_dropped(rundown)
     stale: dict[str, str] = {}
-    lock = station.out_dir(rundown.week) / ".recorded.lock"  # out/ is never committed
+    lock = station.root / "episodes" / ".recorded.lock"  # beside the build lock, never committed
     with fsutil.locked(lock, lambda: RadioError("another command is registering recordings", where=path,
                                                 fix="try again in a moment"), wait=10.0):
         whole = _load(path)
@@ -138,6 +138,13 @@ def check(station: Station, rundown, recordings: dict[str, Path], *, accept: boo
         if changed:
             fsutil.write_text(path, json.dumps({"week": rundown.week, "items": data}, indent=2, sort_keys=True) + "\n")
     return stale
+
+
+def stale(station: Station, rundown, *, accept: bool = False) -> dict[str, str]:
+    """`check` over every spoken item's current recording."""
+    from radio import rundown as rd
+    return check(station, rundown, {e.id: p for e in rundown.entries if e.item.type in rd.SPEECH
+                                    and (p := rd.recording(station, rundown.week, e.id)) is not None}, accept=accept)
 
 
 def line(item_id: str, reason: str) -> str:

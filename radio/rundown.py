@@ -561,9 +561,7 @@ def timing(station: Station, rundown: Rundown, *, actuals: dict[str, int] | None
                 rec_ms[e.id] = media.duration_ms(p)
                 w, ms = measured.get(e.item.host or "", (0, 0))
                 measured[e.item.host or ""] = (w + words(e.text), ms + rec_ms[e.id])
-    stale = recorded.check(station, rundown, {e.id: p for e in rundown.entries if e.item.type in SPEECH
-                                              and (p := recording(station, week, e.id)) is not None},
-                           accept=accept_stale)
+    stale = recorded.stale(station, rundown, accept=accept_stale)
     rates: dict[str, tuple[float, float | None]] = {}
     for h in cfg.hosts:
         w, ms = measured.get(h.id, (0, 0))

@@ -57,9 +57,9 @@ def interpolated_peaks(x: np.ndarray, blocks: np.ndarray, pad: int = TAPS) -> np
 
 
 def abs_block_max(x: np.ndarray) -> np.ndarray:
-    """Peak of each whole BLOCK of `x` (its length a multiple of BLOCK), without an absolute-value copy."""
-    r = x.reshape(-1, BLOCK)
-    return np.maximum(r.max(axis=1), -r.min(axis=1))
+    """Peak of each whole BLOCK of `x` (its length a multiple of BLOCK; a step, not a whole take)."""
+    # reduceat over one absolute copy (a step's worth) is twice as fast as a max along rows of 64
+    return np.maximum.reduceat(np.abs(x), np.arange(0, len(x), BLOCK)) if len(x) else np.zeros(0, x.dtype)
 
 
 class Meter:

@@ -111,7 +111,7 @@ class Encoder:
     def _run(self) -> None:
         try:
             while (data := self.q.get()) is not None:
-                self.proc.stdin.write(data)  # type: ignore[union-attr]
+                self.proc.stdin.write(memoryview(data))  # type: ignore[union-attr]
         except BaseException as e:  # a broken pipe shows in close()
             self.error = e
             while self.q.get() is not None:
@@ -119,7 +119,7 @@ class Encoder:
 
     def write(self, x: np.ndarray) -> None:
         if len(x):
-            self.q.put(x.astype("<f4").tobytes())
+            self.q.put(x.astype("<f4"))  # one copy, written as it is
 
     def close(self) -> None:
         self.q.put(None)

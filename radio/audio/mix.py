@@ -143,7 +143,7 @@ class Mixer:
             self.buf = np.concatenate([self.buf, np.zeros(k - len(self.buf), dtype=np.float32)])
         out = self.buf[:k]
         self.meter.feed(out)
-        self.f.write(out.tobytes())
+        self.f.write(memoryview(out))  # no bytes copy
         self.buf = self.buf[k:].copy()  # keep only the short tail, not a view that pins the whole segment
         self.base = upto
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -32,8 +33,34 @@ class Ctx:
             click.echo(text)
 
 
+def hoist_globals(args: list[str]) -> list[str]:
+    """-v, -q and --station work anywhere on the line (`radio status 2026-W47 -v`): they are moved in front of the
+    subcommand, where click looks for them."""
+    front, rest = [], []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            rest += args[i:]
+            break
+        if a in ("--verbose", "-q", "--quiet") or re.fullmatch(r"-v+", a) or a.startswith("--station="):
+            front.append(a)
+        elif a == "--station" and i + 1 < len(args):
+            front += [a, args[i + 1]]
+            i += 1
+        else:
+            rest.append(a)
+        i += 1
+    return front + rest
+
+
 class RadioGroup(click.Group):
     """Maps every failure to one line; -v adds the traceback."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if ctx.parent is None:
+            args = hoist_globals(args)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -68,8 +95,10 @@ pass_ctx = click.make_pass_decorator(Ctx)
 
 
 def audio_options(draft_help: str):
-    """--draft and --allow-over, shared by assemble and build."""
+    """--draft, --allow-over and --allow-under, shared by assemble and build."""
     def wrap(f):
+        f = click.option("--allow-under", is_flag=True,
+                         help="Build even if filler would take more of the slot than show.max_fill.")(f)
         f = click.option("--allow-over", is_flag=True, help="Build even if the show runs over its slot.")(f)
         return click.option("--draft", is_flag=True, help=draft_help)(f)
     return wrap
@@ -77,7 +106,8 @@ def audio_options(draft_help: str):
 
 @click.group(cls=RadioGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--station", envvar="RADIO_STATION", type=click.Path(file_okay=False),
-              help="Station directory (default: $RADIO_STATION, else the current directory).")
+              help="Station directory (default: $RADIO_STATION, else the nearest folder up from here with "
+                   "a radio.toml).")
 @click.option("-v", "--verbose", count=True, help="Show detail, and tracebacks on errors.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(__version__, prog_name="radio")
@@ -314,9 +344,10 @@ def script(c: Ctx, week: str) -> None:
     Example:
       radio script 2026-W47
     """
-    from radio.build import script_stage
-    for path in script_stage(c.station, week):
-        c.say(f"wrote {path.relative_to(c.station.root)}")
+    from radio.build import run_stage
+    for name in ("script", "runsheet"):
+        for path in run_stage(c.station, week, name):
+            c.say(f"wrote {path.relative_to(c.station.root)}")
 
 
 @cli.command()
@@ -374,17 +405,19 @@ class ProgressView:
 @week_arg
 @audio_options("Fill missing recordings with espeak-ng read-throughs of the script.")
 @pass_ctx
-def assemble(c: Ctx, week: str, draft: bool, allow_over: bool) -> None:
+def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool) -> None:
     """Assemble WEEK's recordings into onair.wav (exactly the slot) and podcast.mp3.
 
     \b
     Example:
       radio assemble 2026-W47 --draft
     """
-    from radio.build import assemble_stage
+    from radio.asrun import read
+    from radio.build import Options, run_stage
     from radio.summary import loudness_lines
-    result = assemble_stage(c.station, week, draft=draft, allow_over=allow_over, progress=ProgressView(c).item)
-    for line in loudness_lines(c.station, result.report, {"onair": result.onair, "podcast": result.podcast}):
+    run_stage(c.station, week, "assemble", Options(draft=draft, allow_over=allow_over, allow_under=allow_under,
+                                                   progress=ProgressView(c).item))
+    for line in loudness_lines(c.station, read(c.station, week)):  # type: ignore[arg-type]
         c.say(line)
 
 
@@ -398,8 +431,8 @@ def tag(c: Ctx, week: str) -> None:
     Example:
       radio tag 2026-W47
     """
-    from radio.build import tag_stage
-    mp3, wav, ep = tag_stage(c.station, week)
+    from radio.build import run_stage
+    mp3, wav, ep = run_stage(c.station, week, "tag")
     c.say(f"tagged {mp3.relative_to(c.station.root)}: {ep.title}, {len(ep.chapters)} chapters")
     c.say(f"tagged {wav.relative_to(c.station.root)}: bext and LIST/INFO")
 
@@ -410,8 +443,8 @@ def tag(c: Ctx, week: str) -> None:
 @week_arg
 @audio_options("Fill missing recordings with read-throughs, and publish the draft.")
 @pass_ctx
-def build(c: Ctx, week: str, draft: bool, allow_over: bool) -> None:
-    """Run WEEK's stages in order (script, assemble, tag, publish), skipping what has not changed.
+def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool) -> None:
+    """Run WEEK's stages in order (script, assemble, run sheet, tag, publish), skipping what has not changed.
 
     \b
     Example:
@@ -420,7 +453,8 @@ def build(c: Ctx, week: str, draft: bool, allow_over: bool) -> None:
     from radio.build import Options
     from radio.build import build as run_build
     view = ProgressView(c)
-    result = run_build(c.station, week, Options(draft=draft, allow_over=allow_over, progress=view.item), view.stage)
+    result = run_build(c.station, week, Options(draft=draft, allow_over=allow_over, allow_under=allow_under,
+                                                progress=view.item), view.stage)
     if result.planned:
         c.say(f"planned episodes/{week}/rundown.yaml from the verified reports")
     for line in result.summary:
@@ -440,8 +474,8 @@ def publish(c: Ctx, week: str, allow_draft: bool) -> None:
     Example:
       radio publish 2026-W47
     """
-    from radio.build import publish_stage
-    result = publish_stage(c.station, week, allow_draft=allow_draft)
+    from radio.build import Options, run_stage
+    result = run_stage(c.station, week, "publish", Options(draft=allow_draft))
     c.say(f"published {result.page.relative_to(c.station.root)}")
     c.say(f"feed {result.feed.relative_to(c.station.root)}: {c.station.feed_url}")
 

@@ -93,6 +93,7 @@ class Show(_Model):
                                                       "features", "appeals", "closing", "element:theme"])
     feature_kinds: list[str] = Field(default_factory=lambda: ["feature", "interview"])
     bed: str | None = None  # the bed under read items that do not name one
+    max_fill: str = "2:00"  # the most of the slot filler may fill before a build refuses (unless --allow-under)
 
     @field_validator("slug")
     @classmethod
@@ -107,6 +108,16 @@ class Show(_Model):
         if parse_duration_ms(v) <= 0:
             raise ValueError("the slot must be longer than zero")
         return v
+
+    @field_validator("max_fill")
+    @classmethod
+    def _max_fill(cls, v: str) -> str:
+        parse_duration_ms(v)
+        return v
+
+    @property
+    def max_fill_ms(self) -> int:
+        return parse_duration_ms(self.max_fill)
 
     @field_validator("air_time")
     @classmethod
@@ -208,6 +219,15 @@ class Loudness(_Model):
     onair_true_peak: Annotated[float, Field(ge=-10, le=0)] = -1.0
     podcast_lufs: Annotated[float, Field(ge=-30, le=-10)] = -16.0
     podcast_true_peak: Annotated[float, Field(ge=-10, le=0)] = -1.0
+    onair_tolerance: Annotated[float, Field(gt=0, le=5)] = 0.5  # LU either side of the target a master may be
+    podcast_tolerance: Annotated[float, Field(gt=0, le=5)] = 1.0
+
+
+class Takes(_Model):
+    """What a recording must be to air: a take whose speech is shorter than `min_fraction` of the item's estimated
+    time is refused as cut short; one with less than `min_speech` seconds above the silence level as silent."""
+    min_fraction: Annotated[float, Field(ge=0, le=1)] = 0.4
+    min_speech: Annotated[float, Field(ge=0, le=60)] = 0.5
 
 
 class Audio(_Model):
@@ -238,6 +258,7 @@ class Config(_Model):
     podcast: Podcast
     loudness: Loudness = Loudness()
     audio: Audio = Audio()
+    takes: Takes = Takes()
     elements: dict[str, Element] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -265,6 +265,26 @@ def reports_dir(station: Station, week: str) -> Path:
     return station.week_dir(week) / "reports"
 
 
+MAX_BYTES = 256 * 1024  # a report is read aloud: 256 KB is hours of speech, and a drafting tool's limit is near
+
+
+def readable(station: Station, path: Path) -> None:
+    """Refuse a report file that is not a regular file inside the station, or is too large to be a report."""
+    why = fsutil.not_regular(station.root, path)
+    if why:
+        raise ReportError(f"not read: {why}", where=path, fix="put the report itself in the folder, as a file")
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise ReportError(f"the file is {size // 1024} KB; a report may be at most {MAX_BYTES // 1024} KB", where=path,
+                          fix="shorten it to what is read on air; keep long documents elsewhere")
+
+
+def is_template_text(body: str) -> bool:
+    """Whether a report's text is still what `report new` wrote (or nothing at all)."""
+    text = " ".join(body.split())
+    return not text or text == TEMPLATE_TEXT
+
+
 def load_week(station: Station, week: str) -> tuple[list[ReportFile], list[RadioError]]:
     """Every report of a week, sorted by id; broken files come back as errors, not as a crash."""
     folder = reports_dir(station, week)
@@ -277,6 +297,7 @@ def load_week(station: Station, week: str) -> tuple[list[ReportFile], list[Radio
             if not ID_RE.match(path.stem):
                 raise ReportError(f"{path.stem!r} is not a valid report id", where=path,
                                   fix="rename the file: lower-case letters, digits and '-', then .md")
+            readable(station, path)
             good.append(read_report(path, station.config.verification))
         except RadioError as e:
             bad.append(e)
@@ -292,7 +313,8 @@ def find_report(station: Station, report_id: str, week: str | None = None) -> Re
     weeks = [week] if week else sorted(station.weeks(), reverse=True)
     for w in weeks:
         path = reports_dir(station, w) / f"{report_id}.md"
-        if path.is_file():
+        if path.is_file() or path.is_symlink():
+            readable(station, path)
             return read_report(path, station.config.verification, editable=True)
     raise ReportError(f"no report {report_id!r}" + (f" in {week}" if week else ""),
                       fix="see `radio report list WEEK` for the ids")
@@ -330,8 +352,9 @@ private:              # NEVER published: who told us, how to reach them, what th
   contact:
   notes:
 ---
-The text the host reads, in plain sentences.
+{text}
 """
+TEMPLATE_TEXT = "The text the host reads, in plain sentences."
 
 
 def _scalar(v: str | None) -> str:
@@ -353,7 +376,8 @@ def new_report(station: Station, week: str, title: str, *, place: str | None = N
     rid = make_id(title, taken)
     when = received or Week(week).day(1)
     text = NEW_TEMPLATE.format(id=rid, title=_scalar(title), received=when.isoformat(), place=_scalar(place),
-                               region=_scalar(region), sector=_scalar(sector), kind=kind, kinds=" | ".join(KINDS))
+                               region=_scalar(region), sector=_scalar(sector), kind=kind, kinds=" | ".join(KINDS),
+                               text=TEMPLATE_TEXT)
     path = folder / f"{rid}.md"
     front, body = _split(path, text.encode("utf-8"))
     _validate(path, _yaml().load(front), body, station.config.verification)  # what we write must read back
@@ -374,6 +398,9 @@ def add_check(station: Station, report_id: str, by: str, method: str, note: str 
     rf = find_report(station, report_id)
     if not by.strip() or not method.strip():
         raise ReportError("a check needs --by and --method", fix="say who checked and how (phone, visit, document)")
+    if is_template_text(rf.body):
+        raise ReportError("its text is still the template's, so there is nothing to verify", where=rf.path,
+                          fix="write the correspondent's report below the front matter, then verify it")
     entry = CommentedMap(by=by, on=on or dt.date.today(), method=method)
     if note:
         entry["note"] = note

@@ -171,20 +171,25 @@ def runsheet_csv(ctx: dict) -> str:
     return buf.getvalue()
 
 
-def write_script(station: Station, rundown: Rundown, show: ShowTime) -> list[Path]:
-    out = station.out_dir(rundown.week)
-    ctx = context(station, rundown, show)
-    files = {
-        "script.html": render(station, "script.html", ctx),
-        "script.md": render(station, "script.md", ctx),
-        "runsheet.html": render(station, "runsheet.html", ctx),
-        "runsheet.csv": runsheet_csv(ctx),
-    }
-    paths = []
+def _write(station: Station, week: str, files: dict[str, str]) -> list[Path]:
+    out = station.out_dir(week)
     for name, text in files.items():
         fsutil.write_text(out / name, text)
-        paths.append(out / name)
-    return paths
+    return [out / name for name in files]
+
+
+def write_script(station: Station, rundown: Rundown, show: ShowTime) -> list[Path]:
+    """The host's script: estimates, from the rundown and the takes (made before assembly)."""
+    ctx = context(station, rundown, show)
+    return _write(station, rundown.week, {"script.html": render(station, "script.html", ctx),
+                                          "script.md": render(station, "script.md", ctx)})
+
+
+def write_runsheet(station: Station, rundown: Rundown, show: ShowTime) -> list[Path]:
+    """The run sheet: after assembly, the times as aired (from the as-run); before it, the estimates."""
+    ctx = context(station, rundown, show)
+    return _write(station, rundown.week, {"runsheet.html": render(station, "runsheet.html", ctx),
+                                          "runsheet.csv": runsheet_csv(ctx)})
 
 
 def status_table(station: Station, rundown: Rundown, show: ShowTime) -> str:
@@ -203,9 +208,14 @@ def status_table(station: Station, rundown: Rundown, show: ShowTime) -> str:
         lines.append(f"{host_id}: {conf:g} wpm configured" + (f", {meas:g} wpm measured" if meas else ", not yet measured"))
     if show.cut:
         lines.append("cut candidates: " + ", ".join(show.cut))
+    rejected = [t for t in show.items if t.state == "rejected" and t.number]
+    lines += [f"rejected: {t.problem}" for t in rejected]
+    lines += [f"note: {n}" for n in show.notes]
     missing = [t.entry.id for t in show.items if t.state == "missing"]
     drafts = [t.entry.id for t in show.items if t.state == "draft"]
-    if show.over_ms > 0:
+    if rejected:
+        nxt = f"record {', '.join(t.entry.id for t in rejected)} again, then radio build {rundown.week}"
+    elif show.over_ms > 0:
         nxt = f"cut or shorten {', '.join(show.cut)}, or mark items skip: true in rundown.yaml"
     elif missing:
         nxt = (f"record {len(missing)} items into episodes/{rundown.week}/segments/<item>.wav (first: {missing[0]}), "

@@ -99,8 +99,8 @@ def test_feedparser_reads_everything(site):
     assert d.feed.title == "st" and d.feed.language == "en"
     assert d.feed.podcast_guid  # the podcast: namespace comes through as its prefix
     (e,) = d.entries
-    media = root / "feeds" / "st" / "media" / "st-2026-W47.mp3"
-    assert e.enclosures[0].href == f"http://127.0.0.1:{port}/st/media/st-2026-W47.mp3"
+    (media,) = (root / "feeds" / "st" / "media").glob("st-2026-W47-*.mp3")  # named for its content
+    assert e.enclosures[0].href == f"http://127.0.0.1:{port}/st/media/{media.name}"
     assert e.enclosures[0].length == str(media.stat().st_size)
     assert e.enclosures[0].type == "audio/mpeg"
     from radio.station import Station
@@ -123,7 +123,7 @@ def test_podcastparser_reads_everything(site):
         p = podcastparser.parse(f"http://127.0.0.1:{port}/st/feed.xml", f)
     assert p["title"] == "st" and p["type"] == "episodic"
     (e,) = p["episodes"]
-    media = root / "feeds" / "st" / "media" / "st-2026-W47.mp3"
+    (media,) = (root / "feeds" / "st" / "media").glob("st-2026-W47-*.mp3")
     assert e["enclosures"][0]["file_size"] == media.stat().st_size
     assert e["explicit"] is False and e["number"] == 1
     assert e["transcript_url"].endswith("/st/media/2026-W47.vtt")
@@ -152,8 +152,9 @@ def test_no_private_data_anywhere_published(site):
 
 def test_serve_answers_ranges_and_head(served):
     root, url = served
-    media = url + "st/media/st-2026-W47.mp3"
-    data = (root / "feeds" / "st" / "media" / "st-2026-W47.mp3").read_bytes()
+    (path,) = (root / "feeds" / "st" / "media").glob("st-2026-W47-*.mp3")
+    media = url + f"st/media/{path.name}"
+    data = path.read_bytes()
     req = urllib.request.Request(media, headers={"Range": "bytes=100-199"})
     with urllib.request.urlopen(req) as r:
         assert r.status == 206 and r.headers["Content-Range"] == f"bytes 100-199/{len(data)}"
@@ -180,9 +181,10 @@ def test_gpodder_subscribes_and_downloads(served, tmp_path):
     env.pop("PYTHONPATH", None)
     for cmd in (["subscribe", f"{url}st/feed.xml"], ["update"], ["download"]):
         subprocess.run(["/usr/bin/gpo", *cmd], env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
-    got = tmp_path / "dl" / "st" / "st-2026-W47.mp3"
+    (media,) = (root / "feeds" / "st" / "media").glob("st-2026-W47-*.mp3")
+    got = tmp_path / "dl" / "st" / media.name
     assert got.is_file(), list((tmp_path / "dl").rglob("*"))
-    assert got.read_bytes() == (root / "feeds" / "st" / "media" / "st-2026-W47.mp3").read_bytes()
+    assert got.read_bytes() == media.read_bytes()
     db = sqlite3.connect(tmp_path / "home" / "Database")
     assert db.execute("select state, file_size from episode").fetchall() == [(1, got.stat().st_size)]
 
@@ -333,7 +335,7 @@ def test_check_fails_on_a_broken_tree(site, tmp_path):
     root, _, _ = site
     copy = tmp_path / "copy"
     shutil.copytree(root, copy)
-    media = copy / "feeds" / "st" / "media" / "st-2026-W47.mp3"
+    (media,) = (copy / "feeds" / "st" / "media").glob("st-2026-W47-*.mp3")
     media.write_bytes(media.read_bytes()[:-10])
     (copy / "feeds" / "st" / "media" / "2026-W47.vtt").unlink()
     r = runner_for(copy)("check")

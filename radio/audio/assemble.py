@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from radio import fsutil, media
+from radio import fsutil, media, takes
 from radio import rundown as rd
 from radio.audio import dsp, segment, tts
 from radio.audio.decode import decode
@@ -127,10 +127,11 @@ def gather(station: Station, rundown: rd.Rundown, draft: bool, progress: Progres
     week = rundown.week
     sources: list[Source] = []
     missing: list[rd.Entry] = []
+    found = takes.scan(station, week, [e.id for e in rundown.live if e.item.type in rd.SPEECH])
     for e in rundown.live:
         it = e.item
         if it.type in rd.SPEECH:
-            p = rd.recording(station, week, it.id)
+            p = found.recordings.get(it.id)
             if p is None and not draft:
                 missing.append(e)
             sources.append(Source(e, p, p is None, "speech"))
@@ -633,8 +634,8 @@ def _master(station: Station, raw_on: Path, raw_pod: Path, meter_on: dsp.Meter, 
             ceil_pod -= m_pod["true_peak"] - (L.podcast_true_peak - 0.3)
         m_pod = _write_podcast(mp3_tmp, Limited(raw_pod, n_pod, g_pod, ceil_pod, rate, metered=False, window_db=0.5),
                                rate, bitrate)
-    m_on = _status(m_on, L.onair_lufs, 0.5, L.onair_true_peak)
-    m_pod = _status(m_pod, L.podcast_lufs, 1.0, L.podcast_true_peak)
+    m_on = _status(m_on, L.onair_lufs, L.onair_tolerance, L.onair_true_peak)
+    m_pod = _status(m_pod, L.podcast_lufs, L.podcast_tolerance, L.podcast_true_peak)
     for name, m in (("on-air", m_on), ("podcast", m_pod)):
         if not m["ok"]:
             warn(f"the {name} master measures {m['integrated']} LUFS, {m['true_peak']} dBTP: outside its target")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -19,7 +20,7 @@ from pathlib import Path
 from markupsafe import Markup
 from mutagen.id3 import ID3, ID3NoHeaderError
 
-from radio import fsutil
+from radio import asrun, fsutil
 from radio import rundown as rd
 from radio.config import format_ms
 from radio.station import Station
@@ -27,7 +28,7 @@ from radio.errors import PublishError
 from radio.publish import corrections, transcript
 from radio.publish.feed import build_feed
 from radio.render import render
-from radio.tags import cover_image, episode
+from radio.tags import cover_image, written
 
 
 @dataclass
@@ -96,14 +97,15 @@ def make_record(station: Station, week: str, media: Path, old: dict | None, othe
     as_run = json.loads((out / "as-run.json").read_text(encoding="utf-8"))
     if podcast is not None:  # the podcast as published (without retracted items); the as-run file stays as aired
         as_run = {**as_run, "podcast": podcast}
-    ep = episode(station, week)
+    ep = written(station, week)  # what tag wrote into the masters
     rundown = rd.load(station, week)
     entries = {e.id: e for e in rundown.entries}
     hosts = {h.id: h.name for h in cfg.hosts}
     cues = transcript.cues(as_run["podcast"]["items"], entries, hosts)
-    kinds = set(cfg.podcast.chapter_types)
-    chapters = [{"title": entries[i["id"]].title if i["id"] in entries else i["title"], "start_ms": i["start_ms"],
-                 "end_ms": i["end_ms"]} for i in as_run["podcast"]["items"] if i["type"] in kinds]
+    chapters = [{"title": t, "start_ms": a, "end_ms": b} for t, a, b in (
+        ep.chapters if podcast is None else
+        asrun.chapters(as_run["podcast"]["items"], {e.id: e.title for e in rundown.entries},
+                       set(cfg.podcast.chapter_types)))]
     stories, appeals = _stories(rundown)
     stories, appeals = corrections.amend_stories(station, week, rundown, stories)
     ep = dataclasses.replace(ep, summary=corrections.summary(station, week, rundown, ep.summary))
@@ -114,7 +116,7 @@ def make_record(station: Station, week: str, media: Path, old: dict | None, othe
         "week": week, "guid": ep.guid, "number": old["number"] if old else max(numbers, default=0) + 1,
         "title": ep.title, "summary": ep.summary, "notes_html": notes.strip(), "pub_date": air.isoformat(),
         "date": f"{air.day} {air:%B %Y}", "duration_s": as_run["podcast"]["seconds"],
-        "media": f"media/{station.media_name(week)}", "length": media.stat().st_size,
+        "media": f"media/{media.name}", "length": media.stat().st_size,
         "transcript": f"media/{week}.vtt", "chapters": f"media/{week}.chapters.json",
         "chapters_list": chapters, "cues": cues, "appeals": appeals, "draft": bool(as_run["draft"]),
         "report_starts": corrections.report_starts(as_run["podcast"], rundown),
@@ -157,7 +159,7 @@ def publish(station: Station, week: str, *, allow_draft: bool = False) -> Publis
         existing = records(root)
         staging = Path(tempfile.mkdtemp(prefix=f".{cfg.show.slug}.staging-", dir=root.parent))
         try:
-            s_media = staging / "media" / station.media_name(week)
+            s_media = staging / "media" / station.media_name(week, _digest(mp3))
             s_media.parent.mkdir(parents=True)
             shutil.copyfile(mp3, s_media)
             rec = make_record(station, week, s_media, existing.get(week), existing, podcast)
@@ -178,17 +180,35 @@ def publish(station: Station, week: str, *, allow_draft: bool = False) -> Publis
                 p.parent.mkdir(parents=True, exist_ok=True)
                 p.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
             fault_point("staged")
-            order = [f"media/{station.media_name(week)}", *[k for k in files if k not in ("index.html", "feed.xml")],
-                     "index.html"]
+            _move(s_media, root / "media" / s_media.name)
+            fault_point("media")
+            order = [*[k for k in files if k not in ("index.html", "feed.xml")], "index.html"]
             for rel in order:
                 _move(staging / rel, root / rel)
             corrections.remove_stale(root, files)
             fault_point("before-feed")
             _move(staging / "feed.xml", root / "feed.xml")  # last: the feed never names what is not there
+            _remove_unnamed_media(root, all_records)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return Published(root, root / "feed.xml", root / "episodes" / week / "index.html",
-                     root / "media" / station.media_name(week), rec)
+                     root / "media" / s_media.name, rec)
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _remove_unnamed_media(root: Path, all_records: dict[str, dict]) -> None:
+    """Once the new feed is in place, the MP3s no episode names any more (older masters) go."""
+    named = {Path(r["media"]).name for r in all_records.values()}
+    for p in (root / "media").glob("*.mp3"):
+        if p.name not in named:
+            p.unlink(missing_ok=True)
 
 
 def _move(src: Path, dst: Path) -> None:

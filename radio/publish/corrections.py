@@ -133,10 +133,9 @@ def podcast_master(station: Station, week: str) -> tuple[Path, dict]:
         from radio.tags import cover_image, episode, tag_mp3
         ep = episode(station, week)
         rundown = rd.load(station, week)
-        entries = {e.id: e for e in rundown.entries}
-        kinds = set(station.config.podcast.chapter_types)
-        chapters = [(entries[i["id"]].title if i["id"] in entries else i["title"], i["start_ms"], i["end_ms"])
-                    for i in new["items"] if i["type"] in kinds]
+        from radio.asrun import chapters as make_chapters
+        chapters = make_chapters(new["items"], {e.id: e.title for e in rundown.entries},
+                                 set(station.config.podcast.chapter_types))
         titles = [e.title for e in rundown.live if e.report is not None and e.id not in gone]
         ep = dataclasses.replace(ep, chapters=chapters, summary=_summary(station, week, titles))
         tag_mp3(tmp, ep, cover_image(station), round(new["seconds"] * 1000))

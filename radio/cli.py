@@ -179,14 +179,17 @@ def report_new(c: Ctx, week: str, title: str, place, region, sector, kind) -> No
 @click.option("--status", type=click.Choice(["unverified", "verified", "held", "rejected"]), help="Only this status.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document (public fields only).")
 @click.option("--thread", help="A story thread across all weeks, instead of one week's desk.")
+@click.option("--quarantine", is_flag=True, help="The messages intake set aside, each with its reason.")
 @pass_ctx
-def report_list(c: Ctx, week: str | None, status: str | None, as_json: bool, thread: str | None) -> None:
+def report_list(c: Ctx, week: str | None, status: str | None, as_json: bool, thread: str | None,
+                quarantine: bool) -> None:
     """List WEEK's reports: id, status, checks done/needed, priority, kind, place as published, title.
 
     \b
     Example:
       radio report list 2026-W47 --status verified
       radio report list --thread kestrel-ridge-strike
+      radio report list 2026-W47 --quarantine
     """
     if thread:
         from radio.threads import render_list as render_thread
@@ -195,6 +198,11 @@ def report_list(c: Ctx, week: str | None, status: str | None, as_json: bool, thr
     if week is None:
         raise click.UsageError("name a WEEK (e.g. 2026-W47), or pass --thread NAME")
     week = Week(week)
+    if quarantine:
+        from radio.mail.intake import quarantine_list, render_quarantine
+        qrows = quarantine_list(c.station, str(week))
+        click.echo(json.dumps(qrows, ensure_ascii=False, indent=2) if as_json else render_quarantine(qrows, str(week)))
+        return
     from radio.desk import list_rows, render_list
     rows, errors = list_rows(c.station, week, status)
     if as_json:
@@ -309,6 +317,75 @@ def report_retract(c: Ctx, report_id: str, reason: str) -> None:
     week, event = retract(c.station, report_id, reason)
     c.say(f"{report_id}: retraction of {day(event['at'])} recorded; `radio publish {week}` takes it out of the "
           "podcast and the site")
+
+
+# --- mail ------------------------------------------------------------------------------------------
+
+@cli.command()
+@week_arg
+@click.option("--maildir", type=click.Path(file_okay=False), help="A Maildir folder (holding cur/ and new/).")
+@click.option("--mbox", type=click.Path(dir_okay=False), help="An mbox file.")
+@click.option("--imap", help="imaps://HOST[:PORT]/FOLDER (TLS) or imap://... (STARTTLS); credentials from "
+                             "RADIO_IMAP_USER/RADIO_IMAP_PASSWORD or private/mail-credentials.toml.")
+@pass_ctx
+def intake(c: Ctx, week: str, maildir: str | None, mbox: str | None, imap: str | None) -> None:
+    """Take correspondents' e-mail onto WEEK's desk as unverified reports; the rest goes to quarantine.
+
+    \b
+    Example:
+      radio intake 2026-W47 --maildir ~/Maildir/reports
+      RADIO_IMAP_USER=desk RADIO_IMAP_PASSWORD=... radio intake 2026-W47 --imap imaps://mail.example.org/INBOX
+    """
+    from radio.mail.intake import intake as run_intake
+    for line in run_intake(c.station, week, maildir=maildir, mbox=mbox, imap=imap).lines():
+        c.say(line)
+
+
+@cli.command()
+@week_arg
+@click.option("--edition", "language", help="The edition's language (default: the station's).")
+@pass_ctx
+def bulletin(c: Ctx, week: str, language: str | None) -> None:
+    """Write WEEK's bulletin for member organisations: out/bulletin.html, .txt and .pdf, and its site page.
+
+    \b
+    Example:
+      radio bulletin 2026-W47
+    """
+    from radio.mail.bulletin import make
+    b = make(c.station, week, language)
+    for p in (b.html, b.text, b.pdf):
+        c.say(f"wrote {p.relative_to(c.station.root)}")
+    c.say(f"{b.count} reports in the {b.language} bulletin")
+
+
+@cli.command()
+@week_arg
+@click.option("--dry-run", is_flag=True, help="Write one .eml per subscriber into private/outbox/WEEK/ instead.")
+@click.option("--uncertain", type=click.Choice(["resend", "sent"]),
+              help="For messages a killed run may or may not have delivered, after checking the server's log.")
+@pass_ctx
+def send(c: Ctx, week: str, dry_run: bool, uncertain: str | None) -> None:
+    """Send WEEK's bulletin to everyone in private/subscribers.csv, once each (a rerun resumes).
+
+    \b
+    Example:
+      radio send 2026-W47 --dry-run
+      RADIO_SMTP_USER=desk RADIO_SMTP_PASSWORD=... radio send 2026-W47
+    """
+    from radio.mail.send import send as run_send
+    def progress(i: int, n: int) -> None:
+        if c.verbose:
+            click.echo(f"  sent {i}/{n}", err=True)
+    result = run_send(c.station, week, dry_run=dry_run, uncertain=uncertain, progress=progress)
+    for line in result.lines():
+        c.say(line)
+    if result.uncertain:
+        raise RadioError(f"{len(result.uncertain)} message(s) may or may not have arrived",
+                         fix=f"check the server's log, then `radio send {week} --uncertain resend` "
+                             "(not delivered) or `--uncertain sent` (delivered)")
+    if result.failed:
+        raise RadioError(f"{len(result.failed)} message(s) were refused", fix=f"correct them and run `radio send {week}` again")
 
 
 # --- the week's plan --------------------------------------------------------------------------------

@@ -250,6 +250,40 @@ class Element(_Model):
     title: str | None = None
 
 
+class Mail(_Model):
+    """Intake from correspondents and the weekly bulletin to member organisations (radio/mail/)."""
+
+    # the bulletin: reports grouped by region or by sector
+    group_by: Literal["region", "sector"] = "region"
+    bulletin_title: str | None = None  # default: "<show title> bulletin"
+    # sending: STARTTLS on 587 or TLS on 465; user and password from RADIO_SMTP_USER / RADIO_SMTP_PASSWORD
+    # or private/mail-credentials.toml [smtp]
+    smtp_host: str = "127.0.0.1"
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 587
+    smtp_security: Literal["starttls", "tls"] = "starttls"
+    from_address: str | None = None  # default: [station] email
+    unsubscribe_url: str = "https://radio.example.org/unsubscribe/{token}"  # https, one-click (RFC 8058)
+    unsubscribe_mailto: str | None = None  # e.g. "unsubscribe@radio.example.org"
+    rate_per_minute: Annotated[float, Field(gt=0, le=6000)] = 60.0
+    # intake
+    max_attachment_mb: Annotated[float, Field(gt=0, le=100)] = 10.0
+    authserv_id: str | None = None  # trust only Authentication-Results added by this server
+
+    @field_validator("unsubscribe_url")
+    @classmethod
+    def _unsub(cls, v: str) -> str:
+        if not re.fullmatch(r"https://[^\s/]+/\S*", v) or "{token}" not in v:
+            raise ValueError(f"{v!r} is not an https URL with {{token}} in it (RFC 8058 wants https)")
+        return v
+
+    @field_validator("from_address", "unsubscribe_mailto")
+    @classmethod
+    def _addr(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", v):
+            raise ValueError(f"{v!r} is not an e-mail address")
+        return v
+
+
 class Config(_Model):
     station: StationInfo
     show: Show
@@ -260,6 +294,7 @@ class Config(_Model):
     audio: Audio = Audio()
     takes: Takes = Takes()
     elements: dict[str, Element] = Field(default_factory=dict)
+    mail: Mail = Mail()
 
     @model_validator(mode="after")
     def _refs(self) -> Config:

@@ -385,6 +385,34 @@ def new_report(station: Station, week: str, title: str, *, place: str | None = N
     return path
 
 
+def file_report(station: Station, week: str, title: str, *, received: dt.date, body: str,
+                attribution: str | None = None, region: str | None = None, sector: str | None = None,
+                kind: str = "other", private: dict | None = None) -> Path:
+    """A whole report written at once (intake from mail): unverified, no checks, validated before it is written."""
+    if not title.strip():
+        raise ReportError("the title is empty", fix="give the report a title")
+    folder = reports_dir(station, week)
+    taken = {p.stem for p in folder.glob("*.md")} if folder.is_dir() else set()
+    rid = make_id(title, taken)
+    data = CommentedMap()
+    for key, value in (("id", rid), ("title", title.strip()), ("received", received), ("region", region),
+                       ("sector", sector), ("kind", kind), ("attribution", attribution), ("priority", 3),
+                       ("status", "unverified"), ("checks", CommentedSeq()), ("exposure", "named")):
+        if value is not None:
+            data[key] = value
+    data["private"] = CommentedMap(private or {})
+    data.yaml_set_comment_before_after_key("private", before="NEVER published: who sent it and how it came in")
+    text_body = body.strip() + "\n"
+    buf = io.StringIO()
+    _yaml().dump(data, buf)
+    path = folder / f"{rid}.md"
+    text = f"{FRONT}\n{buf.getvalue()}{FRONT}\n{text_body}"
+    front, parsed_body = _split(path, text.encode("utf-8"))
+    _validate(path, _yaml().load(front), parsed_body, station.config.verification)  # what we write must read back
+    fsutil.write_text(path, text)
+    return path
+
+
 def _set(data: CommentedMap, key: str, value: Any, after: str | None = None) -> None:
     """Set a field in place; a new field goes after `after` (keeping the producer's order)."""
     if key in data or after is None or after not in data:

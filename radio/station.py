@@ -169,7 +169,8 @@ def init_station(root: Path) -> Path:
         (root / sub).mkdir(parents=True, exist_ok=True)
     fsutil.write_text(root / ".gitignore", GITIGNORE)
     fsutil.write_text(root / "private" / "correspondents.yaml",
-                      "# pseudonym: {name: ..., contact: ...}  (PRIVATE: never published)\n{}\n")
+                      "# pseudonym: {name: ..., contact: ..., email: [addresses radio intake takes reports from],\n"
+                      "#             attribution: public line, region: public region}  (PRIVATE: never published)\n{}\n")
     fsutil.write_text(root / CONFIG_NAME, text)
     Station.open(root)  # what we wrote must load
     return root

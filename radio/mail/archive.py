@@ -1,0 +1,79 @@
+"""The bulletin on the site: one page per week under feeds/<show>/bulletin/, an archive index and its own feed.
+
+A separate corner of the publish tree: it never rewrites the show's feed or pages. Each week keeps a small
+public record beside its page; the index and feed.xml are rebuilt from all of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from pathlib import Path
+
+from feedgen.feed import FeedGenerator
+
+from radio import fsutil
+from radio.station import Station
+from radio.errors import RadioError
+from radio.mail.bulletin import _env
+
+
+def archive_root(station: Station) -> Path:
+    return station.root / "feeds" / station.config.show.slug / "bulletin"
+
+
+def archive_url(station: Station) -> str:
+    return f"{station.show_url}bulletin/"
+
+
+def _slug(week: str, language: str, station: Station) -> str:
+    return week if language == station.config.station.language else f"{week}.{language}"
+
+
+def add_to_archive(station: Station, week: str, language: str, ctx: dict, page: str) -> Path:
+    root = archive_root(station)
+    lock = station.root / "feeds" / f".{station.config.show.slug}.bulletin.lock"
+    with fsutil.locked(lock, lambda: RadioError("another bulletin is being written", where=lock,
+                                                fix="wait for it to finish")):
+        return _add(station, root, week, language, ctx, page)
+
+
+def _add(station: Station, root: Path, week: str, language: str, ctx: dict, page: str) -> Path:
+    slug = _slug(week, language, station)
+    rec = {"week": week, "language": language, "date": ctx["date"], "title": f"{ctx['title']}, {ctx['date_long']}",
+           "stories": [r["title"] for g in ctx["groups"] for r in g["reports"]], "href": f"{slug}/"}
+    fsutil.write_text(root / slug / "index.html", page)
+    fsutil.write_text(root / slug / "bulletin.json", json.dumps(rec, ensure_ascii=False, indent=1) + "\n")
+    records = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(root.glob("*/bulletin.json"))]
+    records.sort(key=lambda r: (r["date"], r["week"], r["language"]), reverse=True)
+    env = _env(station, html=True)
+    cfg = station.config
+    index = env.get_template("bulletin_archive.html").render(
+        language=cfg.station.language, title=ctx["title"], station=cfg.station.name, show=cfg.show.title,
+        feed="feed.xml", bulletins=records)
+    fsutil.write_text(root / "index.html", index)
+    fsutil.write_bytes(root / "feed.xml", feed(station, ctx["title"], records))
+    return root / slug / "index.html"
+
+
+def feed(station: Station, title: str, records: list[dict]) -> bytes:
+    """RSS 2.0: one entry per bulletin, newest first; stable GUIDs and dates, so a rebuild changes nothing."""
+    cfg = station.config
+    fg = FeedGenerator()
+    fg.title(title)
+    fg.description(f"The weekly bulletin of {cfg.station.name}: {cfg.show.description}")
+    fg.language(cfg.station.language)
+    fg.link(href=f"{archive_url(station)}feed.xml", rel="self", type="application/rss+xml")
+    fg.link(href=archive_url(station), rel="alternate")
+    fg.generator("radio")
+    newest = max((dt.date.fromisoformat(r["date"]) for r in records), default=dt.date(2000, 1, 1))
+    fg.lastBuildDate(dt.datetime.combine(newest, dt.time(12), dt.timezone.utc))
+    for r in records:  # newest first already
+        fe = fg.add_entry(order="append")
+        fe.title(r["title"])
+        fe.link(href=f"{archive_url(station)}{r['href']}")
+        fe.description("; ".join(r["stories"]))
+        fe.guid(str(uuid.uuid5(station.feed_guid, f"bulletin/{r['week']}/{r['language']}")), permalink=False)
+        fe.pubDate(dt.datetime.combine(dt.date.fromisoformat(r["date"]), dt.time(12), dt.timezone.utc))
+    return fg.rss_str(pretty=True, xml_declaration=True, encoding="UTF-8")

@@ -1,0 +1,369 @@
+"""Sending the bulletin: one message per subscriber over SMTP (STARTTLS or TLS), with a journal.
+
+The journal (private/send/<week>.jsonl, appended and fsynced) makes a crash, a kill or a rerun safe:
+
+  data  <address>   written just before the message's DATA goes to the server
+  sent  <address>   written when the server has answered 250 for it
+  failed <address>  the server refused it (nothing was delivered; a rerun tries again)
+
+A rerun skips everyone with `sent` and sends to everyone with nothing or `failed`. An address whose last line
+is `data` is uncertain: the run stopped between handing the message over and hearing the answer, and no
+SMTP client can know whether it was delivered. Such an address is neither resent nor dropped silently: the
+run names it and exits 1, and the producer, having checked the server's log, reruns with
+`--uncertain resend` (it was not delivered) or `--uncertain sent` (it was). Message-IDs are deterministic
+(week, language, address), so even a resend is recognisably the same message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import smtplib
+import socket
+import ssl
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Callable
+
+from markupsafe import escape
+
+from radio import fsutil
+from radio.station import Station
+from radio.errors import RadioError
+from radio.mail import subscribers as subs
+from radio.mail.bulletin import fingerprint, languages, out_paths
+from radio.mail.secrets import credentials
+
+
+@dataclass
+class Outgoing:
+    subscriber: subs.Subscriber
+    message_id: str
+    data: bytes
+
+
+@dataclass
+class SendResult:
+    sent: list[subs.Subscriber] = field(default_factory=list)
+    already: list[subs.Subscriber] = field(default_factory=list)
+    uncertain: list[subs.Subscriber] = field(default_factory=list)
+    failed: list[tuple[subs.Subscriber, str]] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"uncertain: line {s.line} ({s.organisation}): stopped before the server answered"
+               for s in self.uncertain]
+        out += [f"failed: line {s.line} ({s.organisation}): {why}" for s, why in self.failed]
+        if self.written:
+            out.append(f"dry run: wrote {len(self.written)} messages into "
+                       f"{self.written[0].parent.relative_to(self.written[0].parents[3])}/ (nothing sent)")
+        else:
+            out.append(f"{len(self.sent)} sent, {len(self.already)} already sent, {len(self.uncertain)} uncertain, "
+                       f"{len(self.failed)} failed")
+        return out
+
+
+# --- the messages ---------------------------------------------------------------------------------------
+
+def _from_address(station: Station) -> str:
+    return station.config.mail.from_address or station.config.station.email
+
+
+def unsubscribe_token(station: Station, address: str) -> str:
+    """HMAC of the address with the station's secret: stable, unguessable, says nothing about the address."""
+    secret = os.environ.get("RADIO_UNSUBSCRIBE_SECRET", "").encode()
+    if not secret:
+        key = station.private_dir / "unsubscribe.key"
+        if not key.is_file():
+            fsutil.write_text(key, secrets.token_hex(32) + "\n")
+            os.chmod(key, 0o600)
+        secret = key.read_text(encoding="utf-8").strip().encode()
+    return hmac.new(secret, address.strip().lower().encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def message_id(station: Station, week: str, language: str, address: str) -> str:
+    h = hashlib.sha256(f"{week}\n{language}\n{address.strip().lower()}".encode()).hexdigest()[:20]
+    return f"<bulletin.{week}.{language}.{h}@{_from_address(station).rsplit('@', 1)[1]}>"
+
+
+def _bulletin_for(station: Station, week: str, language: str) -> tuple[str, Path, Path, Path]:
+    """The subscriber's language if that bulletin was made, else the station's."""
+    for lang in (language, station.config.station.language):
+        html, text, pdf = out_paths(station, week, lang)
+        if lang in languages(station) and html.is_file() and text.is_file():
+            return lang, html, text, pdf
+    html, _, _ = out_paths(station, week, station.config.station.language)
+    raise RadioError(f"no bulletin for {week} yet", where=html, fix=f"run `radio bulletin {week}` first")
+
+
+def build_message(station: Station, week: str, sub: subs.Subscriber) -> Outgoing:
+    cfg = station.config
+    lang, html_path, text_path, pdf_path = _bulletin_for(station, week, sub.language)
+    title = cfg.mail.bulletin_title or f"{cfg.show.title} bulletin"
+    when = station.air_datetime(week)
+    token = unsubscribe_token(station, sub.address)
+    url = cfg.mail.unsubscribe_url.replace("{token}", token)
+    links = [f"<{url}>"]
+    if cfg.mail.unsubscribe_mailto:
+        links.append(f"<mailto:{cfg.mail.unsubscribe_mailto}?subject={urllib.parse.quote('unsubscribe ' + token)}>")
+    mid = message_id(station, week, lang, sub.address)
+    sender = _from_address(station)
+
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["From"] = email.utils.formataddr((cfg.station.name, sender))
+    msg["To"] = email.utils.formataddr((sub.organisation, sub.address))
+    msg["Subject"] = f"{title}, {when:%-d %B %Y}"
+    msg["Date"] = email.utils.format_datetime(when)
+    msg["Message-ID"] = mid
+    msg["List-Id"] = f"{title} <bulletin.{cfg.show.slug}.{sender.rsplit('@', 1)[1]}>"
+    msg["List-Unsubscribe"] = ", ".join(links)
+    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058: one click, no confirmation page
+    text = text_path.read_text(encoding="utf-8")
+    text += f"\n-- \nSent to {sub.organisation}. To stop receiving this bulletin: {url}\n"
+    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    if sub.format in ("html", "pdf"):
+        page = html_path.read_text(encoding="utf-8")
+        foot = (f'<p style="font-size: 12px; color: #555555; padding: 8px 20px;">Sent to {escape(sub.organisation)}. '
+                f'<a href="{escape(url)}">Stop receiving this bulletin</a>.</p>')
+        page = page.replace("</body>", foot + "\n</body>", 1) if "</body>" in page else page + foot
+        msg.add_alternative(page, subtype="html", charset="utf-8", cte="quoted-printable")
+    if sub.format == "pdf":
+        if not pdf_path.is_file():
+            raise RadioError("no PDF of the bulletin", where=pdf_path, fix=f"run `radio bulletin {week}` again")
+        msg.add_attachment(pdf_path.read_bytes(), maintype="application", subtype="pdf",
+                           filename=f"{cfg.show.slug}-bulletin-{week}.pdf")
+    msg["Content-Language"] = lang  # last: set_content and add_alternative move Content-* headers into parts
+    n = 0
+    for part in msg.walk():  # fixed boundaries: the same bulletin for the same subscriber is the same bytes
+        if part.is_multipart():
+            n += 1
+            part.set_boundary(f"=_radio_{mid.strip('<>').split('@')[0].rsplit('.', 1)[-1]}_{n}")
+    return Outgoing(sub, mid, msg.as_bytes(policy=policy.SMTP))
+
+
+# --- the journal ---------------------------------------------------------------------------------------
+
+def journal_path(station: Station, week: str) -> Path:
+    return station.private_dir / "send" / f"{week}.jsonl"
+
+
+class Journal:
+    def __init__(self, path: Path, bulletin: str):
+        self.path = path
+        self.state: dict[str, str] = {}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        started = None
+        if path.is_file():
+            for raw in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    e = json.loads(raw)
+                except ValueError:  # a line cut short by a crash: the event it began never completed
+                    continue
+                if e.get("event") == "begin":
+                    started = started or e.get("bulletin")
+                elif "to" in e:
+                    self.state[e["to"]] = e["event"]
+        if started and started != bulletin:
+            raise RadioError("the bulletin changed after sending began: some subscribers have the earlier one",
+                             where=path, fix="send the change as next week's bulletin, or move the journal away "
+                                             "to send this version to everyone again")
+        self.f = open(path, "a", encoding="utf-8")
+        if not started:
+            self.write("begin", bulletin=bulletin)
+
+    def write(self, event: str, **fields) -> None:
+        self.f.write(json.dumps({"event": event, **fields}, ensure_ascii=False) + "\n")
+        self.f.flush()
+        os.fsync(self.f.fileno())
+
+    def mark(self, event: str, address: str, **fields) -> None:
+        self.state[address.lower()] = event
+        self.write(event, to=address.lower(), **fields)
+
+    def close(self) -> None:
+        self.f.close()
+
+
+def _send_lock(station: Station, week: str):
+    path = station.private_dir / "send" / f".{week}.lock"
+    return fsutil.locked(path, lambda: RadioError(f"another send of {week} is running", where=path,
+                                                  fix="wait for it to finish"))
+
+
+def _fault(name: str) -> None:
+    """For the kill tests: with RADIO_FAULT=name, mark a file and wait to be killed."""
+    if os.environ.get("RADIO_FAULT") == name:
+        marker = os.environ.get("RADIO_FAULT_FILE")
+        if marker:
+            Path(marker).write_text(name)
+        time.sleep(120)
+
+
+# --- SMTP ---------------------------------------------------------------------------------------------
+
+class Connection:
+    def __init__(self, station: Station):
+        self.station = station
+        self.conn: smtplib.SMTP | None = None
+
+    def open(self) -> smtplib.SMTP:
+        if self.conn is not None:
+            return self.conn
+        m = self.station.config.mail
+        where = f"smtp {m.smtp_host}:{m.smtp_port}"
+        ctx = ssl.create_default_context()
+        local = _from_address(self.station).rsplit("@", 1)[1]
+        try:
+            if m.smtp_security == "tls":
+                conn: smtplib.SMTP = smtplib.SMTP_SSL(m.smtp_host, m.smtp_port, local_hostname=local, context=ctx,
+                                                      timeout=60)
+            else:
+                conn = smtplib.SMTP(m.smtp_host, m.smtp_port, local_hostname=local, timeout=60)
+                conn.ehlo()
+                if not conn.has_extn("starttls"):
+                    conn.close()
+                    raise RadioError("the server does not offer STARTTLS", where=where,
+                                     fix="use a server that does, or smtp_security = \"tls\" on its TLS port")
+                conn.starttls(context=ctx)
+                conn.ehlo()
+            creds = credentials(self.station, "smtp", required=False)
+            if creds:
+                conn.login(*creds)
+        except ssl.SSLError as e:
+            raise RadioError(f"TLS with the SMTP server failed: {e.reason or e}", where=where,
+                             fix="check the server's certificate (SSL_CERT_FILE names a private CA)") from None
+        except smtplib.SMTPAuthenticationError:
+            raise RadioError("the SMTP server refused the login", where=where,
+                             fix="check RADIO_SMTP_USER / RADIO_SMTP_PASSWORD or private/mail-credentials.toml") \
+                from None
+        except (OSError, smtplib.SMTPException) as e:
+            raise RadioError(f"cannot reach the SMTP server: {e}", where=where,
+                             fix="check [mail] smtp_host, smtp_port and smtp_security in radio.toml") from None
+        self.conn = conn
+        return conn
+
+    def drop(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except OSError:
+                pass
+        self.conn = None
+
+    def quit(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+        self.conn = None
+
+
+def _envelope(conn: smtplib.SMTP, sender: str, rcpt: str) -> None:
+    code, resp = conn.mail(sender)
+    if code != 250:
+        conn.rset()
+        raise smtplib.SMTPSenderRefused(code, resp, sender)
+    code, resp = conn.rcpt(rcpt)
+    if code not in (250, 251):
+        conn.rset()
+        raise smtplib.SMTPRecipientsRefused({rcpt: (code, resp)})
+
+
+def send(station: Station, week: str, *, dry_run: bool = False, uncertain: str | None = None,
+         progress: Callable[[int, int], None] | None = None) -> SendResult:
+    """Send WEEK's bulletin to every subscriber once; --dry-run writes the .eml files instead."""
+    people = subs.load(station)  # a bad row stops everything here, before any message is made
+    messages = [build_message(station, week, s) for s in people]
+    result = SendResult()
+    if dry_run:
+        folder = station.private_dir / "outbox" / week
+        for m in messages:
+            target = folder / f"line-{m.subscriber.line:04d}.eml"
+            fsutil.write_bytes(target, m.data)
+            result.written.append(target)
+        return result
+    bulletin_id = fingerprint(sorted({p for m in messages for p in _bulletin_for(station, week,
+                                                                                   m.subscriber.language)[1:3]}))
+    rate = station.config.mail.rate_per_minute
+    interval = 60.0 / rate
+    sender = _from_address(station)
+    with _send_lock(station, week):
+        journal = Journal(journal_path(station, week), bulletin_id)
+        conn = Connection(station)
+        last = None
+        try:
+            todo = []
+            for m in messages:
+                state = journal.state.get(m.subscriber.address.lower())
+                if state == "sent":
+                    result.already.append(m.subscriber)
+                elif state == "data" and uncertain == "sent":
+                    journal.mark("sent", m.subscriber.address, id=m.message_id, note="confirmed by the producer")
+                    result.already.append(m.subscriber)
+                elif state == "data" and uncertain != "resend":
+                    result.uncertain.append(m.subscriber)
+                else:
+                    todo.append(m)
+            for i, m in enumerate(todo, start=1):
+                if last is not None:
+                    wait = last + interval - time.monotonic()
+                    if wait > 0:
+                        time.sleep(wait)
+                why = _deliver(conn, journal, sender, m)
+                last = time.monotonic()  # counted from the server's answer: arrivals are spaced, not just starts
+                if why:
+                    result.failed.append((m.subscriber, why))
+                else:
+                    result.sent.append(m.subscriber)
+                    _fault(f"send-after-{len(result.sent)}")
+                if progress:
+                    progress(i, len(todo))
+        finally:
+            conn.quit()
+            journal.close()
+    return result
+
+
+def _deliver(conn: Connection, journal: Journal, sender: str, m: Outgoing) -> str | None:
+    """One message: envelope, journal 'data', DATA, journal 'sent'. Returns why it failed, or None."""
+    rcpt = m.subscriber.address
+    for attempt in (1, 2):  # a dropped connection before DATA is harmless: reconnect once
+        try:
+            smtp = conn.open()
+            _envelope(smtp, sender, rcpt)
+            break
+        except (smtplib.SMTPServerDisconnected, ConnectionError, socket.timeout):
+            conn.drop()
+            if attempt == 2:
+                return "the connection dropped before the message was handed over"
+        except smtplib.SMTPRecipientsRefused as e:
+            code, resp = next(iter(e.recipients.values()))
+            journal.mark("failed", rcpt, code=code)
+            return f"recipient refused ({code} {resp.decode(errors='replace')[:80]})"
+        except smtplib.SMTPSenderRefused as e:
+            journal.mark("failed", rcpt, code=e.smtp_code)
+            return f"sender refused ({e.smtp_code})"
+    journal.mark("data", rcpt, id=m.message_id)
+    _fault("send-in-data")
+    try:
+        code, resp = smtp.data(m.data)
+    except smtplib.SMTPDataError as e:  # the server answered, and said no: nothing was delivered
+        journal.mark("failed", rcpt, code=e.smtp_code)
+        return f"message refused ({e.smtp_code} {e.smtp_error.decode(errors='replace')[:80]})"
+    except (smtplib.SMTPServerDisconnected, OSError):
+        conn.drop()  # no answer: stays 'data' (uncertain) in the journal
+        raise RadioError(f"the connection dropped while sending to line {m.subscriber.line}",
+                         fix="run `radio send` again; it will name the one message that may not have arrived")
+    _fault("send-after-data")
+    journal.mark("sent", rcpt, id=m.message_id, at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    return None

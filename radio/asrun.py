@@ -19,7 +19,8 @@ from radio.station import Station
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # fields this module does not name are kept: model_dump() gives back the whole record
+    model_config = ConfigDict(extra="allow", frozen=True)
 
 
 class Placed(_Model):
@@ -29,8 +30,8 @@ class Placed(_Model):
     host: str | None = None
     source: str | None = None
     draft: bool = False
-    start: int  # samples
-    end: int
+    start: int | None = None  # samples
+    end: int | None = None
     start_ms: int
     end_ms: int
 
@@ -56,7 +57,7 @@ class AsRun(_Model):
 
     @property
     def filler_ms(self) -> int:
-        return sum(i.end - i.start for i in self.onair.items if i.type == "filler") * 1000 // self.rate
+        return sum(i.duration_ms for i in self.onair.items if i.type == "filler")
 
     @property
     def content_ms(self) -> int:

@@ -121,9 +121,7 @@ def run_assemble(station: Station, week: str, opts: Options):
 
 
 def run_runsheet(station: Station, week: str, opts: Options) -> list[Path]:
-    rundown = rd.load(station, week)
-    built = asrun.read(station, week)
-    return write_runsheet(station, rundown, rd.timing(station, rundown, as_run=built.as_run if built else None))
+    return write_runsheet(station, *timed(station, week))
 
 
 def run_tag(station: Station, week: str, opts: Options):

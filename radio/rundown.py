@@ -493,8 +493,8 @@ def timing(station: Station, rundown: Rundown, *, actuals: dict[str, int] | None
         elif it.type == "element":
             p = station.element_path(it.element or "")
             if not p.is_file():
-                raise RadioError(f"element {it.element!r}: file {cfg.elements[it.element or ''].file} does not exist",
-                                 where=station.root / "radio.toml", fix="fix the path in [elements] or add the file")
+                raise RadioError(f"element {it.element!r}: {cfg.elements[it.element or ''].file} does not exist",
+                                 where=station.root / "radio.toml", fix="fix its file = in [elements], or add the file")
             est = media.duration_ms(p)
             actual, state, media_rel = est, "element", cfg.elements[it.element or ""].file
         else:  # a bed on its own, for a set time

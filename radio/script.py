@@ -14,7 +14,7 @@ from radio import fsutil
 from radio.config import format_ms
 from radio.render import render
 from radio.station import Station
-from radio.rundown import ItemTime, Rundown, ShowTime, over_under
+from radio.rundown import Rundown, ShowTime, over_under
 from radio.threads import previously
 
 RUNSHEET_COLUMNS = ["#", "id", "slug", "type", "host", "in words", "out words", "estimated", "actual", "front time",

@@ -170,11 +170,11 @@ def problem(station: Station, week: str, item_id: str, path: Path, estimated_ms:
     try:
         ms = media.duration_ms(path)
         if ms > slot:
-            return (f"item {item_id}: the recording is {format_ms(ms)}, longer than the whole {format_ms(slot)} slot "
-                    f"({rel}: check it is the right file, or edit it)")
+            return (f"{path}: item {item_id}: the recording is {format_ms(ms)}, longer than the whole "
+                    f"{format_ms(slot)} slot (check it is the right file, or edit it)")
         m = measure(station, week, path)
-    except AudioError as e:
-        return f"item {item_id}: {e.format_message()}"
+    except AudioError as e:  # it names the file, which is named for the item
+        return e.format_message()
     if m.peak_db <= -100:
         return f"item {item_id}: the take {rel} is digitally silent (record it again, or check the input)"
     if m.sound_ms < t.min_speech * 1000 and m.duration_ms >= 2 * t.min_speech * 1000:

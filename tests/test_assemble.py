@@ -175,7 +175,8 @@ def test_podcast_leaves_out_filler_and_onair_only(tiny):
 def _no_masters(root: Path) -> None:
     out = _out(root)
     assert not (out / "onair.wav").exists() and not (out / "podcast.mp3").exists()
-    assert not [p.name for p in out.glob(".*")] if out.exists() else True
+    records = {".build.json", ".takes.json"}  # the build's record of its stages and of measured takes
+    assert not [p.name for p in out.glob(".*") if p.name not in records] if out.exists() else True
 
 
 def test_missing_recordings_are_all_named(tiny):
@@ -218,14 +219,13 @@ def test_previous_masters_survive_a_failed_build(tiny):
     assert not list(_out(tiny).glob(".*"))  # no temp files left
 
 
-def test_silent_and_clipped_recordings_warn(tiny):
+def test_clipped_recordings_warn(tiny):
+    # (a silent take is refused before assembly: tests/test_gates.py)
     record_tones(tiny, 2.0)
     seg = tiny / "episodes" / WEEK / "segments"
-    ff("-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "2", str(seg / "welcome.wav"))
     ff("-f", "lavfi", "-i", "aevalsrc='1.5*sin(2*PI*440*t)':s=48000:d=2", "-c:a", "pcm_s16le", str(seg / "closing.wav"))
     r = runner_for(tiny)("assemble", WEEK)
     assert r.exit_code == 0, r.err
-    assert "warning: item welcome: the recording is silent (check the microphone and the file)\n" in r.err
     assert "warning: item closing: the recording clips in 1760 places (re-record it lower if it sounds distorted)\n" \
         in r.err
 

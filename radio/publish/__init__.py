@@ -94,7 +94,7 @@ def make_record(station: Station, week: str, media: Path, old: dict | None, othe
                 podcast: dict | None = None) -> dict:
     cfg = station.config
     out = station.out_dir(week)
-    as_run = json.loads((out / "as-run.json").read_text(encoding="utf-8"))
+    as_run = _as_run(station, week)
     if podcast is not None:  # the podcast as published (without retracted items); the as-run file stays as aired
         as_run = {**as_run, "podcast": podcast}
     ep = written(station, week)  # what tag wrote into the masters
@@ -147,7 +147,7 @@ def publish(station: Station, week: str, *, allow_draft: bool = False) -> Publis
         tagged = False
     if not tagged:
         raise PublishError("the podcast master is not tagged", where=mp3, fix=f"run `radio tag {week}` first")
-    as_run = json.loads((out / "as-run.json").read_text(encoding="utf-8"))
+    as_run = _as_run(station, week)
     if as_run["draft"] and not allow_draft:
         raise PublishError(f"{week} is a draft build: synthesized voices stand in for missing recordings",
                            fix="record them and build again, or pass --allow-draft to publish the draft")
@@ -193,6 +193,14 @@ def publish(station: Station, week: str, *, allow_draft: bool = False) -> Publis
             shutil.rmtree(staging, ignore_errors=True)
     return Published(root, root / "feed.xml", root / "episodes" / week / "index.html",
                      root / "media" / s_media.name, rec)
+
+
+def _as_run(station: Station, week: str) -> dict:
+    built = asrun.read(station, week)
+    if built is None:
+        raise PublishError(f"nothing to publish for {week} yet", where=station.out_dir(week),
+                           fix=f"run `radio build {week}`")
+    return built.as_run.model_dump()
 
 
 def _digest(path: Path) -> str:

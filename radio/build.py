@@ -47,7 +47,7 @@ def code_version() -> str:
     root = Path(__file__).parent
     h = hashlib.sha256()
     for p in sorted(root.rglob("*")):
-        if p.is_file() and p.suffix in (".py", ".html", ".md", ".css", ".toml", ".js"):
+        if p.is_file() and p.suffix in (".py", ".html", ".md", ".css", ".toml", ".js", ".po"):
             h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes())
     return h.hexdigest()[:16]
 
@@ -84,7 +84,7 @@ def _common(station: Station, week: str) -> list[Path]:
 def _sound(station: Station, week: str) -> list[Path]:
     """What timing reads besides: the station's sounds and the hosts' takes."""
     return [*(station.element_path(n) for n in sorted(station.config.elements)),
-            *_files(station.week_dir(week) / "segments")]
+            *_files(station.edition_dir(week) / "segments")]
 
 
 def _cover(station: Station) -> Path:

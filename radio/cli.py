@@ -94,6 +94,22 @@ def week_arg(f):
 pass_ctx = click.make_pass_decorator(Ctx)
 
 
+def edition_option(f):
+    return click.option("--edition", metavar="ID",
+                        help="Only this edition (e.g. fr); default: every edition, each on its own.")(f)
+
+
+def each_edition(c: Ctx, edition: str | None) -> list[Station]:
+    """The editions a command works on: the one named, or every edition, the station's own first."""
+    return c.station.for_edition(edition)
+
+
+def announce(c: Ctx, s: Station) -> None:
+    """With several editions, each one's lines come under its name."""
+    if s.full_config.editions:
+        c.say(f"== edition {s.edition_id} ({s.language}): {s.config.show.title}")
+
+
 def audio_options(draft_help: str):
     """--draft, --allow-over and --allow-under, shared by assemble and build."""
     def wrap(f):
@@ -180,14 +196,16 @@ def report_new(c: Ctx, week: str, title: str, place, region, sector, kind) -> No
 @click.option("--json", "as_json", is_flag=True, help="One JSON document (public fields only).")
 @click.option("--thread", help="A story thread across all weeks, instead of one week's desk.")
 @click.option("--quarantine", is_flag=True, help="The messages intake set aside, each with its reason.")
+@click.option("--lang", help="Show each report's translation into LANG: checked, draft or missing.")
 @pass_ctx
 def report_list(c: Ctx, week: str | None, status: str | None, as_json: bool, thread: str | None,
-                quarantine: bool) -> None:
+                quarantine: bool, lang: str | None) -> None:
     """List WEEK's reports: id, status, checks done/needed, priority, kind, place as published, title.
 
     \b
     Example:
       radio report list 2026-W47 --status verified
+      radio report list 2026-W47 --lang fr
       radio report list --thread kestrel-ridge-strike
       radio report list 2026-W47 --quarantine
     """
@@ -204,15 +222,31 @@ def report_list(c: Ctx, week: str | None, status: str | None, as_json: bool, thr
         click.echo(json.dumps(qrows, ensure_ascii=False, indent=2) if as_json else render_quarantine(qrows, str(week)))
         return
     from radio.desk import list_rows, render_list
-    rows, errors = list_rows(c.station, week, status)
+    rows, errors = list_rows(c.station, week, status, lang)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
-        click.echo(render_list(rows, week))
+        click.echo(render_list(rows, week, lang))
     for e in errors:
         click.echo(f"error: {e.format_message()}", err=True)
     if errors:
         sys.exit(1)
+
+
+@report.command("translate")
+@click.argument("report_id")
+@click.option("--lang", required=True, help="The language to translate into (BCP 47: fr, ru, es ...).")
+@pass_ctx
+def report_translate(c: Ctx, report_id: str, lang: str) -> None:
+    """Start a translation: REPORT_ID.LANG.md beside the report, the original's public text as comments.
+
+    \b
+    Example:
+      radio report translate pit-strike-second-week --lang fr
+    """
+    from radio.reports import translate
+    path = translate(c.station, report_id, lang)
+    click.echo(path.relative_to(c.station.root))
 
 
 @report.command("show")
@@ -393,19 +427,23 @@ def send(c: Ctx, week: str, dry_run: bool, uncertain: str | None) -> None:
 @cli.command()
 @week_arg
 @click.option("--force", is_flag=True, help="Merge new reports into a hand-edited rundown, keeping the edits.")
+@edition_option
 @pass_ctx
-def plan(c: Ctx, week: str, force: bool) -> None:
+def plan(c: Ctx, week: str, force: bool, edition: str | None) -> None:
     """Build WEEK's rundown.yaml from the show format and the verified reports.
 
     \b
     Example:
       radio plan 2026-W47
+      radio plan 2026-W47 --edition fr
     """
     from radio.rundown import plan as make_plan
-    path, changes = make_plan(c.station, week, force=force)
-    for line in changes:
-        c.say(line)
-    c.say(f"wrote {path.relative_to(c.station.root)}")
+    for s in each_edition(c, edition):
+        announce(c, s)
+        path, changes = make_plan(s, week, force=force)
+        for line in changes:
+            c.say(line)
+        c.say(f"wrote {path.relative_to(c.station.root)}")
     from radio.threads import follow_ups
     for line in follow_ups(c.station, week):
         c.say(line)
@@ -413,24 +451,28 @@ def plan(c: Ctx, week: str, force: bool) -> None:
 
 @cli.command()
 @week_arg
+@edition_option
 @pass_ctx
-def script(c: Ctx, week: str) -> None:
+def script(c: Ctx, week: str, edition: str | None) -> None:
     """Write the script and run sheet for WEEK (HTML, Markdown, CSV) into episodes/WEEK/out/.
 
     \b
     Example:
       radio script 2026-W47
+      radio script 2026-W47 --edition ru
     """
     from radio.build import run_stage
-    for name in ("script", "runsheet"):
-        for path in run_stage(c.station, week, name):
+    for s in each_edition(c, edition):
+        announce(c, s)
+        for path in [*run_stage(s, week, "script"), *run_stage(s, week, "runsheet")]:
             c.say(f"wrote {path.relative_to(c.station.root)}")
 
 
 @cli.command()
 @week_arg
+@edition_option
 @pass_ctx
-def status(c: Ctx, week: str) -> None:
+def status(c: Ctx, week: str, edition: str | None) -> None:
     """Each item's state and times, the show against its slot, and what to do next.
 
     \b
@@ -438,7 +480,9 @@ def status(c: Ctx, week: str) -> None:
       radio status 2026-W47
     """
     from radio.build import status_text
-    click.echo(status_text(c.station, week))
+    for s in each_edition(c, edition):
+        announce(c, s)
+        click.echo(status_text(s, week))
 
 
 # --- audio -------------------------------------------------------------------------------------------
@@ -481,27 +525,32 @@ class ProgressView:
 @cli.command()
 @week_arg
 @audio_options("Fill missing recordings with espeak-ng read-throughs of the script.")
+@edition_option
 @pass_ctx
-def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool) -> None:
+def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, edition: str | None) -> None:
     """Assemble WEEK's recordings into onair.wav (exactly the slot) and podcast.mp3.
 
     \b
     Example:
       radio assemble 2026-W47 --draft
+      radio assemble 2026-W47 --draft --edition fr
     """
     from radio.asrun import read
     from radio.build import Options, run_stage
     from radio.summary import loudness_lines
-    run_stage(c.station, week, "assemble", Options(draft=draft, allow_over=allow_over, allow_under=allow_under,
-                                                   progress=ProgressView(c).item))
-    for line in loudness_lines(c.station, read(c.station, week)):  # type: ignore[arg-type]
-        c.say(line)
+    for s in each_edition(c, edition):
+        announce(c, s)
+        run_stage(s, week, "assemble", Options(draft=draft, allow_over=allow_over, allow_under=allow_under,
+                                               progress=ProgressView(c).item))
+        for line in loudness_lines(s, read(s, week)):  # type: ignore[arg-type]
+            c.say(line)
 
 
 @cli.command()
 @week_arg
+@edition_option
 @pass_ctx
-def tag(c: Ctx, week: str) -> None:
+def tag(c: Ctx, week: str, edition: str | None) -> None:
     """Tag WEEK's masters: ID3v2.3 with chapters and cover on the MP3, BWF bext and INFO on the WAV.
 
     \b
@@ -509,9 +558,11 @@ def tag(c: Ctx, week: str) -> None:
       radio tag 2026-W47
     """
     from radio.build import run_stage
-    mp3, wav, ep = run_stage(c.station, week, "tag")
-    c.say(f"tagged {mp3.relative_to(c.station.root)}: {ep.title}, {len(ep.chapters)} chapters")
-    c.say(f"tagged {wav.relative_to(c.station.root)}: bext and LIST/INFO")
+    for s in each_edition(c, edition):
+        announce(c, s)
+        mp3, wav, ep = run_stage(s, week, "tag")
+        c.say(f"tagged {mp3.relative_to(c.station.root)}: {ep.title}, {len(ep.chapters)} chapters")
+        c.say(f"tagged {wav.relative_to(c.station.root)}: bext and LIST/INFO")
 
 
 # --- the whole week ----------------------------------------------------------------------------------
@@ -519,23 +570,30 @@ def tag(c: Ctx, week: str) -> None:
 @cli.command()
 @week_arg
 @audio_options("Fill missing recordings with read-throughs, and publish the draft.")
+@edition_option
 @pass_ctx
-def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool) -> None:
+def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, edition: str | None) -> None:
     """Run WEEK's stages in order (script, assemble, run sheet, tag, publish), skipping what has not changed.
+
+    Without --edition every edition is built, each on its own and each incremental.
 
     \b
     Example:
       radio build 2026-W47 --draft
+      radio build 2026-W47 --draft --edition fr
     """
     from radio.build import Options
     from radio.build import build as run_build
-    view = ProgressView(c)
-    result = run_build(c.station, week, Options(draft=draft, allow_over=allow_over, allow_under=allow_under,
-                                                progress=view.item), view.stage)
-    if result.planned:
-        c.say(f"planned episodes/{week}/rundown.yaml from the verified reports")
-    for line in result.summary:
-        c.say(line)
+    from radio.rundown import rundown_path
+    for s in each_edition(c, edition):
+        announce(c, s)
+        view = ProgressView(c)
+        result = run_build(s, week, Options(draft=draft, allow_over=allow_over, allow_under=allow_under,
+                                            progress=view.item), view.stage)
+        if result.planned:
+            c.say(f"planned {rundown_path(s, week).relative_to(s.root)} from the verified reports")
+        for line in result.summary:
+            c.say(line)
 
 
 # --- publish -----------------------------------------------------------------------------------------
@@ -543,8 +601,9 @@ def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool) -
 @cli.command()
 @week_arg
 @click.option("--allow-draft", is_flag=True, help="Publish a draft build (synthesized voices).")
+@edition_option
 @pass_ctx
-def publish(c: Ctx, week: str, allow_draft: bool) -> None:
+def publish(c: Ctx, week: str, allow_draft: bool, edition: str | None) -> None:
     """Publish WEEK into feeds/<show>/: media, transcript, chapters, episode page and the feed.
 
     \b
@@ -552,9 +611,11 @@ def publish(c: Ctx, week: str, allow_draft: bool) -> None:
       radio publish 2026-W47
     """
     from radio.build import Options, run_stage
-    result = run_stage(c.station, week, "publish", Options(draft=allow_draft))
-    c.say(f"published {result.page.relative_to(c.station.root)}")
-    c.say(f"feed {result.feed.relative_to(c.station.root)}: {c.station.feed_url}")
+    for s in each_edition(c, edition):
+        announce(c, s)
+        result = run_stage(s, week, "publish", Options(draft=allow_draft))
+        c.say(f"published {result.page.relative_to(c.station.root)}")
+        c.say(f"feed {result.feed.relative_to(c.station.root)}: {s.feed_url}")
 
 
 @cli.command()
@@ -582,6 +643,28 @@ def serve(c: Ctx, port: int, bind: str) -> None:
 
 
 @cli.command()
+@click.argument("week", required=False, callback=lambda ctx, param, v: Week(v) if v else None)
+@click.option("--port", default=8300, show_default=True, help="Port to listen on (0: any free port).")
+@click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--certfile", type=click.Path(dir_okay=False), help="TLS certificate (PEM): needed off this machine.")
+@click.option("--keyfile", type=click.Path(dir_okay=False), help="TLS private key (PEM) for --certfile.")
+@click.option("--edition", metavar="ID", help="The edition to record (e.g. fr); default: the station's own.")
+@pass_ctx
+def studio(c: Ctx, week: str | None, port: int, bind: str, certfile: str | None, keyfile: str | None,
+           edition: str | None) -> None:
+    """The studio in the browser: prompter, recorder, takes and live timing for WEEK (default: the newest
+    week with a rundown). Prints the address to open, with its access token.
+
+    \b
+    Example:
+      radio studio 2026-W47
+    """
+    from radio.studio.serve import run
+    station = c.station.for_edition(edition)[0] if edition else c.station
+    run(station, week, bind=bind, port=port, certfile=certfile, keyfile=keyfile, say=click.echo)
+
+
+@cli.command()
 @pass_ctx
 def check(c: Ctx) -> None:
     """Check the published feed and site as podcast directories do; exit 1 on any failure.
@@ -591,7 +674,7 @@ def check(c: Ctx) -> None:
       radio check
     """
     from radio.publish.check import check as run_checks
-    results = run_checks(c.station)
+    results = [r for s in c.station.editions() for r in run_checks(s)]
     for good, what in results:
         if not (c.quiet and good):
             click.echo(f"{'ok  ' if good else 'FAIL'} {what}")

@@ -250,6 +250,84 @@ class Element(_Model):
     title: str | None = None
 
 
+LANG_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+RTL = ("ar", "fa", "he", "ur", "ps", "yi", "dv", "ckb", "sd", "ug")
+
+
+def text_direction(language: str) -> str:
+    """'rtl' for languages written right to left, else 'ltr' (the page's dir attribute)."""
+    return "rtl" if language.split("-")[0].lower() in RTL else "ltr"
+
+
+class EditionHost(_Model):
+    """A host of an edition: their own voice and reading rate in the edition's language."""
+
+    id: str
+    name: str
+    rate_wpm: Annotated[float, Field(gt=40, lt=400)] = 150.0
+    voice: str
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not ID_RE.match(v):
+            raise ValueError(f"{v!r} is not an id (lower-case letters, digits and '-')")
+        return v
+
+
+class Edition(_Model):
+    """One more language of the same week: its own show, hosts, rundown, masters, feed and pages.
+
+    The [show] and [[hosts]] tables are the station's primary edition; [[editions]] adds the others.
+    """
+
+    id: str = ""  # folder under episodes/WEEK/ and the --edition name; default: the language
+    language: str
+    slug: str
+    title: str
+    description: str
+    cover: str | None = None  # default: podcast.cover
+    on_air: bool = False
+    slot: str | None = None  # on-air editions: the slot the master fills exactly
+    max_length: str | None = None  # podcast-only editions: the longest the podcast may run
+    format: list[str] | None = None  # default: show.format
+    air_weekday: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] | None = None
+    air_time: str | None = None
+    hosts: list[EditionHost]
+
+    @field_validator("language")
+    @classmethod
+    def _lang(cls, v: str) -> str:
+        if not LANG_RE.match(v):
+            raise ValueError(f"{v!r} is not a BCP 47 language tag (e.g. ru, fr, pt-BR)")
+        return v
+
+    @field_validator("slug")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not ID_RE.match(v):
+            raise ValueError(f"{v!r} is not a slug (lower-case letters, digits and '-')")
+        return v
+
+    @model_validator(mode="after")
+    def _shape(self) -> Edition:
+        if not self.id:
+            object.__setattr__(self, "id", self.language.lower())
+        if not ID_RE.match(self.id) or self.id in ("out", "reports", "segments"):
+            raise ValueError(f"id {self.id!r} is not a folder name (lower-case letters, digits, '-'; "
+                             "not out, reports or segments)")
+        if not self.hosts:
+            raise ValueError(f"edition {self.id!r} needs at least one host")
+        if self.on_air and not self.slot:
+            raise ValueError(f"edition {self.id!r} goes on air and needs a slot (e.g. slot = \"28:30\")")
+        if not self.on_air and self.slot:
+            raise ValueError(f"edition {self.id!r} is podcast-only: give it max_length, not slot")
+        for what in (self.slot, self.max_length):
+            if what is not None and parse_duration_ms(what) <= 0:
+                raise ValueError(f"edition {self.id!r}: a length must be longer than zero")
+        return self
+
+
 class Mail(_Model):
     """Intake from correspondents and the weekly bulletin to member organisations (radio/mail/)."""
 
@@ -265,6 +343,7 @@ class Mail(_Model):
     unsubscribe_url: str = "https://radio.example.org/unsubscribe/{token}"  # https, one-click (RFC 8058)
     unsubscribe_mailto: str | None = None  # e.g. "unsubscribe@radio.example.org"
     rate_per_minute: Annotated[float, Field(gt=0, le=6000)] = 60.0
+    dkim_selector: str | None = None  # sign each message with private/dkim.pem under this selector (RFC 8058)
     # intake
     max_attachment_mb: Annotated[float, Field(gt=0, le=100)] = 10.0
     authserv_id: str | None = None  # trust only Authentication-Results added by this server
@@ -294,6 +373,7 @@ class Config(_Model):
     audio: Audio = Audio()
     takes: Takes = Takes()
     elements: dict[str, Element] = Field(default_factory=dict)
+    editions: list[Edition] = Field(default_factory=list)
     mail: Mail = Mail()
 
     @model_validator(mode="after")
@@ -310,7 +390,39 @@ class Config(_Model):
         for key, ref in (("show.bed", self.show.bed), ("audio.filler", self.audio.filler)):
             if ref is not None and ref not in self.elements:
                 raise ValueError(f"{key}: {ref!r} names no element in [elements]")
+        seen_ids, seen_slugs = {self.station.language.lower()}, {self.show.slug}
+        for ed in self.editions:
+            if ed.id in seen_ids:
+                raise ValueError(f"editions: edition id {ed.id!r} is used twice (the [show] is edition "
+                                 f"{self.station.language.lower()!r}); set id = to tell them apart")
+            if ed.slug in seen_slugs:
+                raise ValueError(f"editions: slug {ed.slug!r} is used twice: every feed needs its own")
+            seen_ids.add(ed.id)
+            seen_slugs.add(ed.slug)
+            for section in ed.format or []:
+                if section.startswith("element:") and section[8:] not in self.elements:
+                    raise ValueError(f"editions: {ed.id}: format {section!r} names no element in [elements]")
+                if section not in SECTIONS and not section.startswith("element:"):
+                    raise ValueError(f"editions: {ed.id}: {section!r} is not a section")
         return self
+
+    @property
+    def edition_ids(self) -> list[str]:
+        """Every edition's id, the primary ([show]) first."""
+        return [self.station.language.lower(), *(e.id for e in self.editions)]
+
+    def for_edition(self, ed: Edition) -> Config:
+        """The config as one edition sees it: its show, hosts and language in place of the primary's."""
+        show = self.show.model_copy(update={
+            "title": ed.title, "slug": ed.slug, "description": ed.description,
+            "slot": ed.slot or ed.max_length or self.show.slot, "format": ed.format or self.show.format,
+            "air_weekday": ed.air_weekday or self.show.air_weekday, "air_time": ed.air_time or self.show.air_time})
+        hosts = [Host(id=h.id, name=h.name, language=ed.language, rate_wpm=h.rate_wpm, voice=h.voice)
+                 for h in ed.hosts]
+        return self.model_copy(update={
+            "show": show, "hosts": hosts,
+            "station": self.station.model_copy(update={"language": ed.language}),
+            "podcast": self.podcast.model_copy(update={"cover": ed.cover or self.podcast.cover})})
 
     def host(self, host_id: str) -> Host:
         for h in self.hosts:

@@ -41,7 +41,7 @@ def masters(station: Station, week: str, built: Built | None, *, allow_under: bo
         raise AudioError(f"no masters for {week} yet", where=station.out_dir(week), fix=f"run `radio build {week}`")
     show = station.config.show
     under = show.slot_ms - built.as_run.content_ms
-    if under > show.max_fill_ms and not allow_under:
+    if under > show.max_fill_ms and not allow_under and station.on_air:  # a podcast-only edition fills no slot
         filler = station.config.audio.filler or "silence"
         raise AudioError(f"the show is {format_ms(built.as_run.content_ms)} in a {format_ms(show.slot_ms)} slot: "
                          f"{filler} would fill {format_ms(under)}, more than show.max_fill ({show.max_fill})",

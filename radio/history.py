@@ -100,8 +100,12 @@ def day(at: str) -> str:
     return f"{t.day} {t:%B}"
 
 
+def _record(station: Station, week: str) -> Path:
+    return station.root / "feeds" / station.config.show.slug / "episodes" / week / "episode.json"
+
+
 def is_published(station: Station, week: str) -> bool:
-    return (station.root / "feeds" / station.config.show.slug / "episodes" / week / "episode.json").is_file()
+    return _record(station, week).is_file()
 
 
 # --- the desk's commands -----------------------------------------------------------------------------
@@ -142,8 +146,8 @@ def retract(station: Station, report_id: str, reason: str) -> tuple[str, dict]:
     return week, append(station, week, report_id, "retraction", reason=" ".join(reason.split()))
 
 
-def _when(at: str) -> str:
-    t = dt.datetime.fromisoformat(at)
+def _when(station: Station, at: str) -> str:
+    t = dt.datetime.fromisoformat(at).astimezone(zoneinfo.ZoneInfo(station.config.show.timezone))
     return f"{t:%Y-%m-%d %H:%M} {t.tzname() or ''}".strip()
 
 
@@ -170,7 +174,7 @@ def render(station: Station, report_id: str) -> str:
             text = f"retraction (public): {e.get('reason')}"
         else:
             text = kind
-        rows.append((_when(e["at"]), text))
+        rows.append((_when(station, e["at"]), text))
     rows.sort(key=lambda r: r[0][:10])  # by date; the log's own order is kept within a day
     width = max(len(r[0]) for r in rows)
     state = "retracted" if retraction(events) else rf.report.status

@@ -18,7 +18,9 @@ def environment(station: Station, *, html: bool) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(station.root / "templates"), str(TEMPLATES)]),
         undefined=jinja2.StrictUndefined, autoescape=html, keep_trailing_newline=True,
-        trim_blocks=True, lstrip_blocks=True)
+        trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+    from radio.i18n import translations
+    env.install_gettext_translations(translations(station.language), newstyle=True)  # type: ignore[attr-defined]
     env.filters["clock"] = format_ms
     env.filters["signed"] = lambda ms: format_ms(ms, signed=True)
     return env

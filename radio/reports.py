@@ -7,14 +7,16 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from unidecode import unidecode
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from radio import fsutil, yamlio
-from radio.config import ID_RE, Verification
+from radio.config import ID_RE, LANG_RE, Verification
 from radio.station import Station, Week
 from radio.yamlio import MarkedYAMLError, YAMLError
 from radio.errors import RadioError, ReportError, from_validation
@@ -68,8 +70,20 @@ class Report(BaseModel):
     appeal: str | None = None
     exposure: Exposure = "named"
     thread: str | None = None  # a story followed across weeks, e.g. kestrel-ridge-strike
+    lang: str | None = None  # the report's language (BCP 47); default the station's
+    # other spellings of withheld details (another script, a nickname), checked like the details themselves
+    aliases: dict[Literal["place", "workplace", "region"], list[str]] = Field(default_factory=dict)
     private: Private = Field(default_factory=Private)
     body: str = ""
+    _gap: str | None = PrivateAttr(default=None)  # why this edition cannot air it (no checked translation)
+    _source: Path | None = PrivateAttr(default=None)  # the file its public text came from
+
+    @field_validator("lang")
+    @classmethod
+    def _lang(cls, v: str | None) -> str | None:
+        if v is not None and not LANG_RE.match(v):
+            raise ValueError(f"{v!r} is not a BCP 47 language tag (e.g. en, ru, fr)")
+        return v
 
     @field_validator("id")
     @classmethod
@@ -115,7 +129,7 @@ def check_id(value: str, what: str = "id") -> str:
 
 def make_id(title: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
     """A safe, readable, unique id from a title: ascii, lower case, hyphens, at most 48 characters."""
-    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    text = unidecode(unicodedata.normalize("NFC", title))  # Cyrillic and other scripts transliterated, not dropped
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:48].strip("-") or "report"
     candidate, n = slug, 2
     while candidate in taken:
@@ -293,6 +307,8 @@ def load_week(station: Station, week: str) -> tuple[list[ReportFile], list[Radio
     if not folder.is_dir():
         return good, bad
     for path in sorted(folder.glob("*.md")):
+        if translation_name(path):
+            continue
         try:
             if not ID_RE.match(path.stem):
                 raise ReportError(f"{path.stem!r} is not a valid report id", where=path,
@@ -483,8 +499,23 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+@lru_cache(maxsize=4096)
+def _fold(text: str) -> str:
+    """Text in one comparable form: transliterated to Latin (Unidecode), case-folded, words single-spaced."""
+    return " ".join(re.findall(r"[a-z0-9]+", unidecode(unicodedata.normalize("NFC", text)).casefold()))
+
+
 def _mentions(text: str, name: str) -> bool:
-    return bool(re.search(rf"(?<!\w){re.escape(name.strip())}(?!\w)", text, re.IGNORECASE))
+    """Whether `text` names `name`, in any script or case: 'Кедровый' is caught as 'Kedrovyi' and back."""
+    if re.search(rf"(?<!\w){re.escape(name.strip())}(?!\w)", text, re.IGNORECASE):
+        return True
+    folded = _fold(name)
+    if not folded:
+        return False
+    # a name first written in another script is matched with a short ending too: Russian declines names
+    # (Стоунбридж, в Стоунбридже), so the transliterated stem is what stays the same
+    ending = "[a-z]{0,3}" if not name.isascii() else ""
+    return bool(re.search(rf"(?<![a-z0-9]){re.escape(folded)}{ending}(?![a-z0-9])", _fold(text)))
 
 
 def public(report: Report, where: Path | str | None = None) -> PublicReport:
@@ -500,6 +531,7 @@ def public(report: Report, where: Path | str | None = None) -> PublicReport:
         withheld += [("region", report.region or "")]
     public_texts = {"title": report.title, "attribution": report.attribution or "", "appeal": report.appeal or "",
                     "text": report.body, "thread": (report.thread or "").replace("-", " ")}
+    withheld += [(field, alias) for field, _ in list(withheld) for alias in report.aliases.get(field, [])]
     for field, value in withheld:
         if not value.strip():
             continue
@@ -511,8 +543,13 @@ def public(report: Report, where: Path | str | None = None) -> PublicReport:
     named = report.exposure == "named"
     place = report.place if named else None
     region = report.region if report.exposure != "none" else None
-    attribution = report.attribution or (
-        f"Our correspondent in {place or region}" if (place or region) else "Our correspondent")
+    if report.attribution:
+        attribution = report.attribution
+    else:
+        from radio.i18n import gettext
+        lang = report.lang or "en"
+        attribution = gettext(lang, "Our correspondent in {place}").format(place=place or region) \
+            if (place or region) else gettext(lang, "Our correspondent")
     opt = lambda v: clean(v).strip() or None if v else None  # noqa: E731
     return PublicReport(id=report.id, title=clean(report.title).strip(), event_date=report.event_date,
                         place=opt(place), workplace=opt(report.workplace) if named else None, region=opt(region),
@@ -524,5 +561,154 @@ def public(report: Report, where: Path | str | None = None) -> PublicReport:
 def on_air_ready(report: Report) -> str | None:
     """Why a report cannot go on air, or None when it can."""
     if report.status == "verified":
-        return None
+        return report._gap
     return {"unverified": "is not verified yet", "held": "is held", "rejected": "was rejected"}[report.status]
+
+
+# --- translations: one report, several languages ------------------------------------------------------
+
+TRANSLATION_RE = re.compile(r"^(?P<id>[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)\.(?P<lang>[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)\.md$")
+TranslationState = Literal["draft", "checked"]
+
+
+class Translation(BaseModel):
+    """A report's public text in another language. It has no private block: status and exposure are the original's."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = None
+    attribution: str | None = None
+    appeal: str | None = None
+    translator: str | None = None
+    state: TranslationState = "draft"
+    body: str = ""
+
+
+def translation_name(path: Path) -> re.Match | None:
+    return TRANSLATION_RE.match(path.name)
+
+
+def translation_path(station: Station, week: str, report_id: str, lang: str) -> Path:
+    return reports_dir(station, week) / f"{report_id}.{lang}.md"
+
+
+def read_translation(path: Path) -> Translation:
+    front, body = _split(path, path.read_bytes())
+    try:
+        data = _yaml().load(front)
+    except (YAMLError, ValueError) as e:
+        raise ReportError(f"malformed YAML: {e}", where=path, fix="fix the YAML syntax") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ReportError("front matter is not a set of fields", where=f"{path}:2", fix="write one 'field: value' per line")
+    if "private" in data:
+        raise ReportError("a translation has a private block", where=f"{path}:{_line_of(data, 'private')}",
+                          fix="delete it: what was said in confidence stays in the original report's private: block")
+    allowed = [k for k in Translation.model_fields if k != "body"]
+    for key in data:
+        if key not in allowed:
+            raise ReportError(f"field {key!r} does not belong in a translation", where=f"{path}:{_line_of(data, key)}",
+                              fix=f"a translation holds only {', '.join(allowed)}; status, exposure and places "
+                                  "come from the original")
+    try:
+        t = Translation.model_validate({**{k: v for k, v in data.items()}, "body": body.strip()})
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise ReportError(f"field {field!r}: {err['msg'].removeprefix('Value error, ')}",
+                          where=f"{path}:{_line_of(data, str(err['loc'][0])) or 2}", fix="use draft or checked"
+                          if field == "state" else "correct the value") from None
+    if t.state == "checked" and not ((t.title or "").strip() and t.body):
+        raise ReportError("a checked translation needs a title and the text", where=path,
+                          fix="translate them, or set state: draft")
+    return t
+
+
+def week_translations(station: Station, week: str) -> dict[tuple[str, str], Path]:
+    """(report id, language) -> translation file, for the week."""
+    folder = reports_dir(station, week)
+    out = {}
+    for path in sorted(folder.glob("*.*.md")) if folder.is_dir() else []:
+        m = translation_name(path)
+        if m:
+            out[(m.group("id"), m.group("lang"))] = path
+    return out
+
+
+def report_language(station: Station, report: Report) -> str:
+    return report.lang or station.primary_language
+
+
+def edition_reports(station: Station, week: str) -> list[Report]:
+    """The week's reports as this edition speaks them.
+
+    A report in the edition's language is itself. Otherwise its checked translation's public fields stand in
+    for the original's; status, exposure, places and aliases stay the original's, so a hold or a lowered
+    exposure reaches every edition, and the withheld-detail check runs on the translated text. Without a
+    checked translation the report is listed but cannot go on air in this edition.
+    """
+    lang = station.language
+    originals = week_reports(station, week)
+    ids = {r.id for r in originals}
+    translations = week_translations(station, week)
+    for (rid, tl), path in translations.items():
+        if rid not in ids:
+            raise ReportError(f"a translation of {rid!r}, but there is no such report", where=path,
+                              fix=f"rename it to <report-id>.{tl}.md, or delete it")
+    out = []
+    for r in originals:
+        if report_language(station, r) == lang:
+            r = r.model_copy()
+            r._source = reports_dir(station, week) / f"{r.id}.md"
+            out.append(r)
+            continue
+        path = translations.get((r.id, lang))
+        t = read_translation(path) if path else None
+        if t is None or t.state != "checked":
+            r = r.model_copy()
+            r._gap = (f"has no checked {lang} translation" + (f" ({path.name} is a draft)" if t else
+                      f" (`radio report translate {r.id} --lang {lang}`)"))
+            out.append(r)
+            continue
+        tr = r.model_copy(update={"title": t.title, "attribution": t.attribution, "appeal": t.appeal,
+                                  "body": t.body, "lang": lang})
+        tr._source = path
+        out.append(tr)
+    return out
+
+
+TRANSLATE_TEMPLATE = """\
+---
+# Translation of {id} into {lang}. PUBLIC FIELDS ONLY: no private block here (it is an error).
+# Status, exposure and places are the original's: holding it holds every translation.
+title:
+attribution:          # blank: derived from the exposure, in {lang}
+appeal:
+translator:
+state: draft          # draft | checked: only a checked translation goes on air
+#
+# The original ({orig_lang}), to work from:
+{original}
+---
+"""
+
+
+def translate(station: Station, report_id: str, lang: str) -> Path:
+    """Create <id>.<lang>.md beside the report, with the original's public text as comments."""
+    if not LANG_RE.match(lang):
+        raise ReportError(f"--lang {lang!r} is not a BCP 47 language tag", fix="write e.g. fr, ru, es, pt-BR")
+    rf = find_report(station, report_id)
+    r = rf.report
+    orig_lang = report_language(station, r)
+    if lang == orig_lang:
+        raise ReportError(f"{report_id} is already in {lang}", fix="name another language")
+    path = rf.path.with_name(f"{r.id}.{lang}.md")
+    if path.exists():
+        raise ReportError("the translation exists already", where=path, fix="edit it")
+    pub = public(r, rf.path)
+    lines = [f"title: {pub.title}", f"attribution: {r.attribution or ''}", f"appeal: {pub.appeal or ''}", "text:"]
+    lines += pub.text.splitlines()
+    original = "\n".join(("# " + x).rstrip() for x in lines)
+    fsutil.write_text(path, TRANSLATE_TEMPLATE.format(id=r.id, lang=lang, orig_lang=orig_lang, original=original))
+    read_translation(path)  # what we wrote must read back
+    return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import io
@@ -19,7 +20,8 @@ from radio.config import format_ms, parse_duration_ms
 from radio.station import Station
 from radio.yamlio import MarkedYAMLError, YAMLError
 from radio.errors import RadioError, RundownError, from_validation
-from radio.reports import PublicReport, check_id, clean, on_air_ready, public, week_reports
+from radio.i18n import day_month_year, gettext, joined, long_date
+from radio.reports import PublicReport, check_id, clean, edition_reports, on_air_ready, public
 
 ItemType = Literal["read", "recorded", "element", "bed"]
 SPEECH = ("read", "recorded")
@@ -86,7 +88,7 @@ class Rundown:
 
 
 def rundown_path(station: Station, week: str) -> Path:
-    return station.week_dir(week) / "rundown.yaml"
+    return station.edition_dir(week) / "rundown.yaml"
 
 
 # --- planning --------------------------------------------------------------------------------------
@@ -95,10 +97,15 @@ def words(text: str) -> int:
     return len(re.findall(r"[\w'’-]+", text))
 
 
-def spoken_text(r: PublicReport) -> str:
-    """What the host reads for a report: the attribution, then the public text."""
+def attribution_line(lang: str, r: PublicReport) -> str:
+    """'Our correspondent in Kestrel Ridge reports.', in the edition's language."""
     att = r.attribution.rstrip(".:")
-    return f"{att[:1].upper()}{att[1:]} reports. {r.text}".strip()
+    return gettext(lang, "{attribution} reports.").format(attribution=f"{att[:1].upper()}{att[1:]}")
+
+
+def spoken_text(r: PublicReport, lang: str = "en") -> str:
+    """What the host reads for a report: the attribution, then the public text."""
+    return f"{attribution_line(lang, r)} {r.text}".strip()
 
 
 def _first_sentence(text: str) -> str:
@@ -108,7 +115,9 @@ def _first_sentence(text: str) -> str:
 
 def _fresh_plan(station: Station, week: str) -> CommentedMap:
     cfg = station.config
-    reports = [public(r, r.id) for r in week_reports(station, week) if on_air_ready(r) is None]
+    lang = station.language
+    _ = lambda message: gettext(lang, message)  # noqa: E731
+    reports = [public(r, r._source or r.id) for r in edition_reports(station, week) if on_air_ready(r) is None]
     # a report made by `report new` has no event date yet: it sorts after the dated ones of its priority
     reports.sort(key=lambda r: (r.priority, r.event_date is None, r.event_date or dt.date.min,
                                "" if r.event_date else r.title, r.id))
@@ -116,7 +125,7 @@ def _fresh_plan(station: Station, week: str) -> CommentedMap:
     news = [r for r in reports if r.kind not in cfg.show.feature_kinds]
     hosts = [h.id for h in cfg.hosts]
     air = station.air_datetime(week)
-    date_words = f"{air:%A} {air.day} {air:%B} {air.year}"
+    date_words = long_date(lang, air.date())
     first_speech = next(i for i, s in enumerate(cfg.show.format) if not s.startswith("element:")) \
         if any(not s.startswith("element:") for s in cfg.show.format) else len(cfg.show.format)
     items = CommentedSeq()
@@ -151,13 +160,14 @@ def _fresh_plan(station: Station, week: str) -> CommentedMap:
             add(id=f"{prefix}{name}", type="element", element=name, title=el.title or name,
                 onair_only=True if el.onair_only else None)
         elif section == "welcome":
-            names = " and ".join(h.name for h in cfg.hosts)
-            add(comment="welcome", id="welcome", type="read", host=host(), title="Welcome",
-                text=f"This is {cfg.show.title}, on {date_words}. With you this week: {names}.")
+            names = joined(lang, [h.name for h in cfg.hosts])
+            add(comment="welcome", id="welcome", type="read", host=host(), title=_("Welcome"),
+                text=_("This is {show}, on {date}. With you this week: {hosts}.").format(
+                    show=cfg.show.title, date=date_words, hosts=names))
         elif section == "headlines" and reports:
             heads = [re.sub(r"^(Feature|Interview):\s*", "", r.title).rstrip(".") for r in reports]
             lines = " ".join(_first_sentence(h[:1].upper() + h[1:] + ".") for h in heads)
-            add(id="headlines", type="read", host=host(), title="Headlines", text=f"The headlines. {lines}",
+            add(id="headlines", type="read", host=host(), title=_("Headlines"), text=_("The headlines.") + " " + lines,
                 bed=cfg.show.bed)
         elif section == "news":
             for i, r in enumerate(news):
@@ -170,15 +180,15 @@ def _fresh_plan(station: Station, week: str) -> CommentedMap:
         elif section == "appeals":
             appeals = [r for r in reports if r.appeal]
             if appeals:
-                text = "Before we go, how you can help. " + " ".join(a.appeal for a in appeals)  # type: ignore[misc]
-                add(comment="appeals", id="appeals", type="read", host=host(), title="Solidarity appeals", text=text,
+                text = _("Before we go, how you can help.") + " " + " ".join(a.appeal for a in appeals)  # type: ignore[misc]
+                add(comment="appeals", id="appeals", type="read", host=host(), title=_("Solidarity appeals"), text=text,
                     bed=cfg.show.bed)
         elif section == "closing":
-            add(comment="closing", id="closing", type="read", host=host(), title="Closing",
-                text=f"That was {cfg.show.title}. Every report in this programme was checked with a second "
-                     "source before it went on air. Send us news from your workplace; we protect our sources. "
-                     "Until next week.")
-    doc = CommentedMap(week=week, title=clean(f"{cfg.show.title}, {air.day} {air:%B} {air.year}"), items=items)
+            add(comment="closing", id="closing", type="read", host=host(), title=_("Closing"),
+                text=_("That was {show}. Every report in this programme was checked with a second source before it "
+                       "went on air. Send us news from your workplace; we protect our sources. Until next week."
+                       ).format(show=cfg.show.title))
+    doc = CommentedMap(week=week, title=clean(f"{cfg.show.title}, {day_month_year(lang, air.date())}"), items=items)
     return doc
 
 
@@ -226,7 +236,7 @@ def _merge(station: Station, week: str, doc: CommentedMap, fresh: CommentedMap, 
     items = doc.get("items")
     if not isinstance(items, CommentedSeq):
         raise RundownError("'items' is not a list", where=rundown_path(station, week), fix="restore the items: list")
-    ready = {r.id for r in week_reports(station, week) if on_air_ready(r) is None}
+    ready = {r.id for r in edition_reports(station, week) if on_air_ready(r) is None}
     for i in reversed(range(len(items))):
         rid = items[i].get("report") if isinstance(items[i], dict) else None
         if rid and rid not in ready:
@@ -293,7 +303,7 @@ def load(station: Station, week: str) -> Rundown:
 def _resolve(station: Station, week: str, path: Path, rf: RundownFile) -> Rundown:
     cfg = station.config
     host_ids = {h.id for h in cfg.hosts}
-    reports = {r.id: r for r in week_reports(station, week)}
+    reports = {r.id: r for r in edition_reports(station, week)}
     seen: set[str] = set()
     entries: list[Entry] = []
     for it in rf.items:
@@ -338,8 +348,8 @@ def _resolve(station: Station, week: str, path: Path, rf: RundownFile) -> Rundow
                 raise RundownError(f"report {it.report} {why}", where=where,
                                    fix=f"verify it (`radio report verify {it.report}`), or remove the item or mark it "
                                        "skip: true")
-            report = public(r, reports_path(station, week, r.id))
-        text = (it.text or "").strip() or (spoken_text(report) if report else "")
+            report = public(r, r._source or reports_path(station, week, r.id))
+        text = (it.text or "").strip() or (spoken_text(report, station.language) if report else "")
         title = it.title or (report.title if report else (cfg.elements[it.element].title if it.element and
                                                          cfg.elements[it.element].title else it.id))
         entries.append(Entry(it, report, " ".join(clean(text).split()) if it.type in SPEECH else "",
@@ -530,3 +540,92 @@ def over_under(ms: int) -> str:
     if ms == 0:
         return "exactly on time"
     return f"over by {format_ms(ms)}" if ms > 0 else f"under by {format_ms(-ms)}"
+
+
+# --- edits through the round-trip editor (the studio's reorder, skip and restore) ---------------------
+
+def digest(data: bytes) -> str:
+    """What a page holds to prove it saw the rundown as it is on disk now."""
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _detach_gaps(items: CommentedSeq) -> list:
+    """Lift the comment lines between items (held by each item's last key) so they stay between the same
+    positions when items move: a "# news" heading stays where the news starts. Same-line comments stay put."""
+    gaps = []
+    for m in items:
+        tok = None
+        if isinstance(m, CommentedMap) and m:
+            entry = m.ca.items.get(list(m.keys())[-1])
+            if entry and len(entry) > 2 and entry[2] is not None:
+                tok = entry[2]
+                value = tok.value
+                if value.lstrip(" ").startswith("#"):  # a comment on the item's own last line
+                    eol, _, rest = value.partition("\n")
+                    tok.value = eol + "\n"
+                    if rest.strip():
+                        gap = copy.copy(tok)
+                        gap.value = "\n" + rest if not rest.startswith("\n") else rest
+                        gaps.append(gap)
+                        continue
+                    gaps.append(None)
+                    continue
+                entry[2] = None
+        gaps.append(tok)
+    return gaps
+
+
+def _attach_gaps(items: CommentedSeq, gaps: list) -> None:
+    for m, tok in zip(items, gaps):
+        if tok is None or not isinstance(m, CommentedMap) or not m:
+            continue
+        entry = m.ca.items.setdefault(list(m.keys())[-1], [None, None, None, None])
+        if entry[2] is not None and entry[2].value.lstrip(" ").startswith("#"):
+            entry[2].value = entry[2].value.rstrip("\n") + ("\n" if not tok.value.startswith("\n") else "") + tok.value
+        else:
+            entry[2] = tok
+
+
+def edit(station: Station, week: str, change, *, expect: str) -> str:
+    """Apply `change(items)` to rundown.yaml's items through the round-trip editor (comments, order and
+    formatting kept) and write it atomically. Refused if the file is not the one the caller saw (`expect`,
+    its digest). Returns the new digest."""
+    path = rundown_path(station, week)
+    if not path.is_file():
+        raise RundownError(f"no rundown for {week}", where=path, fix=f"run `radio plan {week}`")
+    data = path.read_bytes()
+    if digest(data) != expect:
+        raise RundownError("rundown.yaml changed on disk since this page loaded", where=path,
+                           fix="nothing was written; the page shows it as it is now: make the change again")
+    doc = _load_doc(path, data.decode("utf-8"), editable=True)
+    items = doc.get("items")
+    if not isinstance(items, CommentedSeq):
+        raise RundownError("'items' is not a list", where=path, fix="restore the items: list")
+    gaps = _detach_gaps(items)
+    change(items)
+    _attach_gaps(items, gaps)
+    text = _dump(doc)
+    fsutil.write_text(path, text)
+    return digest(text.encode("utf-8"))
+
+
+def move_item(items: CommentedSeq, item_id: str, by: int) -> None:
+    i = _index(items, item_id)
+    j = max(0, min(len(items) - 1, i + by))
+    if i != j:
+        items.insert(j, items.pop(i))
+
+
+def set_skip(items: CommentedSeq, item_id: str, skip: bool) -> None:
+    m = items[_index(items, item_id)]
+    if skip:
+        m["skip"] = True
+    elif "skip" in m:
+        del m["skip"]
+
+
+def _index(items: CommentedSeq, item_id: str) -> int:
+    for i, m in enumerate(items):
+        if isinstance(m, dict) and m.get("id") == item_id:
+            return i
+    raise RundownError(f"no item {item_id!r} in the rundown", fix="reload the page")

@@ -14,7 +14,7 @@ from radio import fsutil
 from radio.config import format_ms
 from radio.render import render
 from radio.station import Station
-from radio.rundown import Rundown, ShowTime, over_under
+from radio.rundown import Rundown, ShowTime, attribution_line, over_under
 from radio.threads import previously
 
 RUNSHEET_COLUMNS = ["#", "id", "slug", "type", "host", "in words", "out words", "estimated", "actual", "front time",
@@ -128,14 +128,13 @@ def rows(station: Station, week: str, show: ShowTime) -> list[Row]:
         text = e.text
         paragraphs = [p.strip() for p in (e.report.text.split("\n") if e.report and not it.text else [text]) if p.strip()]
         if e.report and not it.text:
-            paragraphs = [f"{e.report.attribution.rstrip('.:')[:1].upper()}{e.report.attribution.rstrip('.:')[1:]}"
-                          f" reports."] + paragraphs
+            paragraphs = [attribution_line(station.language, e.report)] + paragraphs
         out.append(Row(
             number=str(t.number) if t.number else "–", id=it.id, slug=e.title, type=it.type,
             host=it.host or "", host_name=host.name if host else "", in_words=_cue_words(text, True) or ("(music)" if it.type in ("element", "bed") else ""), out_words=_cue_words(text, False),
             estimated=format_ms(t.estimated_ms), actual=format_ms(t.actual_ms) if t.actual_ms is not None else "",
             front=format_ms(t.front_ms) if t.number else "", back=format_ms(t.back_ms) if t.number else "",
-            media=t.media or (f"episodes/{week}/segments/{it.id}.wav" if it.type in ("read", "recorded") else ""), status=t.state,
+            media=t.media or (f"{station.edition_dir(week).relative_to(station.root)}/segments/{it.id}.wav" if it.type in ("read", "recorded") else ""), status=t.state,
             notes=notes, cue=cue, attribution=e.report.attribution if e.report else "", text=text, title=e.title,
             words=t.words, skipped=it.skip, paragraphs=paragraphs,
             hit=hit_time(air, t.front_ms) if t.number else "",
@@ -218,7 +217,7 @@ def status_table(station: Station, rundown: Rundown, show: ShowTime) -> str:
     elif show.over_ms > 0:
         nxt = f"cut or shorten {', '.join(show.cut)}, or mark items skip: true in rundown.yaml"
     elif missing:
-        nxt = (f"record {len(missing)} items into episodes/{rundown.week}/segments/<item>.wav (first: {missing[0]}), "
+        nxt = (f"record {len(missing)} items into {station.edition_dir(rundown.week).relative_to(station.root)}/segments/<item>.wav (first: {missing[0]}), "
                f"or hear a draft: radio assemble {rundown.week} --draft")
     elif drafts:
         nxt = f"record {len(drafts)} drafted items (first: {drafts[0]}), then radio build {rundown.week}"

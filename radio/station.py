@@ -11,8 +11,10 @@ import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 
+from unidecode import unidecode
+
 from radio import fsutil, yamlio
-from radio.config import CONFIG_NAME, Config, load_config
+from radio.config import CONFIG_NAME, Config, Edition, load_config
 from radio.errors import RadioError
 
 PODCAST_NS = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")  # the Podcast Index namespace for podcast:guid
@@ -66,6 +68,8 @@ class Station:
 
     root: Path
     config: Config
+    edition: Edition | None = None  # None: the primary edition, [show] and [[hosts]], with today's paths
+    base_config: Config | None = None  # the whole radio.toml, when this is another edition's view
 
     @classmethod
     def open(cls, root: str | Path | None = None) -> Station:
@@ -95,7 +99,50 @@ class Station:
         return self.root / "episodes" / Week(week)
 
     def out_dir(self, week: str) -> Path:
-        return self.week_dir(week) / "out"
+        return self.edition_dir(week) / "out"
+
+    # --- editions: one week, several languages ---
+    @property
+    def full_config(self) -> Config:
+        return self.base_config or self.config
+
+    @property
+    def edition_id(self) -> str:
+        return self.edition.id if self.edition else self.config.station.language.lower()
+
+    @property
+    def language(self) -> str:
+        return self.config.station.language
+
+    @property
+    def primary_language(self) -> str:
+        return self.full_config.station.language
+
+    @property
+    def on_air(self) -> bool:
+        return self.edition.on_air if self.edition else True
+
+    def edition_dir(self, week: str) -> Path:
+        """Where this edition's rundown, segments and out/ live: the week itself for the primary edition."""
+        return self.week_dir(week) / self.edition.id if self.edition else self.week_dir(week)
+
+    def editions(self) -> list[Station]:
+        """Every edition of the station, the primary first."""
+        base = self.full_config
+        primary = Station(self.root, base)
+        return [primary, *(Station(self.root, base.for_edition(e), e, base) for e in base.editions)]
+
+    def for_edition(self, edition_id: str | None) -> list[Station]:
+        """The edition named by --edition, or every edition when none is named."""
+        every = self.editions()
+        if edition_id is None:
+            return every
+        for s in every:
+            if s.edition_id == edition_id:
+                return [s]
+        raise RadioError(f"no edition {edition_id!r}",
+                         where=self.root / CONFIG_NAME,
+                         fix=f"use one of: {', '.join(s.edition_id for s in every)}")
 
     def weeks(self) -> list[str]:
         ep = self.root / "episodes"
@@ -161,7 +208,7 @@ def init_station(root: Path) -> Path:
     if (root / CONFIG_NAME).exists():
         raise RadioError("a station already exists here", where=root / CONFIG_NAME,
                          fix="pick an empty directory, or edit the existing radio.toml")
-    slug = re.sub(r"[^a-z0-9]+", "-", root.name.lower()).strip("-") or "show"
+    slug = re.sub(r"[^a-z0-9]+", "-", unidecode(root.name).lower()).strip("-") or "show"  # any script
     template = (Path(__file__).parent / "templates" / "radio.toml").read_text(encoding="utf-8")
     text = template.replace("{name}", root.name or "Station").replace("{title}", root.name or "Show") \
         .replace("{slug}", slug[:64].strip("-"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from radio import asrun
 from radio import rundown as rd
 from radio.config import format_ms
@@ -25,8 +27,16 @@ def summary(station: Station, week: str, rundown: rd.Rundown, show: rd.ShowTime)
     built = asrun.read(station, week)
     if built is not None:
         lines += loudness_lines(station, built)
-    lines.append(f"timing    content {format_ms(show.total_ms)} in a {format_ms(show.slot_ms)} slot: "
-                 f"{rd.over_under(show.over_ms)}{fill(station, show)}")
+    if station.on_air:
+        lines.append(f"timing    content {format_ms(show.total_ms)} in a {format_ms(show.slot_ms)} slot: "
+                     f"{rd.over_under(show.over_ms)}{fill(station, show)}")
+    else:
+        lines.append(f"timing    {format_ms(show.total_ms)}, podcast only, at most {format_ms(show.slot_ms)}")
+    republished = out / "republished" / "podcast.json"
+    if republished.is_file():  # retractions: the podcast as published now, beside the masters as broadcast
+        pod = json.loads(republished.read_text())["podcast"]
+        lines.append(f"published {rel(republished.with_suffix('.mp3'))}: {format_ms(round(pod['seconds'] * 1000))}, "
+                     f"without {', '.join(pod['retracted'])} (retracted)")
     root = station.root / "feeds" / station.config.show.slug
     lines.append(f"site      {rel(root / 'episodes' / week / 'index.html')}")
     lines.append(f"feed      {rel(root / 'feed.xml')} -> {station.feed_url}")

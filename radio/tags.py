@@ -19,6 +19,7 @@ from mutagen.id3 import (APIC, CHAP, COMM, CTOC, ID3, TALB, TCON, TDRC, TIT2, TL
 
 from radio import __version__, asrun, fsutil
 from radio import rundown as rd
+from radio.i18n import day_month_year, gettext
 from radio.station import Station
 from radio.errors import RadioError
 
@@ -114,7 +115,9 @@ def episode(station: Station, week: str) -> Episode:
                          where=rundown.path, fix="set podcast.chapter_types to fewer item types, or merge items")
     air = station.air_datetime(week)
     stories = [e.title for e in rundown.live if e.report is not None]
-    summary = f"{cfg.show.title} for {air.day} {air:%B %Y}." + (f" This week: {'; '.join(stories)}." if stories else "")
+    lang = station.language
+    summary = gettext(lang, "{show} for {date}.").format(show=cfg.show.title, date=day_month_year(lang, air.date())) \
+        + ((" " + gettext(lang, "This week: {stories}.").format(stories="; ".join(stories))) if stories else "")
     hosts = sorted({e.item.host for e in rundown.live if e.item.host})
     return Episode(title=rundown.title, show=cfg.show.title, hosts=", ".join(cfg.host(h).name for h in hosts),
                    date=air.date().isoformat(), time=air.strftime("%H:%M:%S"), summary=summary,

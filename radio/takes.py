@@ -42,7 +42,7 @@ class Takes:
 
 
 def segments_dir(station: Station, week: str) -> Path:
-    return station.week_dir(week) / "segments"
+    return station.edition_dir(week) / "segments"
 
 
 def _suggest(stem: str, ext: str, ids: list[str]) -> str:

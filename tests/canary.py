@@ -28,6 +28,8 @@ def plant(root: Path, tag: str = "CANARY") -> list[str]:
         return c
 
     for path in sorted(root.glob("episodes/*/reports/*.md")):
+        if path.name.count(".") > 1:  # a translation (<id>.<lang>.md) has no private block to plant in
+            continue
         text = path.read_text(encoding="utf-8")
         _, front, body = text.split("---\n", 2)
         data = _yaml.load(front)

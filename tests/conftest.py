@@ -27,12 +27,30 @@ def update_golden(request) -> bool:
     return request.config.getoption("--update-golden")
 
 
-def copy_station(dest: Path) -> Path:
-    """A private copy of the demo station (config, elements, private, reports; no outputs)."""
+def without_editions(toml: str) -> str:
+    """radio.toml with its [[editions]] (and the comment above the first) cut off: the English show alone."""
+    at = toml.find("\n[[editions]]")
+    if at < 0:
+        return toml
+    lines = toml[:at].split("\n")
+    while lines and (lines[-1].startswith("#") or not lines[-1].strip()):
+        lines.pop()
+    return "\n".join(lines) + "\n"
+
+
+def copy_station(dest: Path, editions: bool = False) -> Path:
+    """A private copy of the demo station (config, elements, private, reports; no outputs).
+
+    By default only the English edition: a test that builds the station builds one show, as before editions
+    existed. `editions=True` keeps the Russian and French editions too.
+    """
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("radio.toml", "elements", "private"):
         src = REPO / name
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / name)
+    if not editions:
+        (dest / "radio.toml").write_text(without_editions((REPO / "radio.toml").read_text(encoding="utf-8")),
+                                         encoding="utf-8")
     shutil.copytree(REPO / "episodes" / WEEK / "reports", dest / "episodes" / WEEK / "reports")
     return dest
 

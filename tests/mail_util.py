@@ -171,7 +171,8 @@ class Dovecot:
 
     def __init__(self, folder: Path, cert: Path, key: Path, user: str = "desk", password: str = "fictional-pw"):
         self.folder, self.user, self.password = folder, user, password
-        self.port = free_port()
+        self.port = free_port()  # IMAPS (TLS from the first byte)
+        self.starttls_port = free_port()  # IMAP with STARTTLS required before login
         folder.mkdir(parents=True, exist_ok=True)
         os.chmod(folder, 0o755)
         import pwd
@@ -214,7 +215,7 @@ userdb {{
 mail_location = maildir:~/Maildir
 service imap-login {{
   inet_listener imap {{
-    port = 0
+    port = {self.starttls_port}
   }}
   inet_listener imaps {{
     port = {self.port}
@@ -234,6 +235,7 @@ service stats {{
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
             wait_port(self.port, self.proc)
+            wait_port(self.starttls_port, self.proc)
         except RuntimeError:
             self.stop()
             log = (folder / "dovecot.log")
@@ -279,3 +281,13 @@ def walkthrough(readme: Path, name: str) -> list[tuple[list[str], str]]:
             argv, out = steps[-1]
             steps[-1] = (argv, out + line + "\n")
     return steps
+
+
+def dkim_key_pair(folder: Path) -> tuple[bytes, bytes]:
+    """An RSA key for DKIM, and the TXT record that would publish its public half."""
+    import base64
+    key = folder / "dkim.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+    der = subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"], check=True,
+                         capture_output=True).stdout
+    return key.read_bytes(), b"v=DKIM1; k=rsa; p=" + base64.b64encode(der)

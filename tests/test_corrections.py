@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import feedparser
 import numpy as np
 import pytest
 
-from tests.audio_util import WEEK, record_tones, samples, tiny_station
+from tests.audio_util import WEEK, ebur128, record_tones, samples, tiny_station, tone
+from tests.browser import chrome, needs_chromium
 from tests.canary import assert_clean, plant
 from tests.conftest import runner_for
 from tests.test_tags import make_cover
@@ -20,9 +22,16 @@ TONES = {"welcome": 300, "first-story": 500, "second-story": 700, "closing": 900
 FEED = Path("feeds/st/feed.xml")
 
 
+def add_field(report: Path, line: str) -> None:
+    text = report.read_text()
+    report.write_text(text.replace("\nprivate:", f"\n{line}\nprivate:", 1))
+
+
 @pytest.fixture(scope="module")
 def published(tmp_path_factory) -> tuple[Path, list[str]]:
     root = tiny_station(tmp_path_factory.mktemp("corr") / "st")
+    for rid, thread in (("first-story", "test-strike"), ("second-story", "other-dispute")):
+        add_field(root / "episodes" / WEEK / "reports" / f"{rid}.md", f"thread: {thread}")
     canaries = plant(root)
     make_cover(root / "elements" / "cover.png")
     record_tones(root, 2.0)
@@ -139,6 +148,12 @@ def test_retract_takes_the_item_out_of_the_podcast_only(station):
     for a, b in zip(chapters, chapters[1:]):
         assert b["startTime"] - a["endTime"] <= gap + 0.002
     assert chapters[-1]["endTime"] <= new["seconds"]
+    from mutagen.id3 import ID3
+    tags = ID3(media)
+    chaps = sorted(tags.getall("CHAP"), key=lambda c: c.start_time)
+    assert [(c.sub_frames["TIT2"].text[0], c.start_time) for c in chaps] == \
+        [(c["title"], round(c["startTime"] * 1000)) for c in chapters]
+    assert tags["TXXX:PODCAST_GUID"].text[0] == after.id
     vtt = (root / "feeds" / "st" / "media" / f"{WEEK}.vtt").read_text()
     assert "First fictional story" not in vtt
     page = (root / "feeds" / "st" / "episodes" / WEEK / "index.html").read_text()
@@ -156,6 +171,9 @@ def test_retract_takes_the_item_out_of_the_podcast_only(station):
     assert run("publish", WEEK).exit_code == 0
     assert (out / "republished" / "podcast.mp3").stat().st_mtime_ns == made
     assert sha(out / "onair.wav") == onair
+    loud = ebur128(media)  # a second MP3 generation, brought back to the master's level
+    assert abs(loud["I"] - json.loads((out / "loudness.json").read_text())["podcast"]["integrated"]) <= 0.3
+    assert loud["TP"] <= -1.0
     assert_clean([root / "feeds", out / "republished"], canaries, min_files=8)
 
 
@@ -177,3 +195,206 @@ def test_history_is_kept_through_plan_force_and_rebuilds(station):
     assert lines[0] == f"first-story ({WEEK}): retracted"
     assert "received" in lines[1] and lines[-1].endswith("retraction (public): Withdrawn.")
     assert run("report", "retract", "first-story", "--reason", "again").exit_code == 1
+
+
+W48 = "2026-W48"
+
+
+def week48(root: Path) -> None:
+    """A second week continuing test-strike: one verified report whose town is withheld, one held."""
+    folder = root / "episodes" / W48 / "reports"
+    folder.mkdir(parents=True)
+    for rid, status, title in (("third-story", "verified", "Third fictional story"),
+                               ("held-story", "held", "Held fictional story")):
+        (folder / f"{rid}.md").write_text(
+            f"---\n# FICTIONAL test report\ntitle: {title}\nreceived: 2026-11-23\nplace: Hiddentown\n"
+            f"region: Test Region\nkind: strike\npriority: 1\nstatus: {status}\n"
+            + ("reason: waiting for the committee\n" if status == "held" else "")
+            + "checks:\n  - {by: a, on: 2026-11-24, method: phone}\n  - {by: b, on: 2026-11-24, method: visit}\n"
+            f"exposure: regional\nthread: test-strike\nprivate:\n  correspondent: x\n---\nThe strike goes on.\n")
+
+
+def test_story_thread_across_weeks(station):
+    root, canaries = station
+    run = runner_for(root)
+    week48(root)
+    canaries += plant(root, "WEEKTWO")
+    r = run("plan", W48)
+    assert r.exit_code == 0, r.err
+    assert r.out.splitlines()[1:] == ["follow up? thread other-dispute: last week Second fictional story; nothing on "
+                                      "air this week"]
+    r = run("report", "list", "--thread", "test-strike")
+    assert r.exit_code == 0
+    rows = [line.split()[:3] for line in r.out.splitlines()[1:-1]]
+    assert rows == [[WEEK, "first-story", "verified"], [W48, "held-story", "held"], [W48, "third-story", "verified"]]
+    assert r.out.splitlines()[-1] == "thread test-strike: 3 reports in 2 weeks"
+    assert run("script", W48).exit_code == 0
+    script = (root / "episodes" / W48 / "out" / "script.md").read_text()
+    assert script.count("Previously (Friday 20 November): First fictional story.") == 1
+    assert "Previously" in (root / "episodes" / W48 / "out" / "script.html").read_text()
+    seg = root / "episodes" / W48 / "segments"
+    for i, item in enumerate(("welcome", "third-story", "closing")):
+        tone(seg / f"{item}.wav", 350 + 100 * i, 2.0, -18)
+    for step in ("assemble", "tag", "publish"):
+        r = run(step, W48)
+        assert r.exit_code == 0, (step, r.err)
+    site = root / "feeds" / "st"
+    page = (site / "threads" / "test-strike" / "index.html").read_text()
+    starts = {w: json.loads((site / "episodes" / w / "episode.json").read_text())["report_starts"] for w in (WEEK, W48)}
+    assert f'href="../../episodes/{WEEK}/#t={starts[WEEK]["first-story"] / 1000:g}"' in page
+    assert f'href="../../episodes/{W48}/#t={starts[W48]["third-story"] / 1000:g}"' in page
+    assert page.index("Third fictional story") < page.index("First fictional story")  # newest first
+    assert "Held fictional story" not in page and "Hiddentown" not in page
+    assert (site / "threads" / "other-dispute" / "index.html").is_file()
+    ep = (site / "episodes" / W48 / "index.html").read_text()
+    from radio.config import Station
+    assert f'<a href="{Station.open(root).show_url}threads/test-strike/">Test Strike</a>' in ep
+    # a retraction reaches the thread page: a note in the item's place, no link into the episode
+    assert run("report", "retract", "first-story", "--reason", "Withdrawn by the desk.").exit_code == 0
+    assert run("publish", WEEK).exit_code == 0
+    page = (site / "threads" / "test-strike" / "index.html").read_text()
+    assert "Retraction, " in page and "Withdrawn by the desk." in page and f"episodes/{WEEK}/#t=" not in page
+    assert run("check").exit_code == 0
+    assert_clean([site], canaries, min_files=12)
+    assert "Hiddentown" not in "".join(p.read_text(errors="ignore") for p in site.rglob("*.html"))
+
+
+def readme_walkthrough() -> list[tuple[str, list[str]]]:
+    """The commands of the README's corrections section, each with the output lines it shows."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## Corrections, retractions and story threads")[1].split("\n## ")[0]
+    steps: list[tuple[str, list[str]]] = []
+    for block in section.split("```console\n")[1:]:
+        for line in block.split("```")[0].splitlines():
+            if line.startswith("$ "):
+                steps.append((line[2:], []))
+            else:
+                steps[-1][1].append(line)
+    return steps
+
+
+def test_readme_walkthrough(tmp_path):
+    """The demo's two weeks, with one-second tones for recordings and a short slot (fast), then the README's
+    commands one by one: each succeeds and prints what the README shows. The station here has the primary
+    edition only (the others would triple the time), so the README's lines about other editions are left out
+    of the comparison."""
+    import shlex
+
+    from tests.conftest import REPO
+    root = tmp_path / "demo"
+    root.mkdir()
+    for name in ("elements", "private"):
+        shutil.copytree(REPO / name, root / name)
+    toml = (REPO / "radio.toml").read_text().replace('slot = "28:30"', 'slot = "1:30"')
+    (root / "radio.toml").write_text(toml.split("\n[[editions]]")[0] + "\n")
+    for week, parts in ((WEEK, ("reports", "history")), (W48, ("reports",))):
+        for part in parts:
+            shutil.copytree(REPO / "episodes" / week / part, root / "episodes" / week / part)
+    run = runner_for(root)
+    for week in (WEEK, W48):
+        assert run("plan", week).exit_code == 0
+        from ruamel.yaml import YAML
+        items = YAML(typ="safe").load((root / "episodes" / week / "rundown.yaml").read_text())["items"]
+        speech = [i["id"] for i in items if i["type"] in ("read", "recorded")]
+        for n, item in enumerate(speech):
+            tone(root / "episodes" / week / "segments" / f"{item}.wav", 200 + 60 * n, 1.0, -18)
+        for step in ("assemble", "tag", "publish"):
+            r = run(step, week)
+            assert r.exit_code == 0, (week, step, r.err)
+    onair = sha(root / "episodes" / W48 / "out" / "onair.wav")
+    steps = readme_walkthrough()
+    assert [c.split()[:3] for c, _ in steps][:3] == [["radio", "report", "history"], ["radio", "report", "list"],
+                                                     ["radio", "plan", W48]]
+    for command, shown in steps:
+        args = shlex.split(command)
+        assert args[0] == "radio"
+        r = run(*args[1:])
+        assert r.exit_code == 0, (command, r.err)
+        others = [line for line in shown if line.startswith("== edition") or re.search(r"/(ru|fr)/", line)]
+        assert r.out.splitlines()[:len(shown) - len(others)] == [line for line in shown if line not in others], command
+    site = root / "feeds" / "labour-week"
+    page = (site / "episodes" / W48 / "index.html").read_text()
+    assert "The ballot is at two mass meetings, not three." in page and "Retraction, " in page
+    assert sha(root / "episodes" / W48 / "out" / "onair.wav") == onair
+    # the demo's own confidential strings are its canaries here (planted ones would change the output shown)
+    from radio.config import Station
+    from radio.reports import load_week
+    secrets = set()
+    for week in (WEEK, W48):
+        for rf in load_week(Station.open(root), week)[0]:
+            secrets |= {str(v) for v in rf.report.private.model_dump(exclude_none=True).values() if len(str(v)) > 5}
+            secrets |= {c.note for c in rf.report.checks if c.note}
+    assert len(secrets) > 20
+    assert_clean([site], sorted(secrets), min_files=12)
+
+
+def test_correction_after_exposure_lowered_removes_the_detail_everywhere(station):
+    """The editor lowers a published report's exposure (regional -> none) and corrects it: every republished
+    output drops the region, as planning would."""
+    root, canaries = station
+    run = runner_for(root)
+    site = root / "feeds" / "st"
+    assert "Test Region" in (site / "episodes" / WEEK / "index.html").read_text()
+    for rid in ("first-story", "second-story"):
+        report = root / "episodes" / WEEK / "reports" / f"{rid}.md"
+        report.write_text(report.read_text().replace("exposure: regional", "exposure: none"))
+    r = run("report", "correct", "second-story", "--note", "We no longer name the region, at the source's request.")
+    assert r.exit_code == 0, r.err
+    assert run("publish", WEEK).exit_code == 0
+    text_files = [p for p in site.rglob("*") if p.suffix in (".html", ".xml", ".json", ".vtt")]
+    assert len(text_files) >= 8
+    assert_clean(text_files, ["Test Region", "Test+Region", "Test%20Region", *canaries])
+    assert run("check").exit_code == 0
+
+
+def test_history_lists_checks_and_status_changes_with_dates(tmp_path):
+    root = tiny_station(tmp_path / "st")
+    run = runner_for(root)
+    r = run("report", "new", WEEK, "--title", "Fictional depot walkout", "--kind", "strike")
+    assert r.exit_code == 0
+    rid = "fictional-depot-walkout"
+    for args in (("verify", rid, "--by", "ana", "--method", "phone"), ("verify", rid, "--by", "ben", "--method", "visit"),
+                 ("hold", rid, "--reason", "the source asked us to wait"), ("reopen", rid)):
+        assert run("report", *args).exit_code == 0
+    from radio.history import now
+    from radio.station import Station
+    today = now(Station.open(root))
+    stamp = f"{today:%Y-%m-%d} "
+    lines = run("report", "history", rid).out.splitlines()
+    assert lines[0] == f"{rid} ({WEEK}): verified"
+    body = [line.strip() for line in lines[1:]]
+    assert body[0].endswith("received")
+    events = [line.split("  ", 1)[1].strip() for line in body[1:]]
+    assert events == ["check by ana (phone)", "check by ben (visit)", "status unverified -> verified",
+                      "status verified -> held: the source asked us to wait", "status held -> verified"]
+    assert all(line.startswith(stamp) and line[16:20].strip() for line in body[1:])  # date, time and the zone
+    assert run("report", "correct", rid, "--note", "x").exit_code == 1  # not published: nothing to correct
+
+
+@needs_chromium
+def test_thread_page_links_into_the_episode_at_the_item(station):
+    """In a browser: the thread page's link opens the episode with the player at the item's chapter."""
+    import time
+
+    from selenium.webdriver.common.by import By
+
+    from tests.test_publish import Serve, free_port
+    root, _ = station
+    start = json.loads((root / "feeds" / "st" / "episodes" / WEEK / "episode.json").read_text())["report_starts"]
+    server = Serve(root, free_port())
+    driver = chrome()
+    try:
+        driver.get(server.url + "st/threads/test-strike/")
+        assert driver.find_element(By.TAG_NAME, "h1").text == "Test Strike"
+        driver.find_element(By.CSS_SELECTOR, "ol.thread a").click()
+        deadline, t = time.time() + 10, 0.0
+        while time.time() < deadline:
+            t = driver.execute_script("return document.getElementById('player').currentTime")
+            if t > 0:
+                break
+            time.sleep(0.1)
+        assert driver.current_url.endswith(f"/st/episodes/{WEEK}/#t={start['first-story'] / 1000:g}")
+        assert abs(t - start["first-story"] / 1000) < 0.05, t
+    finally:
+        driver.quit()
+        server.close()

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,10 +15,10 @@ from radio.mail.intake import Quarantined, read_message, short_id
 from radio.reports import add_check, public, week_reports
 from tests.canary import assert_clean, leaks, plant
 from tests.conftest import WEEK, copy_station, runner_for
-from tests.mail_util import (EXPECTED_QUARANTINE, EXPECTED_TAKEN, SENDER_VALUES, BIG_LIMIT_MB, Dovecot, make_ca,
+from tests.mail_util import (EXPECTED_QUARANTINE, dkim_key_pair, EXPECTED_TAKEN, SENDER_VALUES, BIG_LIMIT_MB, Dovecot, make_ca,
                              messages, write_maildir, write_mbox)
 
-IN_WEEK = "2026-W48"  # a week of its own, so the demo week's reports stay as they are
+IN_WEEK = "2026-W49"  # a week of its own, so the demo week's reports stay as they are
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +157,12 @@ def test_imap_credentials_never_on_the_command_line(tmp_path, ca, dovecot):
     assert r.exit_code == 0, r.err
     assert dovecot.password not in r.out + r.err
     assert r.out.splitlines()[-1] == "3 taken in, 6 quarantined, 1 already taken in"
+    # imap:// is STARTTLS, and it too must verify the server
+    starttls = f"imap://127.0.0.1:{dovecot.starttls_port}/INBOX"
+    r = run("intake", IN_WEEK, "--imap", starttls, env={"SSL_CERT_FILE": "/nonexistent"})
+    assert r.exit_code == 1 and "TLS with the IMAP server failed" in r.err
+    r = run("intake", IN_WEEK, "--imap", starttls, env={"SSL_CERT_FILE": str(ca[0])})
+    assert r.exit_code == 0 and r.out == "0 taken in, 0 quarantined, 10 already taken in\n"
 
 
 def test_taken_in_and_verified_reports_reach_the_bulletin_without_their_senders(tmp_path):
@@ -180,17 +184,9 @@ def test_taken_in_and_verified_reports_reach_the_bulletin_without_their_senders(
     assert "Our correspondent on the Eastern Coast" in text and "[withheld]" in text
 
 
-def _dkim_key(tmp_path: Path) -> tuple[bytes, bytes]:
-    key = tmp_path / "dkim.pem"
-    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
-    der = subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"], check=True,
-                         capture_output=True).stdout
-    return key.read_bytes(), b"v=DKIM1; k=rsa; p=" + base64.b64encode(der)
-
-
 def test_dkim_is_recorded_privately_and_is_not_a_check(tmp_path):
     import dkim
-    private_key, record = _dkim_key(tmp_path)
+    private_key, record = dkim_key_pair(tmp_path)
     raw = dict(messages())["plain"]
     signed = dkim.sign(raw, b"mail", b"example.org", private_key, include_headers=[b"from", b"subject", b"date"]) + raw
     register = {"marta.invented@example.org": ("heron", {})}
@@ -269,3 +265,20 @@ def test_a_subscriber_list_is_taken_whole_or_refused_at_a_line(tmp_path_factory,
         return
     assert len({s.address.lower() for s in got}) == len(got)
     assert all(s.format in subscribers.FORMATS for s in got)
+
+
+def test_the_desk_sees_the_sender_only_in_the_private_view(tmp_path):
+    root = mail_station(tmp_path / "st")
+    run = runner_for(root)
+    assert run("intake", IN_WEEK, "--maildir", str(write_maildir(tmp_path / "Maildir", messages()))).exit_code == 0
+    rid = "dockers-at-port-alder-stop-work-over-unpaid-nigh"
+    shown = run("report", "show", rid).out
+    assert "attribution: Our correspondent on the Eastern Coast" in shown
+    for value in SENDER_VALUES:
+        assert value not in shown
+    private = run("report", "show", rid, "--private").out.split("-------- PRIVATE")[1]
+    for line in ("contact:     marta.invented@example.org", "  received: from laptop.home.example.net (198.51.100.23)",
+                 "      dkim: pass", "  note: recorded for the desk; never counts as a verification check",
+                 "signature:   Marta Invented / +00 555 0142"):
+        assert line in private, line
+    assert "status:      unverified (0/2 checks)" in shown

@@ -371,3 +371,31 @@ def test_a_retracted_report_leaves_the_bulletin(tmp_path):
     assert r.exit_code == 0 and r.out.splitlines()[-1] == "7 reports in the en bulletin"
     for name in ("bulletin.txt", "bulletin.html"):
         assert "Warehouse pickers win breaks" not in (root / "episodes" / WEEK / "out" / name).read_text()
+
+
+def test_messages_are_dkim_signed_over_the_unsubscribe_headers(tmp_path, smtp):
+    """RFC 8058 wants List-Unsubscribe and List-Unsubscribe-Post under a valid DKIM signature."""
+    import dkim
+    from tests.mail_util import dkim_key_pair
+    root = mail_station(tmp_path / "st", smtp["port"])
+    toml = root / "radio.toml"
+    toml.write_text(toml.read_text().replace("[mail]\n", '[mail]\ndkim_selector = "bulletin"\n'))
+    run = runner_for(root)
+    assert run("bulletin", WEEK).exit_code == 0
+    smtp["store"].clear()
+    r = run("send", WEEK, env=env_for(smtp))
+    assert r.exit_code == 1 and "there is no signing key" in r.err and smtp["store"].messages == []
+    private_key, record = dkim_key_pair(tmp_path)
+    (root / "private" / "dkim.pem").write_bytes(private_key)
+    smtp["store"].clear()
+    assert run("send", WEEK, env=env_for(smtp)).exit_code == 0
+    dns = lambda name, timeout=5: record if name == b"bulletin._domainkey.radio.example.org." else None  # noqa: E731
+    assert len(smtp["store"].messages) == 6
+    for _, raw, _ in smtp["store"].messages:
+        assert dkim.verify(raw, dnsfunc=dns)
+        signed = email.message_from_bytes(raw, policy=policy.default)["DKIM-Signature"]
+        signed_headers = re.sub(r"\s", "", signed).split("h=")[1].split(";")[0].lower().split(":")
+        assert {"list-unsubscribe", "list-unsubscribe-post", "from", "to"} <= set(signed_headers)
+        forged = raw.replace(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+                             b"List-Unsubscribe-Post: List-Unsubscribe=Two-Clicks")
+        assert forged != raw and not dkim.verify(forged, dnsfunc=dns)

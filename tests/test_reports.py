@@ -263,7 +263,7 @@ def test_id_rule_rejects_anything_that_could_leave_a_folder(s):
 text_st = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60).filter(str.strip)
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(title=text_st, place=text_st, body=st.text(max_size=300), appeal=st.one_of(st.none(), text_st),
        priority=st.integers(1, 5))
 def test_front_matter_round_trip(tmp_path, title, place, body, appeal, priority):

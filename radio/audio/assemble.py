@@ -138,7 +138,7 @@ def gather(station: Station, rundown: rd.Rundown, draft: bool, progress: Progres
         else:
             sources.append(Source(e, None, False, "element" if it.type == "element" else "bed"))
     if missing:
-        paths = ", ".join(f"episodes/{week}/segments/{e.id}.wav" for e in missing)
+        paths = ", ".join(f"{station.edition_dir(week).relative_to(station.root)}/segments/{e.id}.wav" for e in missing)
         raise AudioError(f"{len(missing)} recording{'s' if len(missing) > 1 else ''} missing: {paths}",
                          fix=f"record them (any format ffmpeg reads), or pass --draft to fill them with read-throughs")
     names = {cfg.audio.filler} if cfg.audio.filler else set()
@@ -251,7 +251,7 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
             over_check.append((src.entry, len(x)))
             it = src.entry.item
             overlap = round(cfg.elements[it.element].crossfade * rate) if it.type == "element" and it.element else 0
-            if i == first_trailing and not allow_over:
+            if i == first_trailing and not allow_over and station.on_air:
                 _fill(station, sources, i, on, ends, lens, gap, slot, rate, elements, warnings)
             for key, mix in (("on", on), ("pod", pod)):
                 if key == "pod" and it.onair_only:
@@ -276,16 +276,17 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
                 mix.flush(max(mix.base, ends[key] - retain - (round(cfg.audio.bed_fade * rate) if it.bed else 0)))
             del x, prep
         content = ends["on"]
-        if first_trailing is None and not allow_over and content < slot:
+        if first_trailing is None and not allow_over and content < slot and station.on_air:
             _fill(station, sources, len(sources), on, ends, lens, gap, slot, rate, elements, warnings)
         if content > slot and not allow_over:
             over = content - slot
-            raise AudioError(f"the show runs over its {format_ms(slot * 1000 // rate)} slot by "
+            raise AudioError(f"the show runs over its {format_ms(slot * 1000 // rate)} "
+                             f"{'slot' if station.on_air else 'maximum length'} by "
                              f"{_ms_text(over * 1000 // rate)}" + _cuts(station, rundown, over_check, rate),
                              fix="cut or shorten items, mark them skip: true, or pass --allow-over")
         if content > slot:
             warnings.append(f"the on-air master runs over its slot by {_ms_text((content - slot) * 1000 // rate)}")
-        total_on = max(slot, content)
+        total_on = max(slot, content) if station.on_air else content  # a podcast-only edition fills no slot
         on.close(total_on)
         pod.close(ends["pod"])
         for w in warnings:

@@ -105,6 +105,36 @@ def _bulletin_for(station: Station, week: str, language: str) -> tuple[str, Path
     raise RadioError(f"no bulletin for {week} yet", where=html, fix=f"run `radio bulletin {week}` first")
 
 
+DKIM_HEADERS = [b"from", b"to", b"subject", b"date", b"message-id", b"list-id", b"list-unsubscribe",
+                b"list-unsubscribe-post", b"content-type", b"mime-version"]
+
+
+def dkim_key(station: Station) -> bytes | None:
+    selector = station.config.mail.dkim_selector
+    if not selector:
+        return None
+    path = station.private_dir / "dkim.pem"
+    if not path.is_file():
+        raise RadioError(f"[mail] dkim_selector is {selector!r} but there is no signing key", where=path,
+                         fix="put the PEM private key there (its public half is published at "
+                             f"{selector}._domainkey.<your domain>), or remove dkim_selector")
+    return path.read_bytes()
+
+
+def sign(station: Station, data: bytes, key: bytes) -> bytes:
+    """A DKIM-Signature over the headers RFC 8058 needs signed (List-Unsubscribe and -Post among them)."""
+    import dkim
+    domain = _from_address(station).rsplit("@", 1)[1]
+    selector = station.config.mail.dkim_selector or ""
+    try:
+        sig = dkim.sign(data, selector.encode(), domain.encode(), key, canonicalize=(b"relaxed", b"relaxed"),
+                        include_headers=DKIM_HEADERS)
+    except dkim.DKIMException as e:
+        raise RadioError(f"cannot sign with the DKIM key: {e}", where=station.private_dir / "dkim.pem",
+                         fix="use an RSA private key in PEM form") from None
+    return sig + data
+
+
 def build_message(station: Station, week: str, sub: subs.Subscriber) -> Outgoing:
     cfg = station.config
     lang, html_path, text_path, pdf_path = _bulletin_for(station, week, sub.language)
@@ -283,17 +313,24 @@ def send(station: Station, week: str, *, dry_run: bool = False, uncertain: str |
          progress: Callable[[int, int], None] | None = None) -> SendResult:
     """Send WEEK's bulletin to every subscriber once; --dry-run writes the .eml files instead."""
     people = subs.load(station)  # a bad row stops everything here, before any message is made
-    messages = [build_message(station, week, s) for s in people]
+    # one message of each language and format first: a missing bulletin or PDF stops the run before any send
+    kinds = {}
+    for s in people:
+        kinds.setdefault((_bulletin_for(station, week, s.language)[0], s.format), s)
+    for s in kinds.values():
+        build_message(station, week, s)
     result = SendResult()
     if dry_run:
         folder = station.private_dir / "outbox" / week
-        for m in messages:
-            target = folder / f"line-{m.subscriber.line:04d}.eml"
-            fsutil.write_bytes(target, m.data)
+        for s in people:
+            target = folder / f"line-{s.line:04d}.eml"
+            fsutil.write_bytes(target, build_message(station, week, s).data)
             result.written.append(target)
         return result
-    bulletin_id = fingerprint(sorted({p for m in messages for p in _bulletin_for(station, week,
-                                                                                   m.subscriber.language)[1:3]}))
+    key = dkim_key(station)
+    if key:  # a bad key stops the run before any send
+        sign(station, build_message(station, week, people[0]).data, key)
+    bulletin_id = fingerprint(sorted({p for s in people for p in _bulletin_for(station, week, s.language)[1:3]}))
     rate = station.config.mail.rate_per_minute
     interval = 60.0 / rate
     sender = _from_address(station)
@@ -303,18 +340,22 @@ def send(station: Station, week: str, *, dry_run: bool = False, uncertain: str |
         last = None
         try:
             todo = []
-            for m in messages:
-                state = journal.state.get(m.subscriber.address.lower())
+            for s in people:
+                state = journal.state.get(s.address.lower())
                 if state == "sent":
-                    result.already.append(m.subscriber)
+                    result.already.append(s)
                 elif state == "data" and uncertain == "sent":
-                    journal.mark("sent", m.subscriber.address, id=m.message_id, note="confirmed by the producer")
-                    result.already.append(m.subscriber)
+                    journal.mark("sent", s.address, id=message_id(station, week, _bulletin_for(
+                        station, week, s.language)[0], s.address), note="confirmed by the producer")
+                    result.already.append(s)
                 elif state == "data" and uncertain != "resend":
-                    result.uncertain.append(m.subscriber)
+                    result.uncertain.append(s)
                 else:
-                    todo.append(m)
-            for i, m in enumerate(todo, start=1):
+                    todo.append(s)
+            for i, sub in enumerate(todo, start=1):
+                m = build_message(station, week, sub)  # made when it is sent: a rerun makes only what it sends
+                if key:
+                    m.data = sign(station, m.data, key)
                 if last is not None:
                     wait = last + interval - time.monotonic()
                     if wait > 0:

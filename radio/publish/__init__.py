@@ -22,9 +22,10 @@ from mutagen.id3 import ID3, ID3NoHeaderError
 
 from radio import asrun, fsutil
 from radio import rundown as rd
-from radio.config import format_ms
+from radio.config import format_ms, text_direction
 from radio.station import Station
 from radio.errors import PublishError
+from radio.i18n import day_month_year, locale
 from radio.publish import corrections, transcript
 from radio.publish.feed import build_feed
 from radio.render import render
@@ -115,7 +116,7 @@ def make_record(station: Station, week: str, media: Path, old: dict | None, othe
     return {
         "week": week, "guid": ep.guid, "number": old["number"] if old else max(numbers, default=0) + 1,
         "title": ep.title, "summary": ep.summary, "notes_html": notes.strip(), "pub_date": air.isoformat(),
-        "date": f"{air.day} {air:%B %Y}", "duration_s": as_run["podcast"]["seconds"],
+        "date": day_month_year(station.language, air.date()), "duration_s": as_run["podcast"]["seconds"],
         "media": f"media/{media.name}", "length": media.stat().st_size,
         "transcript": f"media/{week}.vtt", "chapters": f"media/{week}.chapters.json",
         "chapters_list": chapters, "cues": cues, "appeals": appeals, "draft": bool(as_run["draft"]),
@@ -232,7 +233,10 @@ def _episode_page(station: Station, rec: dict) -> str:
     page = {**rec, "chapters_list": _page_chapters(rec), "cues": _page_cues(rec),
             "duration": format_ms(round(rec["duration_s"] * 1000))}
     return render(station, "episode.html", {
-        "language": cfg.station.language, "show": cfg.show.title, "feed_url": station.feed_url, "ep": page,
+        "language": cfg.station.language, "dir": text_direction(cfg.station.language),
+        "alternates": [{"lang": o.language, "href": o.episode_url(rec["week"]), "name": _language_name(o.language)}
+                       for o in station.editions() if o.edition_id != station.edition_id],
+        "show": cfg.show.title, "feed_url": station.feed_url, "ep": page,
         "media": f"../../{rec['media']}", "vtt": f"../../{rec['transcript']}", "chapters": f"../../{rec['chapters']}",
         "notes": Markup(rec["notes_html"]),  # our own template made it, escaped
     })
@@ -244,5 +248,15 @@ def _index_page(station: Station, recs: list[dict], cover_name: str) -> str:
             "duration": format_ms(round(r["duration_s"] * 1000))}
            for r in sorted(recs, key=lambda r: (r["pub_date"], r["week"]), reverse=True)]
     return render(station, "site_index.html", {
-        "language": cfg.station.language, "show": cfg.show.title, "station": cfg.station.name,
+        "language": cfg.station.language, "dir": text_direction(cfg.station.language),
+        "alternates": [{"lang": o.language, "href": o.show_url, "name": _language_name(o.language),
+                        "feed_url": o.feed_url, "show": o.config.show.title}
+                       for o in station.editions() if o.edition_id != station.edition_id],
+        "show": cfg.show.title, "station": cfg.station.name,
         "description": cfg.show.description, "feed_url": station.feed_url, "cover": cover_name, "episodes": eps})
+
+
+def _language_name(lang: str) -> str:
+    """The language's name in itself ('русский', 'français'), capitalised, for links between editions."""
+    name = locale(lang).get_display_name(locale(lang)) or lang
+    return name[:1].upper() + name[1:]

@@ -84,6 +84,9 @@ def check(station: Station) -> list[tuple[bool, str]]:
 
     for tag in ("title", "link", "description", "language"):
         ok(bool((ch.findtext(tag) or "").strip()), f"channel has <{tag}>")
+    if station.full_config.editions:
+        ok(ch.findtext("language") == station.language,
+           f"<language> is the edition's ({ch.findtext('language')}, {station.edition_id})")
     ok(bool(ch.findtext("itunes:author", namespaces=NS)), "itunes:author")
     email = ch.findtext("itunes:owner/itunes:email", namespaces=NS) or ""
     ok(bool(re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email)), f"itunes:owner has an e-mail ({email or 'none'})")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 import shutil
 import subprocess
 import uuid
@@ -75,14 +76,25 @@ def retimed(podcast: dict, gone: set[str], rate: int) -> tuple[dict, list[tuple[
             "retracted": sorted(gone & {i["id"] for i in podcast["items"]})}, cuts
 
 
-def _cut_and_encode(src: Path, dst: Path, keep: list[tuple[int, int | None]], bitrate: int, rate: int) -> None:
+def _measure(path: Path) -> tuple[float | None, float | None]:
+    """Integrated loudness and true peak of a file, as ffmpeg's EBU R128 meter reads it."""
+    r = subprocess.run([media.need("ffmpeg"), "-nostdin", "-nostats", "-i", str(path), "-af", "ebur128=peak=true",
+                        "-f", "null", "-"], capture_output=True, text=True)
+    tail = r.stderr[r.stderr.rfind("Summary:"):]
+    i = re.search(r"I:\s+(-?[\d.]+) LUFS", tail)
+    tp = re.search(r"Peak:\s+(-?[\d.]+) dBFS", tail)
+    return (float(i.group(1)) if i else None), (float(tp.group(1)) if tp else None)
+
+
+def _cut_and_encode(src: Path, dst: Path, keep: list[tuple[int, int | None]], bitrate: int, rate: int,
+                    gain_db: float = 0.0) -> None:
     """ffmpeg trims the kept sample ranges (exact: atrim by sample) and encodes them as one MP3, streaming."""
     n = len(keep)
     graph = [f"[0:a]asplit={n}" + "".join(f"[i{k}]" for k in range(n)) if n > 1 else "[0:a]anull[i0]"]
     for k, (a, b) in enumerate(keep):
         end = f":end_sample={b}" if b is not None else ""
         graph.append(f"[i{k}]atrim=start_sample={a}{end},asetpts=N/SR/TB[k{k}]")
-    graph.append("".join(f"[k{k}]" for k in range(n)) + f"concat=n={n}:v=0:a=1[out]")
+    graph.append("".join(f"[k{k}]" for k in range(n)) + f"concat=n={n}:v=0:a=1,volume={gain_db:.2f}dB[out]")
     r = subprocess.run([media.need("ffmpeg"), "-nostdin", "-v", "error", "-i", str(src), "-filter_complex",
                         ";".join(graph), "-map", "[out]", "-ac", "1", "-ar", str(rate), "-c:a", "libmp3lame",
                         "-b:a", f"{bitrate}k", "-map_metadata", "-1", "-id3v2_version", "0", "-write_id3v1", "0",
@@ -128,8 +140,17 @@ def podcast_master(station: Station, week: str) -> tuple[Path, dict]:
     keep.append((at, None))
     tmp = fsutil.temp_path(target)
     try:
-        _cut_and_encode(mp3, tmp, [k for k in keep if k[1] is None or k[1] > k[0]], station.config.podcast.bitrate,
-                        rate)
+        keep = [k for k in keep if k[1] is None or k[1] > k[0]]
+        _cut_and_encode(mp3, tmp, keep, station.config.podcast.bitrate, rate)
+        # A second MP3 generation loses a little level (the encoder drops what it cannot hear): bring it back to
+        # the master's measured loudness, keeping the true-peak ceiling.
+        loud = json.loads((out / "loudness.json").read_text(encoding="utf-8"))["podcast"]
+        got, peak = _measure(tmp)
+        if got is not None and peak is not None and loud.get("integrated") is not None:
+            L = station.config.loudness
+            gain = min(loud["integrated"] - got, L.podcast_true_peak - 0.3 - peak)
+            if abs(gain) >= 0.1:
+                _cut_and_encode(mp3, tmp, keep, station.config.podcast.bitrate, rate, gain)
         from radio.tags import cover_image, episode, tag_mp3
         ep = episode(station, week)
         rundown = rd.load(station, week)
@@ -234,7 +255,7 @@ def thread_pages(station: Station, records: dict[str, dict]) -> dict[str, list[d
                 continue  # not in the published episode
             out.setdefault(r.thread, []).append({
                 "week": week, "date": records[week]["date"], "title": r.title, "dateline": r.dateline,
-                "attribution": r.attribution, "href": f"../../episodes/{week}/#t={starts[rid] / 1000:g}"
+                "attribution": r.attribution[:1].upper() + r.attribution[1:], "start": starts.get(rid, -1), "href": f"../../episodes/{week}/#t={starts[rid] / 1000:g}"
                 if rid in starts and not gone else None,
                 "retraction": {"date": history.day(gone["at"]), "reason": gone["reason"]} if gone else None,
                 "corrections": [{"date": history.day(c["at"]), "note": c["note"]} for c in history.corrections(log)]})
@@ -275,7 +296,8 @@ def site_files(station: Station, records: dict[str, dict]) -> dict[str, str | by
     }
     for thread, entries in sorted(thread_pages(station, records).items()):
         files[f"threads/{thread}/index.html"] = render(station, "thread.html", {
-            **base, "thread": thread_title(thread), "items": list(reversed(entries))})
+            **base, "thread": thread_title(thread),  # newest week first; within a week, in the episode's order
+            "items": sorted(sorted(entries, key=lambda i: i["start"]), key=lambda i: i["week"], reverse=True)})
     return files
 
 

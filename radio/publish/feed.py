@@ -49,6 +49,7 @@ class PodcastIndexEntry(BaseEntryExtension):
 
     def __init__(self):
         self.transcript: str | None = None
+        self.transcript_language: str | None = None
         self.chapters: str | None = None
         self.explicit: bool | None = None
 
@@ -56,7 +57,8 @@ class PodcastIndexEntry(BaseEntryExtension):
         if self.explicit is not None:
             _el(item, ITUNES_NS, "explicit", "true" if self.explicit else "false")
         if self.transcript:
-            _el(item, PODCAST_NS, "transcript", url=self.transcript, type_="text/vtt")
+            attrs = {"language": self.transcript_language} if self.transcript_language else {}
+            _el(item, PODCAST_NS, "transcript", url=self.transcript, type_="text/vtt", **attrs)
         if self.chapters:
             _el(item, PODCAST_NS, "chapters", url=self.chapters, type_="application/json+chapters")
         return item
@@ -102,6 +104,8 @@ def build_feed(station: Station, episodes: list[dict], build_time: dt.datetime) 
         fe.podcast.itunes_summary(ep["summary"])
         fe.podcastindex.explicit = p.explicit
         fe.podcastindex.transcript = f"{station.show_url}{ep['transcript']}"
+        if station.full_config.editions:  # a station of several languages says which each transcript is in
+            fe.podcastindex.transcript_language = cfg.station.language
         fe.podcastindex.chapters = f"{station.show_url}{ep['chapters']}"
     return fg.rss_str(pretty=True, xml_declaration=True, encoding="UTF-8")
 

@@ -74,7 +74,7 @@ def test_an_undecodable_take_marks_its_item_and_status_still_shows(tiny):
     assert _row(s.out, "welcome")[4] == "rejected"
     assert _row(s.out, "closing")[4] == "recorded"
     line = next(x for x in s.out.splitlines() if x.startswith("rejected: "))
-    assert line.startswith(f"rejected: item welcome: {tiny / SEG / 'welcome.wav'}: ffmpeg cannot decode it: ")
+    assert line.startswith(f"rejected: {tiny / SEG / 'welcome.wav'}: ffmpeg cannot decode it: ")
 
 
 def test_measured_reading_rate_ignores_rejected_takes(tmp_path):

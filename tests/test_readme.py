@@ -41,7 +41,7 @@ def matches(expected: list[str], actual: list[str]) -> bool:
 def test_the_producers_week_runs_as_the_readme_says(tmp_path):
     steps = walkthrough((REPO / "README.md").read_text(encoding="utf-8"))
     assert [cmd.split()[0] for cmd, _ in steps].count("radio") >= 8
-    station = copy_station(tmp_path / "station")
+    station = copy_station(tmp_path / "station", editions=True)
     env = {k: v for k, v in os.environ.items() if k != "RADIO_STATION"}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # `radio` as installed
     env["SOURCE_DATE_EPOCH"] = "1763740800"
@@ -54,6 +54,14 @@ def test_the_producers_week_runs_as_the_readme_says(tmp_path):
         assert r.returncode == 0, f"$ {cmd}\n{r.stderr}"
         got = r.stdout.splitlines()
         assert matches(expected, got), f"$ {cmd}\nexpected:\n" + "\n".join(expected) + "\ngot:\n" + r.stdout
+        if cmd.startswith("radio build"):
+            summary = got
+        if cmd.startswith("radio status") and "build" in " ".join(c for c, _ in steps[:steps.index((cmd, expected))]):
+            # after the build, status gives the build summary's total (both from the as-run)
+            total = next(line for line in got if line.startswith("total "))
+            timing = next(line for line in summary if line.startswith("timing "))
+            assert total.split(" of ")[0].removeprefix("total ") == timing.split()[2]
+            assert total.split(": ", 1)[1] == timing.split(": ", 1)[1]
 
 
 def test_the_matcher_can_fail():

@@ -1,8 +1,13 @@
 """Benchmarks: radio against the bare tool doing the same work, in the same run. Not tests: they measure.
 
-For generated 30-, 60- and 180-minute shows: `radio build` wall time as a ratio to a bare `ffmpeg` MP3 encode of
-the same on-air master, peak RSS of each, and the masters' loudness against the targets; the no-op rebuild;
-`radio script` for 200 reports. Prints one table and writes it to benchmarks/results/RESULTS.md.
+For the demo station's own show format (theme, welcome, headlines over the ducked news bed, station ID crossfaded,
+reports and features, appeals over the bed, closing, theme, news bed as filler) at 30, 60 and 180 minutes, with
+44.1 kHz recordings in wav, flac, mp3 and ogg (room noise, digital silence and clicks to trim): `radio build`
+against a bare `ffmpeg` MP3 encode of the same on-air master, as wall time and CPU time ratios; peak RSS of each
+whole process tree (RUSAGE_CHILDREN of a process that runs only that command); and the masters as
+`loudness.json` and ffmpeg's ebur128 measure them: programme loudness and true peak, each speech item in the
+on-air master, the podcast's speech spread and its limiter's gain reduction over speech. Also the no-op rebuild
+and `radio script` for 200 reports. Prints one table and writes it to benchmarks/results/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -18,113 +24,127 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.fixtures import WEEK, station_with_reports
+from benchmarks.fixtures import WEEK, demo_format_station, station_with_reports
 
 ROOT = Path(__file__).resolve().parent.parent
 RADIO = [sys.executable, "-m", "radio"]
 
-
-def measure(cmd: list[str], **kw) -> tuple[float, int]:
-    """Wall seconds and peak RSS (MiB) of one process (its own, not its children's)."""
-    t = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"benchmark command failed: {' '.join(cmd)}\n{err}")
-    return wall, usage.ru_maxrss // 1024
-
-
-def ff(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True)
+# Runs one command as its only child and reports what the whole tree used: wall and CPU seconds, and the
+# largest resident set among all its processes (getrusage(RUSAGE_CHILDREN) counts every descendant waited for).
+WRAP = r"""
+import json, resource, subprocess, sys, time
+t = time.perf_counter()
+r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+wall = time.perf_counter() - t
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"rc": r.returncode, "wall": wall, "cpu": u.ru_utime + u.ru_stime, "rss": u.ru_maxrss // 1024,
+                  "err": r.stderr.decode("utf-8", "replace")[-4000:]}))
+"""
 
 
-def show_station(root: Path, minutes: int) -> Path:
-    """A station whose show fills `minutes` with 0.4 segments a minute of speech-like sound, a theme either side."""
-    n = max(4, round(minutes * 0.4))
-    station_with_reports(root, n, slot=f"{minutes // 60}:{minutes % 60:02d}:00")
-    cfg = root / "radio.toml"
-    text = cfg.read_text()
-    text = text.replace('format = ["welcome", "headlines", "news", "appeals", "closing"]',
-                        'format = ["element:theme", "news", "element:theme"]')
-    text = text.replace('# filler = "newsbed"', 'filler = "bed"')
-    text = text.replace("[elements]\n", '[elements]\ntheme = { file = "elements/theme.wav", level = -3.0 }\n'
-                                          'bed = { file = "elements/bed.wav", kind = "bed", level = -8.0 }\n')
-    cfg.write_text(text)
-    ff("-f", "lavfi", "-i", "aevalsrc='0.2*sin(2*PI*261.63*t)+0.15*sin(2*PI*392*t)':s=48000:d=10", str(root / "elements" / "theme.wav"))
-    ff("-f", "lavfi", "-i", "aevalsrc='0.1*sin(2*PI*110*t)':s=48000:d=8", str(root / "elements" / "bed.wav"))
-    ff("-f", "lavfi", "-i", "color=c=red:s=1400x1400:d=1", "-frames:v", "1", str(root / "elements" / "cover.png"))
-    from radio.station import Station
-    from radio.rundown import plan
-    plan(Station.open(root), WEEK)
-    seg = root / "episodes" / WEEK / "segments"
-    seg.mkdir(parents=True)
-    each = (minutes * 60 - 20 - 20 - n * 0.3 - 30) / n  # themes, gaps, and half a minute of filler
-    for i in range(n):
-        # pink noise gated at syllable rate, low-passed like a voice, with dead air to trim at either end
-        ff("-f", "lavfi", "-i", f"anoisesrc=c=pink:r=48000:a=0.25:seed={i + 1}:d={each - 1.2:.3f}",
-           "-af", "lowpass=f=4000,volume='if(lt(mod(t\\,0.27)\\,0.17)\\,1\\,0.04)':eval=frame,"
-                  "adelay=600,apad=pad_dur=0.6", "-ac", "1", "-c:a", "pcm_s16le", str(seg / f"report-{i:04d}.wav"))
-    return root
+def measure(cmd: list[str], env: dict | None = None) -> dict:
+    out = subprocess.run([sys.executable, "-c", WRAP, *cmd], capture_output=True, text=True, env=env, check=True)
+    m = json.loads(out.stdout)
+    if m["rc"] != 0:
+        raise SystemExit(f"benchmark command failed: {' '.join(cmd)}\n{m['err']}")
+    return m
 
 
-def run_show(minutes: int, work: Path) -> dict:
-    root = show_station(work / f"show-{minutes}", minutes)
+def ebur128(path: Path) -> dict:
+    r = subprocess.run(["ffmpeg", "-nostdin", "-nostats", "-i", str(path), "-af", "ebur128=peak=true", "-f", "null",
+                        "-"], capture_output=True, text=True)
+    s = r.stderr[r.stderr.rindex("Summary:"):]
+    return {"I": float(re.search(r"I:\s+(-?[\d.]+) LUFS", s).group(1)),  # type: ignore[union-attr]
+            "TP": float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", s).group(1))}  # type: ignore[union-attr]
+
+
+def run_show(minutes: int, work: Path, filler: float) -> dict:
+    root = demo_format_station(work / f"show-{minutes}", minutes, filler=filler)
     env = {**os.environ, "RADIO_STATION": str(root)}
-    wall, rss = measure([*RADIO, "-q", "build", WEEK], env=env)
+    build = measure([*RADIO, "-q", "build", WEEK], env=env)
     out = root / "episodes" / WEEK / "out"
-    ff_wall, ff_rss = measure(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(out / "onair.wav"), "-c:a",
-                               "libmp3lame", "-b:a", "128k", "-ac", "1", str(work / "bare.mp3")])
-    noop, _ = measure([*RADIO, "-q", "build", WEEK], env=env)
+    bare = measure(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(out / "onair.wav"), "-c:a", "libmp3lame",
+                    "-b:a", "128k", "-ac", "1", str(work / "bare.mp3")])
+    noop = measure([*RADIO, "-q", "build", WEEK], env=env)
     loud = json.loads((out / "loudness.json").read_text())
+    as_run = json.loads((out / "as-run.json").read_text())
+    on_items = as_run["onair"]["items"]
+    filler_s = sum(i["end"] - i["start"] for i in on_items if i["type"] == "filler") / as_run["rate"]
+    result = {"minutes": minutes, "build": build, "bare": bare, "noop": noop["wall"], "loud": loud,
+              "filler_share": filler_s / as_run["onair"]["seconds"], "items": len(on_items),
+              "ebur_on": ebur128(out / "onair.wav"), "ebur_pod": ebur128(out / "podcast.mp3")}
     shutil.rmtree(root)
-    return {"minutes": minutes, "wall": wall, "rss": rss, "ff_wall": ff_wall, "ff_rss": ff_rss, "noop": noop,
-            "onair": loud["onair"], "podcast": loud["podcast"]}
+    return result
 
 
 def run_script(work: Path) -> dict:
     root = station_with_reports(work / "reports-200", 200)
     env = {**os.environ, "RADIO_STATION": str(root)}
     subprocess.run([*RADIO, "-q", "plan", WEEK], env=env, check=True)
-    wall, rss = measure([*RADIO, "-q", "script", WEEK], env=env)
-    startup, _ = measure([*RADIO, "--version"], env=env)
-    return {"wall": wall, "rss": rss, "startup": startup}
+    m = measure([*RADIO, "-q", "script", WEEK], env=env)
+    startup = measure([*RADIO, "--version"], env=env)
+    return {"wall": m["wall"], "rss": m["rss"], "startup": startup["wall"]}
 
 
-def table(shows: list[dict], script: dict) -> str:
+def table(shows: list[dict], script: dict | None) -> str:
     lines = [
-        f"radio benchmarks — {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        f"radio benchmarks — {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"load average at the end {os.getloadavg()[0]:.1f}",
         "",
-        "| show | radio build | ffmpeg MP3 encode | ratio (target ≤ 1.5) | radio peak RSS | ffmpeg peak RSS | "
-        "on air LUFS / dBTP (−23 ±0.5, ≤ −1) | podcast LUFS / dBTP (−16 ±1, ≤ −1) | no-op rebuild (< 1 s) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "The demo's show format (theme, welcome, headlines over the ducked bed, ID crossfaded, reports, features, "
+        "appeals over the bed, closing, theme), 44.1 kHz recordings in wav/flac/mp3/ogg with room noise, digital "
+        "silence and clicks, news bed as filler. Ratios are against a bare ffmpeg MP3 encode of the same on-air "
+        "master in the same run; RSS is the largest process of each whole tree (RUSAGE_CHILDREN).",
+        "",
+        "| show | items | filler | radio build wall / CPU | ffmpeg encode wall / CPU | wall ratio (≤ 1.5) | "
+        "CPU ratio | radio peak RSS (≤ 300 MiB at 60) | ffmpeg peak RSS | no-op rebuild |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in shows:
-        lines.append(f"| {s['minutes']} min | {s['wall']:.1f} s | {s['ff_wall']:.1f} s | {s['wall'] / s['ff_wall']:.2f} | "
-                     f"{s['rss']} MiB | {s['ff_rss']} MiB | {s['onair']['integrated']} / {s['onair']['true_peak']} | "
-                     f"{s['podcast']['integrated']} / {s['podcast']['true_peak']} | {s['noop']:.2f} s |")
-    if len(shows) >= 2:
-        by = {s["minutes"]: s for s in shows}
-        if 60 in by and 180 in by:
-            lines += ["", f"Peak RSS 180 min / 60 min: {by[180]['rss'] / by[60]['rss']:.2f} (target ≤ 1.1)"]
-    lines += ["", f"`radio script` for 200 reports: {script['wall']:.2f} s wall, of which {script['startup']:.2f} s is "
-                  f"starting Python and radio (`radio --version`); peak RSS {script['rss']} MiB (target < 1 s)."]
+        b, f = s["build"], s["bare"]
+        lines.append(f"| {s['minutes']} min | {s['items']} | {s['filler_share']:.0%} | {b['wall']:.1f} s / "
+                     f"{b['cpu']:.1f} s | {f['wall']:.1f} s / {f['cpu']:.1f} s | {b['wall'] / f['wall']:.2f} | "
+                     f"{b['cpu'] / f['cpu']:.2f} | {b['rss']} MiB | {f['rss']} MiB | {s['noop']:.2f} s |")
+    lines += ["", "| show | on air LUFS / dBTP (−23 ±0.5, ≤ −1), ebur128 | on-air speech items LUFS (−23 ±1) | "
+                  "on-air master gain (±1 dB) | podcast LUFS / dBTP (−16 ±0.5, ≤ −1), ebur128 | podcast speech "
+                  "spread (≤ 1.5 LU) | podcast limiter GR on speech: median / p95 / share > 3 dB |",
+              "|---|---|---|---|---|---|---|"]
+    for s in shows:
+        on, pod = s["loud"]["onair"], s["loud"]["podcast"]
+        sp_on, sp_pod, lim = on.get("speech") or {}, pod.get("speech") or {}, pod.get("limiter") or {}
+        lines.append(f"| {s['minutes']} min | {on['integrated']} / {on['true_peak']} ({s['ebur_on']['I']} / "
+                     f"{s['ebur_on']['TP']}) | {sp_on.get('min')} … {sp_on.get('max')} | {on['gain_db']:+.2f} | "
+                     f"{pod['integrated']} / {pod['true_peak']} ({s['ebur_pod']['I']} / {s['ebur_pod']['TP']}) | "
+                     f"{sp_pod.get('spread')} | {lim.get('median_db')} / {lim.get('p95_db')} dB / "
+                     f"{lim.get('over_3db', 0):.1%} |")
+    by = {s["minutes"]: s for s in shows}
+    if 60 in by and 180 in by:
+        lines += ["", f"Peak RSS 180 min / 60 min: {by[180]['build']['rss'] / by[60]['build']['rss']:.2f} "
+                      "(target ≤ 1.1)"]
+    if script:
+        lines += ["", f"`radio script` for 200 reports: {script['wall']:.2f} s wall, of which {script['startup']:.2f} s "
+                      f"is starting Python and radio (`radio --version`); peak RSS {script['rss']} MiB (target < 1 s)."]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--minutes", type=int, nargs="*", default=[30, 60, 180], help="show lengths to build")
+    ap.add_argument("--filler", type=float, default=0.1, help="share of the slot left to the filler (0-0.5)")
+    ap.add_argument("--no-script", action="store_true", help="leave out the 200-report script benchmark")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="radio-bench-") as tmp:
         work = Path(tmp)
         shows = []
         for m in args.minutes:
             print(f"building a {m}-minute show ...", file=sys.stderr, flush=True)
-            shows.append(run_show(m, work))
-        print("scripting 200 reports ...", file=sys.stderr, flush=True)
-        script = run_script(work)
+            t = time.perf_counter()
+            shows.append(run_show(m, work, args.filler))
+            print(f"  done in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
+        script = None
+        if not args.no_script:
+            print("scripting 200 reports ...", file=sys.stderr, flush=True)
+            script = run_script(work)
     text = table(shows, script)
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)

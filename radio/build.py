@@ -36,6 +36,7 @@ class Options:
     draft: bool = False
     allow_over: bool = False
     allow_under: bool = False
+    allow_clipped: bool = False
     progress: Progress = lambda *a: None  # noqa: E731
 
 
@@ -115,7 +116,8 @@ def run_assemble(station: Station, week: str, opts: Options):
     from radio.audio.assemble import assemble
     rundown, show = timed(station, week, as_run=False)
     gates.before_assembly(station, rundown, show, opts.draft, opts.allow_over)
-    result = assemble(station, week, draft=opts.draft, allow_over=opts.allow_over, progress=opts.progress)
+    result = assemble(station, week, draft=opts.draft, allow_over=opts.allow_over, allow_clipped=opts.allow_clipped,
+                      progress=opts.progress)
     gates.masters(station, week, asrun.read(station, week), allow_under=opts.allow_under)
     return result
 
@@ -150,7 +152,7 @@ STAGES: list[Stage] = [
           outputs=_out("script.html", "script.md"), run=run_script),
     Stage("assemble", None,
           inputs=lambda s, w, o: [*_common(s, w), *_sound(s, w), f"draft={o.draft}", f"allow_over={o.allow_over}",
-                                  f"allow_under={o.allow_under}"],
+                                  f"allow_under={o.allow_under}", f"allow_clipped={o.allow_clipped}"],
           outputs=_out("onair.wav", "podcast.mp3", "as-run.json", "loudness.json"), run=run_assemble),
     Stage("runsheet", "assemble",
           inputs=lambda s, w, o: [*_common(s, w), *_sound(s, w), s.out_dir(w) / "as-run.json"],
@@ -236,7 +238,7 @@ def _run(station: Station, week: str, stage: Stage, opts: Options, stamps: Stamp
         stamps.data[stage.name] = fp
         if stage.name == "assemble":
             stamps.data["assemble:options"] = {"draft": opts.draft, "allow_over": opts.allow_over,
-                                               "allow_under": opts.allow_under}
+                                               "allow_under": opts.allow_under, "allow_clipped": opts.allow_clipped}
         stamps.save()
     return value
 
@@ -265,7 +267,7 @@ def current(station: Station, week: str) -> asrun.Built | None:
     if not used or "assemble" not in stamps.data:
         return None
     opts = Options(draft=used.get("draft", False), allow_over=used.get("allow_over", False),
-                   allow_under=used.get("allow_under", False))
+                   allow_under=used.get("allow_under", False), allow_clipped=used.get("allow_clipped", False))
     fp = fingerprint(station, BY_NAME["assemble"].inputs(station, week, opts))
     return built if fp == stamps.data["assemble"] else None
 

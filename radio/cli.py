@@ -94,6 +94,13 @@ def week_arg(f):
 pass_ctx = click.make_pass_decorator(Ctx)
 
 
+def say_dropped(c: Ctx, s: Station, week: str) -> None:
+    """Items the next output leaves out because their report can no longer go on air, and why."""
+    from radio.rundown import dropped_lines
+    for line in dropped_lines(s, week):
+        c.say(line)
+
+
 def edition_option(f):
     return click.option("--edition", metavar="ID",
                         help="Only this edition (e.g. fr); default: every edition, each on its own.")(f)
@@ -111,8 +118,9 @@ def announce(c: Ctx, s: Station) -> None:
 
 
 def audio_options(draft_help: str):
-    """--draft, --allow-over and --allow-under, shared by assemble and build."""
+    """--draft, --allow-over, --allow-under and --allow-clipped, shared by assemble and build."""
     def wrap(f):
+        f = click.option("--allow-clipped", is_flag=True, help="Air takes that clip (each is named, with a count).")(f)
         f = click.option("--allow-under", is_flag=True,
                          help="Build even if filler would take more of the slot than show.max_fill.")(f)
         f = click.option("--allow-over", is_flag=True, help="Build even if the show runs over its slot.")(f)
@@ -164,9 +172,28 @@ def report() -> None:
     """Take in, verify, hold and list the week's reports.
 
     \b
+    The life of a report:
+      unverified  `report new` writes it; `verify` adds a check
+      verified    once its checks meet [verification] in radio.toml
+      held        `hold --reason`: off the air until `reopen`
+      rejected    `reject --reason`: off the air until `reopen`
+      (reopen)    back to verified or unverified, as its checks allow
+
+    \b
+    Only a verified report whose public text names nothing its exposure
+    withholds can go on air. The rundown names reports, it does not copy
+    them: every script, master, tag and feed is made from the report as it
+    is at that moment. Hold it, reject it, lower its exposure or let a
+    stricter policy unverify it, and the next plan, script or build drops its
+    item, its headline and its appeal, saying so. Two editors may work at
+    once: each change is saved under a lock on that report, or fails and
+    says so.
+
+    \b
     Example:
       radio report new 2026-W47 --title "Pit strike enters second week" --region Komi
       radio report verify pit-strike-enters-second-week --by maria --method phone
+      radio report hold pit-strike-enters-second-week --reason "source asked us to wait"
     """
 
 
@@ -377,20 +404,26 @@ def intake(c: Ctx, week: str, maildir: str | None, mbox: str | None, imap: str |
 
 @cli.command()
 @week_arg
-@click.option("--edition", "language", help="The edition's language (default: the station's).")
+@edition_option
 @pass_ctx
-def bulletin(c: Ctx, week: str, language: str | None) -> None:
+def bulletin(c: Ctx, week: str, edition: str | None) -> None:
     """Write WEEK's bulletin for member organisations: out/bulletin.html, .txt and .pdf, and its site page.
 
     \b
     Example:
       radio bulletin 2026-W47
+      radio bulletin 2026-W47 --edition fr
     """
     from radio.mail.bulletin import make
-    b = make(c.station, week, language)
-    for p in (b.html, b.text, b.pdf):
-        c.say(f"wrote {p.relative_to(c.station.root)}")
-    c.say(f"{b.count} reports in the {b.language} bulletin")
+    for s in each_edition(c, edition):
+        announce(c, s)
+        b = make(s, week, required=edition is not None or not s.edition)
+        if b is None:
+            c.say(f"no verified report in {s.language} yet: no {s.edition_id} bulletin")
+            continue
+        for p in (b.html, b.text, b.pdf):
+            c.say(f"wrote {p.relative_to(c.station.root)}")
+        c.say(f"{b.count} reports in the {b.language} bulletin")
 
 
 @cli.command()
@@ -464,6 +497,7 @@ def script(c: Ctx, week: str, edition: str | None) -> None:
     from radio.build import run_stage
     for s in each_edition(c, edition):
         announce(c, s)
+        say_dropped(c, s, week)
         for path in [*run_stage(s, week, "script"), *run_stage(s, week, "runsheet")]:
             c.say(f"wrote {path.relative_to(c.station.root)}")
 
@@ -482,6 +516,7 @@ def status(c: Ctx, week: str, edition: str | None) -> None:
     from radio.build import status_text
     for s in each_edition(c, edition):
         announce(c, s)
+        say_dropped(c, s, week)
         click.echo(status_text(s, week))
 
 
@@ -527,7 +562,8 @@ class ProgressView:
 @audio_options("Fill missing recordings with espeak-ng read-throughs of the script.")
 @edition_option
 @pass_ctx
-def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, edition: str | None) -> None:
+def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, allow_clipped: bool,
+             edition: str | None) -> None:
     """Assemble WEEK's recordings into onair.wav (exactly the slot) and podcast.mp3.
 
     \b
@@ -540,8 +576,9 @@ def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool
     from radio.summary import loudness_lines
     for s in each_edition(c, edition):
         announce(c, s)
+        say_dropped(c, s, week)
         run_stage(s, week, "assemble", Options(draft=draft, allow_over=allow_over, allow_under=allow_under,
-                                               progress=ProgressView(c).item))
+                                               allow_clipped=allow_clipped, progress=ProgressView(c).item))
         for line in loudness_lines(s, read(s, week)):  # type: ignore[arg-type]
             c.say(line)
 
@@ -560,6 +597,7 @@ def tag(c: Ctx, week: str, edition: str | None) -> None:
     from radio.build import run_stage
     for s in each_edition(c, edition):
         announce(c, s)
+        say_dropped(c, s, week)
         mp3, wav, ep = run_stage(s, week, "tag")
         c.say(f"tagged {mp3.relative_to(c.station.root)}: {ep.title}, {len(ep.chapters)} chapters")
         c.say(f"tagged {wav.relative_to(c.station.root)}: bext and LIST/INFO")
@@ -572,7 +610,8 @@ def tag(c: Ctx, week: str, edition: str | None) -> None:
 @audio_options("Fill missing recordings with read-throughs, and publish the draft.")
 @edition_option
 @pass_ctx
-def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, edition: str | None) -> None:
+def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, allow_clipped: bool,
+          edition: str | None) -> None:
     """Run WEEK's stages in order (script, assemble, run sheet, tag, publish), skipping what has not changed.
 
     Without --edition every edition is built, each on its own and each incremental.
@@ -587,8 +626,10 @@ def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, e
     from radio.rundown import rundown_path
     for s in each_edition(c, edition):
         announce(c, s)
+        say_dropped(c, s, week)
         view = ProgressView(c)
         result = run_build(s, week, Options(draft=draft, allow_over=allow_over, allow_under=allow_under,
+                                            allow_clipped=allow_clipped,
                                             progress=view.item), view.stage)
         if result.planned:
             c.say(f"planned {rundown_path(s, week).relative_to(s.root)} from the verified reports")
@@ -613,6 +654,7 @@ def publish(c: Ctx, week: str, allow_draft: bool, edition: str | None) -> None:
     from radio.build import Options, run_stage
     for s in each_edition(c, edition):
         announce(c, s)
+        say_dropped(c, s, week)
         result = run_stage(s, week, "publish", Options(draft=allow_draft))
         c.say(f"published {result.page.relative_to(c.station.root)}")
         c.say(f"feed {result.feed.relative_to(c.station.root)}: {s.feed_url}")

@@ -51,6 +51,18 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+PRIVATE_DIR = "private"
+
+
+def not_private(value: str) -> str:
+    """A file that is published (cover, station sounds) may not live under private/."""
+    parts = [p for p in re.split(r"[\\/]+", value.strip()) if p not in ("", ".")]
+    if parts and parts[0].casefold() == PRIVATE_DIR:
+        raise ValueError(f"{value!r} is under {PRIVATE_DIR}/, which is never published; move the file out of "
+                         f"{PRIVATE_DIR}/")
+    return value
+
+
 class StationInfo(_Model):
     name: str
     website: str = ""
@@ -194,6 +206,8 @@ class Podcast(_Model):
     chapter_types: list[Literal["read", "recorded", "element", "bed"]] = Field(
         default_factory=lambda: ["read", "recorded"])
 
+    _cover = field_validator("cover")(classmethod(lambda cls, v: not_private(v)))
+
     @field_validator("base_url")
     @classmethod
     def _url(cls, v: str) -> str:
@@ -215,12 +229,53 @@ class Podcast(_Model):
 
 
 class Loudness(_Model):
+    """Targets and every tolerance the masters are held to (LUFS, LU, dBTP, dB)."""
     onair_lufs: Annotated[float, Field(ge=-40, le=-10)] = -23.0
     onair_true_peak: Annotated[float, Field(ge=-10, le=0)] = -1.0
+    onair_tolerance: Annotated[float, Field(gt=0, le=3)] = 0.5  # LU either side of onair_lufs
     podcast_lufs: Annotated[float, Field(ge=-30, le=-10)] = -16.0
     podcast_true_peak: Annotated[float, Field(ge=-10, le=0)] = -1.0
-    onair_tolerance: Annotated[float, Field(gt=0, le=5)] = 0.5  # LU either side of the target a master may be
-    podcast_tolerance: Annotated[float, Field(gt=0, le=5)] = 1.0
+    podcast_tolerance: Annotated[float, Field(gt=0, le=3)] = 0.5  # LU either side of podcast_lufs
+    speech_tolerance: Annotated[float, Field(gt=0, le=6)] = 1.0  # LU a speech item may stray from the target
+    master_gain_max: Annotated[float, Field(gt=0, le=20)] = 1.0  # dB the on-air mix may need to reach its target
+    onair_ceiling_margin: Annotated[float, Field(ge=0, le=3)] = 0.3  # dB the limiter stays under the peak limit
+    podcast_ceiling_margin: Annotated[float, Field(ge=0, le=3)] = 1.0  # more for MP3: coding adds peaks
+    aim: Annotated[float, Field(gt=0, le=0.5)] = 0.05  # LU the predicted master gain aims within
+    retry_over: Annotated[float, Field(gt=0, le=3)] = 0.3  # LU off target that makes the on-air master redone
+
+    @model_validator(mode="after")
+    def _order(self) -> Loudness:
+        if self.podcast_lufs < self.onair_lufs:
+            raise ValueError("loudness.podcast_lufs: the podcast is made louder than on air, not quieter "
+                             f"({self.podcast_lufs:g} < {self.onair_lufs:g})")
+        return self
+
+
+class Compressor(_Model):
+    """The podcast's speech compressor, ahead of its true-peak limiter."""
+    threshold: Annotated[float, Field(ge=0, le=30)] = 6.0  # dB of peak above the speech target's loudness
+    ratio: Annotated[float, Field(ge=1, le=10)] = 4.0
+    knee: Annotated[float, Field(ge=0, le=20)] = 6.0  # dB
+    window: Annotated[float, Field(ge=0.001, le=0.2)] = 0.01  # s over which the detector follows the peaks
+    attack: Annotated[float, Field(ge=0.001, le=0.2)] = 0.005  # s
+    release: Annotated[float, Field(ge=0.01, le=2)] = 0.12  # s
+    max_gr: Annotated[float, Field(ge=0, le=30)] = 12.0  # dB it may take at most
+    headroom: Annotated[float, Field(ge=0, le=6)] = 1.5  # dB a take's peaks stay under the podcast's ceiling
+
+
+class Mix(_Model):
+    """How takes and station sounds are cleaned, shaped and spliced."""
+    highpass_hz: Annotated[float, Field(ge=0, le=80)] = 20.0  # DC-blocking high-pass on every take (0: off)
+    edge_fade: Annotated[float, Field(ge=0.001, le=0.1)] = 0.005  # s of fade at every splice
+    click_db: Annotated[float, Field(ge=6, le=60)] = 12.0  # dB a click stands above its surroundings
+    click_max: Annotated[float, Field(ge=0.001, le=0.1)] = 0.03  # s: sound this short, alone, is a click
+    clip_level: Annotated[float, Field(gt=0.5, le=1)] = 0.999  # full scale, for counting clipped runs
+    clip_run: Annotated[int, Field(ge=2, le=100)] = 3  # samples in a row at full scale that count as a clip
+    digital_silence: Annotated[float, Field(ge=0.1, le=10)] = 0.5  # s of zeros allowed inside the programme
+    digital_floor_db: Annotated[float, Field(ge=-140, le=-60)] = -90.0  # below it a take's edge counts as zeros
+    element_floor_db: Annotated[float, Field(ge=-120, le=-30)] = -60.0  # station sounds' edges trimmed below it
+    filler_level: Annotated[float, Field(ge=-30, le=10)] = 0.0  # LU of the filler bed relative to speech
+    compressor: Compressor = Compressor()
 
 
 class Takes(_Model):
@@ -248,6 +303,8 @@ class Element(_Model):
     crossfade: Annotated[float, Field(ge=0, le=10)] = 0.0  # seconds it overlaps the item before it
     onair_only: bool = False
     title: str | None = None
+
+    _file = field_validator("file")(classmethod(lambda cls, v: not_private(v)))
 
 
 LANG_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
@@ -287,6 +344,8 @@ class Edition(_Model):
     title: str
     description: str
     cover: str | None = None  # default: podcast.cover
+
+    _cover = field_validator("cover")(classmethod(lambda cls, v: not_private(v) if v is not None else v))
     on_air: bool = False
     slot: str | None = None  # on-air editions: the slot the master fills exactly
     max_length: str | None = None  # podcast-only editions: the longest the podcast may run
@@ -372,6 +431,7 @@ class Config(_Model):
     loudness: Loudness = Loudness()
     audio: Audio = Audio()
     takes: Takes = Takes()
+    mix: Mix = Mix()
     elements: dict[str, Element] = Field(default_factory=dict)
     editions: list[Edition] = Field(default_factory=list)
     mail: Mail = Mail()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from radio.station import Station
 from radio.errors import RadioError
-from radio.reports import (find_report, load_week, policy_counts, public, read_translation, report_language,
-                           translation_path)
+from radio.reports import (find_report, load_week, on_air_ready, policy_counts, public, read_translation,
+                           report_language, translation_path)
 from radio.text import table
 
 
@@ -85,6 +85,9 @@ def render_show(station: Station, report_id: str, show_private: bool) -> str:
         f"published as: {pub.dateline or '(no place)'} (exposure: {r.exposure})",
         f"attribution: {pub.attribution}",
     ]
+    why = on_air_ready(r, station.config.verification)
+    if r.status == "verified" and why:  # verified, and still kept off the air: say why
+        lines.insert(4, f"on air:      no: it {why}")
     if pub.event_date:
         lines.append(f"event date:  {pub.event_date.isoformat()}")
     if pub.appeal:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -81,3 +82,17 @@ def from_validation(err: ValidationError, *, where: str | Path, cls: type[RadioE
 def warn(message: str) -> None:
     """A warning goes to stderr as one line; it never stops the run."""
     click.echo(f"warning: {message}", err=True)
+
+
+def yaml_problem(e) -> str:
+    """The parser's complaint without any value from the file: a report's YAML holds its private block, and
+    the parser quotes values (a duplicate key names both). The key and the line are enough to fix it."""
+    problem = str(e.problem or "")
+    m = re.match(r'found duplicate key "(.*?)" with value', problem)
+    if m:
+        return f"duplicate key {m.group(1)!r}"
+    # anything longer the parser quotes is cut rather than trusted: it may be a value
+    return _QUOTED.sub("(...)", problem.split(" with value ")[0])
+
+
+_QUOTED = re.compile(r"""(["'])(?:(?!\1).){12,}\1""")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import fcntl
 import os
+import random
 import stat
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Callable, Iterator
@@ -47,15 +49,21 @@ def temp_path(path: Path) -> Path:
 
 
 @contextmanager
-def locked(path: Path, error: Callable[[], Exception]) -> Iterator[None]:
-    """Hold an exclusive lock on `path` (made if missing) for the block; if another process holds it, raise
-    `error()` at once instead of waiting. The kernel drops the lock when its holder dies, even by kill -9."""
+def locked(path: Path, error: Callable[[], Exception], wait: float = 0.0) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (made if missing) for the block; if another process holds it, try again
+    for up to `wait` seconds, then raise `error()`. The kernel drops the lock when its holder dies, even by
+    kill -9."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait
     with open(path, "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise error() from None
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise error() from None
+                time.sleep(0.01 + random.random() * 0.04)  # jitter, so waiting writers do not move in step
         try:
             yield
         finally:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import re
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 from unidecode import unidecode
@@ -17,9 +19,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from radio import fsutil, yamlio
 from radio.config import ID_RE, LANG_RE, Verification
+from radio.errors import RadioError, ReportError, from_validation, yaml_problem
 from radio.station import Station, Week
 from radio.yamlio import MarkedYAMLError, YAMLError
-from radio.errors import RadioError, ReportError, from_validation
 
 Status = Literal["unverified", "verified", "held", "rejected"]
 Exposure = Literal["named", "regional", "none"]
@@ -221,10 +223,10 @@ def read_report(path: Path, policy: Verification, *, editable: bool = False) -> 
         data = (_yaml() if editable else yamlio.safe()).load(front)
     except MarkedYAMLError as e:
         line = (e.problem_mark.line + 2) if e.problem_mark else 1
-        raise ReportError(f"malformed YAML: {e.problem}", where=f"{path}:{line}",
+        raise ReportError(f"malformed YAML: {yaml_problem(e)}", where=f"{path}:{line}",
                           fix="fix the YAML syntax on that line (quote text that holds ':' or '#')") from None
-    except YAMLError as e:
-        raise ReportError(f"malformed YAML: {e}", where=path, fix="fix the YAML syntax") from None
+    except YAMLError:
+        raise ReportError("malformed YAML", where=path, fix="fix the YAML syntax") from None
     except ValueError as e:  # a date-shaped value that is no date (2026-13-40) fails inside the YAML loader
         line, field = _bad_date_line(front)
         raise ReportError(f"field {field!r}: not a date ({e})", where=f"{path}:{line}",
@@ -265,12 +267,22 @@ def _validate(path: Path, data: Any, body: str, policy: Verification) -> ReportF
             missing_fix="add '{what}:' to the front matter",
             fixes={"date_from_datetime_parsing": date, "date_parsing": date, "date_type": date,
                    "literal_error": "use one of the values listed"}) from None
-    if report.status == "verified" and not policy_holds(report.checks, policy):
-        done, need = policy_counts(report.checks, policy)
-        raise ReportError(f"status is verified but it has {done} of {need} checks the policy needs",
-                          where=f"{path}:{_line_of(data, 'status')}",
-                          fix=f"add checks with `radio report verify {report.id}` or set status: unverified")
     return ReportFile(path, data, body, report)
+
+
+def policy_error(rf: ReportFile, policy: Verification) -> ReportError | None:
+    """A report marked verified whose checks do not meet the policy (edited by hand, or the policy changed)."""
+    report = rf.report
+    if report.status != "verified" or policy_holds(report.checks, policy):
+        return None
+    done, need = policy_counts(report.checks, policy)
+    line = _line_of(rf.data, "status")
+    if line is None:  # read with the fast loader: find the line again
+        line = next((i for i, t in enumerate(rf.path.read_text(encoding="utf-8").splitlines(), start=1)
+                     if t.startswith("status:")), None)
+    return ReportError(f"status is verified but it has {done} of {need} checks the policy needs",
+                       where=f"{rf.path}:{line}" if line else rf.path,
+                       fix=f"add checks with `radio report verify {report.id}` or set status: unverified")
 
 
 # --- the desk --------------------------------------------------------------------------------------
@@ -299,8 +311,12 @@ def is_template_text(body: str) -> bool:
     return not text or text == TEMPLATE_TEXT
 
 
-def load_week(station: Station, week: str) -> tuple[list[ReportFile], list[RadioError]]:
-    """Every report of a week, sorted by id; broken files come back as errors, not as a crash."""
+def load_week(station: Station, week: str, *, strict: bool = True) -> tuple[list[ReportFile], list[RadioError]]:
+    """Every report of a week, sorted by id; broken files come back as errors, not as a crash.
+
+    `strict` also counts a report marked verified without the checks the policy needs as broken (the
+    desk's view); otherwise it is returned, and `on_air_ready` keeps it off the air.
+    """
     folder = reports_dir(station, week)
     good: list[ReportFile] = []
     bad: list[RadioError] = []
@@ -314,14 +330,18 @@ def load_week(station: Station, week: str) -> tuple[list[ReportFile], list[Radio
                 raise ReportError(f"{path.stem!r} is not a valid report id", where=path,
                                   fix="rename the file: lower-case letters, digits and '-', then .md")
             readable(station, path)
-            good.append(read_report(path, station.config.verification))
+            rf = read_report(path, station.config.verification)
+            err = policy_error(rf, station.config.verification) if strict else None
+            if err:
+                raise err
+            good.append(rf)
         except RadioError as e:
             bad.append(e)
     return good, bad
 
 
-def find_report(station: Station, report_id: str, week: str | None = None) -> ReportFile:
-    """A report by id, in the given week or in any week (the newest first)."""
+def report_path(station: Station, report_id: str, week: str | None = None) -> Path:
+    """Where a report is, by id, in the given week or in any week (the newest first)."""
     try:
         check_id(report_id, "report id")
     except ValueError as e:
@@ -331,14 +351,38 @@ def find_report(station: Station, report_id: str, week: str | None = None) -> Re
         path = reports_dir(station, w) / f"{report_id}.md"
         if path.is_file() or path.is_symlink():
             readable(station, path)
-            return read_report(path, station.config.verification, editable=True)
+            return path
     raise ReportError(f"no report {report_id!r}" + (f" in {week}" if week else ""),
                       fix="see `radio report list WEEK` for the ids")
 
 
+def find_report(station: Station, report_id: str, week: str | None = None) -> ReportFile:
+    """A report by id, in the given week or in any week (the newest first)."""
+    return read_report(report_path(station, report_id, week), station.config.verification, editable=True)
+
+
+LOCK_WAIT_S = 30.0
+
+
+@contextmanager
+def editing(station: Station, report_id: str, week: str | None = None) -> Iterator[ReportFile]:
+    """A report read, changed and saved by one desk command at a time.
+
+    The lock is a file beside the report (`.ID.lock`), held with fcntl from before the read until after the
+    save, so two editors' changes both land; one that cannot get it in time fails instead of guessing.
+    """
+    path = report_path(station, report_id, week)
+    busy = lambda: ReportError("another desk command is still changing this report", where=path,  # noqa: E731
+                               fix="nothing was changed; run the command again")
+    with fsutil.locked(path.with_name(f".{path.stem}.lock"), busy, wait=LOCK_WAIT_S):
+        if not path.is_file():  # removed or renamed while we waited
+            raise ReportError(f"no report {report_id!r}", where=path, fix="see `radio report list WEEK`")
+        yield read_report(path, station.config.verification, editable=True)
+
+
 def week_reports(station: Station, week: str) -> list[Report]:
     """The week's reports, refusing if any file is broken (later stages need the whole desk sound)."""
-    good, bad = load_week(station, week)
+    good, bad = load_week(station, week, strict=False)
     if bad:
         raise bad[0]
     return [f.report for f in good]
@@ -387,18 +431,32 @@ def new_report(station: Station, week: str, title: str, *, place: str | None = N
         raise ReportError("the title is empty", fix="pass --title with a few words")
     if kind not in KINDS:
         raise ReportError(f"--kind {kind!r} is not a report kind", fix=f"use one of: {', '.join(KINDS)}")
+    when = received or Week(week).day(1)
+    return _create(station, week, title, lambda rid: NEW_TEMPLATE.format(
+        id=rid, title=_scalar(title), received=when.isoformat(), place=_scalar(place), region=_scalar(region),
+        sector=_scalar(sector), kind=kind, kinds=" | ".join(KINDS), text=TEMPLATE_TEXT))
+
+
+def _create(station: Station, week: str, title: str, render: Callable[[str], str]) -> Path:
+    """Write a new report under a fresh id from its title. Two commands filing at the same moment get two ids:
+    the file is linked into place, which fails rather than overwrite one the other just wrote."""
     folder = reports_dir(station, week)
     taken = {p.stem for p in folder.glob("*.md")} if folder.is_dir() else set()
-    rid = make_id(title, taken)
-    when = received or Week(week).day(1)
-    text = NEW_TEMPLATE.format(id=rid, title=_scalar(title), received=when.isoformat(), place=_scalar(place),
-                               region=_scalar(region), sector=_scalar(sector), kind=kind, kinds=" | ".join(KINDS),
-                               text=TEMPLATE_TEXT)
-    path = folder / f"{rid}.md"
-    front, body = _split(path, text.encode("utf-8"))
-    _validate(path, _yaml().load(front), body, station.config.verification)  # what we write must read back
-    fsutil.write_text(path, text)
-    return path
+    while True:
+        rid = make_id(title, taken)
+        text = render(rid)
+        path = folder / f"{rid}.md"
+        front, body = _split(path, text.encode("utf-8"))
+        _validate(path, _yaml().load(front), body, station.config.verification)  # what we write must read back
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
+        try:
+            fsutil.write_text(tmp, text)
+            os.link(tmp, path)
+            return path
+        except FileExistsError:
+            taken.add(rid)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def file_report(station: Station, week: str, title: str, *, received: dt.date, body: str,
@@ -407,26 +465,21 @@ def file_report(station: Station, week: str, title: str, *, received: dt.date, b
     """A whole report written at once (intake from mail): unverified, no checks, validated before it is written."""
     if not title.strip():
         raise ReportError("the title is empty", fix="give the report a title")
-    folder = reports_dir(station, week)
-    taken = {p.stem for p in folder.glob("*.md")} if folder.is_dir() else set()
-    rid = make_id(title, taken)
-    data = CommentedMap()
-    for key, value in (("id", rid), ("title", title.strip()), ("received", received), ("region", region),
-                       ("sector", sector), ("kind", kind), ("attribution", attribution), ("priority", 3),
-                       ("status", "unverified"), ("checks", CommentedSeq()), ("exposure", "named")):
-        if value is not None:
-            data[key] = value
-    data["private"] = CommentedMap(private or {})
-    data.yaml_set_comment_before_after_key("private", before="NEVER published: who sent it and how it came in")
-    text_body = body.strip() + "\n"
-    buf = io.StringIO()
-    _yaml().dump(data, buf)
-    path = folder / f"{rid}.md"
-    text = f"{FRONT}\n{buf.getvalue()}{FRONT}\n{text_body}"
-    front, parsed_body = _split(path, text.encode("utf-8"))
-    _validate(path, _yaml().load(front), parsed_body, station.config.verification)  # what we write must read back
-    fsutil.write_text(path, text)
-    return path
+
+    def render(rid: str) -> str:
+        data = CommentedMap()
+        for key, value in (("id", rid), ("title", title.strip()), ("received", received), ("region", region),
+                           ("sector", sector), ("kind", kind), ("attribution", attribution), ("priority", 3),
+                           ("status", "unverified"), ("checks", CommentedSeq()), ("exposure", "named")):
+            if value is not None:
+                data[key] = value
+        data["private"] = CommentedMap(private or {})
+        data.yaml_set_comment_before_after_key("private", before="NEVER published: who sent it and how it came in")
+        buf = io.StringIO()
+        _yaml().dump(data, buf)
+        return f"{FRONT}\n{buf.getvalue()}{FRONT}\n{body.strip()}\n"
+
+    return _create(station, week, title, render)
 
 
 def _set(data: CommentedMap, key: str, value: Any, after: str | None = None) -> None:
@@ -439,9 +492,14 @@ def _set(data: CommentedMap, key: str, value: Any, after: str | None = None) -> 
 
 def add_check(station: Station, report_id: str, by: str, method: str, note: str | None = None,
               on: dt.date | None = None) -> tuple[ReportFile, int, int]:
-    rf = find_report(station, report_id)
     if not by.strip() or not method.strip():
         raise ReportError("a check needs --by and --method", fix="say who checked and how (phone, visit, document)")
+    with editing(station, report_id) as rf:
+        return _add_check(station, rf, by, method, note, on)
+
+
+def _add_check(station: Station, rf: ReportFile, by: str, method: str, note: str | None,
+               on: dt.date | None) -> tuple[ReportFile, int, int]:
     if is_template_text(rf.body):
         raise ReportError("its text is still the template's, so there is nothing to verify", where=rf.path,
                           fix="write the correspondent's report below the front matter, then verify it")
@@ -471,9 +529,13 @@ def add_check(station: Station, report_id: str, by: str, method: str, note: str 
 
 
 def set_status(station: Station, report_id: str, status: Status, reason: str | None) -> ReportFile:
-    rf = find_report(station, report_id)
     if status in ("held", "rejected") and not (reason or "").strip():
         raise ReportError(f"--reason is required to mark {report_id} {status}", fix="say why, for the desk's record")
+    with editing(station, report_id) as rf:
+        return _set_status(station, rf, status, reason)
+
+
+def _set_status(station: Station, rf: ReportFile, status: Status, reason: str | None) -> ReportFile:
     if status == "unverified":  # reopen: back to what the checks allow
         status = "verified" if policy_holds(rf.report.checks, station.config.verification) else "unverified"
         rf.data.pop("reason", None)
@@ -499,15 +561,51 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+# Characters a reader never sees but that split a name for a naive search: soft hyphen, zero-width space,
+# joiners, word joiner, byte-order mark. They are removed; every other separator becomes one space.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff\u180e"), None)
+
+
+def normalise(text: str) -> str:
+    """Text as a reader hears it, for matching names: NFKC, case-folded, accents dropped, invisible
+    characters removed, every run of whitespace one space."""
+    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).casefold()
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return " ".join(text.split())
+
+
 @lru_cache(maxsize=4096)
 def _fold(text: str) -> str:
     """Text in one comparable form: transliterated to Latin (Unidecode), case-folded, words single-spaced."""
-    return " ".join(re.findall(r"[a-z0-9]+", unidecode(unicodedata.normalize("NFC", text)).casefold()))
+    return " ".join(re.findall(r"[a-z0-9]+", unidecode(normalise(text))))
+
+
+def withheld_details(report: Report) -> list[tuple[str, str]]:
+    """(field, value) for every detail the report's exposure keeps off the air, with the aliases it lists."""
+    details: list[tuple[str, str]] = []
+    if report.exposure in ("regional", "none"):
+        details += [("place", report.place or ""), ("workplace", report.workplace or "")]
+    if report.exposure == "none":
+        details += [("region", report.region or "")]
+    details += [(field, alias) for field, _ in list(details) for alias in report.aliases.get(field, [])]
+    return [(f, v) for f, v in details if v.strip()]
+
+
+@lru_cache(maxsize=4096)
+def _name_pattern(value: str) -> re.Pattern | None:
+    words = re.findall(r"[^\W_]+", normalise(value))
+    if not words:
+        return None
+    # A word that starts with the name names it ("Kestrel Ridge's", "KestrelRidge", "Kestrel-Ridge").
+    return re.compile(r"(?<![^\W_])" + r"[\W_]*".join(map(re.escape, words)))
 
 
 def _mentions(text: str, name: str) -> bool:
-    """Whether `text` names `name`, in any script or case: 'Кедровый' is caught as 'Kedrovyi' and back."""
-    if re.search(rf"(?<!\w){re.escape(name.strip())}(?!\w)", text, re.IGNORECASE):
+    """Whether `text` names `name`: in its own script on normalised text (case, every kind of space, soft
+    hyphens and accents ignored; a word that starts with the name counts), or transliterated, in any script:
+    'Кедровый' is caught as 'Kedrovyi' and back."""
+    pat = _name_pattern(name)
+    if pat is not None and pat.search(normalise(text)):
         return True
     folded = _fold(name)
     if not folded:
@@ -518,28 +616,49 @@ def _mentions(text: str, name: str) -> bool:
     return bool(re.search(rf"(?<![a-z0-9]){re.escape(folded)}{ending}(?![a-z0-9])", _fold(text)))
 
 
+def find_withheld(text: str, details: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """The first withheld (field, value) that `text` names, or None.
+
+    The one place where "does this public text name that detail?" is decided: the desk's own text, its
+    translations, the producer's words in the rundown and everything generated from them all pass through it.
+    """
+    if not text or not details:
+        return None
+    for field, value in details:
+        if _mentions(text, value):
+            return field, value
+    return None
+
+
+def public_texts(report: Report) -> dict[str, str]:
+    """Every text of a report that is published as written."""
+    return {"title": report.title, "attribution": report.attribution or "", "appeal": report.appeal or "",
+            "sector": report.sector or "", "text": report.body,
+            "thread": (report.thread or "").replace("-", " ")}  # a thread's name is shown on the site
+
+
+def exposure_conflict(report: Report) -> tuple[str, str, str] | None:
+    """(public text, field, value) when a public text names a detail the exposure withholds."""
+    details = withheld_details(report)
+    for name, text in public_texts(report).items():
+        hit = find_withheld(text, details)
+        if hit:
+            return name, *hit
+    return None
+
+
 def public(report: Report, where: Path | str | None = None) -> PublicReport:
     """The publishable view of a report, enforcing its exposure level.
 
     With `regional` the town and workplace are withheld, with `none` the region too; if the public
     text still names a withheld detail, that is an error (jigsaw identification), not a silent leak.
     """
-    withheld: list[tuple[str, str]] = []
-    if report.exposure in ("regional", "none"):
-        withheld += [("place", report.place or ""), ("workplace", report.workplace or "")]
-    if report.exposure == "none":
-        withheld += [("region", report.region or "")]
-    public_texts = {"title": report.title, "attribution": report.attribution or "", "appeal": report.appeal or "",
-                    "text": report.body, "thread": (report.thread or "").replace("-", " ")}
-    withheld += [(field, alias) for field, _ in list(withheld) for alias in report.aliases.get(field, [])]
-    for field, value in withheld:
-        if not value.strip():
-            continue
-        for name, text in public_texts.items():
-            if _mentions(text, value):
-                raise ReportError(f"the {name} names the {field} {value!r} but exposure is {report.exposure}",
-                                  where=where or report.id,
-                                  fix=f"remove it from the {name}, or set exposure: named if the editor allows it")
+    conflict = exposure_conflict(report)
+    if conflict:
+        name, field, value = conflict
+        raise ReportError(f"the {name} names the {field} {value!r} but exposure is {report.exposure}",
+                          where=where or report.id,
+                          fix=f"remove it from the {name}, or set exposure: named if the editor allows it")
     named = report.exposure == "named"
     place = report.place if named else None
     region = report.region if report.exposure != "none" else None
@@ -558,11 +677,24 @@ def public(report: Report, where: Path | str | None = None) -> PublicReport:
                         thread=report.thread)
 
 
-def on_air_ready(report: Report) -> str | None:
-    """Why a report cannot go on air, or None when it can."""
-    if report.status == "verified":
+def on_air_ready(report: Report, policy: Verification | None = None) -> str | None:
+    """Why a report cannot go on air, or None when it can.
+
+    Verified under the current policy (a stricter policy unverifies it), and no public text names a
+    detail its exposure withholds. The reason names fields, never the withheld values.
+    """
+    if report.status != "verified":
+        return {"unverified": "is not verified yet", "held": "is held", "rejected": "was rejected"}[report.status]
+    if report._gap:  # this edition has no checked translation of it
         return report._gap
-    return {"unverified": "is not verified yet", "held": "is held", "rejected": "was rejected"}[report.status]
+    if policy is not None and not policy_holds(report.checks, policy):
+        done, need = policy_counts(report.checks, policy)
+        return f"has {done} of the {need} checks the verification policy now needs"
+    conflict = exposure_conflict(report)
+    if conflict:
+        name, field, _ = conflict
+        return f"names its withheld {field} in the {name} (exposure {report.exposure})"
+    return None
 
 
 # --- translations: one report, several languages ------------------------------------------------------

@@ -17,14 +17,16 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from radio import fsutil, media, takes, yamlio
 from radio.asrun import AsRun
 from radio.config import format_ms, parse_duration_ms
-from radio.station import Station
-from radio.yamlio import MarkedYAMLError, YAMLError
 from radio.errors import RadioError, RundownError, from_validation
 from radio.i18n import day_month_year, gettext, joined, long_date
-from radio.reports import PublicReport, check_id, clean, edition_reports, on_air_ready, public
+from radio.reports import (PublicReport, Report, check_id, clean, edition_reports, find_withheld, on_air_ready,
+                           public, withheld_details)
+from radio.station import Station
+from radio.yamlio import MarkedYAMLError, YAMLError
 
 ItemType = Literal["read", "recorded", "element", "bed"]
 SPEECH = ("read", "recorded")
+Generated = Literal["headlines", "appeals"]
 HEADER = "# Rundown for {week}: made by `radio plan`, yours to edit (order, hosts, text, skip: true).\n"
 CHECKSUM = "# plan-checksum: "
 
@@ -40,6 +42,8 @@ class Item(BaseModel):
     title: str | None = None
     host: str | None = None
     report: str | None = None
+    headline: str | None = None  # the producer's headline for this report, read in the generated headlines
+    generated: Generated | None = None  # text drawn from the reports on air whenever an output is made
     text: str | None = None
     element: str | None = None
     bed: str | None = None
@@ -81,6 +85,7 @@ class Rundown:
     title: str
     path: Path
     entries: list[Entry]
+    dropped: list[str] = field(default_factory=list)  # "dropped ITEM: report ID is held", one line each
 
     @property
     def live(self) -> list[Entry]:
@@ -113,11 +118,33 @@ def _first_sentence(text: str) -> str:
     return " ".join((m.group(1) if m else text).split())
 
 
-def _fresh_plan(station: Station, week: str) -> CommentedMap:
+def headline(title: str) -> str:
+    """A report's title as a headline: no "Feature:" label, one sentence."""
+    h = re.sub(r"^(Feature|Interview):\s*", "", title).rstrip(".")
+    return _first_sentence(h[:1].upper() + h[1:] + ".")
+
+
+HEADLINES_INTRO = "The headlines."
+APPEALS_INTRO = "Before we go, how you can help."
+
+
+def ready_reports(station: Station, week: str) -> tuple[list[Report], dict[str, str]]:
+    """The week's reports and, for each one that cannot go on air, why."""
+    policy = station.config.verification
+    reports = edition_reports(station, week)  # in this edition's language; status and exposure the original's
+    why = {r.id: w for r in reports if (w := on_air_ready(r, policy)) is not None}
+    return reports, why
+
+
+def _fresh_plan(station: Station, week: str, notes: list[str] | None = None) -> CommentedMap:
     cfg = station.config
     lang = station.language
     _ = lambda message: gettext(lang, message)  # noqa: E731
-    reports = [public(r, r._source or r.id) for r in edition_reports(station, week) if on_air_ready(r) is None]
+    every, why = ready_reports(station, week)
+    for r in every:  # a verified report kept off the air for a reason the desk may not expect
+        if r.id in why and r.status == "verified" and not r._gap and notes is not None:
+            notes.append(f"left out {r.id}: report {r.id} {why[r.id]}")
+    reports = [public(r, r._source or r.id) for r in every if r.id not in why]
     # a report made by `report new` has no event date yet: it sorts after the dated ones of its priority
     reports.sort(key=lambda r: (r.priority, r.event_date is None, r.event_date or dt.date.min,
                                "" if r.event_date else r.title, r.id))
@@ -164,25 +191,19 @@ def _fresh_plan(station: Station, week: str) -> CommentedMap:
             add(comment="welcome", id="welcome", type="read", host=host(), title=_("Welcome"),
                 text=_("This is {show}, on {date}. With you this week: {hosts}.").format(
                     show=cfg.show.title, date=date_words, hosts=names))
-        elif section == "headlines" and reports:
-            heads = [re.sub(r"^(Feature|Interview):\s*", "", r.title).rstrip(".") for r in reports]
-            lines = " ".join(_first_sentence(h[:1].upper() + h[1:] + ".") for h in heads)
-            add(id="headlines", type="read", host=host(), title=_("Headlines"), text=_("The headlines.") + " " + lines,
+        elif section == "headlines":
+            # no copy of any title: the headlines are drawn from the reports on air whenever an output is made
+            add(id="headlines", type="read", host=host(), title=_("Headlines"), generated="headlines",
                 bed=cfg.show.bed)
         elif section == "news":
             for i, r in enumerate(news):
-                add(comment="news" if i == 0 else None, id=r.id, type="read", host=host(), title=r.title,
-                    report=r.id)
+                add(comment="news" if i == 0 else None, id=r.id, type="read", host=host(), report=r.id)
         elif section == "features":
             for i, r in enumerate(features):
-                add(comment="features" if i == 0 else None, id=r.id, type="recorded", host=host(), title=r.title,
-                    report=r.id)
+                add(comment="features" if i == 0 else None, id=r.id, type="recorded", host=host(), report=r.id)
         elif section == "appeals":
-            appeals = [r for r in reports if r.appeal]
-            if appeals:
-                text = _("Before we go, how you can help.") + " " + " ".join(a.appeal for a in appeals)  # type: ignore[misc]
-                add(comment="appeals", id="appeals", type="read", host=host(), title=_("Solidarity appeals"), text=text,
-                    bed=cfg.show.bed)
+            add(comment="appeals", id="appeals", type="read", host=host(), title=_("Solidarity appeals"),
+                generated="appeals", bed=cfg.show.bed)
         elif section == "closing":
             add(comment="closing", id="closing", type="read", host=host(), title=_("Closing"),
                 text=_("That was {show}. Every report in this programme was checked with a second source before it "
@@ -216,8 +237,8 @@ def plan(station: Station, week: str, *, force: bool = False) -> tuple[Path, lis
     producer's items, order and comments stay, items of reports no longer on air go, new ones are added.
     """
     path = rundown_path(station, week)
-    fresh = _fresh_plan(station, week)
     changes: list[str] = []
+    fresh = _fresh_plan(station, week, changes)
     if path.exists():
         stored, body = _split_checksum(path.read_text(encoding="utf-8"))
         edited = stored != _checksum(body)
@@ -236,12 +257,19 @@ def _merge(station: Station, week: str, doc: CommentedMap, fresh: CommentedMap, 
     items = doc.get("items")
     if not isinstance(items, CommentedSeq):
         raise RundownError("'items' is not a list", where=rundown_path(station, week), fix="restore the items: list")
-    ready = {r.id for r in edition_reports(station, week) if on_air_ready(r) is None}
+    every, why = ready_reports(station, week)
+    known = {r.id for r in every}
+    removed = []
     for i in reversed(range(len(items))):
         rid = items[i].get("report") if isinstance(items[i], dict) else None
-        if rid and rid not in ready:
-            changes.append(f"removed {items[i].get('id')}: report {rid} is no longer verified")
+        if rid and rid in why:
+            removed.append(f"removed {items[i].get('id')}: report {rid} {why[rid]}")
             del items[i]
+        elif rid and rid not in known:
+            removed.append(f"removed {items[i].get('id')}: there is no report {rid} in {week}")
+            del items[i]
+    changes += reversed(removed)
+    _migrate_copies(items, changes, station.language)
     have = {it.get("report") for it in items if isinstance(it, dict)}
     ids = {it.get("id") for it in items if isinstance(it, dict)}
     last_report = max((i for i, it in enumerate(items) if isinstance(it, dict) and it.get("report")), default=None)
@@ -252,6 +280,20 @@ def _merge(station: Station, week: str, doc: CommentedMap, fresh: CommentedMap, 
             at += 1
             changes.append(f"added {it['id']}")
     return doc
+
+
+def _migrate_copies(items: CommentedSeq, changes: list[str], lang: str) -> None:
+    """Rundowns planned before the rundown held references kept copies of the headlines and appeals; a copy
+    would keep reading a held report or a withheld town, so it becomes a reference again."""
+    for it in items:
+        if not isinstance(it, dict) or it.get("generated") or not isinstance(it.get("text"), str):
+            continue
+        for kind, intro in (("headlines", HEADLINES_INTRO), ("appeals", APPEALS_INTRO)):
+            if it.get("id") == kind and it["text"].startswith((intro, gettext(lang, intro))):
+                keys = list(it)
+                it.insert(keys.index("text"), "generated", kind)
+                del it["text"]
+                changes.append(f"{kind}: now drawn from the reports on air at every build (was a copy)")
 
 
 # --- reading -----------------------------------------------------------------------------------------
@@ -300,12 +342,34 @@ def load(station: Station, week: str) -> Rundown:
     return _resolve(station, week, path, rf)
 
 
+PRODUCER_WORDS = ("title", "headline", "text", "notes")
+
+
+def _check_words(it: Item, details: list[tuple[str, str]], owner: dict[tuple[str, str], str], where: str) -> None:
+    """The producer's own words on an item may not name a detail a report withholds (checked on every build)."""
+    for key in PRODUCER_WORDS:
+        hit = find_withheld(getattr(it, key) or "", details)
+        if hit:
+            raise RundownError(f"the {key} names the withheld {hit[0]} of report {owner[hit]}", where=where,
+                               fix=f"rewrite the {key} without it (see `radio report show {owner[hit]}`), or "
+                                   "remove it to use the report's own words")
+
+
 def _resolve(station: Station, week: str, path: Path, rf: RundownFile) -> Rundown:
+    """Items with their public text drawn from the current reports: a report no longer fit for air is dropped
+    (with a line saying why), and the headlines and appeals are made from the reports still on."""
     cfg = station.config
+    lang = station.language
     host_ids = {h.id for h in cfg.hosts}
-    reports = {r.id: r for r in edition_reports(station, week)}
+    every, why = ready_reports(station, week)
+    reports = {r.id: r for r in every}
+    owner: dict[tuple[str, str], str] = {}
+    for r in every:
+        for d in withheld_details(r):
+            owner.setdefault(d, r.id)
     seen: set[str] = set()
-    entries: list[Entry] = []
+    resolved: list[tuple[Item, PublicReport | None]] = []
+    dropped: list[str] = []
     for it in rf.items:
         where = f"{path}: item {it.id}"
         if it.id in seen:
@@ -314,9 +378,16 @@ def _resolve(station: Station, week: str, path: Path, rf: RundownFile) -> Rundow
         if it.type in SPEECH:
             if not it.host:
                 raise RundownError("no host", where=where, fix=f"set host: one of {', '.join(sorted(host_ids))}")
-            if not it.report and not (it.text or "").strip():
+            if not it.report and not it.generated and not (it.text or "").strip():
                 raise RundownError(f"a {it.type} item needs text or a report", where=where,
                                    fix="add text: or report: REPORT-ID")
+        if it.generated and (it.report or (it.text or "").strip()):
+            raise RundownError(f"generated: {it.generated} is made from the reports; it cannot also have "
+                               f"{'report' if it.report else 'text'}:", where=where,
+                               fix="remove generated: to read your own text, or remove the text")
+        if it.headline is not None and not it.report:
+            raise RundownError("headline: belongs on an item with a report", where=where,
+                               fix="move it to the report's item, or remove it")
         if it.host is not None and it.host not in host_ids:
             raise RundownError(f"unknown host {it.host!r}", where=where,
                                fix=f"use one of: {', '.join(sorted(host_ids))}")
@@ -343,18 +414,55 @@ def _resolve(station: Station, week: str, path: Path, rf: RundownFile) -> Rundow
             if r is None:
                 raise RundownError(f"unknown report {it.report!r}", where=where,
                                    fix=f"see `radio report list {week}` for the ids")
-            why = on_air_ready(r)
-            if why:
-                raise RundownError(f"report {it.report} {why}", where=where,
-                                   fix=f"verify it (`radio report verify {it.report}`), or remove the item or mark it "
-                                       "skip: true")
+            if it.report in why:
+                dropped.append(f"dropped {it.id}: report {it.report} {why[it.report]}")
+                continue
+            # the producer's words on a report's item are held to that report's exposure
+            _check_words(it, withheld_details(r), owner, where)
             report = public(r, r._source or reports_path(station, week, r.id))
-        text = (it.text or "").strip() or (spoken_text(report, station.language) if report else "")
+        else:  # words not tied to one report may name no report's withheld details
+            _check_words(it, list(owner), owner, where)
+        resolved.append((it, report))
+    on_air = [(it, r) for it, r in resolved if r is not None and not it.skip]
+    entries: list[Entry] = []
+    for it, report in resolved:
+        if it.generated == "headlines":
+            heads = [it2.headline or headline(r.title) for it2, r in on_air if it2.type in SPEECH]
+            text = f"{gettext(lang, HEADLINES_INTRO)} {' '.join(heads)}" if heads else ""
+        elif it.generated == "appeals":
+            appeals = [r.appeal for _, r in on_air if r.appeal]
+            text = f"{gettext(lang, APPEALS_INTRO)} {' '.join(appeals)}" if appeals else ""
+        else:
+            text = (it.text or "").strip() or (spoken_text(report, lang) if report else "")
+        if it.generated and not text:
+            continue  # nothing on air to make it from this week
         title = it.title or (report.title if report else (cfg.elements[it.element].title if it.element and
                                                          cfg.elements[it.element].title else it.id))
         entries.append(Entry(it, report, " ".join(clean(text).split()) if it.type in SPEECH else "",
                              " ".join(clean(title).split())))
-    return Rundown(week, clean(rf.title), path, entries)
+    return Rundown(week, clean(rf.title), path, entries, dropped)
+
+
+def refuse_stale_masters(rundown: Rundown, placed: list[dict], as_run: Path) -> None:
+    """Masters mixed before a report was held (or dropped for any reason) still hold its voice: they are
+    never tagged or published, whatever the order the commands ran in."""
+    live = {e.id for e in rundown.live}
+    stale = sorted({i["id"] for i in placed if i.get("type") in SPEECH and i["id"] not in live})
+    if stale:
+        why = {line.split(":")[0].removeprefix("dropped "): line for line in rundown.dropped}
+        raise RundownError(f"the masters were mixed with {', '.join(stale)}, no longer in the show"
+                           + (f" ({'; '.join(why[s] for s in stale if s in why)})" if set(stale) & set(why) else ""),
+                           where=as_run, fix=f"run `radio build {rundown.week}` to mix them again")
+
+
+def dropped_lines(station: Station, week: str) -> list[str]:
+    """What the next output will leave out and why; nothing when there is no readable rundown yet."""
+    if not rundown_path(station, week).is_file():
+        return []
+    try:
+        return load(station, week).dropped
+    except RadioError:  # the stage that loads it says what is wrong
+        return []
 
 
 def reports_path(station: Station, week: str, rid: str) -> Path:

@@ -14,8 +14,8 @@ from pathlib import Path
 from unidecode import unidecode
 
 from radio import fsutil, yamlio
-from radio.config import CONFIG_NAME, Config, Edition, load_config
-from radio.errors import RadioError
+from radio.config import CONFIG_NAME, PRIVATE_DIR, Config, Edition, load_config
+from radio.errors import RadioError, yaml_problem
 
 PODCAST_NS = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")  # the Podcast Index namespace for podcast:guid
 WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -189,7 +189,17 @@ class Station:
         if el is None:
             raise RadioError(f"element {name!r} is not in radio.toml [elements]",
                              fix=f"add [elements.{name}] or use one of: {', '.join(sorted(self.config.elements))}")
-        return self.path(el.file, what=f"elements.{name}.file")
+        return published_path(self, el.file, what=f"elements.{name}.file")
+
+
+def published_path(station: Station, rel: str | Path, *, what: str) -> Path:
+    """A file that goes out (cover, station sounds): inside the station, and never under private/, even
+    through a link."""
+    path = station.path(rel, what=what)
+    if path.is_relative_to(station.private_dir.resolve()):
+        raise RadioError(f"{what} {str(rel)!r} is under {PRIVATE_DIR}/, which is never published",
+                         fix=f"move the file out of {PRIVATE_DIR}/ and name it in radio.toml")
+    return path
 
 
 # --- creating a station, and the register of correspondents -----------------------------------------
@@ -199,6 +209,7 @@ GITIGNORE = """\
 private/
 episodes/*/out/
 episodes/.build.lock
+episodes/*/reports/.*.lock
 feeds/
 """
 
@@ -229,8 +240,12 @@ def correspondents(station: Station) -> dict:
         return {}
     try:
         data = yamlio.safe().load(path.read_text(encoding="utf-8"))
-    except (yamlio.YAMLError, UnicodeDecodeError) as e:
-        raise RadioError(f"cannot read the correspondents register: {e}", where=path, fix="fix the YAML") from None
+    except yamlio.MarkedYAMLError as e:  # the register is private: name the line, never quote it
+        line = e.problem_mark.line + 1 if e.problem_mark else None
+        raise RadioError(f"cannot read the correspondents register: {yaml_problem(e)}",
+                         where=f"{path}:{line}" if line else path, fix="fix the YAML on that line") from None
+    except (yamlio.YAMLError, UnicodeDecodeError, ValueError):
+        raise RadioError("cannot read the correspondents register", where=path, fix="fix the YAML") from None
     return data if isinstance(data, dict) else {}
 
 

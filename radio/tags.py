@@ -20,7 +20,7 @@ from mutagen.id3 import (APIC, CHAP, COMM, CTOC, ID3, TALB, TCON, TDRC, TIT2, TL
 from radio import __version__, asrun, fsutil
 from radio import rundown as rd
 from radio.i18n import day_month_year, gettext
-from radio.station import Station
+from radio.station import Station, published_path
 from radio.errors import RadioError
 
 class ChapterID3(ID3):
@@ -64,7 +64,7 @@ class Episode:
 def cover_image(station: Station) -> tuple[bytes, str]:
     """The station's cover, checked as Apple checks it: JPEG or PNG, square, 1400 to 3000 px."""
     rel = station.config.podcast.cover
-    path = station.path(rel, what="podcast.cover")
+    path = published_path(station, rel, what="podcast.cover")
     fix = "make it a square JPEG or PNG of 1400 to 3000 px"
     if not path.is_file():
         raise RadioError("the cover image does not exist", where=path, fix=f"{fix}, or fix podcast.cover in radio.toml")
@@ -107,6 +107,9 @@ def episode(station: Station, week: str) -> Episode:
     if built is None or not built.podcast.is_file() or not built.onair.is_file():
         raise RadioError(f"no masters for {week} yet", where=out, fix=f"run `radio assemble {week}` first")
     rundown = rd.load(station, week)
+    as_run = built.as_run.model_dump()
+    rd.refuse_stale_masters(rundown, [i for m in ("onair", "podcast") for i in as_run[m]["items"]],
+                            out / "as-run.json")
     cfg = station.config
     chapters = asrun.chapters(built.as_run.podcast.items, {e.id: e.title for e in rundown.entries},
                               set(cfg.podcast.chapter_types))

@@ -45,10 +45,16 @@ def cached(path: Path, key: object, make) -> Path:
 
 
 def tone(path: Path, freq: float = 440, seconds: float = 2.0, db: float = -20, *, head: float = 0.0,
-         tail: float = 0.0, rate: int = 48000, channels: int = 1, extra: tuple[str, ...] = ()) -> Path:
-    """A sine at `db` dBFS peak, with optional silence before and after."""
+         tail: float = 0.0, rate: int = 48000, channels: int = 1, extra: tuple[str, ...] = (),
+         floor_db: float | None = None, dc: float = 0.0) -> Path:
+    """A sine at `db` dBFS peak, with optional silence before and after (digital zeros, or white noise peaking
+    at `floor_db` throughout, as a room would give), and an optional DC offset throughout."""
     amp = 10 ** (db / 20)
     expr = f"{amp}*sin(2*PI*{freq}*t)*between(t,{head},{head + seconds})"
+    if floor_db is not None:
+        expr += f"+{10 ** (floor_db / 20)}*(2*random(0)-1)"
+    if dc:
+        expr += f"+{dc}"
     layout = "|".join([expr] * channels)
 
     def make(target: Path) -> None:
@@ -132,10 +138,47 @@ def _tiny_station(target: Path, name: str, slot: str, filler: bool, bed_under_ne
 SPEECH_ITEMS = ("welcome", "first-story", "second-story", "closing")
 
 
-def record_tones(root: Path, seconds: float = 3.0, *, db: dict | None = None, head: float = 0.0) -> dict[str, Path]:
+def record_tones(root: Path, seconds: float = 3.0, *, db: dict | None = None, head: float = 0.0,
+                 floor_db: float | None = None) -> dict[str, Path]:
     """One tone per speech item, each at its own frequency so it can be found in the master."""
     seg = root / "episodes" / WEEK / "segments"
     out = {}
     for i, item in enumerate(SPEECH_ITEMS):
-        out[item] = tone(seg / f"{item}.wav", 300 + 200 * i, seconds, (db or {}).get(item, -18), head=head, tail=head)
+        out[item] = tone(seg / f"{item}.wav", 300 + 200 * i, seconds, (db or {}).get(item, -18), head=head, tail=head,
+                         floor_db=floor_db)
     return out
+
+
+def write_wav(path: Path, x: np.ndarray, rate: int = 48000) -> Path:
+    """Float samples as a 32-bit float WAV (ffmpeg reads it like any take)."""
+    from scipy.io import wavfile
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wavfile.write(path, rate, np.asarray(x, dtype=np.float32))
+    return path
+
+
+def espeak(text: str, rate: int = 48000, peak: float = 0.5) -> np.ndarray:
+    """espeak-ng reading `text`, at `rate`, scaled to `peak`, without its own silence at either end."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        raw = Path(d) / "s.wav"
+        subprocess.run(["espeak-ng", "-v", "en", "-w", str(raw), text], check=True)
+        x = samples(raw, rate).astype(np.float32)
+    loud = np.flatnonzero(np.abs(x) > 0.01 * np.abs(x).max())
+    x = x[loud[0]: loud[-1] + 1]
+    return x * np.float32(peak / np.abs(x).max())
+
+
+def zero_runs(x: np.ndarray, floor: float = 2 ** -23) -> np.ndarray:
+    """Lengths (samples) of the runs of digital silence in `x`."""
+    quiet = np.concatenate([[0], (np.abs(x) < floor).astype(np.int8), [0]])
+    d = np.diff(quiet)
+    return np.nonzero(d == -1)[0] - np.nonzero(d == 1)[0]
+
+
+def band_db(x: np.ndarray, lo: float, hi: float, rate: int = 48000) -> float:
+    """RMS level (dBFS) of `x` between `lo` and `hi` Hz."""
+    spec = np.fft.rfft(x.astype(np.float64))
+    f = np.fft.rfftfreq(len(x), 1 / rate)
+    spec[(f < lo) | (f > hi)] = 0
+    return rms_db(np.fft.irfft(spec, len(x)))

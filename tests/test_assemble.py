@@ -50,12 +50,12 @@ def test_masters_exact_length_and_on_target(tiny):
     loud = json.loads((out / "loudness.json").read_text())
     assert abs(loud["onair"]["integrated"] - m["I"]) <= 0.2 and loud["onair"]["ok"] is True
     assert abs(loud["podcast"]["integrated"] - p["I"]) <= 0.2 and loud["podcast"]["ok"] is True
-    assert set(loud["items"]) == {"open-theme", *SPEECH_ITEMS, "close-theme"}
+    assert set(loud["items"]) == {"open-theme", *SPEECH_ITEMS, "filler", "close-theme"}
     assert "on air   episodes/2026-W47/out/onair.wav: 0:30, " in r.out
 
 
 def test_dead_air_is_trimmed_and_as_run_is_where_the_audio_is(tiny):
-    record_tones(tiny, 2.0, head=1.5)  # 1.5 s of silence each side, 0.4 s kept
+    record_tones(tiny, 2.0, head=1.5, floor_db=-60)  # 1.5 s of room noise each side, 0.4 s kept
     assert runner_for(tiny)("assemble", WEEK).exit_code == 0
     run = _as_run(tiny)
     on = samples(_out(tiny) / "onair.wav")
@@ -219,15 +219,6 @@ def test_previous_masters_survive_a_failed_build(tiny):
     assert not [p for p in _out(tiny).glob(".*") if p.name not in (".build.json", ".takes.json")]  # no temp files
 
 
-def test_clipped_recordings_warn(tiny):
-    # (a silent take is refused before assembly: tests/test_gates.py)
-    record_tones(tiny, 2.0)
-    seg = tiny / "episodes" / WEEK / "segments"
-    ff("-f", "lavfi", "-i", "aevalsrc='1.5*sin(2*PI*440*t)':s=48000:d=2", "-c:a", "pcm_s16le", str(seg / "closing.wav"))
-    r = runner_for(tiny)("assemble", WEEK)
-    assert r.exit_code == 0, r.err
-    assert "warning: item closing: the recording clips in 1760 places (re-record it lower if it sounds distorted)\n" \
-        in r.err
 
 
 def test_missing_element_file(tiny):
@@ -249,7 +240,7 @@ def test_segment_longer_than_the_slot(tiny):
 
 
 def test_over_run_stops_with_overage_and_cuts_unless_allowed(tiny):
-    record_tones(tiny, 6.5)
+    record_tones(tiny, 6.6)
     run = runner_for(tiny)
     r = run("assemble", WEEK)
     assert r.exit_code == 1

@@ -115,12 +115,12 @@ def test_a_master_off_its_loudness_target_is_not_published(built, tmp_path):
     run = runner_for(root)
     r = run("publish", WEEK)
     assert r.exit_code == 1
-    assert r.err == ("error: episodes/2026-W47/out/podcast.mp3: the podcast master measures -19.5 LUFS, outside -16 ±1 "
+    assert r.err == ("error: episodes/2026-W47/out/podcast.mp3: the podcast master measures -19.5 LUFS, outside -16 ±0.5 "
                      "(check the takes for silence or clipping and build again (the tolerance is [loudness] "
                      "podcast_tolerance in radio.toml))\n")
     assert feed.read_bytes() == before
     cfg = root / "radio.toml"  # the tolerance is the station's, not the code's
-    cfg.write_text(cfg.read_text().replace("podcast_tolerance = 1.0", "podcast_tolerance = 4.0"))
+    cfg.write_text(cfg.read_text().replace("podcast_tolerance = 0.5", "podcast_tolerance = 4.0"))
     assert run("publish", WEEK).exit_code == 0
 
 
@@ -140,7 +140,7 @@ def test_a_fresh_station_is_not_aired_as_minutes_of_silence(tmp_path):
     cfg = tmp_path / "fresh" / "radio.toml"
     # the show is two short espeak-ng drafts: how loud they come out is not what this test is about
     cfg.write_text(cfg.read_text().replace('slot = "28:30"', 'slot = "3:00"')
-                   .replace("podcast_tolerance = 1.0", "podcast_tolerance = 3.0"))
+                   .replace("podcast_tolerance = 0.5", "podcast_tolerance = 3.0"))
     make_cover(tmp_path / "fresh" / "elements" / "cover.png")
     r = run("build", WEEK, "--draft")
     assert r.exit_code == 1

@@ -90,8 +90,8 @@ def smtp(tmp_path_factory):
     controller.stop()
 
 
-def mail_station(path: Path, port: int, rate: int = 6000) -> Path:
-    root = copy_station(path)
+def mail_station(path: Path, port: int, rate: int = 6000, editions: bool = False) -> Path:
+    root = copy_station(path, editions=editions)
     toml = root / "radio.toml"
     text = re.sub(r"smtp_port = \d+", f"smtp_port = {port}", toml.read_text())
     toml.write_text(re.sub(r"rate_per_minute = \d+", f"rate_per_minute = {rate}", text))
@@ -399,3 +399,60 @@ def test_messages_are_dkim_signed_over_the_unsubscribe_headers(tmp_path, smtp):
         forged = raw.replace(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
                              b"List-Unsubscribe-Post: List-Unsubscribe=Two-Clicks")
         assert forged != raw and not dkim.verify(forged, dnsfunc=dns)
+
+
+def test_each_edition_has_its_bulletin_and_each_subscriber_gets_their_language(tmp_path, smtp):
+    from radio.reports import edition_reports, on_air_ready, public
+    from radio.station import Station
+    root = mail_station(tmp_path / "st", smtp["port"], editions=True)
+    (root / "private" / "subscribers.csv").write_text(
+        "address,organisation,language,format\n"
+        "a@en.example.org,English Union (fictional),en,html\n"
+        "b@fr.example.org,Syndicat (fictif),fr,html\n"
+        "c@ru.example.org,Профсоюз (вымышленный),ru,text\n"
+        "d@pt.example.org,Sindicato (fictício),pt-BR,pdf\n"
+        "e@fr-ca.example.org,Syndicat du Québec (fictif),fr-CA,text\n")
+    canaries = plant(root)
+    run = runner_for(root)
+    r = run("bulletin", WEEK)
+    assert r.exit_code == 0, r.err
+    assert [line for line in r.out.splitlines() if line.startswith("==")] == [
+        "== edition en (en): Labour Week", "== edition ru (ru): Неделя труда", "== edition fr (fr): La Semaine du travail"]
+    station = Station.open(root)
+    for ed in station.editions():
+        text = (ed.out_dir(WEEK) / "bulletin.txt").read_text()
+        ready = [r for r in edition_reports(ed, WEEK) if on_air_ready(r) is None]
+        assert ready and f"{len(ready)} " in text.splitlines()[2]
+        for report in ready:
+            assert public(report).title in " ".join(text.split())
+        assert max(len(line) for line in text.splitlines()) <= 72
+        feed = feedparser.parse((root / "feeds" / ed.config.show.slug / "bulletin" / "feed.xml").read_bytes())
+        assert feed.feed.language == ed.language and len(feed.entries) == 1
+    fr = (root / "episodes" / WEEK / "fr" / "out" / "bulletin.txt").read_text()
+    assert fr.startswith("BULLETIN DE LA SEMAINE DU TRAVAIL\n") and "20 novembre 2026" in fr
+    assert "Nurses in the Lower Vale" not in fr, "no English text in the French bulletin"
+    ru = (root / "episodes" / WEEK / "ru" / "out" / "bulletin.txt").read_text()
+    assert "20 ноября 2026" in ru and ru.startswith("БЮЛЛЕТЕНЬ «НЕДЕЛЯ ТРУДА»\n") and "6 сообщений" in ru
+
+    smtp["store"].clear()
+    r = run("send", WEEK, env=env_for(smtp))
+    assert r.exit_code == 0 and r.out == "5 sent, 0 already sent, 0 uncertain, 0 failed\n", r.err
+    got = {}
+    decoded = tmp_path / "decoded"
+    decoded.mkdir()
+    for n, (rcpts, raw, _) in enumerate(smtp["store"].messages):
+        p = parts(raw)
+        got[rcpts[0]] = (p["msg"]["Content-Language"], p["msg"]["Subject"])
+        (decoded / f"{n}.txt").write_text(p["text/plain"])
+        if "text/html" in p:
+            (decoded / f"{n}.html").write_text(p["text/html"])
+    assert got == {
+        "a@en.example.org": ("en", "Labour Week bulletin, 20 November 2026"),
+        "b@fr.example.org": ("fr", "Bulletin de La Semaine du travail, 20 novembre 2026"),
+        "c@ru.example.org": ("ru", "Бюллетень «Неделя труда», 20 ноября 2026"),
+        "d@pt.example.org": ("en", "Labour Week bulletin, 20 November 2026"),
+        "e@fr-ca.example.org": ("fr", "Bulletin de La Semaine du travail, 20 novembre 2026"),
+    }
+    assert "Pour ne plus recevoir ce bulletin" in (decoded / "1.txt").read_text()
+    outs = [ed.out_dir(WEEK) for ed in station.editions()]
+    assert_clean([*outs, root / "feeds", decoded], canaries, min_files=15)

@@ -218,7 +218,8 @@ def test_init_makes_a_valid_empty_station(tmp_path):
     assert r.exit_code == 0, r.output
     st_ = Station.open(target)
     assert st_.config.show.slug == "my-station"
-    assert (target / ".gitignore").read_text().splitlines()[1:] == ["private/", "episodes/*/out/", "episodes/.build.lock", "feeds/"]
+    assert (target / ".gitignore").read_text().splitlines()[1:] == ["private/", "episodes/*/out/", "episodes/.build.lock",
+                                                                     "episodes/*/reports/.*.lock", "feeds/"]
     r = CliRunner().invoke(cli, ["--station", str(target), "report", "list", WEEK])
     assert r.exit_code == 0 and r.stdout == f"no reports in {WEEK}\n"
     r = CliRunner().invoke(cli, ["init", str(target)])

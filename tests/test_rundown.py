@@ -80,7 +80,7 @@ def test_hand_edits_survive_and_plan_refuses_without_force(run, station):
     run("report", "verify", "port-cranes-slowdown", "--by", "a", "--method", "phone")
     run("report", "verify", "port-cranes-slowdown", "--by", "b", "--method", "visit")
     r = run("plan", WEEK, "--force")
-    assert r.out == ("removed rail-workers-safety-walkout: report rail-workers-safety-walkout is no longer verified\n"
+    assert r.out == ("removed rail-workers-safety-walkout: report rail-workers-safety-walkout is held\n"
                      "added port-cranes-slowdown\n"
                      f"wrote episodes/{WEEK}/rundown.yaml\n")
     merged = path.read_text()
@@ -98,7 +98,7 @@ def _edit(station: Path, old: str, new: str) -> Path:
 
 
 @pytest.mark.parametrize("old,new,message", [
-    ("    host: tomas\n    title: Miners", "    host: nobody\n    title: Miners",
+    ("    host: tomas\n    report: pit-strike", "    host: nobody\n    report: pit-strike",
      "item pit-strike-second-week: unknown host 'nobody' (use one of: anna, tomas)"),
     ("  - id: welcome\n", "  - id: headlines\n", "item headlines: duplicate item id (give every item its own id)"),
     ("report: warehouse-pickers-heat", "report: no-such-report",
@@ -124,14 +124,15 @@ def test_rundown_errors_name_the_item(run, station, old, new, message):
     assert not (station / "episodes" / WEEK / "out" / "script.html").exists()
 
 
-def test_a_report_held_after_planning_is_refused(run, station):
+def test_a_report_held_after_planning_is_dropped_with_a_line(run, station):
     run("plan", WEEK)
     run("report", "hold", "pit-strike-second-week", "--reason", "lawyer")
     r = run("script", WEEK)
-    assert r.exit_code == 1
-    assert r.err == (f"error: {_rundown(station)}: item pit-strike-second-week: report pit-strike-second-week is held "
-                     "(verify it (`radio report verify pit-strike-second-week`), or remove the item or mark it skip: "
-                     "true)\n")
+    assert r.exit_code == 0, r.err
+    assert r.out.splitlines()[0] == "dropped pit-strike-second-week: report pit-strike-second-week is held"
+    script = (station / "episodes" / WEEK / "out" / "script.md").read_text()
+    assert "enter the second week" not in script and "Messages of solidarity" not in script
+    assert "pit-strike-second-week" not in script
 
 
 def test_no_rundown(run, station):

@@ -161,9 +161,13 @@ def test_a_jpeg_cover_of_the_right_size(station):
 def test_too_many_chapters(station):
     as_run = _out(station) / "as-run.json"
     data = json.loads(as_run.read_text())
-    data["podcast"]["items"] = [{"id": f"x{i}", "title": f"Item {i}", "type": "read", "start_ms": i * 1000,
+    # elements, which any rundown may repeat: speech items not in the rundown would be refused as stale
+    data["podcast"]["items"] = [{"id": "open-theme", "title": f"Item {i}", "type": "element", "start_ms": i * 1000,
                                  "end_ms": i * 1000 + 900} for i in range(256)]
     as_run.write_text(json.dumps(data))
+    cfg = station / "radio.toml"
+    cfg.write_text(cfg.read_text().replace('chapter_types = ["read", "recorded"]',
+                                           'chapter_types = ["read", "recorded", "element"]'))
     r = runner_for(station)("tag", WEEK)
     assert r.exit_code == 1
     assert r.err == (f"error: {station / 'episodes' / WEEK / 'rundown.yaml'}: 256 chapters: an ID3 table of contents "

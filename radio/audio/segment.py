@@ -1,16 +1,22 @@
-"""One segment at a time: trim dead air (pydub), bring speech to the target loudness, shape the edges."""
+"""One take at a time: DC block, clicks, trimming, loudness, speech compression and the edges of every splice.
+
+Everything here works on one decoded take (float32 mono) and returns a new array or works in place; levels are
+computed on 64-sample blocks (the limiter's grid), so even a long take costs a few small arrays beside itself.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
-from pydub import AudioSegment
-from pydub.silence import detect_leading_silence
+from scipy.ndimage import maximum_filter1d, uniform_filter1d
+from scipy.signal import butter, sosfilt, sosfilt_zi
 
 from radio.audio import dsp
+from radio.config import Compressor, Mix
 
-EDGE = 0.005  # seconds of fade at a trimmed edge, so a cut never clicks
+FRAME = 0.01  # seconds per frame when looking for silence (as pydub's 10 ms chunks)
+STEP = 1 << 20  # samples per step where a whole-take temporary would otherwise be needed
 
 
 @dataclass
@@ -19,40 +25,107 @@ class Prepared:
     loudness: dict
     gain_db: float
     warnings: list[str] = field(default_factory=list)
+    podcast: np.ndarray | None = None  # the speech compressed for the podcast, at the same loudness
+    dynamics: dict | None = None  # what the podcast's speech processing did to it
 
 
-def _as_pydub(x: np.ndarray, rate: int) -> AudioSegment:
-    pcm = (np.clip(x, -1.0, 1.0) * 2147483647.0).astype("<i4")
-    return AudioSegment(data=pcm.tobytes(), sample_width=4, frame_rate=rate, channels=1)
+def highpass(x: np.ndarray, rate: int, hz: float) -> np.ndarray:
+    """A DC-blocking high-pass (2nd-order Butterworth), in place, a step at a time. The filter starts settled
+    on the first sample, so an offset present from the start leaves no step."""
+    if hz <= 0 or len(x) == 0:
+        return x
+    if not x.flags.writeable:
+        x = x.copy()
+    sos = butter(2, hz, "highpass", fs=rate, output="sos").astype(np.float32)
+    zi = (sosfilt_zi(sos) * x[0]).astype(np.float32)
+    for i in range(0, len(x), STEP):
+        x[i: i + STEP], zi = sosfilt(sos, x[i: i + STEP], zi=zi)
+    return x
 
 
-def _silent_ms(x: np.ndarray, rate: int, silence_db: float) -> int:
-    """Leading silence in ms, by pydub's detection in 10 ms steps, looking at a window that grows only as needed."""
-    window = 30 * rate
-    while True:
-        part = x[:window]
-        ms = detect_leading_silence(_as_pydub(part, rate), silence_threshold=silence_db, chunk_size=10)
-        if ms < len(part) * 1000 // rate or window >= len(x):
-            return min(ms, len(x) * 1000 // rate)
-        window *= 4
+def block_peaks(x: np.ndarray) -> np.ndarray:
+    """Peak of each 64-sample block (the last one may be shorter), without a copy of the take."""
+    n = len(x) // dsp.BLOCK
+    r = x[: n * dsp.BLOCK].reshape(n, dsp.BLOCK)
+    head = np.maximum(r.max(axis=1), -r.min(axis=1)) if n else np.zeros(0, np.float32)
+    if len(x) % dsp.BLOCK:
+        head = np.concatenate([head, [np.abs(x[n * dsp.BLOCK:]).max()]])
+    return head
 
 
-def trim(x: np.ndarray, rate: int, silence_db: float, keep_s: float) -> tuple[np.ndarray, float]:
-    """Cut silence beyond `keep_s` at the head and tail."""
-    head_ms = _silent_ms(x, rate, silence_db)
-    if head_ms >= len(x) * 1000 // rate:
-        return x, 0.0  # all silence: leave it, the caller warns
-    tail_ms = _silent_ms(x[::-1], rate, silence_db)
-    keep = round(keep_s * 1000)
-    start = max(0, head_ms - keep) * rate // 1000
-    end = len(x) - max(0, tail_ms - keep) * rate // 1000
-    out = x[start:end]  # a view: the fades and the gain work in place on the decoded array
-    fade = min(len(out) // 2, round(EDGE * rate))
-    if fade and start > 0:
-        out[:fade] *= np.linspace(0, 1, fade, dtype=np.float32)
-    if fade and end < len(x):
-        out[-fade:] *= np.linspace(1, 0, fade, dtype=np.float32)
-    return out, (len(x) - len(out)) / rate
+def declick(x: np.ndarray, rate: int, click_db: float, floor_db: float) -> list[float]:
+    """Soften clicks in place: a few blocks standing `click_db` above everything within 20 ms either side are
+    brought down to that level. Returns where they were (seconds). A syllable or a plosive has sound on one
+    side at least; a click has none."""
+    p = block_peaks(x).astype(np.float32)
+    if len(p) < 8:
+        return []
+    core = maximum_filter1d(p, 3)
+    w = max(3, round(0.02 * rate / dsp.BLOCK))
+    near = maximum_filter1d(p, w, mode="constant", cval=0.0)
+    pad = np.zeros(w // 2 + 3, np.float32)
+    padded = np.concatenate([pad, near, pad])
+    k = np.arange(len(p)) + len(pad)
+    left, right = padded[k - 3 - w // 2], padded[k + 3 + w // 2]
+    around = np.maximum(left, right)
+    hit = np.nonzero((p == core) & (p > around * dsp.undb(click_db)) & (p > dsp.undb(floor_db)))[0]
+    where = []
+    for b in hit:
+        a, e = max(0, (b - 1) * dsp.BLOCK), min(len(x), (b + 2) * dsp.BLOCK)
+        x[a:e] *= np.float32(max(around[b], 1e-6) / max(core[b], 1e-12))
+        where.append(round(b * dsp.BLOCK / rate, 3))
+    return where
+
+
+def _active(x: np.ndarray, rate: int, silence_db: float) -> np.ndarray:
+    """Per 10 ms frame: is there sound above `silence_db` (frame RMS in dBFS)?"""
+    return _active_hop(x, max(1, round(FRAME * rate)), silence_db)
+
+
+def _active_hop(x: np.ndarray, hop: int, silence_db: float) -> np.ndarray:
+    n = len(x) // hop
+    r = x[: n * hop].reshape(n, hop)
+    energy = np.einsum("ij,ij->i", r, r) / hop  # no squared copy of the take
+    if len(x) % hop:
+        rest = x[n * hop:]
+        energy = np.concatenate([energy, [float(np.dot(rest, rest)) / hop]])
+    return energy > dsp.undb(silence_db) ** 2
+
+
+def _runs(active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    edges = np.diff(np.concatenate([[0], active.astype(np.int8), [0]]))
+    return np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+
+
+def trim(x: np.ndarray, rate: int, silence_db: float, keep_s: float, click_max: float, digital_db: float = -90.0
+         ) -> tuple[np.ndarray, int, list[float]]:
+    """Cut dead air beyond `keep_s` at the head and tail. Sound shorter than `click_max` with silence around it
+    is not the voice: trimming goes past it. Digital silence at the very edges goes too, so no splice holds a run
+    of zeros beyond the gap between items. Returns the kept part, where it starts, and the times skipped."""
+    act = _active(x, rate, silence_db)
+    starts, ends = _runs(act)
+    if len(starts) == 0:
+        return x, 0, []
+    short = (ends - starts) * FRAME < click_max
+    real = np.nonzero(~short)[0]
+    if len(real) == 0:
+        return x, 0, []
+    first, last = real[0], real[-1]
+    skipped = [round(s * FRAME, 2) for s in starts[:first]] + [round(s * FRAME, 2) for s in starts[last + 1:]]
+    hop = round(FRAME * rate)
+    keep = round(keep_s * rate)
+    a = max(0, starts[first] * hop - keep)
+    b = min(len(x), ends[last] * hop + keep)
+    floor = dsp.undb(digital_db)
+    near = keep + 2 * hop  # digital zeros can only lie in the kept pause at either edge
+    head = np.flatnonzero(np.abs(x[a: min(b, a + near)]) > floor)
+    t0 = max(a, b - near)
+    tail = np.flatnonzero(np.abs(x[t0:b]) > floor)
+    if len(head) and len(tail):  # in whole frames: a sample or two of zeros at an edge is not dead air
+        zeros_after = b - t0 - 1 - int(tail[-1])
+        a += int(head[0]) // hop * hop
+        b -= zeros_after // hop * hop
+    return x[a:b], a, skipped
 
 
 def clipped_runs(x: np.ndarray, threshold: float = 0.999, run: int = 3) -> int:
@@ -60,54 +133,178 @@ def clipped_runs(x: np.ndarray, threshold: float = 0.999, run: int = 3) -> int:
     hot = np.abs(x) >= threshold
     if not hot.any():
         return 0
-    edges = np.diff(np.concatenate([[0], hot.astype(np.int8), [0]]))
-    starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+    starts, ends = _runs(hot)
     return int(((ends - starts) >= run).sum())
 
 
-def prepare_speech(x: np.ndarray, rate: int, target_lufs: float, *, silence_db: float, keep_s: float,
-                   name: str) -> Prepared:
+def edges(x: np.ndarray, rate: int, seconds: float) -> np.ndarray:
+    """A short fade at both ends, in place: no splice starts or stops on a step."""
+    n = min(len(x) // 2, round(seconds * rate))
+    if n:
+        ramp = np.sin(np.linspace(0, np.pi / 2, n, dtype=np.float32)) ** 2
+        x[:n] *= ramp
+        x[-n:] *= ramp[::-1]
+    return x
+
+
+def compress(x: np.ndarray, rate: int, c: Compressor, target_lufs: float
+             ) -> tuple[np.ndarray, float, np.ndarray]:
+    """Gentle speech compression on a take already at `target_lufs`. The detector follows the peaks over
+    `c.window` (speech's crest, not its average, is what a limiter would otherwise take), with a soft knee at
+    `target + c.threshold`; the reduction is held for the attack and eased over the release, and computed for
+    the whole take ahead (look-ahead), so the gain is down before a loud syllable begins. Returns the compressed
+    take, the median reduction it applied while the voice speaks (dB), and its gain on each block."""
+    blk = dsp.BLOCK
+    peaks = block_peaks(x).astype(np.float32)
+    n = len(peaks)
+    env = maximum_filter1d(peaks, max(1, round(c.window * rate / blk)))
+    level = 20 * np.log10(np.maximum(env, 1e-9))
+    over = level - (target_lufs + c.threshold)
+    slope = 1 - 1 / c.ratio
+    k = c.knee / 2
+    gr = np.where(over <= -k, 0.0, np.where(over >= k, over * slope, slope * (over + k) ** 2 / (2 * c.knee or 1)))
+    gr = np.minimum(gr, c.max_gr).astype(np.float32)
+    held = maximum_filter1d(gr, 2 * max(1, round(c.attack * rate / blk)) + 1)
+    smooth = uniform_filter1d(held, max(1, round(c.release * rate / blk)))
+    smooth = np.maximum(smooth, uniform_filter1d(held, max(1, round(c.attack * rate / blk))))
+    g_blocks = (10 ** (-smooth / 20)).astype(np.float32)
+    # linear between block centres, as the limiter does: no zipper, and no per-sample interpolation search
+    edge = np.concatenate([g_blocks[:1], g_blocks, g_blocks[-1:]])
+    ramp = (np.arange(blk, dtype=np.float32) + 0.5) / blk
+    half = blk // 2
+    y = np.empty_like(x)
+    step = 1 << 10  # blocks at a time
+    for b0 in range(0, n, step):
+        b1 = min(n, b0 + step)
+        a_, b_ = edge[b0: b1 + 1], edge[b0 + 1: b1 + 2]  # centre k-1 .. k, shifted by half a block
+        g = (a_[:, None] + (b_ - a_)[:, None] * ramp[None, :]).ravel()[half: half + (b1 - b0) * blk]
+        i, j = b0 * blk, min(len(x), b1 * blk)
+        y[i:j] = x[i:j] * g[: j - i]
+    speaking = level > target_lufs - 10
+    return y, float(np.median(smooth[speaking])) if speaking.any() else 0.0, g_blocks
+
+
+def prepare_speech(x: np.ndarray, rate: int, target_lufs: float, *, silence_db: float, keep_s: float, mix: Mix,
+                   name: str, allow_clipped: bool = False, podcast_peak_db: float | None = None) -> Prepared:
+    """A take made ready to splice: counted for clipping, DC-blocked, clicks softened, trimmed, levelled, faded;
+    and a compressed copy for the podcast at the same loudness."""
+    from radio.errors import AudioError
     warnings = []
-    clips = clipped_runs(x)
+    clips = clipped_runs(x, mix.clip_level, mix.clip_run)
+    if clips and not allow_clipped:
+        raise AudioError(f"{name}: the recording clips in {clips} places", fix="record it again at a lower level, "
+                         "or pass --allow-clipped to air it as it is")
     if clips:
-        warnings.append(f"{name}: the recording clips in {clips} places (re-record it lower if it sounds distorted)")
-    y, _ = trim(x, rate, silence_db, keep_s)
-    before = dsp.measure(y, rate)
+        warnings.append(f"{name}: the recording clips in {clips} places (aired as it is: --allow-clipped)")
+    x = highpass(x, rate, mix.highpass_hz)
+    clicks = declick(x, rate, mix.click_db, silence_db)
+    y, head_cut, skipped = trim(x, rate, silence_db, keep_s, mix.click_max, mix.digital_floor_db)
+    kept = range(head_cut, head_cut + len(y))
+    cut = sorted({t for t in clicks + skipped if round(t * rate) not in kept})
+    if cut:
+        warnings.append(f"{name}: trimming went past {'a click' if len(cut) == 1 else f'{len(cut)} clicks'} in "
+                        f"the dead air (at {', '.join(f'{t:.2f} s' for t in cut)})")
+    inside = [t for t in clicks if round(t * rate) in kept]
+    if inside:
+        warnings.append(f"{name}: softened {len(inside)} click{'s' if len(inside) > 1 else ''} in the recording "
+                        f"(at {', '.join(f'{t:.2f} s' for t in inside[:5])}{' …' if len(inside) > 5 else ''})")
+    meter = dsp.Meter(rate, true_peak=False)
+    meter.feed(y)
+    before = meter.result()
     if before["integrated"] is None:
         warnings.append(f"{name}: the recording is silent (check the microphone and the file)")
-        return Prepared(y, before, 0.0, warnings)
+        return Prepared(edges(y.copy(), rate, mix.edge_fade), before, 0.0, warnings, None)
     gain = target_lufs - before["integrated"]
-    y *= np.float32(dsp.undb(gain))
-    after = {**before, "integrated": round(before["integrated"] + gain, 2),
-             "true_peak": round(before["true_peak"] + gain, 2) if before["true_peak"] is not None else None}
-    return Prepared(y, after, round(gain, 2), warnings)
+    y *= np.float32(dsp.undb(gain))  # in place: the kept part of the filtered take is the on-air take
+    edges(y, rate, mix.edge_fade)
+    pod, dyn = None, None
+    if podcast_peak_db is not None:
+        energies = np.concatenate(meter.energies) * dsp.undb(gain) ** 2
+        pod, dyn = podcast_version(y, rate, mix.compressor, target_lufs, podcast_peak_db, energies)
+    return Prepared(y, {"integrated_before": before["integrated"], "gain_db": round(gain, 2)}, round(gain, 2),
+                    warnings, pod, dyn)
 
 
-def prepare_element(x: np.ndarray, rate: int, target_lufs: float, name: str) -> Prepared:
-    """Music and jingles are not trimmed; they are set to their level relative to speech."""
+def podcast_version(y: np.ndarray, rate: int, c: Compressor, target_lufs: float, peak_db: float,
+                    energies: np.ndarray) -> tuple[np.ndarray, dict]:
+    """The take for the podcast: compressed, then its few remaining peaks held under `peak_db` (where they would
+    meet the podcast's ceiling once the master is lifted to its target), at the same loudness as on air. The
+    master's limiter then has almost nothing left to do, so speech and music keep their balance.
+
+    The loudness after each step is predicted, not metered again: the take's own 100 ms K-weighted energies
+    (`energies`) times the mean square of the gain applied in each 100 ms."""
+    pod, comp_db, g = compress(y, rate, c, target_lufs)
+    g2 = g.astype(np.float64) ** 2
+    sub = rate // 10
+    idx = np.minimum(np.arange(len(g2)) * dsp.BLOCK // sub, max(len(energies) - 1, 0))
+    # within each 100 ms the gain is weighted by where the energy is: loud syllables are the ones turned down
+    nb = len(y) // dsp.BLOCK
+    r = y[: nb * dsp.BLOCK].reshape(nb, dsp.BLOCK)
+    w = np.concatenate([np.einsum("ij,ij->i", r, r).astype(np.float64), np.ones(len(g2) - nb)]) + 1e-12
+    wsum = np.maximum(np.bincount(idx, weights=w, minlength=len(energies)), 1e-12)
+
+    def loudness() -> float:
+        e = energies * (np.bincount(idx, weights=w * g2, minlength=len(energies)) / wsum)[: len(energies)]
+        return dsp.gated(np.convolve(e, np.ones(4) / 4, "valid")) if len(e) >= 4 else -np.inf
+
+    lim_gr: list[np.ndarray] = []
+    for _ in range(2):
+        got = loudness()
+        if not np.isfinite(got):
+            break
+        scale = dsp.undb(target_lufs - got)
+        pod *= np.float32(scale)
+        g2 *= scale * scale
+        if dsp.db(float(block_peaks(pod).max())) <= peak_db:
+            break
+        lim = dsp.Limiter(peak_db)
+        at, gains = 0, []  # the output lags the input, so it is written over what has already been read
+        for i in range(0, len(pod), 1 << 17):
+            out = lim.process(pod[i: i + (1 << 17)])
+            pod[at: at + len(out)] = out
+            at += len(out)
+            gains.append(lim.gains)
+        out = lim.flush()
+        pod[at: at + len(out)] = out[: len(pod) - at]
+        gains.append(lim.gains)
+        got_g = np.concatenate(gains)[: len(g2)]
+        g2[: len(got_g)] *= got_g.astype(np.float64) ** 2
+        lim_gr.append(got_g)
+    got = loudness()
+    if np.isfinite(got):  # back to the speech level; what peaks this leaves over are the master limiter's
+        pod *= np.float32(dsp.undb(target_lufs - got))
+    gr = -20 * np.log10(np.maximum(np.concatenate(lim_gr), 1e-6)) if lim_gr else np.zeros(1)
+    return pod, {"compressor_median_db": round(comp_db, 1),
+                 "peak_limiter_p95_db": round(float(np.percentile(gr, 95)), 1)}
+
+
+def prepare_element(x: np.ndarray, rate: int, target_lufs: float, name: str, mix: Mix) -> Prepared:
+    """Music and jingles keep their shape: DC-blocked, their silent edges cut (below `element_floor_db`), set to
+    their level relative to speech, faded at the splice."""
+    x = highpass(x, rate, mix.highpass_hz)
+    loud = np.flatnonzero(np.abs(x) > dsp.undb(mix.element_floor_db))
+    if len(loud):  # in whole 10 ms frames: a sample or two under the floor at an edge is not silence
+        hop = round(FRAME * rate)
+        x = x[int(loud[0]) // hop * hop: len(x) - (len(x) - 1 - int(loud[-1])) // hop * hop]
     m = dsp.measure(x, rate)
     if m["integrated"] is None:
         return Prepared(x, m, 0.0, [f"{name}: the element is silent"])
     gain = target_lufs - m["integrated"]
-    y = x * np.float32(dsp.undb(gain))
-    return Prepared(y, {**m, "integrated": round(target_lufs, 2)}, round(gain, 2))
+    y = edges(x * np.float32(dsp.undb(gain)), rate, mix.edge_fade)
+    return Prepared(y, {"integrated_before": m["integrated"], "gain_db": round(gain, 2)}, round(gain, 2))
 
 
 def duck_envelope(voice: np.ndarray, rate: int, silence_db: float, duck_db: float, ramp_s: float) -> np.ndarray:
     """Gain for a bed under `voice`: `duck_db` where the voice speaks, 0 dB in its pauses, moving over `ramp_s`."""
     hop = rate // 100
-    n = -(-len(voice) // hop)
-    padded = np.zeros(n * hop, dtype=np.float32)
-    padded[: len(voice)] = voice
-    rms = np.sqrt((padded.reshape(n, hop) ** 2).mean(axis=1) + 1e-20)
-    active = (20 * np.log10(rms) > silence_db).astype(np.float32)
+    if len(voice) == 0:
+        return np.ones(0, np.float32)
+    active = _active_hop(voice, hop, silence_db).astype(np.float32)
     hold = max(1, round(0.3 * 100))  # bridge the short gaps between words
-    from scipy.ndimage import maximum_filter1d, uniform_filter1d
     active = maximum_filter1d(active, 2 * hold + 1)
     smooth = uniform_filter1d(active, max(1, round(ramp_s * 100)))
-    gain_db = smooth * duck_db
-    env = np.repeat(10 ** (gain_db / 20), hop)[: len(voice)]
-    return env.astype(np.float32)
+    gain = (10 ** (smooth * duck_db / 20)).astype(np.float32)
+    return np.repeat(gain, hop)[: len(voice)]
 
 
 def fade(x: np.ndarray, rate: int, fade_in_s: float, fade_out_s: float) -> np.ndarray:
@@ -121,8 +318,11 @@ def fade(x: np.ndarray, rate: int, fade_in_s: float, fade_out_s: float) -> np.nd
     return y
 
 
-def loop_to(x: np.ndarray, n: int) -> np.ndarray:
-    if n <= 0:
-        return np.zeros(0, dtype=np.float32)
-    reps = -(-n // len(x))
-    return np.tile(x, reps)[:n]
+def loop_to(x: np.ndarray, n: int, offset: int = 0) -> np.ndarray:
+    """`n` samples of `x` looped, starting `offset` samples into the loop."""
+    if n <= 0 or len(x) == 0:
+        return np.zeros(max(n, 0), dtype=np.float32)
+    offset %= len(x)
+    reps = -(-(n + offset) // len(x))
+    return np.tile(x, reps)[offset: offset + n]
+

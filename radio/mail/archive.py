@@ -27,21 +27,18 @@ def archive_url(station: Station) -> str:
     return f"{station.show_url}bulletin/"
 
 
-def _slug(week: str, language: str, station: Station) -> str:
-    return week if language == station.config.station.language else f"{week}.{language}"
-
-
-def add_to_archive(station: Station, week: str, language: str, ctx: dict, page: str) -> Path:
+def add_to_archive(station: Station, week: str, ctx: dict, page: str) -> Path:
+    """The edition's own site gets the page: feeds/<edition slug>/bulletin/WEEK/."""
     root = archive_root(station)
     lock = station.root / "feeds" / f".{station.config.show.slug}.bulletin.lock"
     with fsutil.locked(lock, lambda: RadioError("another bulletin is being written", where=lock,
                                                 fix="wait for it to finish")):
-        return _add(station, root, week, language, ctx, page)
+        return _add(station, root, week, ctx, page)
 
 
-def _add(station: Station, root: Path, week: str, language: str, ctx: dict, page: str) -> Path:
-    slug = _slug(week, language, station)
-    rec = {"week": week, "language": language, "date": ctx["date"], "title": f"{ctx['title']}, {ctx['date_long']}",
+def _add(station: Station, root: Path, week: str, ctx: dict, page: str) -> Path:
+    slug = week
+    rec = {"week": week, "language": station.language, "date": ctx["date"], "title": f"{ctx['title']}, {ctx['date_long']}",
            "stories": [r["title"] for g in ctx["groups"] for r in g["reports"]], "href": f"{slug}/"}
     fsutil.write_text(root / slug / "index.html", page)
     fsutil.write_text(root / slug / "bulletin.json", json.dumps(rec, ensure_ascii=False, indent=1) + "\n")
@@ -50,7 +47,7 @@ def _add(station: Station, root: Path, week: str, language: str, ctx: dict, page
     env = _env(station, html=True)
     cfg = station.config
     index = env.get_template("bulletin_archive.html").render(
-        language=cfg.station.language, title=ctx["title"], station=cfg.station.name, show=cfg.show.title,
+        language=station.language, title=ctx["title"], station=cfg.station.name, show=cfg.show.title,
         feed="feed.xml", bulletins=records)
     fsutil.write_text(root / "index.html", index)
     fsutil.write_bytes(root / "feed.xml", feed(station, ctx["title"], records))
@@ -62,8 +59,8 @@ def feed(station: Station, title: str, records: list[dict]) -> bytes:
     cfg = station.config
     fg = FeedGenerator()
     fg.title(title)
-    fg.description(f"The weekly bulletin of {cfg.station.name}: {cfg.show.description}")
-    fg.language(cfg.station.language)
+    fg.description(cfg.show.description)
+    fg.language(station.language)
     fg.link(href=f"{archive_url(station)}feed.xml", rel="self", type="application/rss+xml")
     fg.link(href=archive_url(station), rel="alternate")
     fg.generator("radio")

@@ -19,7 +19,8 @@ from pathlib import Path
 from radio import fsutil
 from radio.station import Station
 from radio.errors import RadioError
-from radio.reports import PublicReport, on_air_ready, public, reports_dir, week_reports
+from radio.i18n import day_month_year, gettext
+from radio.reports import PublicReport, edition_reports, on_air_ready, public
 from radio.render import environment
 
 WIDTH = 72
@@ -35,53 +36,23 @@ class Bulletin:
     count: int
 
 
-def languages(station: Station) -> list[str]:
-    """The languages a bulletin can be made in: the station's, and any edition's that has translations."""
-    langs = [station.config.station.language]
-    for ed in getattr(station.config, "editions", None) or []:
-        lang = getattr(ed, "language", None)
-        if lang and lang not in langs:
-            langs.append(lang)
-    return langs
-
-
-def out_paths(station: Station, week: str, language: str) -> tuple[Path, Path, Path]:
+def out_paths(station: Station, week: str) -> tuple[Path, Path, Path]:
+    """An edition's bulletin files, in its own out/ (the week's out/ for the station's own edition)."""
     out = station.out_dir(week)
-    suffix = "" if language == station.config.station.language else f".{language}"
-    return out / f"bulletin{suffix}.html", out / f"bulletin{suffix}.txt", out / f"bulletin{suffix}.pdf"
+    return out / "bulletin.html", out / "bulletin.txt", out / "bulletin.pdf"
 
 
-def _translated(station: Station, week: str, report: PublicReport, language: str) -> PublicReport:
-    """The report in another language, from reports/<id>.<lang>.md's public fields when the desk has one."""
-    if language == station.config.station.language:
-        return report
-    path = reports_dir(station, week) / f"{report.id}.{language}.md"
-    if not path.is_file():
-        raise RadioError(f"no {language} translation of {report.id}", where=path,
-                         fix=f"translate it, or make the bulletin without --edition {language}")
-    from radio.reports import _split  # the same front-matter reader as the desk's
-    from radio import yamlio
-    front, body = _split(path, path.read_bytes())
-    data = yamlio.safe().load(front) or {}
-    if not isinstance(data, dict):
-        raise RadioError("front matter is not a set of fields", where=path, fix="write one 'field: value' per line")
-    from dataclasses import replace
-    return replace(report, title=str(data.get("title") or report.title), text=body.strip() or report.text,
-                   appeal=data.get("appeal") if data.get("appeal") else report.appeal)
-
-
-def stories(station: Station, week: str, language: str | None = None) -> list[PublicReport]:
-    language = language or station.config.station.language
+def stories(station: Station, week: str) -> list[PublicReport]:
+    """What this edition may publish: verified, not held or retracted, in its language (checked translations)."""
     from radio.history import retracted
     gone = retracted(station, week)  # a retraction takes a report out of everything published from then on
-    ready = [public(r, reports_dir(station, week) / f"{r.id}.md") for r in week_reports(station, week)
-             if on_air_ready(r) is None and r.id not in gone]
-    return [_translated(station, week, p, language) for p in ready]
+    return [public(r, r._source or r.id) for r in edition_reports(station, week)
+            if on_air_ready(r) is None and r.id not in gone]
 
 
 def groups(station: Station, reports: list[PublicReport]) -> list[dict]:
     key = station.config.mail.group_by
-    other = "Other news"
+    other = gettext(station.language, "Other news")
     by: dict[str, list[PublicReport]] = {}
     for r in reports:
         by.setdefault(getattr(r, key) or other, []).append(r)
@@ -97,13 +68,18 @@ def _story(r: PublicReport) -> dict:
             "appeal": r.appeal or ""}
 
 
-def context(station: Station, week: str, language: str) -> dict:
+def title(station: Station) -> str:
     cfg = station.config
-    reports = stories(station, week, language)
+    return cfg.mail.bulletin_title or gettext(station.language, "{show} bulletin").format(show=cfg.show.title)
+
+
+def context(station: Station, week: str) -> dict:
+    cfg = station.config
+    reports = stories(station, week)
     date = station.air_datetime(week).date()
     return {
-        "language": language, "week": week, "date": date.isoformat(), "date_long": f"{date:%-d %B %Y}",
-        "title": cfg.mail.bulletin_title or f"{cfg.show.title} bulletin", "station": cfg.station.name,
+        "language": station.language, "week": week, "date": date.isoformat(),
+        "date_long": day_month_year(station.language, date), "title": title(station), "station": cfg.station.name,
         "website": cfg.station.website, "email": cfg.mail.from_address or cfg.station.email,
         "show": cfg.show.title, "groups": groups(station, reports),
         "appeals": [{"title": r.title, "appeal": r.appeal} for r in sorted(reports, key=lambda r: r.id) if r.appeal],
@@ -143,17 +119,18 @@ def render_pdf(html: str) -> bytes:
     return weasyprint.HTML(string=html).write_pdf()
 
 
-def make(station: Station, week: str, language: str | None = None) -> Bulletin:
-    """Write out/bulletin.html, .txt and .pdf for WEEK (and the archive page on the site)."""
-    language = language or station.config.station.language
-    if language not in languages(station):
-        raise RadioError(f"no edition in {language!r}",
-                         fix=f"use one of: {', '.join(languages(station))} (editions are set in radio.toml)")
-    ctx = context(station, week, language)
+def make(station: Station, week: str, *, required: bool = True) -> Bulletin | None:
+    """Write one edition's bulletin.html, .txt and .pdf for WEEK into its out/, and its page on its site.
+    With nothing to put in it: an error, or None when not `required` (another language's edition)."""
+    ctx = context(station, week)
+    if not ctx["count"] and not required:
+        return None
     if not ctx["count"]:
-        raise RadioError(f"{week} has no verified report to put in a bulletin",
-                         fix=f"verify reports first (`radio report list {week}`)")
-    html_path, text_path, pdf_path = out_paths(station, week, language)
+        raise RadioError(f"{week} has no verified report to put in a bulletin"
+                         + (f" in {station.language}" if station.edition else ""),
+                         fix=f"verify reports first (`radio report list {week}`)"
+                             + (", and check their translations" if station.edition else ""))
+    html_path, text_path, pdf_path = out_paths(station, week)
     try:
         from jinja2 import TemplateError, UndefinedError
         page = render_html(station, ctx)
@@ -168,8 +145,8 @@ def make(station: Station, week: str, language: str | None = None) -> Bulletin:
     fsutil.write_text(text_path, text)
     fsutil.write_bytes(pdf_path, render_pdf(printable))
     from radio.mail.archive import add_to_archive
-    add_to_archive(station, week, language, ctx, page)
-    return Bulletin(week, language, html_path, text_path, pdf_path, ctx["count"])
+    add_to_archive(station, week, ctx, page)
+    return Bulletin(week, station.language, html_path, text_path, pdf_path, ctx["count"])
 
 
 def fingerprint(paths: list[Path]) -> str:

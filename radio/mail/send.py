@@ -40,7 +40,9 @@ from radio import fsutil
 from radio.station import Station
 from radio.errors import RadioError
 from radio.mail import subscribers as subs
-from radio.mail.bulletin import fingerprint, languages, out_paths
+from radio.i18n import day_month_year, gettext
+from radio.mail.bulletin import fingerprint, out_paths
+from radio.mail.bulletin import title as bulletin_title
 from radio.mail.secrets import credentials
 
 
@@ -95,13 +97,18 @@ def message_id(station: Station, week: str, language: str, address: str) -> str:
     return f"<bulletin.{week}.{language}.{h}@{_from_address(station).rsplit('@', 1)[1]}>"
 
 
-def _bulletin_for(station: Station, week: str, language: str) -> tuple[str, Path, Path, Path]:
-    """The subscriber's language if that bulletin was made, else the station's."""
-    for lang in (language, station.config.station.language):
-        html, text, pdf = out_paths(station, week, lang)
-        if lang in languages(station) and html.is_file() and text.is_file():
-            return lang, html, text, pdf
-    html, _, _ = out_paths(station, week, station.config.station.language)
+def _bulletin_for(station: Station, week: str, language: str) -> Station:
+    """The edition whose bulletin a subscriber gets: their language's (pt-BR also takes pt) if it was made,
+    else the station's own."""
+    editions = station.editions()
+    want = language.lower()
+    ranked = [e for e in editions if e.language.lower() == want] + \
+             [e for e in editions if e.language.lower().split("-")[0] == want.split("-")[0]] + editions[:1]
+    for ed in ranked:
+        html, text, _ = out_paths(ed, week)
+        if html.is_file() and text.is_file():
+            return ed
+    html, _, _ = out_paths(editions[0], week)
     raise RadioError(f"no bulletin for {week} yet", where=html, fix=f"run `radio bulletin {week}` first")
 
 
@@ -136,9 +143,10 @@ def sign(station: Station, data: bytes, key: bytes) -> bytes:
 
 
 def build_message(station: Station, week: str, sub: subs.Subscriber) -> Outgoing:
-    cfg = station.config
-    lang, html_path, text_path, pdf_path = _bulletin_for(station, week, sub.language)
-    title = cfg.mail.bulletin_title or f"{cfg.show.title} bulletin"
+    ed = _bulletin_for(station, week, sub.language)
+    cfg, lang = ed.config, ed.language
+    html_path, text_path, pdf_path = out_paths(ed, week)
+    title = bulletin_title(ed)
     when = station.air_datetime(week)
     token = unsubscribe_token(station, sub.address)
     url = cfg.mail.unsubscribe_url.replace("{token}", token)
@@ -151,19 +159,21 @@ def build_message(station: Station, week: str, sub: subs.Subscriber) -> Outgoing
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = email.utils.formataddr((cfg.station.name, sender))
     msg["To"] = email.utils.formataddr((sub.organisation, sub.address))
-    msg["Subject"] = f"{title}, {when:%-d %B %Y}"
+    msg["Subject"] = f"{title}, {day_month_year(lang, when.date())}"
     msg["Date"] = email.utils.format_datetime(when)
     msg["Message-ID"] = mid
     msg["List-Id"] = f"{title} <bulletin.{cfg.show.slug}.{sender.rsplit('@', 1)[1]}>"
     msg["List-Unsubscribe"] = ", ".join(links)
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058: one click, no confirmation page
     text = text_path.read_text(encoding="utf-8")
-    text += f"\n-- \nSent to {sub.organisation}. To stop receiving this bulletin: {url}\n"
+    text += "\n-- \n" + gettext(lang, "Sent to {organisation}. To stop receiving this bulletin: {url}").format(
+        organisation=sub.organisation, url=url) + "\n"
     msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     if sub.format in ("html", "pdf"):
         page = html_path.read_text(encoding="utf-8")
-        foot = (f'<p style="font-size: 12px; color: #555555; padding: 8px 20px;">Sent to {escape(sub.organisation)}. '
-                f'<a href="{escape(url)}">Stop receiving this bulletin</a>.</p>')
+        foot = ('<p style="font-size: 12px; color: #555555; padding: 8px 20px;">'
+                + escape(gettext(lang, "Sent to {organisation}.").format(organisation=sub.organisation))
+                + f' <a href="{escape(url)}">{escape(gettext(lang, "Stop receiving this bulletin"))}</a>.</p>')
         page = page.replace("</body>", foot + "\n</body>", 1) if "</body>" in page else page + foot
         msg.add_alternative(page, subtype="html", charset="utf-8", cte="quoted-printable")
     if sub.format == "pdf":
@@ -316,7 +326,7 @@ def send(station: Station, week: str, *, dry_run: bool = False, uncertain: str |
     # one message of each language and format first: a missing bulletin or PDF stops the run before any send
     kinds = {}
     for s in people:
-        kinds.setdefault((_bulletin_for(station, week, s.language)[0], s.format), s)
+        kinds.setdefault((_bulletin_for(station, week, s.language).edition_id, s.format), s)
     for s in kinds.values():
         build_message(station, week, s)
     result = SendResult()
@@ -330,7 +340,9 @@ def send(station: Station, week: str, *, dry_run: bool = False, uncertain: str |
     key = dkim_key(station)
     if key:  # a bad key stops the run before any send
         sign(station, build_message(station, week, people[0]).data, key)
-    bulletin_id = fingerprint(sorted({p for s in people for p in _bulletin_for(station, week, s.language)[1:3]}))
+    editions = {_bulletin_for(station, week, s.language).edition_id: _bulletin_for(station, week, s.language)
+                for s in people}
+    bulletin_id = fingerprint(sorted(p for ed in editions.values() for p in out_paths(ed, week)[:2]))
     rate = station.config.mail.rate_per_minute
     interval = 60.0 / rate
     sender = _from_address(station)
@@ -346,7 +358,7 @@ def send(station: Station, week: str, *, dry_run: bool = False, uncertain: str |
                     result.already.append(s)
                 elif state == "data" and uncertain == "sent":
                     journal.mark("sent", s.address, id=message_id(station, week, _bulletin_for(
-                        station, week, s.language)[0], s.address), note="confirmed by the producer")
+                        station, week, s.language).language, s.address), note="confirmed by the producer")
                     result.already.append(s)
                 elif state == "data" and uncertain != "resend":
                     result.uncertain.append(s)

@@ -121,6 +121,7 @@ def make_record(station: Station, week: str, media: Path, old: dict | None, othe
         "transcript": f"media/{week}.vtt", "chapters": f"media/{week}.chapters.json",
         "chapters_list": chapters, "cues": cues, "appeals": appeals, "draft": bool(as_run["draft"]),
         "report_starts": corrections.report_starts(as_run["podcast"], rundown),
+        "reports": corrections.episode_reports(rundown),
     }
 
 

@@ -28,7 +28,7 @@ from radio import asrun, fsutil, history, media
 from radio import rundown as rd
 from radio.station import Station
 from radio.errors import PublishError
-from radio.reports import PublicReport, load_week, on_air_ready, public
+from radio.reports import PublicReport, edition_reports, on_air_ready, public
 
 REPUBLISHED = "republished"  # episodes/W/out/republished/: the podcast master as published after retractions
 
@@ -215,17 +215,25 @@ def report_starts(podcast: dict, rundown: rd.Rundown) -> dict[str, int]:
 # --- the corrections page and feed, and the thread pages ---------------------------------------------------
 
 def _reports(station: Station, week: str) -> dict[str, PublicReport | None]:
-    """The week's reports as they may be published now (None when one may not be: held, rejected...)."""
-    files, _ = load_week(station, week)
-    return {rf.report.id: (public(rf.report, rf.path) if on_air_ready(rf.report) is None else None) for rf in files}
+    """The week's reports as this edition may publish them now, in its language (None when one may not be:
+    held, rejected, no checked translation...)."""
+    return {r.id: (public(r, r.id) if on_air_ready(r) is None else None) for r in edition_reports(station, week)}
 
 
-def corrections_list(station: Station, weeks: list[str]) -> list[dict]:
-    """Every public correction and retraction of the published weeks, newest first, each once."""
+def episode_reports(rundown: rd.Rundown) -> list[str]:
+    """The reports in an episode as it was made, retracted ones included: what its corrections are about."""
+    return [e.report.id for e in rundown.live if e.report is not None]
+
+
+def corrections_list(station: Station, records: dict[str, dict]) -> list[dict]:
+    """Every public correction and retraction of the reports in the published episodes, newest first, each once."""
     out = []
-    for week in weeks:
+    for week in sorted(records):
         reports = _reports(station, week)
+        aired = records[week].get("reports")
         for rid, events in history.week_events(station, week).items():
+            if aired is not None and rid not in aired:
+                continue  # not in this edition's episode
             r = reports.get(rid)
             for e in events:
                 if e["event"] not in history.PUBLIC_EVENTS:
@@ -251,8 +259,9 @@ def thread_pages(station: Station, records: dict[str, dict]) -> dict[str, list[d
                 continue
             log = events.get(rid, [])
             gone = history.retraction(log)
-            if rid not in starts and not gone:
-                continue  # not in the published episode
+            aired = records[week].get("reports")
+            if (rid not in starts and not gone) or (aired is not None and rid not in aired):
+                continue  # not in this edition's episode
             out.setdefault(r.thread, []).append({
                 "week": week, "date": records[week]["date"], "title": r.title, "dateline": r.dateline,
                 "attribution": r.attribution[:1].upper() + r.attribution[1:], "start": starts.get(rid, -1), "href": f"../../episodes/{week}/#t={starts[rid] / 1000:g}"
@@ -289,7 +298,7 @@ def site_files(station: Station, records: dict[str, dict]) -> dict[str, str | by
     from radio.render import render
     cfg = station.config
     base = {"language": cfg.station.language, "show": cfg.show.title, "feed_url": station.feed_url}
-    items = corrections_list(station, sorted(records))
+    items = corrections_list(station, records)
     files: dict[str, str | bytes] = {
         "corrections/index.html": render(station, "corrections.html", {**base, "items": items}),
         "corrections/feed.xml": _corrections_feed(station, items),

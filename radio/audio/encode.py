@@ -1,0 +1,196 @@
+"""Encoding and measuring what listeners get: the 24-bit WAV writer's feed, ffmpeg's MP3 encoder fed from a
+thread, and the MP3 followed into a decoder and metered while it is written."""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from radio import fsutil, media
+from radio.audio import dsp
+from radio.audio.wav import WavWriter
+from radio.errors import AudioError
+
+CHUNK = 240_000  # samples per step (5 s at 48 kHz)
+
+
+class Spans:
+    """Per-item loudness and peaks inside a master, from the master's own meter and its samples: loudness from
+    the meter's 100 ms energies over each item's span, sample and true peak from the item's own samples."""
+
+    def __init__(self, spans: list[tuple[str, int, int]]):
+        self.spans = sorted(spans, key=lambda s: s[1])
+        self.sample = {s[0]: 0.0 for s in spans}
+        self.true = {s[0]: 0.0 for s in spans}
+        self.pos = 0
+
+    def feed(self, x: np.ndarray) -> None:
+        a, b = self.pos, self.pos + len(x)
+        self.pos = b
+        if not self.spans or len(x) == 0:
+            return
+        n = len(x) // dsp.BLOCK
+        peaks = np.abs(x[: n * dsp.BLOCK]).reshape(n, dsp.BLOCK).max(axis=1) if n else np.zeros(0, np.float32)
+        padded = None
+        for sid, s0, s1 in self.spans:
+            if s1 <= a or s0 >= b:
+                continue
+            i0, i1 = max(s0, a) - a, min(s1, b) - a
+            part = np.abs(x[i0:i1])
+            sp = float(part.max()) if len(part) else 0.0
+            self.sample[sid] = max(self.sample[sid], sp)
+            # oversample only this item's blocks within 1.5 dB of its loudest so far, as the meter does
+            floor = max(self.true[sid], self.sample[sid]) * dsp.undb(-1.5)
+            b0, b1 = i0 // dsp.BLOCK, min(n, -(-i1 // dsp.BLOCK))
+            cand = b0 + np.nonzero(peaks[b0:b1] >= floor)[0]
+            if len(cand):
+                if padded is None:
+                    padded = np.concatenate([np.zeros(dsp.TAPS, np.float32), x.astype(np.float32, copy=False),
+                                             np.zeros(dsp.TAPS + dsp.BLOCK, np.float32)])
+                self.true[sid] = max(self.true[sid], float(dsp.interpolated_peaks(padded, cand).max()))
+            self.true[sid] = max(self.true[sid], self.sample[sid])
+
+    def result(self, meter: dsp.Meter, rate: int) -> dict[str, dict]:
+        e = np.concatenate(meter.energies) if meter.energies else np.zeros(0)
+        sub = rate // 10
+        out = {}
+        for sid, s0, s1 in self.spans:
+            seg = e[-(-s0 // sub): s1 // sub]
+            mom = np.convolve(seg, np.ones(4) / 4, "valid") if len(seg) >= 4 else np.zeros(0)
+            out[sid] = {"integrated": dsp._round(dsp.gated(mom)), "true_peak": dsp._round(dsp.db(self.true[sid])),
+                        "sample_peak": dsp._round(dsp.db(self.sample[sid]))}
+        return out
+
+
+class Measured:
+    """A stream of final samples, metered as a whole and per item."""
+
+    def __init__(self, rate: int, spans: list[tuple[str, int, int]]):
+        self.rate = rate
+        self.meter = dsp.Meter(rate)
+        self.spans = Spans(spans)
+
+    def feed(self, y: np.ndarray) -> None:
+        self.meter.feed(y)
+        self.spans.feed(y)
+
+    def result(self) -> dict:
+        return {**self.meter.result(), "items": self.spans.result(self.meter, self.rate)}
+
+
+def write_wav(path: Path, chunks: Iterable[np.ndarray], rate: int) -> None:
+    with fsutil.atomic_open(path) as f:
+        w = WavWriter(f, rate)
+        for y in chunks:
+            w.write(y)
+        w.close()
+
+
+class Encoder:
+    """ffmpeg's MP3 encoder fed from a thread, so encoding runs on the other core while we limit and write."""
+
+    def __init__(self, path: Path, rate: int, bitrate: int, measure: Measured | None = None):
+        path.unlink(missing_ok=True)  # the live meter must never follow an earlier attempt's file
+        self.proc = subprocess.Popen(
+            [media.need("ffmpeg"), "-nostdin", "-v", "error", "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "-",
+             "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-ac", "1", "-map_metadata", "-1", "-id3v2_version", "0",
+             "-write_id3v1", "0", "-fflags", "+bitexact", "-flags:a", "+bitexact", "-f", "mp3", "-y", str(path)],
+            stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.q: queue.Queue = queue.Queue(maxsize=8)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        self.live = LiveMeter(path, rate, lambda: self.proc.poll() is not None, measure) if measure else None
+
+    def _run(self) -> None:
+        try:
+            while (data := self.q.get()) is not None:
+                self.proc.stdin.write(data)  # type: ignore[union-attr]
+        except BaseException as e:  # a broken pipe shows in close()
+            self.error = e
+            while self.q.get() is not None:
+                pass
+
+    def write(self, x: np.ndarray) -> None:
+        if len(x):
+            self.q.put(x.astype("<f4").tobytes())
+
+    def close(self) -> None:
+        self.q.put(None)
+        self.thread.join()
+        self.proc.stdin.close()  # type: ignore[union-attr]
+        err = self.proc.stderr.read().decode("utf-8", "replace")  # type: ignore[union-attr]
+        if self.proc.wait() != 0 or self.error:
+            raise AudioError(f"the MP3 encoder failed: {err.strip() or self.error}", fix="run with -v and report it")
+
+    def measured(self) -> dict:
+        assert self.live is not None
+        return self.live.result()
+
+
+class LiveMeter:
+    """Measures an MP3 while the encoder writes it: a thread follows the growing file into a decoder and meters
+    what comes out, so the measurement of what listeners hear overlaps the encoding instead of following it."""
+
+    def __init__(self, path: Path, rate: int, finished: Callable[[], bool], measure: Measured):
+        self.path, self.finished = path, finished
+        self.measure = measure
+        self.dec = subprocess.Popen([media.need("ffmpeg"), "-nostdin", "-v", "error", "-f", "mp3", "-i", "-", "-ac",
+                                     "1", "-ar", str(rate), "-f", "f32le", "-"], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.feeder = threading.Thread(target=self._feed, daemon=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.feeder.start()
+        self.reader.start()
+
+    def _feed(self) -> None:
+        try:
+            while not self.path.exists():  # the encoder has not opened it yet
+                if self.finished():
+                    return
+                time.sleep(0.01)
+            with open(self.path, "rb") as f:
+                while True:
+                    done = self.finished()  # read it before the data, so nothing written after is missed
+                    data = f.read(1 << 16)
+                    if data:
+                        self.dec.stdin.write(data)  # type: ignore[union-attr]
+                    elif done:
+                        break
+                    else:
+                        time.sleep(0.01)
+        except BrokenPipeError:
+            pass
+        finally:
+            self.dec.stdin.close()  # type: ignore[union-attr]
+
+    def _read(self) -> None:
+        rest = b""
+        while data := self.dec.stdout.read(CHUNK * 4):  # type: ignore[union-attr]
+            data = rest + data
+            n = len(data) // 4 * 4
+            self.measure.feed(np.frombuffer(data[:n], dtype="<f4"))
+            rest = data[n:]
+
+    def result(self) -> dict:
+        self.feeder.join()
+        self.reader.join()
+        self.dec.wait()
+        return self.measure.result()
+
+
+def measure_file(path: Path, rate: int) -> dict:
+    """Decode a finished file with ffmpeg and measure what a listener hears."""
+    proc = subprocess.Popen([media.need("ffmpeg"), "-nostdin", "-v", "error", "-i", str(path), "-ac", "1", "-ar",
+                             str(rate), "-f", "f32le", "-"], stdout=subprocess.PIPE)
+    meter = dsp.Meter(rate)
+    while data := proc.stdout.read(CHUNK * 4):  # type: ignore[union-attr]
+        meter.feed(np.frombuffer(data[: len(data) // 4 * 4], dtype="<f4"))
+    proc.wait()
+    return meter.result()

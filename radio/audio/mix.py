@@ -1,0 +1,348 @@
+"""Pass 1, the mix: one take at a time into two timelines (on air and podcast), streamed to raw float files.
+
+Speech is the anchor: every take is brought to the on-air target, and station sounds are set relative to it
+(their `level`, in LU), the filler bed at the programme's own level. The podcast timeline has the same balance
+with its speech compressed (and brought back to the same loudness), so the master stage only lifts and limits
+it. Memory holds one take and a few seconds of each timeline, whatever the show's length.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from radio import media
+from radio import rundown as rd
+from radio.audio import dsp, segment
+from radio.audio.decode import decode
+from radio.config import format_ms
+from radio.station import Station
+from radio.errors import AudioError
+
+Progress = Callable[[str, int, int, str], None]
+FILL_STEP = 10  # seconds of filler mixed at a time
+
+
+@dataclass
+class Placed:
+    id: str
+    title: str
+    type: str
+    host: str | None
+    source: str | None
+    draft: bool
+    start: int
+    end: int
+    loudness: dict | None = None  # as measured in the master, filled in by the master stage
+
+    def as_dict(self, rate: int) -> dict:
+        return {"id": self.id, "title": self.title, "type": self.type, "host": self.host, "source": self.source,
+                "draft": self.draft, "start": self.start, "end": self.end,
+                "start_ms": self.start * 1000 // rate, "end_ms": self.end * 1000 // rate,
+                "start_s": round(self.start / rate, 3), "end_s": round(self.end / rate, 3)}
+
+
+@dataclass
+class Source:
+    entry: rd.Entry
+    path: Path | None  # recording, draft or element file
+    draft: bool
+    kind: str  # speech | element | bed
+
+
+class Mixer:
+    """A timeline streamed to a raw float32 file: items are added at absolute sample positions, and
+    everything before a point no later item can reach is flushed (and metered)."""
+
+    def __init__(self, path: Path, rate: int):
+        self.f = open(path, "wb")
+        self.path = path
+        self.meter = dsp.Meter(rate, true_peak=False)  # for the gain prediction; the masters are measured in full
+        self.meter.keep_blocks = True
+        self.buf = np.zeros(0, dtype=np.float32)
+        self.base = 0
+        self.end = 0  # where the last item ends
+        self.last_len = 0
+        self.placed: list[Placed] = []
+        self.voice: tuple[int, np.ndarray] | None = None  # the last voice placed: a bed's lead-in ducks under it
+        self.pending: tuple[int, np.ndarray] | None = None  # a bed's tail, ducked under the next voice when it comes
+
+    STEP = 1 << 19  # samples added at a time by `stream`
+
+    def stream(self, start: int, x: np.ndarray, safe: int) -> None:
+        """Add a long item a few seconds at a time, flushing behind it up to `safe` (what no later item can
+        reach): the buffer never holds the whole item."""
+        for k in range(0, len(x), self.STEP):
+            self.add(start + k, x[k: k + self.STEP])
+            self.flush(max(self.base, min(start + k, safe)))
+
+    def add(self, start: int, x: np.ndarray) -> None:
+        if start < self.base:
+            x, start = x[self.base - start:], self.base
+        end = start + len(x)
+        if end - self.base > len(self.buf):
+            self.buf = np.concatenate([self.buf, np.zeros(end - self.base - len(self.buf), dtype=np.float32)])
+        self.buf[start - self.base: end - self.base] += x
+
+    def release(self, voice_at: int | None = None, voice: np.ndarray | None = None, *, rate: int = 0,
+                silence_db: float = 0.0, duck_db: float = 0.0, ramp: float = 0.0) -> None:
+        """Mix a waiting bed tail, ducked under the voice that now starts over it (if any)."""
+        if self.pending is None:
+            return
+        at, tail = self.pending
+        self.pending = None
+        if voice is not None and voice_at is not None and voice_at < at + len(tail):
+            a = max(at, voice_at)
+            b = min(at + len(tail), voice_at + len(voice))
+            if b > a:
+                env = segment.duck_envelope(voice[: b - voice_at], rate, silence_db, duck_db, ramp)[a - voice_at:]
+                tail = tail.copy()
+                tail[a - at: b - at] *= env
+        self.add(at, tail)
+
+    def fade_out(self, start: int, n: int) -> None:
+        """Fade what is already mixed from `start` to silence over `n` samples (the tail an element crosses)."""
+        a, b = max(start, self.base) - self.base, min(start + n, self.base + len(self.buf)) - self.base
+        if b > a:
+            self.buf[a:b] *= np.linspace(1, 0, n, dtype=np.float32)[a - (start - self.base): b - (start - self.base)]
+            self.buf[b:] = 0  # nothing of the outgoing item sounds after the crossfade
+
+    def flush(self, upto: int) -> None:
+        if self.pending is not None:
+            upto = min(upto, self.pending[0])
+        k = upto - self.base
+        if k <= 0:
+            return
+        if k > len(self.buf):
+            self.buf = np.concatenate([self.buf, np.zeros(k - len(self.buf), dtype=np.float32)])
+        out = self.buf[:k]
+        self.meter.feed(out)
+        self.f.write(out.tobytes())
+        self.buf = self.buf[k:].copy()  # keep only the short tail, not a view that pins the whole segment
+        self.base = upto
+
+    def close(self, total: int) -> None:
+        self.release()
+        self.flush(total)
+        self.f.close()
+
+
+class Elements:
+    """Station sounds, decoded and levelled once per build (they are short)."""
+
+    def __init__(self, station: Station, rate: int):
+        self.station, self.rate = station, rate
+        self.cache: dict[tuple[str, float], np.ndarray] = {}
+
+    def get(self, name: str, level: float | None = None) -> np.ndarray:
+        """Element `name` at its own level relative to speech, or at `level` LU if given."""
+        cfg = self.station.config
+        lv = cfg.elements[name].level if level is None else level
+        if (name, lv) not in self.cache:
+            x = decode(self.station.element_path(name), self.rate)
+            self.cache[(name, lv)] = segment.prepare_element(x, self.rate, cfg.loudness.onair_lufs + lv, name,
+                                                             cfg.mix).audio
+        return self.cache[(name, lv)]
+
+
+def podcast_peak_db(cfg) -> float:
+    """Where a speech peak would meet the podcast limiter's ceiling, at the on-air level speech is mixed at."""
+    L = cfg.loudness
+    return (L.podcast_true_peak - L.podcast_ceiling_margin - (L.podcast_lufs - L.onair_lufs)
+            - cfg.mix.compressor.headroom)
+
+
+def prepare(station: Station, src: Source, rate: int, elements: Elements, allow_clipped: bool
+            ) -> segment.Prepared:
+    cfg = station.config
+    if src.kind == "speech":
+        assert src.path is not None
+        # decoded straight into the call: no reference here keeps the decoded take alive once it is filtered
+        return segment.prepare_speech(decode(src.path, rate, media.duration_ms(src.path)), rate, cfg.loudness.onair_lufs, silence_db=cfg.audio.silence_db,
+                                      keep_s=cfg.audio.max_pause, mix=cfg.mix, name=f"item {src.entry.id}",
+                                      allow_clipped=allow_clipped or src.draft,
+                                      podcast_peak_db=None if src.entry.item.onair_only else podcast_peak_db(cfg))
+    if src.kind == "element":
+        return segment.Prepared(elements.get(src.entry.item.element or ""), {}, 0.0)
+    name = src.entry.item.bed or src.entry.item.element or ""
+    n = rd.parse_duration_ms(src.entry.item.duration or "0") * rate // 1000
+    y = segment.fade(segment.loop_to(elements.get(name), n), rate, cfg.audio.bed_fade, cfg.audio.bed_fade)
+    return segment.Prepared(y, {}, 0.0)
+
+
+def bed_under(station: Station, mix: Mixer, start: int, voice: np.ndarray, name: str, rate: int,
+              elements: Elements) -> None:
+    """The bed for a speech item: it fades in before the voice, ducks under it, and fades out after; where its
+    fades reach a neighbouring voice they duck under that voice too."""
+    a = station.config.audio
+    lead = round(a.bed_fade * rate)
+    n = lead + len(voice) + lead
+    bed = np.resize(elements.get(name), n)  # looped to length, one array, shaped in place below
+    bed[lead: lead + len(voice)] *= segment.duck_envelope(voice, rate, a.silence_db, a.duck_db, a.duck_ramp)
+    duck = np.float32(dsp.undb(a.duck_db))
+    ramp = min(lead, round(a.duck_ramp * rate))
+    if ramp:  # ease into and out of the ducked level at the voice's edges
+        bed[lead - ramp: lead] *= np.linspace(1, duck, ramp, dtype=np.float32)
+        bed[lead + len(voice): lead + len(voice) + ramp] *= np.linspace(duck, 1, ramp, dtype=np.float32)
+    f = min(n, round(a.bed_fade * rate))
+    if f:
+        bed[:f] *= np.linspace(0, 1, f, dtype=np.float32)
+        bed[-f:] *= np.linspace(1, 0, f, dtype=np.float32)
+    at = start - lead
+    if mix.voice is not None:  # the lead-in under the end of the voice before
+        v_at, v = mix.voice
+        a0, b0 = max(at, v_at), min(start, v_at + len(v))
+        if b0 > a0:
+            bed[a0 - at: b0 - at] *= segment.duck_envelope(v, rate, a.silence_db, a.duck_db, a.duck_ramp)[
+                a0 - v_at: b0 - v_at]
+    if at < 0:
+        bed, at = bed[-at:], 0
+    cut = len(bed) - lead
+    mix.add(at, bed[:cut])
+    mix.pending = (at + cut, bed[cut:])
+
+
+@dataclass
+class Mixed:
+    """What pass 1 made: the two raw timelines, their meters and where every item lies."""
+    on: Mixer
+    pod: Mixer
+    total_on: int
+    total_pod: int
+    warnings: list[str] = field(default_factory=list)
+    over_check: list[tuple[rd.Entry, int]] = field(default_factory=list)
+    dynamics: dict[str, dict] = field(default_factory=dict)
+
+
+def mix(station: Station, rundown: rd.Rundown, sources: list[Source], raw_on: Path, raw_pod: Path, *, allow_over: bool,
+        allow_clipped: bool, progress: Progress) -> Mixed:
+    cfg = station.config
+    a = cfg.audio
+    rate = a.sample_rate
+    slot = cfg.show.slot_ms * rate // 1000
+    gap = round(a.gap * rate)
+    retain = max([round(a.bed_fade * rate)] + [round(e.crossfade * rate) for e in cfg.elements.values()])
+    last_speech = max((i for i, s in enumerate(sources) if s.kind == "speech"), default=-1)
+    # closing elements after the last voice are back-timed: the filler goes before them
+    first_trailing = last_speech + 1 if last_speech + 1 < len(sources) and all(
+        s.kind == "element" for s in sources[last_speech + 1:]) else None
+    elements = Elements(station, rate)
+    on, pod = Mixer(raw_on, rate), Mixer(raw_pod, rate)
+    out = Mixed(on, pod, 0, 0)
+    duck = dict(rate=rate, silence_db=a.silence_db, duck_db=a.duck_db, ramp=a.duck_ramp)
+    pool = ThreadPoolExecutor(1)  # the next take is decoded and prepared while this one is mixed
+    try:
+        future = pool.submit(prepare, station, sources[0], rate, elements, allow_clipped) if sources else None
+        for i, src in enumerate(sources):
+            progress("assemble", i + 1, len(sources), src.entry.id)
+            prep = future.result()  # type: ignore[union-attr]
+            future = pool.submit(prepare, station, sources[i + 1], rate, elements, allow_clipped) \
+                if i + 1 < len(sources) else None
+            out.warnings += prep.warnings
+            if prep.dynamics:
+                out.dynamics[src.entry.id] = prep.dynamics
+            out.over_check.append((src.entry, len(prep.audio)))
+            it = src.entry.item
+            overlap = round(cfg.elements[it.element].crossfade * rate) if it.type == "element" and it.element else 0
+            if i == first_trailing and not allow_over and station.on_air:
+                fill(station, sources, i, on, gap, slot, rate, elements, out.warnings)
+            for mixer, x in ((on, prep.audio), (pod, prep.podcast if prep.podcast is not None else prep.audio)):
+                if mixer is pod and it.onair_only:
+                    continue
+                if mixer.placed:
+                    start = mixer.end - min(overlap, mixer.last_len) if overlap else mixer.end + gap
+                else:
+                    start = 0
+                if mixer is on and i == first_trailing and on.placed and on.placed[-1].id == "filler":
+                    start = on.end
+                speech = src.kind == "speech"
+                mixer.release(start if speech else None, x if speech else None, **duck)
+                if it.bed and speech:
+                    bed_under(station, mixer, start, x, it.bed, rate, elements)
+                cross = mixer.end - start if mixer.placed and start < mixer.end else 0
+                if cross:  # a crossfade: the outgoing tail fades down as this element fades up
+                    mixer.fade_out(start, cross)
+                safe = start + len(x) - retain - (round(a.bed_fade * rate) if it.bed else 0)
+                mixer.stream(start, segment.fade(x, rate, cross / rate, 0.0) if cross else x, safe)
+                # a later bed's lead-in ducks under this voice: only its end is kept for that
+                keep = min(len(x), round(a.bed_fade * rate))
+                mixer.voice = (start + len(x) - keep, x[len(x) - keep:].copy()) if speech else None
+                mixer.placed.append(Placed(it.id, src.entry.title, it.type, it.host, _rel(station, src.path) if
+                                           speech else cfg.elements[it.element or it.bed or ""].file,
+                                           src.draft, start, start + len(x)))
+                mixer.end, mixer.last_len = start + len(x), len(x)
+                mixer.flush(max(mixer.base, safe))
+            del prep
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # also on an error: no decode left running
+    content = on.end
+    if first_trailing is None and not allow_over and content < slot and station.on_air:
+        fill(station, sources, len(sources), on, gap, slot, rate, elements, out.warnings)
+    if content > slot and not allow_over:
+        over = content - slot
+        raise AudioError(f"the show runs over its {format_ms(slot * 1000 // rate)} "
+                         f"{'slot' if station.on_air else 'maximum length'} by {ms_text(over * 1000 // rate)}" + _cuts(station, rundown, out.over_check, rate),
+                         fix="cut or shorten items, mark them skip: true, or pass --allow-over")
+    if content > slot:
+        out.warnings.append(f"the on-air master runs over its slot by {ms_text((content - slot) * 1000 // rate)}")
+    out.total_on = max(slot, content) if station.on_air else content  # a podcast-only edition fills no slot
+    out.total_pod = pod.end
+    on.close(out.total_on)
+    pod.close(out.total_pod)
+    return out
+
+
+def _rel(station: Station, p: Path | None) -> str | None:
+    return str(p.relative_to(station.root)) if p is not None else None
+
+
+def ms_text(ms: int) -> str:
+    return f"{format_ms(ms)}" if ms >= 1000 else f"{ms} ms"
+
+
+def _cuts(station: Station, rundown: rd.Rundown, lengths: list[tuple[rd.Entry, int]], rate: int) -> str:
+    actual = {e.id: n * 1000 // rate for e, n in lengths}
+    show = rd.timing(station, rundown, actuals=actual)
+    return f"; cut candidates: {', '.join(show.cut)}" if show.cut else ""
+
+
+def fill(station: Station, sources: list[Source], i: int, on: Mixer, gap: int, slot: int, rate: int,
+         elements: Elements, warnings: list[str]) -> None:
+    """Fill the under-run before the closing elements, so they end exactly at the end of the slot. The filler
+    plays alone, so it sits at the programme's level (`[mix] filler_level`), and is mixed a few seconds at a
+    time: memory does not grow with the length of the under-run."""
+    cfg = station.config
+    closing = [sources[j].entry.item.element or "" for j in range(i, len(sources))]
+    tail = rd.lay_out([len(elements.get(n)) for n in closing],
+                      [0] + [round(cfg.elements[n].crossfade * rate) for n in closing[1:]], gap)[1] if closing else 0
+    start = on.end + (gap if on.placed else 0)
+    n = slot - tail - start
+    if n <= 0:
+        return
+    name = cfg.audio.filler
+    on.release()
+    if name:
+        bed = elements.get(name, cfg.mix.filler_level)
+        f = min(round(cfg.audio.bed_fade * rate), n // 2)
+        step = FILL_STEP * rate
+        for k in range(0, n, step):
+            m = min(step, n - k)
+            x = segment.loop_to(bed, m, k)
+            pos = np.arange(k, k + m)
+            if k < f or k + m > n - f:
+                env = np.minimum(1.0, np.minimum(pos / max(f, 1), (n - pos) / max(f, 1))).astype(np.float32)
+                x = x * env
+            on.add(start + k, x)
+            on.flush(max(on.base, start + k + m - round(cfg.audio.bed_fade * rate)))
+    else:
+        warnings.append(f"the show is {format_ms(n * 1000 // rate)} short of its slot: filled with silence "
+                        "(set [audio] filler to a bed to fill it with music)")
+    on.placed.append(Placed("filler", "Filler", "filler", None, cfg.elements[name].file if name else None, False,
+                            start, start + n))
+    on.end, on.last_len = start + n, n
+    on.voice = None
+    on.flush(max(on.base, on.end - round(cfg.audio.bed_fade * rate)))

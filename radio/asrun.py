@@ -155,10 +155,3 @@ def read(station: Station, week: str) -> Built | None:
     if not a.is_file() or not lo.is_file():
         return None
     return Built(_load(a, AsRun), _load(lo, Loudness), out)  # type: ignore[arg-type]
-
-
-def chapters(items: list[Placed] | list[dict], titles: dict[str, str], kinds: set[str]) -> list[tuple[str, int, int]]:
-    """The podcast's chapters, (title, start ms, end ms): one per placed item of the kinds asked for, titled
-    from the rundown as it is now. The one place chapters are made: for the tags, the feed and the pages."""
-    placed = [i if isinstance(i, Placed) else Placed.model_validate(i) for i in items]
-    return [(titles.get(i.id, i.title), i.start_ms, i.end_ms) for i in placed if i.type in kinds]

@@ -665,7 +665,7 @@ def publish(c: Ctx, week: str, allow_draft: bool, edition: str | None) -> None:
 @click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @pass_ctx
 def serve(c: Ctx, port: int, bind: str) -> None:
-    """Serve feeds/ for previews, with byte ranges so players can seek. Ctrl-C stops it.
+    """Preview feeds/ at any address: byte ranges, CORS, URLs rewritten to this server. Ctrl-C stops it.
 
     \b
     Example:
@@ -673,9 +673,14 @@ def serve(c: Ctx, port: int, bind: str) -> None:
     """
     from radio.publish.serve import server
     root = c.station.root / "feeds"
-    httpd = server(root, bind, port, quiet=not c.verbose)
-    c.say(f"serving {root} on http://{bind}:{httpd.server_address[1]}/ (Ctrl-C to stop)")
-    c.say(f"feed: http://{bind}:{httpd.server_address[1]}/{c.station.config.show.slug}/feed.xml")
+    root.mkdir(exist_ok=True)
+    httpd = server(root, bind, port, quiet=not c.verbose, published=c.station.config.podcast.base_url)
+    host = f"[{bind}]" if ":" in bind else bind
+    c.say(f"serving {root} on http://{host}:{httpd.server_address[1]}/ (Ctrl-C to stop; addresses in feeds and "
+          "pages are rewritten to the one each request used)")
+    for s in c.station.editions():
+        c.say(f"feed: http://{host}:{httpd.server_address[1]}/{s.config.show.slug}/feed.xml"
+              + (f" ({s.language})" if s.full_config.editions else ""))
     try:
         httpd.serve_forever()
     except KeyboardInterrupt:
@@ -717,11 +722,12 @@ def check(c: Ctx) -> None:
     """
     from radio.publish.check import check as run_checks
     results = [r for s in c.station.editions() for r in run_checks(s)]
-    for good, what in results:
+    for good, what in results:  # good is None for a warning: printed, but it does not fail
         if not (c.quiet and good):
-            click.echo(f"{'ok  ' if good else 'FAIL'} {what}")
-    failed = sum(not g for g, _ in results)
-    c.say(f"{len(results) - failed} passed, {failed} failed")
+            click.echo(f"{'ok  ' if good else 'warn' if good is None else 'FAIL'} {what}")
+    failed = sum(g is False for g, _ in results)
+    warned = sum(g is None for g, _ in results)
+    c.say(f"{len(results) - failed - warned} passed, {failed} failed" + (f", {warned} warned" if warned else ""))
     if failed:
         sys.exit(1)
 

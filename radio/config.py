@@ -205,6 +205,16 @@ class Podcast(_Model):
     bitrate: Literal[96, 112, 128] = 128
     chapter_types: list[Literal["read", "recorded", "element", "bed"]] = Field(
         default_factory=lambda: ["read", "recorded"])
+    funding_url: str | None = None  # the station's support page: podcast:funding, and a link on every page
+    funding_text: Annotated[str, Field(min_length=1, max_length=128)] = "Support the station"
+    txt: dict[str, Annotated[str, Field(min_length=1, max_length=4000)]] = Field(default_factory=dict)  # podcast:txt
+
+    @field_validator("funding_url")
+    @classmethod
+    def _funding(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", v):
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        return v
 
     _cover = field_validator("cover")(classmethod(lambda cls, v: not_private(v)))
 

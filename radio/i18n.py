@@ -1,7 +1,7 @@
 """Our own words in the edition's language: gettext catalogs (radio/locale, made with Babel) and CLDR dates.
 
 English is the source language: with no catalog, every string is itself, so an English show reads exactly
-as it always has. Catalogs: `pybabel extract -F babel.cfg -k gettext:2 -o radio/locale/radio.pot .`, then
+as it always has. Catalogs: `pybabel extract -F babel.cfg -k gettext:2 -k _ -k N_ -o radio/locale/radio.pot .`, then
 `pybabel update` and `pybabel compile -d radio/locale -D radio` (scripts/i18n does all three).
 """
 
@@ -26,6 +26,11 @@ def translations(lang: str) -> NullTranslations:
     tag = lang.replace("-", "_")
     t = Translations.load(str(LOCALE_DIR), [tag, tag.split("_")[0]], domain=DOMAIN)
     return t if isinstance(t, Translations) else NullTranslations()
+
+
+def N_(message: str) -> str:
+    """Marks a string kept in a constant for the catalogs; it is translated where it is used."""
+    return message
 
 
 def gettext(lang: str, message: str) -> str:

@@ -18,7 +18,7 @@ from radio import fsutil, media, takes, yamlio
 from radio.asrun import AsRun
 from radio.config import format_ms, parse_duration_ms
 from radio.errors import RadioError, RundownError, from_validation
-from radio.i18n import day_month_year, gettext, joined, long_date
+from radio.i18n import N_, day_month_year, gettext, joined, long_date
 from radio.reports import (PublicReport, Report, check_id, clean, edition_reports, find_withheld, on_air_ready,
                            public, withheld_details)
 from radio.station import Station
@@ -124,8 +124,8 @@ def headline(title: str) -> str:
     return _first_sentence(h[:1].upper() + h[1:] + ".")
 
 
-HEADLINES_INTRO = "The headlines."
-APPEALS_INTRO = "Before we go, how you can help."
+HEADLINES_INTRO = N_("The headlines.")
+APPEALS_INTRO = N_("Before we go, how you can help.")
 
 
 def ready_reports(station: Station, week: str) -> tuple[list[Report], dict[str, str]]:

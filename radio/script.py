@@ -12,6 +12,7 @@ from pathlib import Path
 
 from radio import fsutil
 from radio.config import format_ms
+from radio.i18n import gettext, long_date
 from radio.render import render
 from radio.station import Station
 from radio.rundown import Rundown, ShowTime, attribution_line, over_under
@@ -110,6 +111,7 @@ def hit_time(air: dt.datetime, front_ms: int) -> str:
 
 def rows(station: Station, week: str, show: ShowTime) -> list[Row]:
     cfg = station.config
+    _ = lambda message: gettext(station.language, message)  # noqa: E731
     air = station.air_datetime(week)
     size = paper(station)
     out = []
@@ -117,12 +119,12 @@ def rows(station: Station, week: str, show: ShowTime) -> list[Row]:
         e, it = t.entry, t.entry.item
         host = cfg.host(it.host) if it.host else None
         if it.type == "element":
-            cue = f"play {e.title} ({format_ms(t.duration_ms)})"
+            cue = _("play {title} ({duration})").format(title=e.title, duration=format_ms(t.duration_ms))
         elif it.type == "bed":
-            cue = f"bed {it.bed or it.element} for {format_ms(t.duration_ms)}"
+            cue = _("bed {name} for {duration}").format(name=it.bed or it.element, duration=format_ms(t.duration_ms))
         else:
-            cue = f"{'read live' if it.type == 'read' else 'play recording'}" + (
-                f" over bed {cfg.elements[it.bed].title or it.bed}" if it.bed else "")
+            cue = (_("read live") if it.type == "read" else _("play recording")) + (
+                " " + _("over bed {name}").format(name=cfg.elements[it.bed].title or it.bed) if it.bed else "")
         notes = "; ".join(x for x in [it.notes or "", "on air only" if it.onair_only else "",
                                       "CUT CANDIDATE" if it.id in show.cut else ""] if x)
         text = e.text
@@ -149,7 +151,7 @@ def context(station: Station, rundown: Rundown, show: ShowTime) -> dict:
     return {
         "show": {"title": cfg.show.title, "station": cfg.station.name, "language": cfg.station.language},
         "week": rundown.week, "title": rundown.title,
-        "air": f"{air:%A} {air.day} {air:%B} {air.year}, {air:%H:%M} {air.tzname()}",
+        "air": f"{long_date(station.language, air.date())}, {air:%H:%M} {air.tzname()}",
         "rows": rows(station, rundown.week, show), "slot": format_ms(show.slot_ms), "total": format_ms(show.total_ms),
         "over_under": over_under(show.over_ms), "over": show.over_ms > 0, "cut": show.cut,
         "hosts": [{"id": h.id, "name": h.name} for h in cfg.hosts],

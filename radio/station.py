@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import tomllib
 import uuid
 import zoneinfo
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from unidecode import unidecode
 
 from radio import fsutil, yamlio
 from radio.config import CONFIG_NAME, PRIVATE_DIR, Config, Edition, load_config
-from radio.errors import RadioError, yaml_problem
+from radio.errors import ConfigError, RadioError, yaml_problem
 
 PODCAST_NS = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")  # the Podcast Index namespace for podcast:guid
 WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -47,6 +48,31 @@ class Week(str):
     def day(self, weekday: int = 1) -> dt.date:
         """The date of a day of this week (1 = Monday)."""
         return dt.date.fromisocalendar(self.year, self.number, weekday)
+
+
+GUIDS_NAME = "podcast-guids.toml"
+GUIDS_HEADER = ("# podcast:guid of each feed, keyed by its slug: fixed at the feed's first publish and committed with\n"
+                "# the station. Podcast apps know the show by it; do not edit or delete a line.\n")
+
+
+def url_guid(feed_url: str) -> uuid.UUID:
+    return uuid.uuid5(PODCAST_NS, re.sub(r"^[a-z]+://", "", feed_url).rstrip("/"))
+
+
+def stored_guids(root: Path) -> dict[str, uuid.UUID]:
+    path = root / GUIDS_NAME
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return {str(k): uuid.UUID(str(v)) for k, v in data.items()}
+    except (tomllib.TOMLDecodeError, ValueError, UnicodeDecodeError) as e:
+        raise ConfigError(f"not a table of feed slugs and GUIDs ({e})", where=path,
+                          fix="restore it from version control: the GUIDs must not change") from None
+
+
+def guids_text(guids: dict[str, uuid.UUID]) -> str:
+    return GUIDS_HEADER + "".join(f'{slug} = "{g}"\n' for slug, g in sorted(guids.items()))
 
 
 def parse_week(week: str) -> tuple[int, int]:
@@ -165,9 +191,19 @@ class Station:
         return f"{self.show_url}feed.xml"
 
     @property
+    def url_feed_guid(self) -> uuid.UUID:
+        """The podcast:guid the current feed URL gives: UUIDv5 of the URL without its scheme and trailing slashes."""
+        return url_guid(self.feed_url)
+
+    def stored_feed_guid(self, slug: str | None = None) -> uuid.UUID | None:
+        return stored_guids(self.root).get(slug or self.config.show.slug)
+
+    @property
     def feed_guid(self) -> uuid.UUID:
-        """podcast:guid: UUIDv5 of the feed URL without its scheme and trailing slashes."""
-        return uuid.uuid5(PODCAST_NS, re.sub(r"^[a-z]+://", "", self.feed_url).rstrip("/"))
+        """podcast:guid: the one stored (GUIDS_NAME) at the feed's first publish; until then, the URL's.
+
+        Apps know a show by it, so it never follows a later change of base_url."""
+        return self.stored_feed_guid() or self.url_feed_guid
 
     def episode_guid(self, week: str) -> str:
         return str(uuid.uuid5(self.feed_guid, week))

@@ -8,18 +8,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 import struct
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from babel.dates import format_date
 from mutagen.id3 import (APIC, CHAP, COMM, CTOC, ID3, TALB, TCON, TDRC, TIT2, TLEN, TPE1, TXXX, WXXX, CTOCFlags,
                          ID3NoHeaderError)
 
 from radio import __version__, asrun, fsutil
 from radio import rundown as rd
-from radio.i18n import day_month_year, gettext
+from radio.i18n import day_month_year, gettext, locale
 from radio.station import Station, published_path
 from radio.errors import RadioError
 
@@ -49,7 +51,9 @@ ID3_PADDING = 2048
 class Episode:
     """What tags say about the week's show: all public."""
 
-    title: str
+    title: str  # the rundown's title (ID3 and BWF)
+    feed_title: str  # the title in the feed and on the page: never repeats the show's title (Apple's rule)
+    bare_title: str  # itunes:title: the feed title without the date
     show: str
     hosts: str
     date: str  # YYYY-MM-DD, the air date
@@ -101,6 +105,35 @@ def image_size(data: bytes) -> tuple[tuple[int, int], str] | None:
     return None
 
 
+def repeats_show(title: str, show: str) -> bool:
+    """Whether a title contains the show's title as words of its own."""
+    return re.search(rf"(?<!\w){re.escape(show.strip())}(?!\w)", title, re.IGNORECASE) is not None
+
+
+def episode_titles(show: str, rundown_title: str, stories: list[str], day: str) -> tuple[str, str]:
+    """(title, bare title). Apple's rule: an episode title does not repeat the show's title.
+
+    The rundown's title is used when the producer has written one that does not; otherwise the week's lead
+    story, after the air date ("20 November: Miners ... strike"). The bare title (itunes:title) has no date."""
+    if rundown_title.strip() and not repeats_show(rundown_title, show):
+        return rundown_title, rundown_title
+    bare = stories[0] if stories else day
+    return (f"{day}: {bare}" if stories else bare), bare
+
+
+def covering(items: list[dict], kinds: set[str], titles: dict[str, str], total_ms: int) -> list[dict]:
+    """Chapters that cover the whole file: the first starts at 0, each runs to the next, the last to the end.
+
+    A chapter is an item of one of `kinds`; what lies between (the opening theme, a station ID, a bed) joins
+    the chapter before it, or the first chapter when it comes before any."""
+    marks = [(i["start_ms"], titles.get(i["id"], i["title"])) for i in items if i["type"] in kinds]
+    if not marks:
+        return [{"title": "Full episode", "start_ms": 0, "end_ms": total_ms}] if total_ms > 0 else []
+    marks[0] = (0, marks[0][1])
+    ends = [m[0] for m in marks[1:]] + [total_ms]
+    return [{"title": t, "start_ms": s, "end_ms": e} for (s, t), e in zip(marks, ends)]
+
+
 def episode(station: Station, week: str) -> Episode:
     out = station.out_dir(week)
     built = asrun.read(station, week)
@@ -111,8 +144,11 @@ def episode(station: Station, week: str) -> Episode:
     rd.refuse_stale_masters(rundown, [i for m in ("onair", "podcast") for i in as_run[m]["items"]],
                             out / "as-run.json")
     cfg = station.config
-    chapters = asrun.chapters(built.as_run.podcast.items, {e.id: e.title for e in rundown.entries},
-                              set(cfg.podcast.chapter_types))
+    kinds = set(cfg.podcast.chapter_types)
+    titles = {e.id: e.title for e in rundown.entries}
+    total_ms = as_run["podcast"]["samples"] * 1000 // as_run["rate"]
+    chapters = [(c["title"], c["start_ms"], c["end_ms"])
+                for c in covering(as_run["podcast"]["items"], kinds, titles, total_ms)]
     if len(chapters) > MAX_CHAPTERS:
         raise RadioError(f"{len(chapters)} chapters: an ID3 table of contents holds at most {MAX_CHAPTERS}",
                          where=rundown.path, fix="set podcast.chapter_types to fewer item types, or merge items")
@@ -122,7 +158,10 @@ def episode(station: Station, week: str) -> Episode:
     summary = gettext(lang, "{show} for {date}.").format(show=cfg.show.title, date=day_month_year(lang, air.date())) \
         + ((" " + gettext(lang, "This week: {stories}.").format(stories="; ".join(stories))) if stories else "")
     hosts = sorted({e.item.host for e in rundown.live if e.item.host})
-    return Episode(title=rundown.title, show=cfg.show.title, hosts=", ".join(cfg.host(h).name for h in hosts),
+    day = format_date(air.date(), "d MMMM", locale=locale(lang))  # "20 November", "20 ноября"
+    feed_title, bare = episode_titles(cfg.show.title, rundown.title, stories, day)
+    return Episode(title=rundown.title, feed_title=feed_title, bare_title=bare, show=cfg.show.title,
+                   hosts=", ".join(cfg.host(h).name for h in hosts),
                    date=air.date().isoformat(), time=air.strftime("%H:%M:%S"), summary=summary,
                    link=station.episode_url(week), guid=station.episode_guid(week), chapters=chapters,
                    station=cfg.station.name)

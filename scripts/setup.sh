@@ -28,3 +28,14 @@ radio_venv() {
   "$ROOT/.venv/bin/python" -m pip install -q -e "$ROOT[test]" 2>&1 | { grep -v '^WARNING: Location' || true; }
   echo "$want" > "$stamp"
 }
+
+radio_npm() {
+  # The tests' JavaScript parsers and checkers (tests/js/package-lock.json), in tests/js/node_modules only.
+  command -v npm >/dev/null 2>&1 || radio_apt nodejs npm
+  local dir="$ROOT/tests/js" stamp="$ROOT/tests/js/node_modules/.installed" want
+  want="$(sha256sum "$dir/package-lock.json" | cut -c1-16)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+  echo "setup: installing test packages into tests/js/node_modules"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$want" > "$stamp"
+}

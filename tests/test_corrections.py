@@ -84,7 +84,7 @@ def test_correct_then_republish(station):
         assert r.exit_code == 0, r.err
     after = feedparser.parse(str(root / FEED)).entries[0]
     assert (after.id, after.published) == (before.id, before.published)
-    assert "Workers held two meetings today." in after.description
+    assert "Workers held two meetings today." in after.content[0].value  # the full notes (content:encoded)
     assert "Correction," in after.description and "There were two meetings, not one." in after.description
     page = (root / "feeds" / "st" / "episodes" / WEEK / "index.html").read_text()
     assert "Workers held two meetings today." in page and "There were two meetings, not one." in page

@@ -282,3 +282,22 @@ def test_the_desk_sees_the_sender_only_in_the_private_view(tmp_path):
                  "signature:   Marta Invented / +00 555 0142"):
         assert line in private, line
     assert "status:      unverified (0/2 checks)" in shown
+
+
+def test_attachments_of_a_same_named_report_in_another_week_keep_their_own_folder(tmp_path):
+    root = mail_station(tmp_path / "st")
+    run = runner_for(root)
+    items = messages()
+    first = dict(items)["attachment"]
+    again = first.replace(b"<attach-1@mail.example.org>", b"<attach-2@mail.example.org>")
+    assert run("intake", IN_WEEK, "--maildir", str(write_maildir(tmp_path / "A", [("a", first)]))).exit_code == 0
+    r = run("intake", "2026-W50", "--maildir", str(write_maildir(tmp_path / "B", [("b", again)])))
+    assert r.exit_code == 0 and r.out.startswith("took in smelter-canteen-workers-win-a-raise (from lantern)")
+    intake = root / "private" / "intake"
+    folders = sorted(p.name for p in intake.iterdir() if p.is_dir())
+    assert folders == ["smelter-canteen-workers-win-a-raise", f"smelter-canteen-workers-win-a-raise-2026-W50-"
+                                                              f"{short_id('<attach-2@mail.example.org>')}"]
+    for folder in folders:
+        assert sorted(p.name for p in (intake / folder).iterdir()) == ["canteen.jpg", "letter_from_management.pdf"]
+    later = (root / "episodes" / "2026-W50" / "reports" / "smelter-canteen-workers-win-a-raise.md").read_text()
+    assert f"folder: private/intake/{folders[1]}" in later

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -33,6 +34,8 @@ def published_station(root: Path, port: int, *, title: str | None = None, canari
     text = cfg.read_text().replace('base_url = "https://example.org/podcast/"', f'base_url = "http://127.0.0.1:{port}/"')
     if title:
         text = text.replace('title = "st"', f"title = {json.dumps(title)}")
+    text = text.replace("\n[loudness]", 'funding_url = "https://example.org/support"\ntxt = { verify = "fictional-code-42" }\n'
+                        "\n[loudness]")
     cfg.write_text(text)
     found = plant(root) if canaries else []
     make_cover(root / "elements" / "cover.png")
@@ -66,6 +69,8 @@ class Serve:
             try:
                 urllib.request.urlopen(self.url, timeout=1)
                 return
+            except urllib.error.HTTPError:
+                return  # it answers (feeds/ itself has no page: 404, never a listing)
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError(self.proc.stderr.read())
@@ -137,12 +142,23 @@ def test_transcript_and_chapters(site):
     media = root / "feeds" / "st" / "media"
     vtt = (media / "2026-W47.vtt").read_text()
     assert vtt.startswith("WEBVTT\n\nNOTE Cue times are exact at the start and end of each item")
-    assert "<v The Host>Workers held a meeting today." in vtt
+    # one host: named on the first cue only (a label only where the speaker changes)
+    assert vtt.count("<v The Host>") == 1 and "<v The Host>This is st" in vtt
     as_run = json.loads((root / "episodes" / WEEK / "out" / "as-run.json").read_text())
     items = [i for i in as_run["podcast"]["items"] if i["type"] == "read"]
     ch = json.loads((media / "2026-W47.chapters.json").read_text())
     assert ch["version"] == "1.2.0"
-    assert [(c["startTime"], c["endTime"]) for c in ch["chapters"]] == [(i["start_s"], i["end_s"]) for i in items]
+    # chapters cover the whole file: the opening theme joins the first, each runs to the next, the last to the end
+    total = as_run["podcast"]["samples"] * 1000 // as_run["rate"] / 1000
+    starts = [0.0] + [i["start_ms"] / 1000 for i in items[1:]]
+    assert [(c["startTime"], c["endTime"]) for c in ch["chapters"]] == list(zip(starts, starts[1:] + [total]))
+    assert items[0]["start_s"] > 0  # there was a theme before the first item
+    # the ID3 chapters are the same
+    from mutagen.id3 import ID3
+    tags = ID3(root / "episodes" / WEEK / "out" / "podcast.mp3")
+    chaps = sorted(tags.getall("CHAP"), key=lambda c: c.start_time)
+    assert [(c.start_time / 1000, c.end_time / 1000) for c in chaps] == \
+        [(c["startTime"], c["endTime"]) for c in ch["chapters"]]
 
 
 def test_no_private_data_anywhere_published(site):
@@ -209,7 +225,7 @@ def test_episode_page_plays_and_seeks_by_chapter(served):
     driver = chrome()
     try:
         driver.get(url + f"st/episodes/{WEEK}/")
-        assert driver.title == "st, 20 November 2026 · st"
+        assert driver.title == "20 November: First fictional story · st"
         buttons = driver.find_elements(By.CSS_SELECTOR, "ol.chapters button")
         ch = json.loads((root / "feeds" / "st" / "media" / "2026-W47.chapters.json").read_text())["chapters"]
         assert [b.text.split("\n")[-1] for b in buttons] == [c["title"] for c in ch]
@@ -258,7 +274,7 @@ def test_feed_holds_every_week_newest_first(tmp_path):
         assert run(*step).exit_code == 0, step
     import feedparser
     d = feedparser.parse(str(feed_of(root)))
-    assert [e.title for e in d.entries] == ["st, 27 November 2026", "st, 20 November 2026"]
+    assert [e.title for e in d.entries] == ["27 November: First fictional story", "20 November: First fictional story"]
     from radio.station import Station
     st_ = Station.open(root)
     assert [e.id for e in d.entries] == [st_.episode_guid(w2), st_.episode_guid(WEEK)]
@@ -295,9 +311,10 @@ def test_escaping_everywhere(tmp_path):
     d = feedparser.parse(str(tree / "feed.xml"))
     assert not d.bozo
     import html
-    assert "&lt;script&gt;" in d.entries[0].description  # HTML show notes: the text inside is escaped
-    assert nasty in html.unescape(d.entries[0].description)
-    etree.parse(str(tree / "feed.xml"))
+    assert "&lt;script&gt;" in d.entries[0].content[0].value  # HTML show notes: the text inside is escaped
+    assert nasty in html.unescape(d.entries[0].content[0].value)
+    desc = etree.parse(str(tree / "feed.xml")).findtext("channel/item/description")  # Apple's short notes, CDATA
+    assert "&lt;script&gt;" in desc and "<script>" not in desc and nasty in html.unescape(desc)
     page = (tree / "episodes" / WEEK / "index.html").read_text()
     assert "<script>alert" not in page and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
     assert "«Профсоюз» ✊" in page
@@ -328,6 +345,11 @@ def test_draft_needs_allow_draft_and_untagged_is_refused(tmp_path):
     assert run("publish", WEEK, "--allow-draft").exit_code == 0
     page = (root / "feeds" / "st" / "episodes" / WEEK / "index.html").read_text()
     assert "This is a draft" in page
+    # the feed item says so too, in its title and its description
+    from lxml import etree
+    item = etree.parse(str(root / "feeds" / "st" / "feed.xml")).find("channel/item")
+    assert item.findtext("title") == "Draft: 20 November: First fictional story"
+    assert item.findtext("description").startswith("<p>This is a draft: synthesized voices stand in")
     del port
 
 
@@ -371,3 +393,370 @@ def test_demo_week_golden_feed_and_pages(tmp_path, update_golden):
                 f"media/{WEEK}.chapters.json", f"episodes/{WEEK}/episode.json"):
         golden(g / rel, (tree / rel).read_text(), update_golden)
     assert runner_for(root)("check").exit_code == 0
+
+
+# --- the listener's side: directory rules, Podcasting 2.0, the preview server, the pages --------------------
+
+JS = Path(__file__).parent / "js"
+
+
+def partytime(feed: Path) -> dict:
+    """The feed as podcast-partytime (the parser behind Podverse and Podcast Index tooling) reads it."""
+    node = shutil.which("node")
+    if not node or not (JS / "node_modules" / "podcast-partytime").is_dir():
+        if os.environ.get("CI"):
+            raise AssertionError("node or tests/js/node_modules missing: scripts/test installs them")
+        pytest.skip("node packages are installed by scripts/test")
+    script = ("const {parseFeed} = require('podcast-partytime');"
+              "const xml = require('fs').readFileSync(process.argv[1], 'utf8');"
+              "process.stdout.write(JSON.stringify(parseFeed(xml)));")
+    out = subprocess.run([node, "-e", script, str(feed)], cwd=JS, capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "NODE_PATH": str(JS / "node_modules")})
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_partytime_reads_every_podcasting_field(site):
+    root, port, _ = site
+    from radio.station import Station
+    st_ = Station.open(root)
+    f = partytime(feed_of(root))
+    base = f"http://127.0.0.1:{port}/st/"
+    assert f["guid"] == str(st_.feed_guid) == str(st_.stored_feed_guid())
+    assert f["locked"] is True and f["podcastOwner"] == st_.config.station.email
+    assert f["podcastFunding"] == [{"url": "https://example.org/support", "message": "Support the station"}]
+    assert [(p["name"], p["role"]) for p in f["podcastPeople"]] == [("The Host", "Host")]
+    assert f["medium"] == "podcast"
+    assert f["podcastTxt"] == [{"purpose": "verify", "value": "fictional-code-42"}]
+    (e,) = f["items"]
+    assert e["podcastTranscripts"] == [{"url": base + "media/2026-W47.vtt", "type": "text/vtt", "language": "en"}]
+    assert e["podcastChapters"] == {"url": base + "media/2026-W47.chapters.json", "type": "application/json+chapters"}
+    assert e["itunesImage"] == base + "cover.png"
+    assert [(p["name"], p["role"]) for p in e["podcastPeople"]] == [("The Host", "Host")]
+    # both reports are regional: the region they share, never a town
+    assert e["podcastLocation"]["name"] == "Test Region"
+    assert e["title"] == "20 November: First fictional story"
+    assert e["enclosure"]["url"] == base + "media/st-2026-W47.mp3"
+
+
+def test_feed_meets_apples_rules(site):
+    from lxml import etree
+    from radio.publish.feed import APPLE_TAGS, html_tags
+    root, _, _ = site
+    raw = feed_of(root).read_text()
+    doc = etree.parse(str(feed_of(root)))
+    ns = {"itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd", "content": "http://purl.org/rss/1.0/modules/content/"}
+    (item,) = doc.findall("channel/item")
+    desc = item.findtext("description")
+    assert "<description><![CDATA[<p>" in raw
+    assert len(desc.encode()) <= 4000 and html_tags(desc) <= APPLE_TAGS
+    assert '<a href="http://127.0.0.1:' in desc and "/st/episodes/2026-W47/" in desc
+    notes = item.findtext("content:encoded", namespaces=ns)
+    assert "<h3>First fictional story</h3>" in notes and "<content:encoded><![CDATA[" in raw
+    assert item.findtext("itunes:title", namespaces=ns) == "First fictional story"
+    assert "st" not in item.findtext("title").split()
+
+
+def test_description_is_cut_to_4000_bytes_with_apples_tags_only():
+    from radio.publish.feed import APPLE_TAGS, description, html_tags
+    rec = {"draft": True, "summary": "Забастовка " * 600, "appeals": ["Send <b>help</b> & money " * 10] * 30}
+    text = description(rec, "https://example.org/st/episodes/2026-W47/", ("https://example.org/s", "Support"))
+    assert len(text.encode()) <= 4000 and html_tags(text) <= APPLE_TAGS
+    assert text.startswith("<p>This is a draft") and text.endswith('<p><a href="https://example.org/s">Support</a></p>')
+    assert "&lt;b&gt;" not in text or "<b>" not in text
+
+
+def test_cues_keep_to_two_lines_of_65_and_never_split_an_abbreviation():
+    from radio.publish.transcript import cues, vtt
+    from radio.rundown import Entry, Item
+    long = ("More than four hundred miners at the Kestrel Ridge No. 2 pit have now been on strike for eight days, "
+            "and the assembly meets every morning at the pit gate to elect a committee of seven. Mr. Reyes agreed.")
+    entries = {i: Entry(Item(id=i, type="read", host=h), None, long, i) for i, h in (("a", "x"), ("b", "x"), ("c", "y"))}
+    items = [{"id": i, "start_ms": n * 20000, "end_ms": n * 20000 + 19000} for n, i in enumerate("abc")]
+    out = cues(items, entries, {"x": "Anna", "y": "Tomas"})
+    assert all(len(c["lines"]) <= 2 and all(len(ln) <= 65 for ln in c["lines"]) for c in out)
+    assert not any(c["text"].endswith(("No.", "Mr.")) for c in out)
+    assert any("No. 2" in ln for c in out for ln in c["lines"]) and any("Mr. Reyes" in c["text"] for c in out)
+    text = vtt(out)
+    assert text.count("<v Anna>") == 1 and text.count("<v Tomas>") == 1  # only where the speaker changes
+    assert out[0]["start_ms"] == 0 and out[-1]["end_ms"] == 59000
+
+
+def test_guid_is_kept_when_base_url_changes_and_check_warns(site, tmp_path):
+    root, port, _ = site
+    copy = tmp_path / "moved"
+    shutil.copytree(root, copy)
+    from radio.station import Station
+    before = Station.open(copy).feed_guid
+    assert (copy / "podcast-guids.toml").read_text().endswith(f'st = "{before}"\n')
+    cfg = copy / "radio.toml"
+    cfg.write_text(cfg.read_text().replace(f"http://127.0.0.1:{port}/", "https://elsewhere.example.org/pod/"))
+    run = runner_for(copy)
+    assert run("publish", WEEK).exit_code == 0
+    assert f"<podcast:guid>{before}</podcast:guid>" in feed_of(copy).read_text()
+    r = run("check")
+    assert r.exit_code == 0, r.out
+    warns = [ln for ln in r.out.splitlines() if ln.startswith("warn")]
+    assert len(warns) == 1 and "base_url changed since the first publish" in warns[0]
+    assert r.out.splitlines()[-1].endswith("0 failed, 1 warned")
+
+
+def test_hosting_headers_are_written(site):
+    root, port, _ = site
+    tree = root / "feeds" / "st"
+    headers = (tree / "_headers").read_text()
+    assert "/st/media/2026-W47.chapters.json\n  Content-Type: application/json+chapters\n" in headers
+    assert "/st/media/*\n  Access-Control-Allow-Origin: *\n" in headers
+    nginx = (tree / "nginx-headers.conf").read_text()
+    assert "location /st/ {" in nginx and "default_type application/json+chapters;" in nginx
+    assert 'add_header Access-Control-Allow-Origin "*" always;' in nginx
+
+
+def _get(url: str, headers: dict | None = None, method: str = "GET"):
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}, method=method), timeout=10) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def test_serve_rewrites_addresses_to_the_port_it_answers_on(site, tmp_path):
+    root, port, _ = site
+    other = free_port()
+    s = Serve(root, other)
+    try:
+        status, headers, body = _get(f"{s.url}st/feed.xml")
+        assert status == 200 and headers["Access-Control-Allow-Origin"] == "*"
+        import feedparser
+        d = feedparser.parse(body)
+        enclosure = d.entries[0].enclosures[0].href
+        assert enclosure == f"http://127.0.0.1:{other}/st/media/st-2026-W47.mp3"
+        status, _, audio = _get(enclosure)
+        assert status == 200 and audio == (root / "feeds" / "st" / "media" / "st-2026-W47.mp3").read_bytes()
+        _, _, page = _get(f"{s.url}st/episodes/{WEEK}/")
+        assert f"127.0.0.1:{other}" in page.decode() and f"127.0.0.1:{port}" not in page.decode()
+        assert f"pktc://subscribe/127.0.0.1:{other}/st/feed.xml" in page.decode()
+        # the files on disk still name the published address
+        assert f"http://127.0.0.1:{port}/st/media/" in feed_of(root).read_text()
+        status, headers, _ = _get(f"{s.url}st/media/2026-W47.chapters.json")
+        assert headers["Content-Type"] == "application/json+chapters"
+    finally:
+        s.close()
+
+
+def test_serve_refuses_what_is_not_published(served, tmp_path):
+    root, url = served
+    feeds = root / "feeds"
+    (feeds / "st" / "passwd").symlink_to("/etc/passwd")
+    (feeds / "st" / "up").symlink_to(root / "episodes")
+    (feeds / "st" / ".secret").write_text("x")
+    try:
+        for path in ("st/passwd", "st/up/2026-W47/rundown.yaml", "st/.secret", ".st.lock", "st/media/",
+                     "st/%2e%2e/%2e%2e/radio.toml", "st/../radio.toml"):
+            status, _, body = _get(url + path)
+            assert status == 404, (path, status)
+            assert b"root:" not in body
+        status, _, _ = _get(url + "st/feed.xml%00.html")
+        assert status in (400, 404)
+    finally:
+        for name in ("passwd", "up", ".secret"):
+            (feeds / "st" / name).unlink()
+
+
+def test_serve_ranges_edge_cases_and_cors(served):
+    root, url = served
+    media = url + "st/media/st-2026-W47.mp3"
+    size = (root / "feeds" / "st" / "media" / "st-2026-W47.mp3").stat().st_size
+    status, headers, body = _get(media, {"Range": "bytes=100-50"})  # malformed: ignored, as RFC 9110 says
+    assert status == 200 and len(body) == size
+    status, headers, _ = _get(media, {"Range": "bytes=" + "9" * 5000 + "-"})
+    assert status == 416 and headers["Content-Range"] == f"bytes */{size}"
+    status, _, body = _get(media, {"Range": "bytes=0-" + "9" * 5000})
+    assert status == 206 and len(body) == size
+    status, _, body = _get(media, {"Range": "bytes=0-1,5-6"})
+    assert status == 200 and len(body) == size
+    status, headers, _ = _get(media, {"Origin": "https://player.example"}, method="OPTIONS")
+    assert status == 204 and headers["Access-Control-Allow-Origin"] == "*" and "Range" in headers[
+        "Access-Control-Allow-Headers"]
+    for path in ("st/feed.xml", "st/media/2026-W47.vtt", "st/media/2026-W47.chapters.json"):
+        assert _get(url + path)[1]["Access-Control-Allow-Origin"] == "*"
+
+
+def test_serve_survives_stalled_and_vanishing_clients(site):
+    import threading
+    from radio.publish.serve import server
+    root, site_port, _ = site
+    httpd = server(root / "feeds", "127.0.0.1", 0, published=f"http://127.0.0.1:{site_port}/", workers=4,
+                   head_timeout=1.0)
+    port = httpd.server_address[1]
+    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t.start()
+    base = threading.active_count()
+    try:
+        stalled = [socket.create_connection(("127.0.0.1", port)) for _ in range(120)]
+        time.sleep(0.5)
+        assert threading.active_count() <= base + 4  # a bounded pool, not a thread each
+        gone = socket.create_connection(("127.0.0.1", port))
+        gone.sendall(b"GET /st/media/st-2026-W47.mp3 HTTP/1.0\r\n\r\n")
+        gone.close()  # a client that disconnects mid-download
+        for s in stalled:
+            s.close()
+        time.sleep(1.5)  # the stalled ones time out
+        status, _, body = _get(f"http://127.0.0.1:{port}/st/feed.xml")
+        assert status == 200 and f"127.0.0.1:{port}" in body.decode()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_serve_busy_port_is_one_line(site):
+    root, _, _ = site
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = runner_for(root)("serve", "--port", str(port))
+    assert r.exit_code == 1
+    assert r.err == (f"error: port {port} on 127.0.0.1 is already in use (stop what is using it, or pick another "
+                     f"port: radio serve --port {port + 1})\n")
+
+
+def _axe(driver) -> list[dict]:
+    """Violations of impact serious or critical that axe-core finds on the page as it is now."""
+    axe = JS / "node_modules" / "axe-core" / "axe.min.js"
+    driver.execute_script(axe.read_text())
+    driver.set_script_timeout(60)
+    violations = driver.execute_async_script(
+        "var done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then(function (r) { done(r.violations); },"
+        " function (e) { done([{id: 'axe failed', impact: 'critical', help: String(e), nodes: []}]); });")
+    return [{"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:3]}
+            for v in violations if v["impact"] in ("serious", "critical")]
+
+
+def _size(driver, width: int, height: int) -> None:
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": width, "height": height,
+                                                                 "deviceScaleFactor": 1, "mobile": width < 600})
+
+
+def _wait(driver, script: str, timeout: float = 10.0):
+    deadline = time.time() + timeout
+    value = None
+    while time.time() < deadline:
+        value = driver.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for: {script} (last {value!r})")
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromedriver").exists() and not os.environ.get("CI"),
+                    reason="chromium is installed by scripts/test (in CI a missing one fails)")
+@pytest.mark.parametrize("width", [1280, 390])
+def test_episode_page_in_chromium(served, width):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    if not (JS / "node_modules" / "axe-core").is_dir() and not os.environ.get("CI"):
+        pytest.skip("axe-core is installed by scripts/test")
+    root, url = served
+    page = url + f"st/episodes/{WEEK}/"
+    driver = chrome()
+    try:
+        _size(driver, width, 800)
+        driver.get(page + "#t=0:03")
+        # a timestamp link opens and seeks
+        t = _wait(driver, "var p = document.getElementById('player');"
+                          "return p.currentTime >= 3 && !p.paused ? p.currentTime : 0")
+        assert 3 <= t < 6
+        # the chapter playing is marked, and only that one
+        current = _wait(driver, "return document.querySelectorAll('ol.chapters button[aria-current=true]')")
+        assert len(current) == 1
+        start, end = float(current[0].get_attribute("data-start")), float(current[0].get_attribute("data-end"))
+        assert start <= driver.execute_script("return document.getElementById('player').currentTime") < end + 0.5
+        assert "Now: " in driver.find_element(By.ID, "now-chapter").text
+        # the duration shown is the player's
+        shown = driver.find_element(By.ID, "duration").text
+        secs = int(driver.execute_script("return document.getElementById('player').duration"))
+        assert shown == f"{secs // 60}:{secs % 60:02d}"
+        # the player stays on screen after scrolling to the end
+        driver.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+        time.sleep(0.2)
+        assert driver.execute_script("return window.scrollY") > 100
+        top, bottom = driver.execute_script("var r = document.getElementById('player').getBoundingClientRect();"
+                                            "return [r.top, r.bottom]")
+        assert 0 <= top and bottom <= 800
+        # no horizontal scroll
+        assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+        # the transcript follows playback; scrolling it away stops that, and a button resumes it
+        driver.execute_script("document.getElementById('cues').style.maxHeight = '3.5rem'")
+        driver.execute_script("var p = document.getElementById('player'), c = document.querySelectorAll("
+                              "'ol.transcript button'); p.currentTime = parseFloat(c[c.length - 1].dataset.start)"
+                              " + 0.05; p.play()")
+        _wait(driver, "return document.getElementById('cues').scrollTop > 0")
+        driver.execute_script("document.getElementById('player').pause()")
+        visible = driver.execute_script(
+            "var b = document.getElementById('cues'), c = b.querySelector('button[aria-current=true]');"
+            "var r = c.getBoundingClientRect(), q = b.getBoundingClientRect(); return r.bottom > q.top && r.top < q.bottom")
+        assert visible
+        assert driver.find_element(By.ID, "follow").get_attribute("hidden") is not None
+        time.sleep(0.4)
+        driver.execute_script("document.getElementById('cues').scrollTop = 0")
+        _wait(driver, "return !document.getElementById('follow').hidden")
+        driver.execute_script("document.getElementById('follow').scrollIntoView({block: 'center'})")
+        driver.find_element(By.ID, "follow").click()
+        _wait(driver, "return document.getElementById('follow').hidden && document.getElementById('cues').scrollTop > 0")
+        # keys work anywhere on the page: Space pauses and plays, arrows skip
+        body = driver.find_element(By.TAG_NAME, "body")
+        driver.execute_script("document.activeElement.blur()")
+        paused = driver.execute_script("return document.getElementById('player').paused")
+        body.send_keys(Keys.SPACE)
+        _wait(driver, f"return document.getElementById('player').paused === {str(not paused).lower()}")
+        driver.execute_script("var p = document.getElementById('player'); p.pause(); p.currentTime = 1")
+        body.send_keys(Keys.ARROW_RIGHT)
+        assert driver.execute_script("return document.getElementById('player').currentTime") > 5
+        # skip link, download link, cover, social cards, subscribe buttons
+        assert driver.find_element(By.CSS_SELECTOR, "a.skip").get_attribute("href").endswith("#main")
+        assert driver.find_element(By.CSS_SELECTOR, "a.download").get_attribute("download") is not None
+        assert driver.find_element(By.CSS_SELECTOR, 'meta[property="og:audio"]').get_attribute("content") \
+            .endswith("/st/media/st-2026-W47.mp3")
+        assert driver.find_element(By.CSS_SELECTOR, 'meta[name="twitter:card"]').get_attribute("content") == "summary"
+        apps = {a.text: a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "a.app")}
+        assert set(apps) == {"Apple Podcasts", "AntennaPod", "Pocket Casts", "Overcast", "gPodder"}
+        assert apps["Apple Podcasts"].startswith("podcast://127.0.0.1:")
+        assert len(driver.find_elements(By.XPATH, "//h2[normalize-space()='How to help']")) == 1
+        ARTIFACTS.mkdir(exist_ok=True)
+        driver.save_screenshot(str(ARTIFACTS / f"episode-page-{width}.png"))
+        driver.execute_script("document.getElementById('player').pause(); window.scrollTo(0, 0)")
+        assert _axe(driver) == []
+        # the show page: episodes with summary, duration and a play button; the feed is discoverable
+        driver.get(url + "st/")
+        assert driver.find_element(By.CSS_SELECTOR, 'link[rel="alternate"][type="application/rss+xml"]') \
+            .get_attribute("href") == f"{url}st/feed.xml"
+        item = driver.find_element(By.CSS_SELECTOR, "ul.episodes li")
+        assert "First fictional story" in item.text and f"· {shown}" in item.text
+        driver.find_element(By.CSS_SELECTOR, "button.play").click()
+        _wait(driver, "var p = document.getElementById('player'); return !p.paused && p.currentTime > 0")
+        assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+        driver.execute_script("document.getElementById('player').pause()")
+        assert _axe(driver) == []
+    finally:
+        driver.quit()
+
+
+def test_location_only_from_what_every_report_publishes():
+    from radio.publish import location
+    from radio.reports import Report, public
+
+    def rep(place, region, exposure):
+        return public(Report.model_validate({
+            "id": "r", "title": "Fictional", "received": "2026-11-16", "place": place, "region": region, "kind": "strike",
+            "exposure": exposure, "status": "verified"}), "r")
+
+    town = rep("Kestrel Ridge", "North Basin", "named")
+    assert location([town, rep("Kestrel Ridge", "North Basin", "named")]) == "Kestrel Ridge, North Basin"
+    # a report that withholds its town: only the region, never the town
+    assert location([town, rep("Kestrel Ridge", "North Basin", "regional")]) == "North Basin"
+    assert location([rep("Smalltown", "North Basin", "regional")]) == "North Basin"
+    assert location([town, rep("Port Alder", "Eastern Coast", "named")]) is None  # unsure: nothing
+    assert location([town, rep("Kestrel Ridge", "North Basin", "none")]) is None
+    assert location([]) is None

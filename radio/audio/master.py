@@ -122,7 +122,9 @@ def _write_both(wav: Path, on: Limited, mp3: Path, pod: Limited, rate: int, bitr
     """Both masters at once: the on-air WAV in a second process, the podcast limited here and fed to the encoder,
     the MP3 measured as it is written. Returns the on-air and podcast measurements."""
     import multiprocessing as mp
-    ctx = mp.get_context("spawn")  # a clean interpreter: no inherited threads or BLAS state
+    # forked, not spawned: a fresh interpreter re-imports numpy and scipy (seconds of CPU on a busy machine); at this
+    # point no other thread runs (the take pool is shut, the encoder not started), so nothing is half-held
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     recv, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_onair_process, args=(str(wav), str(on.path), on.total, on.gain_db, on.ceiling_db,
                                                      rate, spans_on, send), daemon=True)

@@ -73,11 +73,13 @@ class Mixer:
 
     STEP = 1 << 19  # samples added at a time by `stream`
 
-    def stream(self, start: int, x: np.ndarray, safe: int) -> None:
-        """Add a long item a few seconds at a time, flushing behind it up to `safe` (what no later item can
-        reach): the buffer never holds the whole item."""
+    def stream(self, start: int, x: np.ndarray, safe: int, under: np.ndarray | None = None) -> None:
+        """Add a long item a few seconds at a time (with the bed `under` it, as long as it), flushing behind it up
+        to `safe` (what no later item can reach): the buffer never holds the whole item."""
         for k in range(0, len(x), self.STEP):
             self.add(start + k, x[k: k + self.STEP])
+            if under is not None:
+                self.add(start + k, under[k: k + self.STEP])
             self.flush(max(self.base, min(start + k, safe)))
 
     def add(self, start: int, x: np.ndarray) -> None:
@@ -175,14 +177,14 @@ def prepare(station: Station, src: Source, rate: int, elements: Elements, allow_
 
 
 def bed_under(station: Station, mix: Mixer, start: int, voice: np.ndarray, name: str, rate: int,
-              elements: Elements) -> None:
+              elements: Elements) -> np.ndarray:
     """The bed for a speech item: it fades in before the voice, ducks under it, and fades out after; where its
     fades reach a neighbouring voice they duck under that voice too."""
     a = station.config.audio
     lead = round(a.bed_fade * rate)
     n = lead + len(voice) + lead
     bed = np.resize(elements.get(name), n)  # looped to length, one array, shaped in place below
-    bed[lead: lead + len(voice)] *= segment.duck_envelope(voice, rate, a.silence_db, a.duck_db, a.duck_ramp)
+    segment.duck_under(bed[lead: lead + len(voice)], voice, rate, a.silence_db, a.duck_db, a.duck_ramp)
     duck = np.float32(dsp.undb(a.duck_db))
     ramp = min(lead, round(a.duck_ramp * rate))
     if ramp:  # ease into and out of the ducked level at the voice's edges
@@ -202,8 +204,9 @@ def bed_under(station: Station, mix: Mixer, start: int, voice: np.ndarray, name:
     if at < 0:
         bed, at = bed[-at:], 0
     cut = len(bed) - lead
-    mix.add(at, bed[:cut])
+    mix.add(at, bed[: start - at])  # the lead-in; the part under the voice is mixed with it, a stretch at a time
     mix.pending = (at + cut, bed[cut:])
+    return bed[start - at: cut]
 
 
 @dataclass
@@ -261,13 +264,13 @@ def mix(station: Station, rundown: rd.Rundown, sources: list[Source], raw_on: Pa
                     start = on.end
                 speech = src.kind == "speech"
                 mixer.release(start if speech else None, x if speech else None, **duck)
-                if it.bed and speech:
-                    bed_under(station, mixer, start, x, it.bed, rate, elements)
+                under = bed_under(station, mixer, start, x, it.bed, rate, elements) if it.bed and speech else None
                 cross = mixer.end - start if mixer.placed and start < mixer.end else 0
                 if cross:  # a crossfade: the outgoing tail fades down as this element fades up
                     mixer.fade_out(start, cross)
                 safe = start + len(x) - retain - (round(a.bed_fade * rate) if it.bed else 0)
-                mixer.stream(start, segment.fade(x, rate, cross / rate, 0.0) if cross else x, safe)
+                mixer.stream(start, segment.fade(x, rate, cross / rate, 0.0) if cross else x, safe, under)
+                del under
                 # a later bed's lead-in ducks under this voice: only its end is kept for that
                 keep = min(len(x), round(a.bed_fade * rate))
                 mixer.voice = (start + len(x) - keep, x[len(x) - keep:].copy()) if speech else None

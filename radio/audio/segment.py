@@ -294,8 +294,9 @@ def prepare_element(x: np.ndarray, rate: int, target_lufs: float, name: str, mix
     return Prepared(y, {"integrated_before": m["integrated"], "gain_db": round(gain, 2)}, round(gain, 2))
 
 
-def duck_envelope(voice: np.ndarray, rate: int, silence_db: float, duck_db: float, ramp_s: float) -> np.ndarray:
-    """Gain for a bed under `voice`: `duck_db` where the voice speaks, 0 dB in its pauses, moving over `ramp_s`."""
+def duck_gains(voice: np.ndarray, rate: int, silence_db: float, duck_db: float, ramp_s: float) -> np.ndarray:
+    """Gain for a bed under `voice`, one value per 10 ms: `duck_db` where the voice speaks, 0 dB in its pauses,
+    moving over `ramp_s`."""
     hop = rate // 100
     if len(voice) == 0:
         return np.ones(0, np.float32)
@@ -303,8 +304,25 @@ def duck_envelope(voice: np.ndarray, rate: int, silence_db: float, duck_db: floa
     hold = max(1, round(0.3 * 100))  # bridge the short gaps between words
     active = maximum_filter1d(active, 2 * hold + 1)
     smooth = uniform_filter1d(active, max(1, round(ramp_s * 100)))
-    gain = (10 ** (smooth * duck_db / 20)).astype(np.float32)
-    return np.repeat(gain, hop)[: len(voice)]
+    return (10 ** (smooth * duck_db / 20)).astype(np.float32)
+
+
+def duck_envelope(voice: np.ndarray, rate: int, silence_db: float, duck_db: float, ramp_s: float) -> np.ndarray:
+    """The same gain, per sample."""
+    return np.repeat(duck_gains(voice, rate, silence_db, duck_db, ramp_s), rate // 100)[: len(voice)]
+
+
+def duck_under(bed: np.ndarray, voice: np.ndarray, rate: int, silence_db: float, duck_db: float, ramp_s: float
+               ) -> None:
+    """Multiply `bed` (as long as `voice`) in place by the ducking gain, 10 ms at a time: no per-sample
+    envelope as long as the take is ever made."""
+    hop = rate // 100
+    gains = duck_gains(voice, rate, silence_db, duck_db, ramp_s)
+    n = len(bed) // hop
+    if n:
+        bed[: n * hop].reshape(n, hop)[:] *= gains[:n, None]
+    if len(bed) > n * hop:
+        bed[n * hop:] *= gains[n]
 
 
 def fade(x: np.ndarray, rate: int, fade_in_s: float, fade_out_s: float) -> np.ndarray:

@@ -36,7 +36,7 @@ from radio import fsutil
 from radio.station import Station, parse_week
 from radio.errors import RadioError
 from radio.mail.secrets import credentials
-from radio.reports import file_report, reports_dir
+from radio.reports import file_report
 from radio.station import correspondents
 
 # Structural damage: the message cannot be read the way its sender meant it.
@@ -479,22 +479,29 @@ def _mark(item: Incoming) -> None:
 
 
 def _file(station: Station, week: str, taken: Taken, item: Incoming, monday: dt.date) -> str:
+    """The report through the desk's own filing (which picks its id), its attachments into
+    private/intake/<report-id>/. They are written first, beside it, and renamed into place once the id is known:
+    a report never names files that are not there."""
     rec = taken.record
-    private = {**taken.private, "intake": {"source": item.where, "attachments": []}}
-    folder = reports_dir(station, week)
-    taken_ids = {p.stem for p in folder.glob("*.md")} if folder.is_dir() else set()
-    from radio.reports import make_id
-    rid = make_id(taken.title, taken_ids)
-    if taken.attachments:  # attachments first: a report never points at files that are not there
-        used: set[str] = set()
-        target = station.private_dir / "intake" / rid
-        for n, (name, data) in enumerate(taken.attachments, start=1):
-            safe = _safe_name(name, n, used)
-            fsutil.write_bytes(target / safe, data)
-            private["intake"]["attachments"].append(f"private/intake/{rid}/{safe}")
+    names: list[str] = []
+    used: set[str] = set()
+    staging = station.private_dir / "intake" / f".incoming-{short_id(taken.message_id)}"
+    for n, (name, data) in enumerate(taken.attachments, start=1):
+        names.append(_safe_name(name, n, used))
+        fsutil.write_bytes(staging / names[-1], data)
+    private = {**taken.private, "intake": {"source": item.where, "attachments": names}}
     path = file_report(station, week, taken.title, received=taken.received or monday, body=taken.body,
                        attribution=_str(rec.get("attribution")), region=_str(rec.get("region")),
                        sector=_str(rec.get("sector")), private=private)
+    if names:
+        target = station.private_dir / "intake" / path.stem
+        if target.exists():  # the same id in another week took the folder: this one goes beside it, and says so
+            target = target.with_name(f"{path.stem}-{week}-{short_id(taken.message_id)}")
+            from radio.reports import editing
+            with editing(station, path.stem, week) as rf:
+                rf.data["private"]["intake"]["folder"] = f"private/intake/{target.name}"
+                rf.save()
+        staging.rename(target)
     return path.stem
 
 

@@ -12,12 +12,13 @@ from pathlib import Path
 from lxml import etree
 
 from radio.config import APPLE_CATEGORIES
-from radio.station import Station
+from radio.station import GUIDS_NAME, Station
 from radio.publish import publish_root
-from radio.publish.feed import ITUNES_NS, PODCAST_NS
-from radio.tags import image_size
+from radio.publish.feed import APPLE_TAGS, DESCRIPTION_BYTES, ITUNES_NS, PODCAST_NS, html_tags
+from radio.tags import image_size, repeats_show
 
-NS = {"itunes": ITUNES_NS, "podcast": PODCAST_NS, "atom": "http://www.w3.org/2005/Atom"}
+NS = {"itunes": ITUNES_NS, "podcast": PODCAST_NS, "atom": "http://www.w3.org/2005/Atom",
+      "content": "http://purl.org/rss/1.0/modules/content/"}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 
@@ -60,6 +61,10 @@ def check(station: Station) -> list[tuple[bool, str]]:
     def ok(cond: bool, what: str) -> bool:
         results.append((bool(cond), what))
         return bool(cond)
+
+    def warn_unless(cond: bool, what: str) -> None:
+        """A warning (None) does not fail the check, but is printed."""
+        results.append((True if cond else None, what))
 
     feed_path = root / "feed.xml"
     if not ok(feed_path.is_file(), f"{feed_path.relative_to(station.root)} exists"):
@@ -105,7 +110,13 @@ def check(station: Station) -> list[tuple[bool, str]]:
     ok(explicit in (["true"], ["false"]), f"itunes:explicit is true or false, once ({explicit})")
     ok(ch.findtext("itunes:type", namespaces=NS) in ("episodic", "serial"), "itunes:type is episodic or serial")
     guid = ch.findtext("podcast:guid", namespaces=NS) or ""
-    ok(guid == str(station.feed_guid), f"podcast:guid is the UUIDv5 of the feed URL ({guid})")
+    stored = station.stored_feed_guid()
+    ok(stored is not None and guid == str(stored),
+       f"podcast:guid is the one stored in {GUIDS_NAME} at the first publish ({guid})")
+    warn_unless(stored is None or stored == station.url_feed_guid,
+                f"the stored podcast:guid ({stored}) is not the one the current feed URL gives "
+                f"({station.url_feed_guid}): base_url changed since the first publish; the GUID stays, as apps "
+                "expect (set an HTTP redirect from the old feed URL)")
     try:
         ok(uuid.UUID(guid).version == 5, "podcast:guid is a version 5 UUID")
     except ValueError:
@@ -115,7 +126,18 @@ def check(station: Station) -> list[tuple[bool, str]]:
        "podcast:locked with an owner")
     selfs = [a.get("href") for a in ch.findall("atom:link", NS) if a.get("rel") == "self"]
     ok(selfs == [station.feed_url], f"atom:link rel=self is the feed URL ({selfs})")
+    ok(ch.findtext("podcast:medium", namespaces=NS) == "podcast", "podcast:medium is podcast")
+    people = ch.findall("podcast:person", NS)
+    hosts = sorted(h.name for h in station.config.hosts)
+    ok(sorted(p.text or "" for p in people) == hosts and all(p.get("role") == "host" for p in people),
+       f"podcast:person names the hosts, and only them ({len(people)})")
+    funding = station.config.podcast.funding_url
+    if funding:
+        f = ch.find("podcast:funding", NS)
+        ok(f is not None and f.get("url") == funding and bool((f.text or "").strip()),
+           f"podcast:funding links the support page ({funding})")
     items = ch.findall("item")
+    raw = feed_path.read_text(encoding="utf-8")
     ok(bool(items), f"the feed has episodes ({len(items)})")
     guids = [i.findtext("guid") for i in items]
     ok(len(set(guids)) == len(guids), "episode GUIDs are unique")
@@ -149,10 +171,66 @@ def check(station: Station) -> list[tuple[bool, str]]:
         link = it.findtext("link")
         lp = local(link)
         ok(lp is not None and (lp / "index.html").is_file(), f"{t}: episode page resolves ({link})")
+        ok(not repeats_show(t, station.config.show.title), f"{t}: the episode title does not repeat the show's title")
+        ok(bool((it.findtext("itunes:title", namespaces=NS) or "").strip()), f"{t}: itunes:title")
+        desc = it.findtext("description") or ""
+        size = len(desc.encode("utf-8"))
+        ok(0 < size <= DESCRIPTION_BYTES, f"{t}: description is {size} bytes (at most {DESCRIPTION_BYTES})")
+        tags = html_tags(desc)
+        ok(tags <= APPLE_TAGS, f"{t}: description uses only Apple's tags ({', '.join(sorted(tags)) or 'none'})")
+        ok(f"<![CDATA[{desc[:40]}" in raw, f"{t}: description is in CDATA")
+        ok(bool((it.findtext("content:encoded", namespaces=NS) or "").strip()), f"{t}: full notes in content:encoded")
+        img = it.find("itunes:image", NS)
+        ip = local(img.get("href") if img is not None else None)
+        ok(ip is not None and ip.is_file(), f"{t}: episode itunes:image resolves")
+        rec_path = lp / "episode.json" if lp is not None else None
+        rec = json.loads(rec_path.read_text(encoding="utf-8")) if rec_path and rec_path.is_file() else None
+        ch_el = it.find("podcast:chapters", NS)
+        cp = local(ch_el.get("url")) if ch_el is not None else None
+        if cp is not None and cp.is_file() and rec is not None:
+            problem = chapter_gap(json.loads(cp.read_text(encoding="utf-8")).get("chapters", []), rec["duration_s"])
+            ok(problem is None, f"{t}: chapters cover the whole file from 0" + (f" ({problem})" if problem else ""))
+        tr = it.find("podcast:transcript", NS)
+        tp = local(tr.get("url")) if tr is not None else None
+        if tp is not None and tp.is_file():
+            problem = cue_problem(tp.read_text(encoding="utf-8"))
+            ok(problem is None, f"{t}: transcript cues have at most 2 lines of 65 characters"
+               + (f" ({problem})" if problem else ""))
+            ok(tr.get("rel") != "captions", f"{t}: transcript does not claim rel=captions (times are approximate)")
     for page in sorted(root.rglob("*.html")):
         problem = html_problem(page.read_text(encoding="utf-8"))
         ok(problem is None, f"{page.relative_to(root)} is well-formed HTML" + (f" ({problem})" if problem else ""))
     return results
+
+
+def chapter_gap(chapters: list[dict], duration_s: float) -> str | None:
+    """Why chapters do not cover 0 to the end without gaps, or None."""
+    if not chapters:
+        return "no chapters"
+    if chapters[0].get("startTime") != 0:
+        return f"the first starts at {chapters[0].get('startTime')}"
+    for a, b in zip(chapters, chapters[1:]):
+        if a.get("endTime") != b.get("startTime"):
+            return f"a gap or overlap at {a.get('endTime')}-{b.get('startTime')}"
+    end = chapters[-1].get("endTime")
+    if end is None or abs(end - duration_s) > 0.05:
+        return f"the last ends at {end}, the file at {duration_s}"
+    return None
+
+
+def cue_problem(vtt: str) -> str | None:
+    blocks = [b for b in vtt.replace("\r\n", "\n").split("\n\n") if "-->" in b]
+    for b in blocks:
+        lines = b.split("\n")
+        text = lines[[i for i, ln in enumerate(lines) if "-->" in ln][0] + 1:]
+        plain = [re.sub(r"<[^>]+>", "", ln).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+                 for ln in text]
+        if len(plain) > 2:
+            return f"{len(plain)} lines in a cue: {plain[0][:30]}…"
+        long = [ln for ln in plain if len(ln) > 65]
+        if long:
+            return f"{len(long[0])} characters: {long[0][:30]}…"
+    return None
 
 
 def email_date(text: str | None) -> bool:

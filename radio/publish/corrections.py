@@ -151,12 +151,13 @@ def podcast_master(station: Station, week: str) -> tuple[Path, dict]:
             gain = min(loud["integrated"] - got, L.podcast_true_peak - 0.3 - peak)
             if abs(gain) >= 0.1:
                 _cut_and_encode(mp3, tmp, keep, station.config.podcast.bitrate, rate, gain)
-        from radio.tags import cover_image, episode, tag_mp3
+        from radio.tags import cover_image, covering, episode, tag_mp3
         ep = episode(station, week)
         rundown = rd.load(station, week)
-        from radio.asrun import chapters as make_chapters
-        chapters = make_chapters(new["items"], {e.id: e.title for e in rundown.entries},
-                                 set(station.config.podcast.chapter_types))
+        entries = {e.id: e for e in rundown.entries}
+        kinds = set(station.config.podcast.chapter_types)
+        chapters = [(c["title"], c["start_ms"], c["end_ms"]) for c in covering(  # the whole file, as tag does
+            new["items"], kinds, {i: e.title for i, e in entries.items()}, new["samples"] * 1000 // rate)]
         titles = [e.title for e in rundown.live if e.report is not None and e.id not in gone]
         ep = dataclasses.replace(ep, chapters=chapters, summary=_summary(station, week, titles))
         tag_mp3(tmp, ep, cover_image(station), round(new["seconds"] * 1000))
@@ -297,15 +298,18 @@ def site_files(station: Station, records: dict[str, dict]) -> dict[str, str | by
     """The corrections page, its feed and one page per thread, from every published week."""
     from radio.render import render
     cfg = station.config
-    base = {"language": cfg.station.language, "show": cfg.show.title, "feed_url": station.feed_url}
+    funding = {"url": cfg.podcast.funding_url, "text": cfg.podcast.funding_text} if cfg.podcast.funding_url else None
+    base = {"language": cfg.station.language, "show": cfg.show.title, "feed_url": station.feed_url,
+            "station": cfg.station.name, "funding": funding}
     items = corrections_list(station, records)
     files: dict[str, str | bytes] = {
-        "corrections/index.html": render(station, "corrections.html", {**base, "items": items}),
+        "corrections/index.html": render(station, "corrections.html", {**base, "root": "../", "items": items}),
         "corrections/feed.xml": _corrections_feed(station, items),
     }
     for thread, entries in sorted(thread_pages(station, records).items()):
         files[f"threads/{thread}/index.html"] = render(station, "thread.html", {
-            **base, "thread": thread_title(thread),  # newest week first; within a week, in the episode's order
+            # newest week first; within a week, in the episode's order
+            **base, "root": "../../", "thread": thread_title(thread),
             "items": sorted(sorted(entries, key=lambda i: i["start"]), key=lambda i: i["week"], reverse=True)})
     return files
 

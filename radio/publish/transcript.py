@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 
 from radio.rundown import Entry
 
@@ -21,27 +22,64 @@ def _vtt_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# A full stop after these does not end a sentence, and a cue never ends on them ("No. 2" stays together).
+ABBREVIATIONS = {"no", "nos", "mr", "mrs", "ms", "dr", "st", "mt", "vs", "etc", "e.g", "i.e", "co", "ltd", "inc",
+                 "jr", "sr", "prof", "gen", "gov", "sgt", "capt", "lt", "col", "rev", "fig", "approx", "dept", "est",
+                 "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "p", "pp"}
+LINE = 65  # characters a cue line may hold (the Podcast Index transcript guidance)
+LINES = 2  # lines a cue may hold
+NBSP = "\u00a0"
+
+
+def _is_abbreviation(word: str) -> bool:
+    w = word.rstrip(".").lower()
+    return word.endswith(".") and (w in ABBREVIATIONS or (len(w) == 1 and w.isalpha()))
+
+
+def _glue(text: str) -> str:
+    """Join an abbreviation to the word after it with a no-break space, so no split falls between them."""
+    words = " ".join(text.split()).split(" ")
+    out = []
+    for i, w in enumerate(words):
+        out.append(w + (NBSP if _is_abbreviation(w) and i + 1 < len(words) else " "))
+    return "".join(out).rstrip(" ")
+
+
 def sentences(text: str) -> list[str]:
-    parts = re.split(r"(?<=[.!?…])\s+", " ".join(text.split()))
-    return [p for p in parts if p.strip()]
+    glued = _glue(text)
+    parts = re.split(r"(?<=[.!?…])\s+(?=[^\s])", glued.replace(NBSP, "\x00"))
+    return [p.replace("\x00", NBSP) for p in parts if p.strip()]
+
+
+def lines_of(sentence: str) -> list[list[str]]:
+    """A sentence as cues of at most LINES lines of at most LINE characters, broken only between words."""
+    lines = textwrap.wrap(sentence, LINE, break_on_hyphens=False, break_long_words=True)
+    lines = [ln.replace(NBSP, " ") for ln in lines]
+    return [lines[i:i + LINES] for i in range(0, len(lines), LINES)]
 
 
 def cues(items: list[dict], entries: dict[str, Entry], hosts: dict[str, str]) -> list[dict]:
-    """One cue per sentence, spread across its item by length (approximate within an item, exact at its edges)."""
+    """Cues of at most two 65-character lines, spread across their item by length.
+
+    Times are exact at each item's edges and approximate within it (they are shared out by characters)."""
     out = []
     for it in items:
         e = entries.get(it["id"])
         if e is None or not e.text:
             continue
-        parts = sentences(e.text)
-        total = sum(len(p) for p in parts) or 1
+        parts = [c for s in sentences(e.text) for c in lines_of(s)]
+        total = sum(len(" ".join(p)) for p in parts) or 1
         start, span, done = it["start_ms"], it["end_ms"] - it["start_ms"], 0
         for p in parts:
             a = start + span * done // total
-            done += len(p)
+            done += len(" ".join(p))
             b = start + span * done // total
-            out.append({"start_ms": a, "end_ms": b, "speaker": hosts.get(e.item.host or "", ""), "text": p,
-                        "item": it["id"]})
+            out.append({"start_ms": a, "end_ms": b, "speaker": hosts.get(e.item.host or "", ""),
+                        "text": " ".join(p), "lines": p, "item": it["id"]})
+    previous = None
+    for c in out:  # a speaker is named only where the speaker changes
+        c["new_speaker"] = bool(c["speaker"]) and c["speaker"] != previous
+        previous = c["speaker"]
     return out
 
 
@@ -51,8 +89,9 @@ def vtt(cue_list: list[dict]) -> str:
              "by their length, so those times are approximate.", ""]
     for n, c in enumerate(cue_list, 1):
         speaker = _vtt_text(c["speaker"]).replace(">", "")
-        voice = f"<v {speaker}>" if speaker else ""
-        lines += [str(n), f"{_ts(c['start_ms'])} --> {_ts(c['end_ms'])}", f"{voice}{_vtt_text(c['text'])}", ""]
+        voice = f"<v {speaker}>" if speaker and c.get("new_speaker", True) else ""
+        text = "\n".join(_vtt_text(ln) for ln in c.get("lines") or [c["text"]])
+        lines += [str(n), f"{_ts(c['start_ms'])} --> {_ts(c['end_ms'])}", f"{voice}{text}", ""]
     return "\n".join(lines)
 
 

@@ -132,6 +132,8 @@ def make_record(station: Station, week: str, media: Path, old: dict | None, othe
         as_run = {**as_run, "podcast": podcast}
     ep = written(station, week)  # what tag wrote into the masters
     rundown = rd.load(station, week)
+    # masters mixed before a report was held still hold its voice: never published, whatever ran since
+    rd.refuse_stale_masters(rundown, [i for m in ("onair", "podcast") for i in as_run[m]["items"]], out / "as-run.json")
     entries = {e.id: e for e in rundown.entries}
     hosts = {h.id: h.name for h in cfg.hosts}
     cues = transcript.cues(as_run["podcast"]["items"], entries, hosts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import feedparser
@@ -37,16 +38,30 @@ def multi(tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> tuple[Path, list[str]]:
     """The demo station with its editions, canaries planted, the Russian and French editions built (shortened
-    Russian slot: the test is about languages, not about filling 14:30 with the news bed)."""
-    root = copy_station(tmp_path_factory.mktemp("editions") / "station", editions=True)
-    cfg = root / "radio.toml"
-    cfg.write_text(cfg.read_text(encoding="utf-8").replace('slot = "14:30"', 'slot = "5:00"'), encoding="utf-8")
-    canaries = plant(root)
-    run = runner_for(root)
-    for ed in EDITIONS:
-        r = run("build", WEEK, "--draft", "--edition", ed)
-        assert r.exit_code == 0, r.err + r.out
-    return root, canaries
+    Russian slot: the test is about languages, not about filling 14:30 with the news bed).
+
+    Built once per test run: with several workers the first builds it under a lock and the others read it."""
+    import fcntl
+    import os
+    base = tmp_path_factory.getbasetemp()  # with workers, each has its own under this run's folder
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "editions-built"
+    shared.mkdir(exist_ok=True)
+    root, done = shared / "station", shared / "canaries.json"
+    with open(shared / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.is_file():
+            shutil.rmtree(root, ignore_errors=True)
+            copy_station(root, editions=True)
+            cfg = root / "radio.toml"
+            cfg.write_text(cfg.read_text(encoding="utf-8").replace('slot = "14:30"', 'slot = "5:00"'),
+                           encoding="utf-8")
+            canaries = plant(root)
+            run = runner_for(root)
+            for ed in EDITIONS:
+                r = run("build", WEEK, "--draft", "--edition", ed)
+                assert r.exit_code == 0, r.err + r.out
+            done.write_text(json.dumps(canaries))
+    return root, json.loads(done.read_text())
 
 
 # --- configuration --------------------------------------------------------------------------------------
@@ -298,3 +313,15 @@ def test_script_and_run_sheet_speak_the_editions_language(built):
     assert "<title>Conducteur:" in fr_sheet and ">temps restant<" in fr_sheet
     fr = (root / "episodes" / WEEK / "fr" / "out" / "script.html").read_text(encoding="utf-8")
     assert "TOP : lu en direct" in fr and "vendredi 20 novembre 2026" in fr
+
+
+@pytest.mark.parametrize("ed,slug", sorted(EDITIONS.items()))
+def test_partytime_reads_each_editions_feed(built, ed, slug):
+    from radio.station import Station
+    from tests.test_publish import partytime
+    root, _ = built
+    s = Station.open(root).for_edition(ed)[0]
+    f = partytime(root / "feeds" / slug / "feed.xml")
+    assert f["guid"] == str(s.feed_guid) and f["language"] == ed
+    (e,) = f["items"]
+    assert e["podcastTranscripts"][0]["language"] == ed

@@ -87,7 +87,7 @@ def voice(tmp_path_factory) -> Path:
     raw = speech(d / "raw.wav", "This is a fictional test read. The workers met at the gate this morning. "
                                 "They counted the buses and wrote it all down.")
     out = d / "speech.wav"
-    ff("-i", str(raw), "-ar", "48000", "-ac", "1", "-c:a", "pcm_s16le", str(out))
+    ff("-i", str(raw), "-af", "volume=-8dB", "-ar", "48000", "-ac", "1", "-c:a", "pcm_s16le", str(out))
     return out
 
 
@@ -321,7 +321,7 @@ def test_record_keep_retime_and_build(browser, studio, station):
     _press(browser, "r")
     verdict = _wait(lambda: browser.find_element(By.ID, "verdict").text if "Take 1" in
                     browser.find_element(By.ID, "verdict").text else None, what="verdict")
-    assert "usable" in verdict and "If kept, the show is" in verdict, verdict
+    assert "LUFS: usable." in verdict and "If kept, the show is" in verdict, verdict
     recorded = int(browser.execute_script("return document.getElementById('booth').dataset.recordedMs"))
     take = seg / "welcome.take-1.ogg"
     assert abs(ffprobe_ms(take) - recorded) <= 700, (ffprobe_ms(take), recorded)  # the recorder starts a moment late
@@ -443,3 +443,15 @@ def test_an_edition_records_into_its_own_segments(tmp_path, upload_file):
     seg = root / "episodes" / WEEK / "ru" / "segments"
     assert sorted(p.name for p in seg.iterdir()) == [f"{item['id']}.ogg", f"{item['id']}.take-1.ogg"]
     assert not (root / "episodes" / WEEK / "segments").exists()
+
+
+def test_a_silent_take_is_saved_but_said_to_be_unusable(studio, station, tmp_path):
+    root, _ = station
+    quiet = tmp_path / "quiet.webm"
+    ff("-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "4", "-c:a", "libopus", str(quiet))
+    status, _, body = studio.request("POST", "/api/items/closing/takes", quiet.read_bytes(),
+                                     {"Content-Type": "audio/webm"})
+    verdict = json.loads(body)
+    assert status == 200 and verdict["usable"] is False
+    assert "silent" in verdict["problems"][0]
+    assert (root / "episodes" / WEEK / "segments" / f"closing.take-{verdict['take']}.ogg").is_file()

@@ -256,7 +256,7 @@ def predict_integrated(energies: np.ndarray, block_peaks: np.ndarray, gain_db: f
     sums = np.zeros(n_sub)
     counts = np.zeros(n_sub)
     reach = Limiter.HOLD + Limiter.ATTACK + 2
-    step = 1 << 20
+    step = 1 << 18  # blocks per window: a dozen MB of temporaries at most, whatever the show's length
     for a in range(0, len(block_peaks), step):
         lo, hi = max(0, a - reach), min(len(block_peaks), a + step + reach)
         need = np.minimum(1.0, ceiling / np.maximum(block_peaks[lo:hi].astype(np.float32) * g, 1e-12))

@@ -155,7 +155,8 @@ def create_app(station: Station, week: str, token: str, *, hosts: set[str] | Non
         try:
             body = json.loads(await request.body() or b"{}")
             op, item, expect = body.get("op"), str(body.get("id", "")), str(body.get("digest", ""))
-            if op == "move" and body.get("by") in (-1, 1):
+            by = body.get("by")
+            if op == "move" and isinstance(by, int) and not isinstance(by, bool) and by and abs(by) <= 10_000:
                 change = lambda items: rd.move_item(items, item, body["by"])  # noqa: E731
             elif op == "skip" and isinstance(body.get("skip"), bool):
                 change = lambda items: rd.set_skip(items, item, body["skip"])  # noqa: E731

@@ -37,7 +37,16 @@ class Options:
     allow_over: bool = False
     allow_under: bool = False
     allow_clipped: bool = False
+    allow_stale_take: bool = False
     progress: Progress = lambda *a: None  # noqa: E731
+
+
+def stale_gate(station: Station, week: str, *, allow_stale_take: bool = False) -> None:
+    """Before anything is written: a recording made before its item's public text changed stops the build
+    (radio/recorded.py), unless the producer says the change does not touch what was read."""
+    from radio import recorded
+    if rd.rundown_path(station, week).is_file():
+        recorded.gate(recorded.stale(station, rd.load(station, week), accept=allow_stale_take))
 
 
 # --- fingerprints ----------------------------------------------------------------------------------
@@ -114,6 +123,7 @@ def run_script(station: Station, week: str, opts: Options) -> list[Path]:
 
 def run_assemble(station: Station, week: str, opts: Options):
     from radio.audio.assemble import assemble
+    stale_gate(station, week, allow_stale_take=opts.allow_stale_take)
     rundown, show = timed(station, week, as_run=False)
     gates.before_assembly(station, rundown, show, opts.draft, opts.allow_over)
     result = assemble(station, week, draft=opts.draft, allow_over=opts.allow_over, allow_clipped=opts.allow_clipped,
@@ -152,7 +162,8 @@ STAGES: list[Stage] = [
           outputs=_out("script.html", "script.md"), run=run_script),
     Stage("assemble", None,
           inputs=lambda s, w, o: [*_common(s, w), *_sound(s, w), f"draft={o.draft}", f"allow_over={o.allow_over}",
-                                  f"allow_under={o.allow_under}", f"allow_clipped={o.allow_clipped}"],
+                                  f"allow_under={o.allow_under}", f"allow_clipped={o.allow_clipped}",
+                                  f"allow_stale_take={o.allow_stale_take}"],
           outputs=_out("onair.wav", "podcast.mp3", "as-run.json", "loudness.json"), run=run_assemble),
     Stage("runsheet", "assemble",
           inputs=lambda s, w, o: [*_common(s, w), *_sound(s, w), s.out_dir(w) / "as-run.json"],
@@ -290,6 +301,7 @@ def build(station: Station, week: str, opts: Options, on_stage: Callable[[str, s
         if not rd.rundown_path(station, week).is_file():
             rd.plan(station, week)
             result.planned = True
+        stale_gate(station, week, allow_stale_take=opts.allow_stale_take)
         rundown, show = timed(station, week, as_run=False)
         for line in show.notes:
             warn(line)

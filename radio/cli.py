@@ -118,8 +118,11 @@ def announce(c: Ctx, s: Station) -> None:
 
 
 def audio_options(draft_help: str):
-    """--draft, --allow-over, --allow-under and --allow-clipped, shared by assemble and build."""
+    """--draft, --allow-over, --allow-under, --allow-clipped and --allow-stale-take, shared by assemble and build."""
     def wrap(f):
+        f = click.option("--allow-stale-take", is_flag=True,
+                         help="Air recordings made before their item's public text changed (when the change does "
+                              "not touch what was read).")(f)
         f = click.option("--allow-clipped", is_flag=True, help="Air takes that clip (each is named, with a count).")(f)
         f = click.option("--allow-under", is_flag=True,
                          help="Build even if filler would take more of the slot than show.max_fill.")(f)
@@ -563,6 +566,7 @@ class ProgressView:
 @edition_option
 @pass_ctx
 def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, allow_clipped: bool,
+             allow_stale_take: bool,
              edition: str | None) -> None:
     """Assemble WEEK's recordings into onair.wav (exactly the slot) and podcast.mp3.
 
@@ -578,7 +582,8 @@ def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool
         announce(c, s)
         say_dropped(c, s, week)
         run_stage(s, week, "assemble", Options(draft=draft, allow_over=allow_over, allow_under=allow_under,
-                                               allow_clipped=allow_clipped, progress=ProgressView(c).item))
+                                               allow_clipped=allow_clipped, allow_stale_take=allow_stale_take,
+                                               progress=ProgressView(c).item))
         for line in loudness_lines(s, read(s, week)):  # type: ignore[arg-type]
             c.say(line)
 
@@ -611,7 +616,7 @@ def tag(c: Ctx, week: str, edition: str | None) -> None:
 @edition_option
 @pass_ctx
 def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, allow_clipped: bool,
-          edition: str | None) -> None:
+          allow_stale_take: bool, edition: str | None) -> None:
     """Run WEEK's stages in order (script, assemble, run sheet, tag, publish), skipping what has not changed.
 
     Without --edition every edition is built, each on its own and each incremental.
@@ -629,7 +634,7 @@ def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, a
         say_dropped(c, s, week)
         view = ProgressView(c)
         result = run_build(s, week, Options(draft=draft, allow_over=allow_over, allow_under=allow_under,
-                                            allow_clipped=allow_clipped,
+                                            allow_clipped=allow_clipped, allow_stale_take=allow_stale_take,
                                             progress=view.item), view.stage)
         if result.planned:
             c.say(f"planned {rundown_path(s, week).relative_to(s.root)} from the verified reports")

@@ -492,7 +492,7 @@ def draft_path(station: Station, week: str, item_id: str) -> Path:
 class ItemTime:
     entry: Entry
     number: int  # 1-based among live items; 0 when skipped
-    state: str  # recorded | rejected | missing | draft | element | bed | skipped
+    state: str  # recorded | rejected | stale | missing | draft | element | bed | skipped
     words: int
     estimated_ms: int
     actual_ms: int | None
@@ -515,6 +515,7 @@ class ShowTime:
     cut: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # takes set aside, misnamed files
     assembled: bool = False  # times are the as-run's, from the assembled master
+    stale: dict[str, str] = field(default_factory=dict)  # item id -> why its recording predates its text
 
     @property
     def over_ms(self) -> int:
@@ -553,13 +554,15 @@ def cut_candidates(live: list[ItemTime], overlaps: list[int], gap_ms: int, slot_
 
 
 def timing(station: Station, rundown: Rundown, *, actuals: dict[str, int] | None = None,
-           as_run: AsRun | None = None) -> ShowTime:
+           as_run: AsRun | None = None, accept_stale: bool = False) -> ShowTime:
     """Estimated and actual durations, front and back times, over/under and cut candidates.
 
     Before assembly, an item's actual time is its take's length. With the week's `as_run` (current: assembled
     from the rundown and takes as they are), actual, front and back times and the total are where the items are
-    in the on-air master. `actuals` override durations (assembly's own over-run check).
+    in the on-air master. `actuals` override durations (assembly's own over-run check). Each recording is checked
+    against the text it was recorded with (radio/recorded.py): one made before its words changed is `stale`.
     """
+    from radio import recorded
     cfg = station.config
     week = rundown.week
     found = takes.scan(station, week, [e.id for e in rundown.entries if e.item.type in SPEECH])
@@ -586,6 +589,7 @@ def timing(station: Station, rundown: Rundown, *, actuals: dict[str, int] | None
             continue
         w, ms = measured.get(e.item.host or "", (0, 0))
         measured[e.item.host or ""] = (w + words(e.text), ms + rec_ms[e.id])
+    stale = recorded.stale(station, rundown, accept=accept_stale)
     rates: dict[str, tuple[float, float | None]] = {}
     for h in cfg.hosts:
         w, ms = measured.get(h.id, (0, 0))
@@ -606,6 +610,8 @@ def timing(station: Station, rundown: Rundown, *, actuals: dict[str, int] | None
                 media_rel = str(p.relative_to(station.root)) if p else None
             elif p is not None:
                 actual, state, media_rel = rec_ms[it.id], "recorded", str(p.relative_to(station.root))
+                if it.id in stale:
+                    state = "stale"
             if it.id in placed and placed[it.id].draft:
                 state, media_rel = "draft", placed[it.id].source
         elif it.type == "element":
@@ -639,7 +645,7 @@ def timing(station: Station, rundown: Rundown, *, actuals: dict[str, int] | None
     for t, s in zip(live, starts):
         t.front_ms = s
         t.back_ms = slot - s - t.duration_ms
-    show = ShowTime(slot, times, rates, total, notes=found.notes, assembled=as_run is not None)
+    show = ShowTime(slot, times, rates, total, notes=found.notes, assembled=as_run is not None, stale=stale)
     show.cut = cut_candidates(live, overlaps, gap, slot) if total > slot else []
     return show
 

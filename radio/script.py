@@ -126,7 +126,9 @@ def rows(station: Station, week: str, show: ShowTime) -> list[Row]:
             cue = (_("read live") if it.type == "read" else _("play recording")) + (
                 " " + _("over bed {name}").format(name=cfg.elements[it.bed].title or it.bed) if it.bed else "")
         notes = "; ".join(x for x in [it.notes or "", "on air only" if it.onair_only else "",
-                                      "CUT CANDIDATE" if it.id in show.cut else ""] if x)
+                                      "CUT CANDIDATE" if it.id in show.cut else "",
+                                      "STALE: recorded before the public text changed, re-record"
+                                      if it.id in show.stale else ""] if x)
         text = e.text
         paragraphs = [p.strip() for p in (e.report.text.split("\n") if e.report and not it.text else [text]) if p.strip()]
         if e.report and not it.text:
@@ -212,10 +214,17 @@ def status_table(station: Station, rundown: Rundown, show: ShowTime) -> str:
     rejected = [t for t in show.items if t.state == "rejected" and t.number]
     lines += [f"rejected: {t.problem}" for t in rejected]
     lines += [f"note: {n}" for n in show.notes]
+    from radio.recorded import line
+    for item_id, why in show.stale.items():
+        lines.append(f"stale: {line(item_id, why)}")
     missing = [t.entry.id for t in show.items if t.state == "missing"]
     drafts = [t.entry.id for t in show.items if t.state == "draft"]
+    stale = [t.entry.id for t in show.items if t.state == "stale"]
     if rejected:
         nxt = f"record {', '.join(t.entry.id for t in rejected)} again, then radio build {rundown.week}"
+    elif stale:
+        nxt = (f"re-record {', '.join(stale)} (or build with --allow-stale-take if the change does not touch "
+               "what was read)")
     elif show.over_ms > 0:
         nxt = f"cut or shorten {', '.join(show.cut)}, or mark items skip: true in rundown.yaml"
     elif missing:

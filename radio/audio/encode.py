@@ -36,14 +36,14 @@ class Spans:
         if not self.spans or len(x) == 0:
             return
         n = len(x) // dsp.BLOCK
-        peaks = np.abs(x[: n * dsp.BLOCK]).reshape(n, dsp.BLOCK).max(axis=1) if n else np.zeros(0, np.float32)
+        peaks = dsp.abs_block_max(x[: n * dsp.BLOCK]) if n else np.zeros(0, np.float32)
         padded = None
         for sid, s0, s1 in self.spans:
             if s1 <= a or s0 >= b:
                 continue
             i0, i1 = max(s0, a) - a, min(s1, b) - a
-            part = np.abs(x[i0:i1])
-            sp = float(part.max()) if len(part) else 0.0
+            part = x[i0:i1]
+            sp = max(float(part.max()), -float(part.min())) if len(part) else 0.0
             self.sample[sid] = max(self.sample[sid], sp)
             # oversample only this item's blocks within 1.5 dB of its loudest so far, as the meter does
             floor = max(self.true[sid], self.sample[sid]) * dsp.undb(-1.5)
@@ -111,7 +111,7 @@ class Encoder:
     def _run(self) -> None:
         try:
             while (data := self.q.get()) is not None:
-                self.proc.stdin.write(data)  # type: ignore[union-attr]
+                self.proc.stdin.write(memoryview(data))  # type: ignore[union-attr]
         except BaseException as e:  # a broken pipe shows in close()
             self.error = e
             while self.q.get() is not None:
@@ -119,7 +119,7 @@ class Encoder:
 
     def write(self, x: np.ndarray) -> None:
         if len(x):
-            self.q.put(x.astype("<f4").tobytes())
+            self.q.put(x.astype("<f4"))  # one copy, written as it is
 
     def close(self) -> None:
         self.q.put(None)

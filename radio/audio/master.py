@@ -12,6 +12,7 @@ import numpy as np
 from radio import fsutil
 from radio.audio import dsp
 from radio.audio.encode import CHUNK, Encoder, Measured, measure_file, write_wav
+from radio.audio.mix import give_back
 from radio.config import Loudness
 from radio.station import Station
 from radio.errors import AudioError, warn
@@ -126,6 +127,7 @@ def _write_both(wav: Path, on: Limited, mp3: Path, pod: Limited, rate: int, bitr
     # point no other thread runs (the take pool is shut, the encoder not started), so nothing is half-held
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     recv, send = ctx.Pipe(duplex=False)
+    give_back()  # the child starts with only what the parent still uses
     child = ctx.Process(target=_onair_process, args=(str(wav), str(on.path), on.total, on.gain_db, on.ceiling_db,
                                                      rate, spans_on, send), daemon=True)
     child.start()

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.ndimage import maximum_filter1d, uniform_filter1d
-from scipy.signal import butter, sosfilt, sosfilt_zi
 
 from radio.audio import dsp
+from radio.audio.filters import butter2_highpass, sosfilt_inplace, sosfilt_zi
 from radio.config import Compressor, Mix
 
 FRAME = 0.01  # seconds per frame when looking for silence (as pydub's 10 ms chunks)
@@ -36,10 +36,12 @@ def highpass(x: np.ndarray, rate: int, hz: float) -> np.ndarray:
         return x
     if not x.flags.writeable:
         x = x.copy()
-    sos = butter(2, hz, "highpass", fs=rate, output="sos").astype(np.float32)
+    if not x.flags.c_contiguous or x.dtype != np.float32:
+        x = np.ascontiguousarray(x, dtype=np.float32)
+    sos = butter2_highpass(hz, rate).astype(np.float32)
     zi = (sosfilt_zi(sos) * x[0]).astype(np.float32)
     for i in range(0, len(x), STEP):
-        x[i: i + STEP], zi = sosfilt(sos, x[i: i + STEP], zi=zi)
+        zi = sosfilt_inplace(sos, x[i: i + STEP], zi)
     return x
 
 
@@ -130,7 +132,9 @@ def trim(x: np.ndarray, rate: int, silence_db: float, keep_s: float, click_max: 
 
 def clipped_runs(x: np.ndarray, threshold: float = 0.999, run: int = 3) -> int:
     """How many places hold `run` or more consecutive samples at full scale: the mark of a clipped recording."""
-    hot = np.abs(x) >= threshold
+    hot = np.empty(len(x), dtype=bool)  # a byte per sample, filled a step at a time: no float copy of the take
+    for i in range(0, len(x), STEP):
+        np.greater_equal(np.abs(x[i: i + STEP]), threshold, out=hot[i: i + STEP])
     if not hot.any():
         return 0
     starts, ends = _runs(hot)

@@ -1,45 +1,44 @@
-"""The week's stages in order: script, assemble, tag, publish.
+"""The week's stages, forward only: plan → script → assemble → run sheet → tag → publish.
 
-Each stage names its inputs, its outputs and its function. A stage runs when the fingerprint of its inputs
-(text by content, audio by size and time, the upstream stage's fingerprint, the code itself) differs from the
-one recorded when it last ran, or when an output is missing; otherwise it is skipped.
+Each stage reads only what the producer, the hosts and the stages before it wrote, never a later stage's
+output: the script (for the host: estimates) is made from the rundown and the takes; assembly makes the masters
+and the as-run; the run sheet (as aired: actual times) is made from the as-run; tags from the as-run; publish
+from what tag wrote. Each stage names its inputs, its outputs and its function. It runs when the fingerprint of
+its inputs (text by content, audio by size and time, the stage it follows, the code itself) differs from the
+one recorded when it last ran, or an output is missing; otherwise it is skipped.
+
+Every stage runs under the station's build lock, whether `radio build` runs them all or a command runs one;
+a stage run on its own forgets the record of the stages after it, so the next build runs them again. At the
+start of every run, temporary files left by a run that was killed are swept.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
-from radio import fsutil
+from radio import asrun, fsutil, gates
 from radio import rundown as rd
 from radio.config import CONFIG_NAME
+from radio.errors import RadioError, warn
+from radio.script import status_table, write_runsheet, write_script
 from radio.station import Station
-from radio.errors import RadioError
-from radio.script import status_table, write_script
-from radio.summary import summary
 
 Progress = Callable[[str, int, int, str], None]
 
 
-# --- single stages, as the CLI calls them -----------------------------------------------------------
-
-def as_run_actuals(station: Station, week: str) -> dict[str, int] | None:
-    """Item durations in the on-air master, once it has been assembled."""
-    path = station.out_dir(week) / "as-run.json"
-    if not path.is_file():
-        return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {i["id"]: i["end_ms"] - i["start_ms"] for i in data["onair"]["items"]}
-
-
-def timed(station: Station, week: str, *, accept_stale: bool = False) -> tuple[rd.Rundown, rd.ShowTime]:
-    rundown = rd.load(station, week)
-    return rundown, rd.timing(station, rundown, actuals=as_run_actuals(station, week), accept_stale=accept_stale)
+@dataclass
+class Options:
+    draft: bool = False
+    allow_over: bool = False
+    allow_under: bool = False
+    allow_clipped: bool = False
+    allow_stale_take: bool = False
+    progress: Progress = lambda *a: None  # noqa: E731
 
 
 def stale_gate(station: Station, week: str, *, allow_stale_take: bool = False) -> None:
@@ -50,34 +49,6 @@ def stale_gate(station: Station, week: str, *, allow_stale_take: bool = False) -
         recorded.gate(recorded.stale(station, rd.load(station, week), accept=allow_stale_take))
 
 
-def script_stage(station: Station, week: str) -> list[Path]:
-    rundown, show = timed(station, week)
-    return write_script(station, rundown, show)
-
-
-def status_text(station: Station, week: str) -> str:
-    rundown, show = timed(station, week)
-    return status_table(station, rundown, show)
-
-
-def assemble_stage(station: Station, week: str, *, draft: bool = False, allow_over: bool = False,
-                   allow_clipped: bool = False, allow_stale_take: bool = False, progress=None):
-    from radio.audio.assemble import assemble
-    stale_gate(station, week, allow_stale_take=allow_stale_take)
-    return assemble(station, week, draft=draft, allow_over=allow_over, allow_clipped=allow_clipped,
-                    progress=progress)
-
-
-def tag_stage(station: Station, week: str):
-    from radio.tags import tag
-    return tag(station, week)
-
-
-def publish_stage(station: Station, week: str, *, allow_draft: bool = False):
-    from radio.publish import publish
-    return publish(station, week, allow_draft=allow_draft)
-
-
 # --- fingerprints ----------------------------------------------------------------------------------
 
 @lru_cache(maxsize=1)
@@ -86,7 +57,7 @@ def code_version() -> str:
     root = Path(__file__).parent
     h = hashlib.sha256()
     for p in sorted(root.rglob("*")):
-        if p.is_file() and p.suffix in (".py", ".html", ".md", ".css", ".toml", ".po"):
+        if p.is_file() and p.suffix in (".py", ".html", ".md", ".css", ".toml", ".js", ".po"):
             h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes())
     return h.hexdigest()[:16]
 
@@ -99,7 +70,7 @@ def fingerprint(station: Station, items: list[Path | str]) -> str:
             h.update(b"s" + item.encode() + b"\0")
             continue
         rel = str(item.relative_to(station.root)) if item.is_relative_to(station.root) else str(item)
-        if not item.exists():
+        if not item.is_file():
             h.update(b"-" + rel.encode() + b"\0")
         elif item.suffix.lower() in (".md", ".yaml", ".toml", ".html", ".css", ".json", ".txt", ".csv"):
             h.update(b"t" + rel.encode() + b"\0" + item.read_bytes())
@@ -110,77 +81,109 @@ def fingerprint(station: Station, items: list[Path | str]) -> str:
 
 
 def _files(folder: Path, pattern: str = "*") -> list[Path]:
-    return sorted(p for p in folder.glob(pattern) if p.is_file() and not p.name.startswith(".")) \
+    return sorted(p for p in folder.glob(pattern) if not p.name.startswith(".") and p.is_file()) \
         if folder.is_dir() else []
 
 
 def _common(station: Station, week: str) -> list[Path]:
+    """What every stage reads: the config, the desk, the rundown, the station's templates."""
     return [station.root / CONFIG_NAME, *_files(station.week_dir(week) / "reports", "*.md"),
             rd.rundown_path(station, week), *_files(station.root / "templates")]
 
 
-def _elements(station: Station) -> list[Path]:
-    return [station.element_path(n) for n in sorted(station.config.elements)]
+def _sound(station: Station, week: str) -> list[Path]:
+    """What timing reads besides: the station's sounds and the hosts' takes."""
+    return [*(station.element_path(n) for n in sorted(station.config.elements)),
+            *_files(station.edition_dir(week) / "segments")]
 
 
-# --- the stage list ---------------------------------------------------------------------------------
-
-@dataclass
-class Options:
-    draft: bool = False
-    allow_over: bool = False
-    allow_clipped: bool = False
-    allow_stale_take: bool = False
-    progress: Progress = lambda *a: None  # noqa: E731
-
-
-@dataclass(frozen=True)
-class Stage:
-    name: str
-    inputs: Callable[[Station, str, Options], list[Path | str]]
-    outputs: Callable[[Station, str], list[Path]]
-    run: Callable[[Station, str, Options], Any]
+def _cover(station: Station) -> Path:
+    return station.path(station.config.podcast.cover, what="podcast.cover")
 
 
 def _out(*names: str) -> Callable[[Station, str], list[Path]]:
     return lambda station, week: [station.out_dir(week) / n for n in names]
 
 
+# --- the stages -------------------------------------------------------------------------------------
+
+def timed(station: Station, week: str, *, as_run: bool = True) -> tuple[rd.Rundown, rd.ShowTime]:
+    """The week's rundown and its times: the one function status, the run sheet and the build summary read, so
+    they always give the same total. With `as_run`, and an as-run assembled from the rundown and takes as they
+    are now, the times are where the items are in the on-air master."""
+    rundown = rd.load(station, week)
+    built = current(station, week) if as_run else None
+    return rundown, rd.timing(station, rundown, as_run=built.as_run if built else None)
+
+
+def run_script(station: Station, week: str, opts: Options) -> list[Path]:
+    rundown, show = timed(station, week, as_run=False)
+    return write_script(station, rundown, show)
+
+
+def run_assemble(station: Station, week: str, opts: Options):
+    from radio.audio.assemble import assemble
+    stale_gate(station, week, allow_stale_take=opts.allow_stale_take)
+    rundown, show = timed(station, week, as_run=False)
+    gates.before_assembly(station, rundown, show, opts.draft, opts.allow_over)
+    result = assemble(station, week, draft=opts.draft, allow_over=opts.allow_over, allow_clipped=opts.allow_clipped,
+                      progress=opts.progress)
+    gates.masters(station, week, asrun.read(station, week), allow_under=opts.allow_under)
+    return result
+
+
+def run_runsheet(station: Station, week: str, opts: Options) -> list[Path]:
+    return write_runsheet(station, *timed(station, week))
+
+
+def run_tag(station: Station, week: str, opts: Options):
+    from radio.tags import tag
+    return tag(station, week)
+
+
+def run_publish(station: Station, week: str, opts: Options):
+    from radio.publish import publish
+    gates.masters(station, week, asrun.read(station, week), allow_under=_assembled_with(station, week, "allow_under"))
+    return publish(station, week, allow_draft=opts.draft)
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    after: str | None  # the stage whose output it reads
+    inputs: Callable[[Station, str, Options], list[Path | str]]
+    outputs: Callable[[Station, str], list[Path]]
+    run: Callable[[Station, str, Options], Any]
+
+
 STAGES: list[Stage] = [
-    Stage("script",
-          inputs=lambda s, w, o: [*_common(s, w), *_elements(s)],
-          outputs=_out("script.html", "script.md", "runsheet.html", "runsheet.csv"),
-          run=lambda s, w, o: script_stage(s, w)),
-    Stage("assemble",
-          inputs=lambda s, w, o: [*_common(s, w), *_elements(s), *_files(s.edition_dir(w) / "segments"),
-                                  f"draft={o.draft}", f"allow_over={o.allow_over}", f"allow_clipped={o.allow_clipped}",
+    Stage("script", None,
+          inputs=lambda s, w, o: [*_common(s, w), *_sound(s, w)],
+          outputs=_out("script.html", "script.md"), run=run_script),
+    Stage("assemble", None,
+          inputs=lambda s, w, o: [*_common(s, w), *_sound(s, w), f"draft={o.draft}", f"allow_over={o.allow_over}",
+                                  f"allow_under={o.allow_under}", f"allow_clipped={o.allow_clipped}",
                                   f"allow_stale_take={o.allow_stale_take}"],
-          outputs=_out("onair.wav", "podcast.mp3", "as-run.json", "loudness.json"),
-          run=lambda s, w, o: assemble_stage(s, w, draft=o.draft, allow_over=o.allow_over,
-                                             allow_clipped=o.allow_clipped, allow_stale_take=o.allow_stale_take,
-                                             progress=o.progress)),
-    Stage("tag",
-          inputs=lambda s, w, o: [*_common(s, w), s.path(s.config.podcast.cover, what="podcast.cover")],
-          outputs=_out("podcast.mp3", "onair.wav"),
-          run=lambda s, w, o: tag_stage(s, w)),
-    Stage("publish",
-          inputs=lambda s, w, o: [*_common(s, w), s.path(s.config.podcast.cover, what="podcast.cover"),
+          outputs=_out("onair.wav", "podcast.mp3", "as-run.json", "loudness.json"), run=run_assemble),
+    Stage("runsheet", "assemble",
+          inputs=lambda s, w, o: [*_common(s, w), *_sound(s, w), s.out_dir(w) / "as-run.json"],
+          outputs=_out("runsheet.html", "runsheet.csv"), run=run_runsheet),
+    Stage("tag", "assemble",
+          inputs=lambda s, w, o: [*_common(s, w), _cover(s), s.out_dir(w) / "as-run.json",
+                                  s.out_dir(w) / "loudness.json"],
+          outputs=_out("podcast.mp3", "onair.wav", "tags.json"), run=run_tag),
+    Stage("publish", "tag",
+          inputs=lambda s, w, o: [*_common(s, w), _cover(s), s.out_dir(w) / "as-run.json", s.out_dir(w) / "tags.json",
                                   *_files(s.week_dir(w) / "history"),  # corrections and retractions
                                   f"allow_draft={o.draft}"],
           outputs=lambda s, w: [s.root / "feeds" / s.config.show.slug / "feed.xml",
                                 s.root / "feeds" / s.config.show.slug / "episodes" / w / "index.html"],
-          run=lambda s, w, o: publish_stage(s, w, allow_draft=o.draft)),
+          run=run_publish),
 ]
-UPSTREAM = {"assemble": None, "script": None, "tag": "assemble", "publish": "tag"}
+BY_NAME = {s.name: s for s in STAGES}
 
 
-@dataclass
-class BuildResult:
-    ran: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    planned: bool = False
-    summary: list[str] = field(default_factory=list)
-
+# --- running them -----------------------------------------------------------------------------------
 
 def build_lock(station: Station):
     path = station.root / "episodes" / ".build.lock"
@@ -188,22 +191,105 @@ def build_lock(station: Station):
                                                   fix="wait for it to finish, then build again"))
 
 
-@contextmanager
-def alone(station: Station, week: str, stage: str) -> Iterator[None]:
-    """One stage run by itself (`radio assemble`): under the build lock, and the build forgets that stage and
-    every stage that builds on it, so the next build runs them again instead of trusting what this run
-    replaced."""
+KEEP = {".build.json", ".takes.json"}  # hidden files in out/ that are records, not leftovers
+
+
+def sweep(station: Station, week: str) -> list[Path]:
+    """Remove the temporary files a killed run left in out/ (half-written masters, mixes, drafts). Called under
+    the build lock, so no running stage owns them."""
+    out = station.out_dir(week)
+    gone = []
+    if out.is_dir():
+        for p in sorted(out.rglob(".*")):
+            if p.is_file() and not (p.parent == out and p.name in KEEP):
+                p.unlink(missing_ok=True)
+                gone.append(p)
+    return gone
+
+
+class Stamps:
+    """out/.build.json: each stage's fingerprint when it last ran to the end, and the options assembly ran with."""
+
+    def __init__(self, station: Station, week: str):
+        self.path = station.out_dir(week) / ".build.json"
+        try:
+            self.data: dict[str, Any] = json.loads(self.path.read_text()) if self.path.is_file() else {}
+        except ValueError:
+            self.data = {}
+
+    def save(self) -> None:
+        fsutil.write_text(self.path, json.dumps(self.data, indent=2, sort_keys=True) + "\n")
+
+
+def _fingerprints(station: Station, week: str, opts: Options) -> dict[str, str]:
+    done: dict[str, str] = {}
+    for stage in STAGES:
+        up = [f"after={done[stage.after]}"] if stage.after else []
+        done[stage.name] = fingerprint(station, [*stage.inputs(station, week, opts), *up])
+    return done
+
+
+def dependents(name: str) -> list[str]:
+    """The stages that read what `name` writes, directly or through another."""
+    out: list[str] = []
+    for s in STAGES:
+        if s.after == name or s.after in out:
+            out.append(s.name)
+    return out
+
+
+def _run(station: Station, week: str, stage: Stage, opts: Options, stamps: Stamps, fp: str | None) -> Any:
+    # forget this stage and the ones that read its output first: a run that stops half-way (or a stage run on
+    # its own, remaking files a later stage had changed) is never taken for done
+    for name in [stage.name, *dependents(stage.name)]:
+        stamps.data.pop(name, None)
+    stamps.save()
+    value = stage.run(station, week, opts)
+    if fp is not None:
+        stamps.data[stage.name] = fp
+        if stage.name == "assemble":
+            stamps.data["assemble:options"] = {"draft": opts.draft, "allow_over": opts.allow_over,
+                                               "allow_under": opts.allow_under, "allow_clipped": opts.allow_clipped}
+        stamps.save()
+    return value
+
+
+def run_stage(station: Station, week: str, name: str, opts: Options | None = None) -> Any:
+    """One stage on its own, as the CLI's single-stage commands run it: under the lock, after a sweep."""
+    opts = opts or Options()
     with build_lock(station):
-        stamp_path = station.out_dir(week) / ".build.json"
-        if stamp_path.is_file():
-            later = {stage}
-            for st in STAGES:  # in order, so a stage downstream of a downstream stage is found too
-                if UPSTREAM.get(st.name) in later:
-                    later.add(st.name)
-            stamps = json.loads(stamp_path.read_text())
-            fsutil.write_text(stamp_path, json.dumps({k: v for k, v in stamps.items() if k not in later}, indent=2,
-                                                     sort_keys=True) + "\n")
-        yield
+        sweep(station, week)
+        stamps = Stamps(station, week)
+        fp = _fingerprints(station, week, opts)[name]
+        return _run(station, week, BY_NAME[name], opts, stamps, fp)
+
+
+def _assembled_with(station: Station, week: str, option: str) -> bool:
+    return bool(Stamps(station, week).data.get("assemble:options", {}).get(option))
+
+
+def current(station: Station, week: str) -> asrun.Built | None:
+    """The week's as-run, if it was assembled from the rundown, takes and config as they are now."""
+    built = asrun.read(station, week)
+    if built is None:
+        return None
+    stamps = Stamps(station, week)
+    used = stamps.data.get("assemble:options")
+    if not used or "assemble" not in stamps.data:
+        return None
+    opts = Options(draft=used.get("draft", False), allow_over=used.get("allow_over", False),
+                   allow_under=used.get("allow_under", False), allow_clipped=used.get("allow_clipped", False))
+    fp = fingerprint(station, BY_NAME["assemble"].inputs(station, week, opts))
+    return built if fp == stamps.data["assemble"] else None
+
+
+@dataclass
+class BuildResult:
+    ran: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    planned: bool = False
+    swept: list[Path] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
 
 
 def build(station: Station, week: str, opts: Options, on_stage: Callable[[str, str], None] | None = None) -> BuildResult:
@@ -211,29 +297,34 @@ def build(station: Station, week: str, opts: Options, on_stage: Callable[[str, s
     on_stage = on_stage or (lambda name, state: None)
     result = BuildResult()
     with build_lock(station):
+        result.swept = sweep(station, week)
         if not rd.rundown_path(station, week).is_file():
             rd.plan(station, week)
             result.planned = True
         stale_gate(station, week, allow_stale_take=opts.allow_stale_take)
-        stamp_path = station.out_dir(week) / ".build.json"
-        stamps: dict[str, str] = json.loads(stamp_path.read_text()) if stamp_path.is_file() else {}
+        rundown, show = timed(station, week, as_run=False)
+        for line in show.notes:
+            warn(line)
+        stamps = Stamps(station, week)
         done: dict[str, str] = {}
         for stage in STAGES:
-            up = UPSTREAM[stage.name]
-            fp = fingerprint(station, [*stage.inputs(station, week, opts), f"upstream={done.get(up, '')}" if up else ""])
-            fresh = stamps.get(stage.name) == fp and all(p.exists() for p in stage.outputs(station, week))
+            up = [f"after={done[stage.after]}"] if stage.after else []
+            fp = fingerprint(station, [*stage.inputs(station, week, opts), *up])
+            fresh = stamps.data.get(stage.name) == fp and all(p.exists() for p in stage.outputs(station, week))
             if fresh:
                 result.skipped.append(stage.name)
                 on_stage(stage.name, "skipped (nothing changed)")
             else:
                 on_stage(stage.name, "running")
-                stamps.pop(stage.name, None)
-                fsutil.write_text(stamp_path, json.dumps(stamps, indent=2, sort_keys=True) + "\n")
-                stage.run(station, week, opts)
-                stamps[stage.name] = fp
-                fsutil.write_text(stamp_path, json.dumps(stamps, indent=2, sort_keys=True) + "\n")
+                _run(station, week, stage, opts, stamps, fp)
                 result.ran.append(stage.name)
                 on_stage(stage.name, "done")
             done[stage.name] = fp
-    result.summary = summary(station, week)
+        from radio.summary import summary
+        result.summary = summary(station, week, *timed(station, week))
     return result
+
+
+def status_text(station: Station, week: str) -> str:
+    rundown, show = timed(station, week)
+    return status_table(station, rundown, show)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -32,8 +33,34 @@ class Ctx:
             click.echo(text)
 
 
+def hoist_globals(args: list[str]) -> list[str]:
+    """-v, -q and --station work anywhere on the line (`radio status 2026-W47 -v`): they are moved in front of the
+    subcommand, where click looks for them."""
+    front, rest = [], []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            rest += args[i:]
+            break
+        if a in ("--verbose", "-q", "--quiet") or re.fullmatch(r"-v+", a) or a.startswith("--station="):
+            front.append(a)
+        elif a == "--station" and i + 1 < len(args):
+            front += [a, args[i + 1]]
+            i += 1
+        else:
+            rest.append(a)
+        i += 1
+    return front + rest
+
+
 class RadioGroup(click.Group):
     """Maps every failure to one line; -v adds the traceback."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if ctx.parent is None:
+            args = hoist_globals(args)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -91,12 +118,14 @@ def announce(c: Ctx, s: Station) -> None:
 
 
 def audio_options(draft_help: str):
-    """--draft, --allow-over, --allow-clipped and --allow-stale-take, shared by assemble and build."""
+    """--draft, --allow-over, --allow-under, --allow-clipped and --allow-stale-take, shared by assemble and build."""
     def wrap(f):
         f = click.option("--allow-stale-take", is_flag=True,
                          help="Air recordings made before their item's public text changed (when the change does "
                               "not touch what was read).")(f)
         f = click.option("--allow-clipped", is_flag=True, help="Air takes that clip (each is named, with a count).")(f)
+        f = click.option("--allow-under", is_flag=True,
+                         help="Build even if filler would take more of the slot than show.max_fill.")(f)
         f = click.option("--allow-over", is_flag=True, help="Build even if the show runs over its slot.")(f)
         return click.option("--draft", is_flag=True, help=draft_help)(f)
     return wrap
@@ -104,7 +133,8 @@ def audio_options(draft_help: str):
 
 @click.group(cls=RadioGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--station", envvar="RADIO_STATION", type=click.Path(file_okay=False),
-              help="Station directory (default: $RADIO_STATION, else the current directory).")
+              help="Station directory (default: $RADIO_STATION, else the nearest folder up from here with "
+                   "a radio.toml).")
 @click.option("-v", "--verbose", count=True, help="Show detail, and tracebacks on errors.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(__version__, prog_name="radio")
@@ -467,13 +497,11 @@ def script(c: Ctx, week: str, edition: str | None) -> None:
       radio script 2026-W47
       radio script 2026-W47 --edition ru
     """
-    from radio.build import alone, script_stage
+    from radio.build import run_stage
     for s in each_edition(c, edition):
         announce(c, s)
         say_dropped(c, s, week)
-        with alone(s, week, "script"):
-            paths = script_stage(s, week)
-        for path in paths:
+        for path in [*run_stage(s, week, "script"), *run_stage(s, week, "runsheet")]:
             c.say(f"wrote {path.relative_to(c.station.root)}")
 
 
@@ -537,7 +565,8 @@ class ProgressView:
 @audio_options("Fill missing recordings with espeak-ng read-throughs of the script.")
 @edition_option
 @pass_ctx
-def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_clipped: bool, allow_stale_take: bool,
+def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, allow_clipped: bool,
+             allow_stale_take: bool,
              edition: str | None) -> None:
     """Assemble WEEK's recordings into onair.wav (exactly the slot) and podcast.mp3.
 
@@ -546,16 +575,16 @@ def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_clipped: bo
       radio assemble 2026-W47 --draft
       radio assemble 2026-W47 --draft --edition fr
     """
-    from radio.build import alone, assemble_stage
+    from radio.asrun import read
+    from radio.build import Options, run_stage
     from radio.summary import loudness_lines
     for s in each_edition(c, edition):
         announce(c, s)
         say_dropped(c, s, week)
-        with alone(s, week, "assemble"):
-            result = assemble_stage(s, week, draft=draft, allow_over=allow_over, allow_clipped=allow_clipped,
-                                    allow_stale_take=allow_stale_take,
-                                    progress=ProgressView(c).item)
-        for line in loudness_lines(s, result.report, {"onair": result.onair, "podcast": result.podcast}):
+        run_stage(s, week, "assemble", Options(draft=draft, allow_over=allow_over, allow_under=allow_under,
+                                               allow_clipped=allow_clipped, allow_stale_take=allow_stale_take,
+                                               progress=ProgressView(c).item))
+        for line in loudness_lines(s, read(s, week)):  # type: ignore[arg-type]
             c.say(line)
 
 
@@ -570,12 +599,11 @@ def tag(c: Ctx, week: str, edition: str | None) -> None:
     Example:
       radio tag 2026-W47
     """
-    from radio.build import alone, tag_stage
+    from radio.build import run_stage
     for s in each_edition(c, edition):
         announce(c, s)
         say_dropped(c, s, week)
-        with alone(s, week, "tag"):
-            mp3, wav, ep = tag_stage(s, week)
+        mp3, wav, ep = run_stage(s, week, "tag")
         c.say(f"tagged {mp3.relative_to(c.station.root)}: {ep.title}, {len(ep.chapters)} chapters")
         c.say(f"tagged {wav.relative_to(c.station.root)}: bext and LIST/INFO")
 
@@ -587,9 +615,9 @@ def tag(c: Ctx, week: str, edition: str | None) -> None:
 @audio_options("Fill missing recordings with read-throughs, and publish the draft.")
 @edition_option
 @pass_ctx
-def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_clipped: bool, allow_stale_take: bool,
-          edition: str | None) -> None:
-    """Run WEEK's stages in order (script, assemble, tag, publish), skipping what has not changed.
+def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, allow_clipped: bool,
+          allow_stale_take: bool, edition: str | None) -> None:
+    """Run WEEK's stages in order (script, assemble, run sheet, tag, publish), skipping what has not changed.
 
     Without --edition every edition is built, each on its own and each incremental.
 
@@ -605,8 +633,9 @@ def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_clipped: bool,
         announce(c, s)
         say_dropped(c, s, week)
         view = ProgressView(c)
-        result = run_build(s, week, Options(draft=draft, allow_over=allow_over, allow_clipped=allow_clipped,
-                                            allow_stale_take=allow_stale_take, progress=view.item), view.stage)
+        result = run_build(s, week, Options(draft=draft, allow_over=allow_over, allow_under=allow_under,
+                                            allow_clipped=allow_clipped, allow_stale_take=allow_stale_take,
+                                            progress=view.item), view.stage)
         if result.planned:
             c.say(f"planned {rundown_path(s, week).relative_to(s.root)} from the verified reports")
         for line in result.summary:
@@ -627,12 +656,11 @@ def publish(c: Ctx, week: str, allow_draft: bool, edition: str | None) -> None:
     Example:
       radio publish 2026-W47
     """
-    from radio.build import alone, publish_stage
+    from radio.build import Options, run_stage
     for s in each_edition(c, edition):
         announce(c, s)
         say_dropped(c, s, week)
-        with alone(s, week, "publish"):
-            result = publish_stage(s, week, allow_draft=allow_draft)
+        result = run_stage(s, week, "publish", Options(draft=allow_draft))
         c.say(f"published {result.page.relative_to(c.station.root)}")
         c.say(f"feed {result.feed.relative_to(c.station.root)}: {s.feed_url}")
 

@@ -105,6 +105,7 @@ class Show(_Model):
                                                       "features", "appeals", "closing", "element:theme"])
     feature_kinds: list[str] = Field(default_factory=lambda: ["feature", "interview"])
     bed: str | None = None  # the bed under read items that do not name one
+    max_fill: str = "2:00"  # the most of the slot filler may fill before a build refuses (unless --allow-under)
 
     @field_validator("slug")
     @classmethod
@@ -119,6 +120,16 @@ class Show(_Model):
         if parse_duration_ms(v) <= 0:
             raise ValueError("the slot must be longer than zero")
         return v
+
+    @field_validator("max_fill")
+    @classmethod
+    def _max_fill(cls, v: str) -> str:
+        parse_duration_ms(v)
+        return v
+
+    @property
+    def max_fill_ms(self) -> int:
+        return parse_duration_ms(self.max_fill)
 
     @field_validator("air_time")
     @classmethod
@@ -277,6 +288,13 @@ class Mix(_Model):
     compressor: Compressor = Compressor()
 
 
+class Takes(_Model):
+    """What a recording must be to air: a take whose speech is shorter than `min_fraction` of the item's estimated
+    time is refused as cut short; one with less than `min_speech` seconds above the silence level as silent."""
+    min_fraction: Annotated[float, Field(ge=0, le=1)] = 0.4
+    min_speech: Annotated[float, Field(ge=0, le=60)] = 0.5
+
+
 class Audio(_Model):
     sample_rate: Literal[44100, 48000] = 48000
     max_pause: Annotated[float, Field(ge=0, le=10)] = 0.4
@@ -422,6 +440,7 @@ class Config(_Model):
     podcast: Podcast
     loudness: Loudness = Loudness()
     audio: Audio = Audio()
+    takes: Takes = Takes()
     mix: Mix = Mix()
     elements: dict[str, Element] = Field(default_factory=dict)
     editions: list[Edition] = Field(default_factory=list)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import fcntl
 import os
 import random
-import time
+import stat
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Callable, Iterator
@@ -67,3 +68,22 @@ def locked(path: Path, error: Callable[[], Exception], wait: float = 0.0) -> Ite
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def not_regular(root: Path, path: Path) -> str | None:
+    """Why `path` may not be read as an input, or None: only regular files inside `root` are (no link out of it,
+    no FIFO, device or folder; a FIFO would hang the reader, a link to /dev/zero would never end)."""
+    try:
+        st = path.lstat()
+        if stat.S_ISLNK(st.st_mode):
+            target = path.resolve(strict=True)
+            if not target.is_relative_to(root):
+                return "it is a link to a file outside the station"
+            st = target.stat()
+    except FileNotFoundError:
+        return "it is a link to a file that does not exist"
+    except (OSError, RuntimeError) as e:  # a loop of links, a permission problem
+        return f"it cannot be read ({type(e).__name__})"
+    if not stat.S_ISREG(st.st_mode):
+        return "it is not a regular file (a FIFO, a device or a folder)"
+    return None

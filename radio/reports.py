@@ -291,6 +291,26 @@ def reports_dir(station: Station, week: str) -> Path:
     return station.week_dir(week) / "reports"
 
 
+MAX_BYTES = 256 * 1024  # a report is read aloud: 256 KB is hours of speech, and a drafting tool's limit is near
+
+
+def readable(station: Station, path: Path) -> None:
+    """Refuse a report file that is not a regular file inside the station, or is too large to be a report."""
+    why = fsutil.not_regular(station.root, path)
+    if why:
+        raise ReportError(f"not read: {why}", where=path, fix="put the report itself in the folder, as a file")
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise ReportError(f"the file is {size // 1024} KB; a report may be at most {MAX_BYTES // 1024} KB", where=path,
+                          fix="shorten it to what is read on air; keep long documents elsewhere")
+
+
+def is_template_text(body: str) -> bool:
+    """Whether a report's text is still what `report new` wrote (or nothing at all)."""
+    text = " ".join(body.split())
+    return not text or text == TEMPLATE_TEXT
+
+
 def load_week(station: Station, week: str, *, strict: bool = True) -> tuple[list[ReportFile], list[RadioError]]:
     """Every report of a week, sorted by id; broken files come back as errors, not as a crash.
 
@@ -309,6 +329,7 @@ def load_week(station: Station, week: str, *, strict: bool = True) -> tuple[list
             if not ID_RE.match(path.stem):
                 raise ReportError(f"{path.stem!r} is not a valid report id", where=path,
                                   fix="rename the file: lower-case letters, digits and '-', then .md")
+            readable(station, path)
             rf = read_report(path, station.config.verification)
             err = policy_error(rf, station.config.verification) if strict else None
             if err:
@@ -328,7 +349,8 @@ def report_path(station: Station, report_id: str, week: str | None = None) -> Pa
     weeks = [week] if week else sorted(station.weeks(), reverse=True)
     for w in weeks:
         path = reports_dir(station, w) / f"{report_id}.md"
-        if path.is_file():
+        if path.is_file() or path.is_symlink():
+            readable(station, path)
             return path
     raise ReportError(f"no report {report_id!r}" + (f" in {week}" if week else ""),
                       fix="see `radio report list WEEK` for the ids")
@@ -390,8 +412,9 @@ private:              # NEVER published: who told us, how to reach them, what th
   contact:
   notes:
 ---
-The text the host reads, in plain sentences.
+{text}
 """
+TEMPLATE_TEXT = "The text the host reads, in plain sentences."
 
 
 def _scalar(v: str | None) -> str:
@@ -411,7 +434,7 @@ def new_report(station: Station, week: str, title: str, *, place: str | None = N
     when = received or Week(week).day(1)
     return _create(station, week, title, lambda rid: NEW_TEMPLATE.format(
         id=rid, title=_scalar(title), received=when.isoformat(), place=_scalar(place), region=_scalar(region),
-        sector=_scalar(sector), kind=kind, kinds=" | ".join(KINDS)))
+        sector=_scalar(sector), kind=kind, kinds=" | ".join(KINDS), text=TEMPLATE_TEXT))
 
 
 def _create(station: Station, week: str, title: str, render: Callable[[str], str]) -> Path:
@@ -477,6 +500,9 @@ def add_check(station: Station, report_id: str, by: str, method: str, note: str 
 
 def _add_check(station: Station, rf: ReportFile, by: str, method: str, note: str | None,
                on: dt.date | None) -> tuple[ReportFile, int, int]:
+    if is_template_text(rf.body):
+        raise ReportError("its text is still the template's, so there is nothing to verify", where=rf.path,
+                          fix="write the correspondent's report below the front matter, then verify it")
     entry = CommentedMap(by=by, on=on or dt.date.today(), method=method)
     if note:
         entry["note"] = note

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 import io
 import re
@@ -13,7 +14,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from radio import fsutil, media, yamlio
+from radio import fsutil, media, takes, yamlio
+from radio.asrun import AsRun
 from radio.config import format_ms, parse_duration_ms
 from radio.errors import RadioError, RundownError, from_validation
 from radio.i18n import N_, day_month_year, gettext, joined, long_date
@@ -143,7 +145,9 @@ def _fresh_plan(station: Station, week: str, notes: list[str] | None = None) -> 
         if r.id in why and r.status == "verified" and not r._gap and notes is not None:
             notes.append(f"left out {r.id}: report {r.id} {why[r.id]}")
     reports = [public(r, r._source or r.id) for r in every if r.id not in why]
-    reports.sort(key=lambda r: (r.priority, r.event_date or r.title, r.id))
+    # a report made by `report new` has no event date yet: it sorts after the dated ones of its priority
+    reports.sort(key=lambda r: (r.priority, r.event_date is None, r.event_date or dt.date.min,
+                               "" if r.event_date else r.title, r.id))
     features = [r for r in reports if r.kind in cfg.show.feature_kinds]
     news = [r for r in reports if r.kind not in cfg.show.feature_kinds]
     hosts = [h.id for h in cfg.hosts]
@@ -468,12 +472,16 @@ def reports_path(station: Station, week: str, rid: str) -> Path:
 # --- timing --------------------------------------------------------------------------------------------
 
 def recording(station: Station, week: str, item_id: str) -> Path | None:
-    folder = station.edition_dir(week) / "segments"
-    for ext in media.AUDIO_EXTS:
-        p = folder / f"{item_id}.{ext}"
-        if p.is_file():
-            return p
-    return None
+    """The take an item uses: the newest `segments/<item-id>.<ext>` (see radio.takes)."""
+    return takes.scan(station, week, [item_id]).recordings.get(item_id)
+
+
+def estimate_ms(station: Station, entry: Entry, wpm: float | None = None) -> int:
+    """How long an item takes to read, from its words and the host's rate (the configured one unless given)."""
+    if entry.item.type not in SPEECH:
+        return 0
+    host = next((h for h in station.config.hosts if h.id == entry.item.host), None)
+    return round(words(entry.text) * 60000 / (wpm or (host.rate_wpm if host else 165.0)))
 
 
 def draft_path(station: Station, week: str, item_id: str) -> Path:
@@ -484,13 +492,14 @@ def draft_path(station: Station, week: str, item_id: str) -> Path:
 class ItemTime:
     entry: Entry
     number: int  # 1-based among live items; 0 when skipped
-    state: str  # recorded | stale | missing | draft | element | bed | skipped
+    state: str  # recorded | rejected | stale | missing | draft | element | bed | skipped
     words: int
     estimated_ms: int
     actual_ms: int | None
     media: str | None
     front_ms: int = 0
     back_ms: int = 0
+    problem: str | None = None  # why its take cannot air (state rejected)
 
     @property
     def duration_ms(self) -> int:
@@ -504,6 +513,8 @@ class ShowTime:
     rates: dict[str, tuple[float, float | None]]  # host -> (configured wpm, measured wpm)
     total_ms: int = 0
     cut: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # takes set aside, misnamed files
+    assembled: bool = False  # times are the as-run's, from the assembled master
     stale: dict[str, str] = field(default_factory=dict)  # item id -> why its recording predates its text
 
     @property
@@ -543,29 +554,47 @@ def cut_candidates(live: list[ItemTime], overlaps: list[int], gap_ms: int, slot_
 
 
 def timing(station: Station, rundown: Rundown, *, actuals: dict[str, int] | None = None,
-           accept_stale: bool = False) -> ShowTime:
+           as_run: AsRun | None = None, accept_stale: bool = False) -> ShowTime:
     """Estimated and actual durations, front and back times, over/under and cut candidates.
 
-    `actuals` (from as-run.json, after assembly) override the recordings' raw lengths. Each recording is checked
+    Before assembly, an item's actual time is its take's length. With the week's `as_run` (current: assembled
+    from the rundown and takes as they are), actual, front and back times and the total are where the items are
+    in the on-air master. `actuals` override durations (assembly's own over-run check). Each recording is checked
     against the text it was recorded with (radio/recorded.py): one made before its words changed is `stale`.
     """
     from radio import recorded
     cfg = station.config
     week = rundown.week
-    measured: dict[str, tuple[int, int]] = {}  # host -> (words, ms) over real recordings
+    found = takes.scan(station, week, [e.id for e in rundown.entries if e.item.type in SPEECH])
+    measured: dict[str, tuple[int, int]] = {}  # host -> (words, ms) over takes that can air
     rec_ms: dict[str, int] = {}
+    problems: dict[str, str] = {}
     for e in rundown.entries:
-        if e.item.type in SPEECH:
-            p = recording(station, week, e.id)
-            if p is not None:
+        if e.item.type not in SPEECH:
+            continue
+        if e.id in found.refused:
+            problems[e.id] = f"item {e.id}: {found.refused[e.id]} (replace it with the recording itself)"
+            continue
+        p = found.recordings.get(e.id)
+        if p is None:
+            continue
+        why = takes.problem(station, week, e.id, p, estimate_ms(station, e))
+        if why is None:
+            try:
                 rec_ms[e.id] = media.duration_ms(p)
-                w, ms = measured.get(e.item.host or "", (0, 0))
-                measured[e.item.host or ""] = (w + words(e.text), ms + rec_ms[e.id])
+            except RadioError as err:
+                why = f"item {e.id}: {err.format_message()}"
+        if why:
+            problems[e.id] = why
+            continue
+        w, ms = measured.get(e.item.host or "", (0, 0))
+        measured[e.item.host or ""] = (w + words(e.text), ms + rec_ms[e.id])
     stale = recorded.stale(station, rundown, accept=accept_stale)
     rates: dict[str, tuple[float, float | None]] = {}
     for h in cfg.hosts:
         w, ms = measured.get(h.id, (0, 0))
         rates[h.id] = (h.rate_wpm, round(w * 60000 / ms, 1) if ms >= 5000 and w else None)
+    placed = as_run.placed() if as_run else {}
     times: list[ItemTime] = []
     number = 0
     for e in rundown.entries:
@@ -575,19 +604,21 @@ def timing(station: Station, rundown: Rundown, *, actuals: dict[str, int] | None
         if it.type in SPEECH:
             conf, meas = rates[it.host or ""] if it.host in rates else (165.0, None)
             est = round(n_words * 60000 / (meas or conf))
-            p = recording(station, week, it.id)
-            if p is not None:
+            p = found.recordings.get(it.id)
+            if it.id in problems:
+                state = "rejected"
+                media_rel = str(p.relative_to(station.root)) if p else None
+            elif p is not None:
                 actual, state, media_rel = rec_ms[it.id], "recorded", str(p.relative_to(station.root))
                 if it.id in stale:
                     state = "stale"
-            elif draft_path(station, week, it.id).is_file():
-                d = draft_path(station, week, it.id)
-                actual, state, media_rel = media.duration_ms(d), "draft", str(d.relative_to(station.root))
+            if it.id in placed and placed[it.id].draft:
+                state, media_rel = "draft", placed[it.id].source
         elif it.type == "element":
             p = station.element_path(it.element or "")
             if not p.is_file():
-                raise RadioError(f"element {it.element!r}: file {cfg.elements[it.element or ''].file} does not exist",
-                                 where=station.root / "radio.toml", fix="fix the path in [elements] or add the file")
+                raise RadioError(f"element {it.element!r}: {cfg.elements[it.element or ''].file} does not exist",
+                                 where=station.root / "radio.toml", fix="fix its file = in [elements], or add the file")
             est = media.duration_ms(p)
             actual, state, media_rel = est, "element", cfg.elements[it.element or ""].file
         else:  # a bed on its own, for a set time
@@ -595,20 +626,26 @@ def timing(station: Station, rundown: Rundown, *, actuals: dict[str, int] | None
             actual, state, media_rel = est, "bed", cfg.elements[it.bed or it.element or ""].file
         if actuals and it.id in actuals:
             actual = actuals[it.id]
+        if it.id in placed:
+            actual = placed[it.id].duration_ms
         if it.skip:
             state = "skipped"
         else:
             number += 1
-        times.append(ItemTime(e, number if not it.skip else 0, state, n_words, est, actual, media_rel))
+        times.append(ItemTime(e, number if not it.skip else 0, state, n_words, est, actual, media_rel,
+                              problem=problems.get(it.id)))
     live = [t for t in times if t.number]
     gap = round(cfg.audio.gap * 1000)
     overlaps = [overlap_ms(station, t.entry) for t in live]
     starts, total = lay_out([t.duration_ms for t in live], overlaps, gap)
     slot = cfg.show.slot_ms
+    if as_run is not None:  # where the items are in the master (the closing theme back-timed to the slot's end)
+        starts = [placed[t.entry.id].start_ms if t.entry.id in placed else s for t, s in zip(live, starts)]
+        total = as_run.content_ms // 1000 * 1000  # whole seconds: the total and the under-run add up to the slot
     for t, s in zip(live, starts):
         t.front_ms = s
         t.back_ms = slot - s - t.duration_ms
-    show = ShowTime(slot, times, rates, total, stale=stale)
+    show = ShowTime(slot, times, rates, total, notes=found.notes, assembled=as_run is not None, stale=stale)
     show.cut = cut_candidates(live, overlaps, gap, slot) if total > slot else []
     return show
 

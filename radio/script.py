@@ -15,7 +15,7 @@ from radio.config import format_ms
 from radio.i18n import gettext, long_date
 from radio.render import render
 from radio.station import Station
-from radio.rundown import ItemTime, Rundown, ShowTime, attribution_line, over_under
+from radio.rundown import Rundown, ShowTime, attribution_line, over_under
 from radio.threads import previously
 
 RUNSHEET_COLUMNS = ["#", "id", "slug", "type", "host", "in words", "out words", "estimated", "actual", "front time",
@@ -174,20 +174,25 @@ def runsheet_csv(ctx: dict) -> str:
     return buf.getvalue()
 
 
-def write_script(station: Station, rundown: Rundown, show: ShowTime) -> list[Path]:
-    out = station.out_dir(rundown.week)
-    ctx = context(station, rundown, show)
-    files = {
-        "script.html": render(station, "script.html", ctx),
-        "script.md": render(station, "script.md", ctx),
-        "runsheet.html": render(station, "runsheet.html", ctx),
-        "runsheet.csv": runsheet_csv(ctx),
-    }
-    paths = []
+def _write(station: Station, week: str, files: dict[str, str]) -> list[Path]:
+    out = station.out_dir(week)
     for name, text in files.items():
         fsutil.write_text(out / name, text)
-        paths.append(out / name)
-    return paths
+    return [out / name for name in files]
+
+
+def write_script(station: Station, rundown: Rundown, show: ShowTime) -> list[Path]:
+    """The host's script: estimates, from the rundown and the takes (made before assembly)."""
+    ctx = context(station, rundown, show)
+    return _write(station, rundown.week, {"script.html": render(station, "script.html", ctx),
+                                          "script.md": render(station, "script.md", ctx)})
+
+
+def write_runsheet(station: Station, rundown: Rundown, show: ShowTime) -> list[Path]:
+    """The run sheet: after assembly, the times as aired (from the as-run); before it, the estimates."""
+    ctx = context(station, rundown, show)
+    return _write(station, rundown.week, {"runsheet.html": render(station, "runsheet.html", ctx),
+                                          "runsheet.csv": runsheet_csv(ctx)})
 
 
 def status_table(station: Station, rundown: Rundown, show: ShowTime) -> str:
@@ -206,13 +211,18 @@ def status_table(station: Station, rundown: Rundown, show: ShowTime) -> str:
         lines.append(f"{host_id}: {conf:g} wpm configured" + (f", {meas:g} wpm measured" if meas else ", not yet measured"))
     if show.cut:
         lines.append("cut candidates: " + ", ".join(show.cut))
+    rejected = [t for t in show.items if t.state == "rejected" and t.number]
+    lines += [f"rejected: {t.problem}" for t in rejected]
+    lines += [f"note: {n}" for n in show.notes]
     from radio.recorded import line
     for item_id, why in show.stale.items():
         lines.append(f"stale: {line(item_id, why)}")
     missing = [t.entry.id for t in show.items if t.state == "missing"]
     drafts = [t.entry.id for t in show.items if t.state == "draft"]
     stale = [t.entry.id for t in show.items if t.state == "stale"]
-    if stale:
+    if rejected:
+        nxt = f"record {', '.join(t.entry.id for t in rejected)} again, then radio build {rundown.week}"
+    elif stale:
         nxt = (f"re-record {', '.join(stale)} (or build with --allow-stale-take if the change does not touch "
                "what was read)")
     elif show.over_ms > 0:

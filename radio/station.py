@@ -211,8 +211,10 @@ class Station:
     def episode_url(self, week: str) -> str:
         return f"{self.show_url}episodes/{week}/"
 
-    def media_name(self, week: str) -> str:
-        return f"{self.config.show.slug}-{week}.mp3"
+    def media_name(self, week: str, digest: str) -> str:
+        """The episode's MP3 in media/: named for its content, so a new master never replaces the bytes of one an
+        older feed still names (with its length) until the new feed is in place."""
+        return f"{self.config.show.slug}-{week}-{digest[:12]}.mp3"
 
     @property
     def private_dir(self) -> Path:

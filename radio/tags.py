@@ -5,6 +5,7 @@ Only public data reaches a tag: titles and text come from the rundown's public e
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -18,7 +19,7 @@ from babel.dates import format_date
 from mutagen.id3 import (APIC, CHAP, COMM, CTOC, ID3, TALB, TCON, TDRC, TIT2, TLEN, TPE1, TXXX, WXXX, CTOCFlags,
                          ID3NoHeaderError)
 
-from radio import __version__, fsutil
+from radio import __version__, asrun, fsutil
 from radio import rundown as rd
 from radio.i18n import day_month_year, gettext, locale
 from radio.station import Station, published_path
@@ -135,13 +136,13 @@ def covering(items: list[dict], kinds: set[str], titles: dict[str, str], total_m
 
 def episode(station: Station, week: str) -> Episode:
     out = station.out_dir(week)
-    as_run_path = out / "as-run.json"
-    if not as_run_path.is_file() or not (out / "podcast.mp3").is_file() or not (out / "onair.wav").is_file():
+    built = asrun.read(station, week)
+    if built is None or not built.podcast.is_file() or not built.onair.is_file():
         raise RadioError(f"no masters for {week} yet", where=out, fix=f"run `radio assemble {week}` first")
-    as_run = json.loads(as_run_path.read_text(encoding="utf-8"))
     rundown = rd.load(station, week)
-    rd.refuse_stale_masters(rundown, [i for m in ("onair", "podcast") for i in as_run[m]["items"]], as_run_path)
-    entries = {e.id: e for e in rundown.entries}
+    as_run = built.as_run.model_dump()
+    rd.refuse_stale_masters(rundown, [i for m in ("onair", "podcast") for i in as_run[m]["items"]],
+                            out / "as-run.json")
     cfg = station.config
     kinds = set(cfg.podcast.chapter_types)
     titles = {e.id: e.title for e in rundown.entries}
@@ -277,16 +278,27 @@ def tag(station: Station, week: str) -> tuple[Path, Path, Episode]:
     ep = episode(station, week)
     cover = cover_image(station)
     out = station.out_dir(week)
-    loud = json.loads((out / "loudness.json").read_text(encoding="utf-8"))
-    as_run = json.loads((out / "as-run.json").read_text(encoding="utf-8"))
-    mp3, wav = out / "podcast.mp3", out / "onair.wav"
+    built = asrun.read(station, week)
+    assert built is not None  # episode() checked
+    mp3, wav = built.podcast, built.onair
     # tag a copy and rename it over the master: a failure never leaves a half-tagged file
     tmp = fsutil.temp_path(mp3)
     try:
         shutil.copyfile(mp3, tmp)
-        tag_mp3(tmp, ep, cover, round(as_run["podcast"]["seconds"] * 1000))
+        tag_mp3(tmp, ep, cover, round(built.as_run.podcast.seconds * 1000))
         tmp.replace(mp3)
     finally:
         tmp.unlink(missing_ok=True)
-    tag_wav(wav, ep, loud["onair"], station.config.audio.sample_rate, f"{station.config.show.slug}-{week}")
+    tag_wav(wav, ep, built.loudness.onair.model_dump(), station.config.audio.sample_rate,
+            f"{station.config.show.slug}-{week}")
+    fsutil.write_text(out / "tags.json", json.dumps(dataclasses.asdict(ep), ensure_ascii=False, indent=2) + "\n")
     return mp3, wav, ep
+
+
+def written(station: Station, week: str) -> Episode:
+    """What `tag` wrote into the masters, as it wrote it (publish reads this instead of working it out again)."""
+    path = station.out_dir(week) / "tags.json"
+    if not path.is_file():
+        raise RadioError(f"{week}'s masters are not tagged", where=path, fix=f"run `radio tag {week}` first")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return Episode(**{**data, "chapters": [tuple(c) for c in data["chapters"]]})

@@ -108,6 +108,9 @@ def _tiny_station(target: Path, name: str, slot: str, filler: bool, bed_under_ne
     text = text.replace('format = ["welcome", "headlines", "news", "features", "appeals", "closing"]',
                         'format = ["element:theme", "welcome", "news", "closing", "element:theme"]')
     text = text.replace('# filler = "newsbed"', 'filler = "bed"' if filler else "")
+    # the takes here are tones of a second or two standing in for whole readings: only a take cut to a tenth of
+    # its item's estimate counts as cut short
+    text = text.replace("min_fraction = 0.4 ", "min_fraction = 0.1 ")
     text = text.replace("[elements]\n", '[elements]\ntheme = { file = "elements/theme.wav", kind = "music", '
                                           'level = -3.0, title = "Theme" }\nbed = { file = "elements/bed.wav", '
                                           'kind = "bed", level = -6.0, title = "Bed" }\n')

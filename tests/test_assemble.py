@@ -175,7 +175,8 @@ def test_podcast_leaves_out_filler_and_onair_only(tiny):
 def _no_masters(root: Path) -> None:
     out = _out(root)
     assert not (out / "onair.wav").exists() and not (out / "podcast.mp3").exists()
-    assert not [p.name for p in out.glob(".*")] if out.exists() else True
+    records = {".build.json", ".takes.json"}  # the build's record of its stages and of measured takes
+    assert not [p.name for p in out.glob(".*") if p.name not in records] if out.exists() else True
 
 
 def test_missing_recordings_are_all_named(tiny):
@@ -215,16 +216,9 @@ def test_previous_masters_survive_a_failed_build(tiny):
     (tiny / "episodes" / WEEK / "segments" / "closing.wav").write_bytes(b"junk" * 100)
     assert run("assemble", WEEK).exit_code == 1
     assert (_out(tiny) / "onair.wav").read_bytes() == before
-    assert not list(_out(tiny).glob(".*"))  # no temp files left
+    assert not [p for p in _out(tiny).glob(".*") if p.name not in (".build.json", ".takes.json")]  # no temp files
 
 
-def test_silent_recording_warns(tiny):
-    record_tones(tiny, 2.0)
-    seg = tiny / "episodes" / WEEK / "segments"
-    ff("-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "2", str(seg / "welcome.wav"))
-    r = runner_for(tiny)("assemble", WEEK)
-    assert r.exit_code == 0, r.err
-    assert "warning: item welcome: the recording is silent (check the microphone and the file)\n" in r.err
 
 
 def test_missing_element_file(tiny):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -45,8 +46,8 @@ def test_build_runs_every_stage_then_skips_what_did_not_change(station):
     r = run("build", WEEK)
     assert r.exit_code == 0, r.err
     assert [line for line in r.err.splitlines() if ":" in line and not line.startswith(" ")] == [
-        "script: running", "script: done", "assemble: running", "assemble: done", "tag: running", "tag: done",
-        "publish: running", "publish: done"]
+        "script: running", "script: done", "assemble: running", "assemble: done", "runsheet: running",
+        "runsheet: done", "tag: running", "tag: done", "publish: running", "publish: done"]
     out = r.out.splitlines()
     assert out[0] == "script    episodes/2026-W47/out/script.html (and script.md)"
     assert out[2].startswith("on air   episodes/2026-W47/out/onair.wav: 0:30, ")
@@ -55,15 +56,26 @@ def test_build_runs_every_stage_then_skips_what_did_not_change(station):
     r = run("build", WEEK)
     assert "script: skipped (nothing changed)" in r.err and "publish: skipped (nothing changed)" in r.err
     res = _build(station)
-    assert res.ran == [] and res.skipped == ["script", "assemble", "tag", "publish"]
+    assert res.ran == [] and res.skipped == ["script", "assemble", "runsheet", "tag", "publish"]
 
 
-def test_touching_a_recording_reruns_audio_but_not_the_script(station):
+def test_a_new_take_reruns_every_stage_that_reads_takes(station):
     _build(station)
     seg = station / "episodes" / WEEK / "segments" / "welcome.wav"
     os.utime(seg, ns=(time.time_ns(), time.time_ns()))
     res = _build(station)
-    assert res.ran == ["assemble", "tag", "publish"] and res.skipped == ["script"]
+    assert res.ran == ["script", "assemble", "runsheet", "tag", "publish"]
+
+
+def test_an_element_change_reruns_what_reads_elements_but_not_the_tags_alone(station):
+    _build(station)
+    cfg = station / "radio.toml"
+    cfg.write_text(cfg.read_text().replace('cover = "elements/cover.png"', 'cover = "elements/cover.png" '))
+    res = _build(station)  # radio.toml is read by every stage
+    assert res.ran == ["script", "assemble", "runsheet", "tag", "publish"]
+    (station / "elements" / "cover.png").touch()
+    res = _build(station)  # the cover: only tag and publish read it
+    assert res.ran == ["tag", "publish"] and res.skipped == ["script", "assemble", "runsheet"]
 
 
 def test_editing_a_report_reruns_everything(station):
@@ -71,7 +83,7 @@ def test_editing_a_report_reruns_everything(station):
     rep = station / "episodes" / WEEK / "reports" / "second-story.md"
     rep.write_text(rep.read_text().replace("Workers held a meeting today.", "Workers held a long meeting today."))
     res = _build(station, allow_stale_take=True)  # the tones read no words: the edit does not touch them
-    assert res.ran == ["script", "assemble", "tag", "publish"]
+    assert res.ran == ["script", "assemble", "runsheet", "tag", "publish"]
 
 
 def test_quiet_build_prints_nothing(station):
@@ -117,22 +129,39 @@ def _wait_for(marker: Path, proc: subprocess.Popen, seconds: float = 120) -> Non
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("fault", ["staged", "before-feed"])
-def test_a_publish_killed_part_way_leaves_the_old_feed_whole(station, tmp_path, fault):
-    import feedparser
-    _build(station)
-    feed = station / "feeds" / "st" / "feed.xml"
-    before = feed.read_bytes()
-    # a second week, killed while it publishes
+@pytest.fixture(scope="module")
+def two_weeks(tmp_path_factory) -> Path:
+    """W47 built and published; W48 assembled and tagged, ready to publish."""
     import shutil
+    root = built_station(tmp_path_factory.mktemp("faults") / "st")[0]
+    _build(root)
     w2 = "2026-W48"
-    shutil.copytree(station / "episodes" / WEEK / "reports", station / "episodes" / w2 / "reports")
-    shutil.copytree(station / "episodes" / WEEK / "segments", station / "episodes" / w2 / "segments")
-    run = runner_for(station)
+    shutil.copytree(root / "episodes" / WEEK / "reports", root / "episodes" / w2 / "reports")
+    shutil.copytree(root / "episodes" / WEEK / "segments", root / "episodes" / w2 / "segments")
+    run = runner_for(root)
     for step in (("plan", w2), ("assemble", w2), ("tag", w2)):
         assert run(*step).exit_code == 0
+    return root
+
+
+def _leftovers(root: Path) -> list[str]:
+    """Temporary files anywhere in out/ or feeds/ (the build's own records excepted)."""
+    keep = {".build.json", ".takes.json", ".st.lock"}
+    return sorted(str(p.relative_to(root)) for p in [*root.glob("episodes/*/out/**/.*"), *root.glob("feeds/**/.*")]
+                  if p.name not in keep)
+
+
+@pytest.mark.parametrize("fault", ["staged", "media", "before-feed"])
+def test_a_publish_killed_part_way_leaves_the_old_feed_whole(two_weeks, tmp_path, fault):
+    import shutil
+
+    import feedparser
+    station = tmp_path / "st"
+    shutil.copytree(two_weeks, station)
+    feed = station / "feeds" / "st" / "feed.xml"
+    before = feed.read_bytes()
     marker = tmp_path / "reached"
-    proc = _spawn(station, "publish", w2, fault=fault, marker=marker)
+    proc = _spawn(station, "publish", "2026-W48", fault=fault, marker=marker)
     _wait_for(marker, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -140,10 +169,76 @@ def test_a_publish_killed_part_way_leaves_the_old_feed_whole(station, tmp_path, 
     d = feedparser.parse(str(feed))
     assert not d.bozo and [e.title for e in d.entries] == ["20 November: First fictional story"]
     assert runner_for(station)("check").exit_code == 0  # the old tree is still whole
-    # the next publish completes and cleans up what the killed one left
-    assert run("publish", w2).exit_code == 0
+    # the next build publishes the week and leaves nothing of the killed one behind
+    assert runner_for(station)("build", "2026-W48").exit_code == 0
     assert len(feedparser.parse(str(feed)).entries) == 2
-    assert not list((station / "feeds").glob(".st.staging-*"))
+    assert _leftovers(station) == []
+    assert len(list((station / "feeds" / "st" / "media").glob("*.mp3"))) == 2
+    assert runner_for(station)("check").exit_code == 0
+
+
+@pytest.mark.parametrize("fault", ["media", "before-feed"])
+def test_a_republish_killed_part_way_keeps_the_old_enclosure_valid(station, tmp_path, fault):
+    """A new master for a published week: until the new feed is in place, the old feed's enclosure is the old
+    file, whole, at the length the old feed says."""
+    _build(station)
+    media = station / "feeds" / "st" / "media"
+    old = sorted(media.glob("*.mp3"))
+    tone(station / "episodes" / WEEK / "segments" / "second-story.wav", 700, 3.0, -18)  # a retake
+    run = runner_for(station)
+    assert run("assemble", WEEK).exit_code == 0 and run("tag", WEEK).exit_code == 0
+    marker = tmp_path / "reached"
+    proc = _spawn(station, "publish", WEEK, fault=fault, marker=marker)
+    _wait_for(marker, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert len(list(media.glob("*.mp3"))) == 2 and set(old) < set(media.glob("*.mp3"))
+    assert run("check").exit_code == 0
+    assert run("build", WEEK).exit_code == 0
+    assert sorted(media.glob("*.mp3")) != old and len(list(media.glob("*.mp3"))) == 1  # the old one is gone now
+    assert _leftovers(station) == [] and run("check").exit_code == 0
+
+
+def test_a_build_killed_while_assembling_leaves_nothing_after_the_next_build(station, tmp_path):
+    _build(station)
+    out = station / "episodes" / WEEK / "out"
+    tone(station / "episodes" / WEEK / "segments" / "closing.wav", 700, 3.0, -18)
+    proc = _spawn(station, "build", WEEK)
+    deadline = time.time() + 120
+    while not list(out.glob(".*.f32")):  # the mixes being written
+        assert proc.poll() is None and time.time() < deadline, "the build ended before its mix was seen"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert _leftovers(station)  # the killed build's temporary masters
+    r = runner_for(station)("build", WEEK)
+    assert r.exit_code == 0, r.err
+    assert _leftovers(station) == []
+    assert runner_for(station)("check").exit_code == 0
+
+
+def test_a_new_take_updates_the_run_sheet_and_every_total_agrees(station):
+    import csv
+    run = runner_for(station)
+    assert run("build", WEEK).exit_code == 0
+    tone(station / "episodes" / WEEK / "segments" / "first-story.wav", 500, 5.0, -18)  # re-recorded, longer
+    r = run("build", WEEK)
+    assert r.exit_code == 0, r.err
+    timing = next(line for line in r.out.splitlines() if line.startswith("timing "))
+    status = run("status", WEEK).out.splitlines()
+    total = next(line for line in status if line.startswith("total "))
+    rows = list(csv.reader((station / "episodes" / WEEK / "out" / "runsheet.csv").open()))
+    foot = next(row for row in rows if row[1] == "TOTAL")
+    m = re.fullmatch(r"timing    content (\S+) in a 0:30 slot: (.+) \(filled with bed\)", timing)
+    assert m, timing
+    assert total == f"total {m.group(1)} of 0:30: {m.group(2)} (filled with bed)"
+    assert (foot[9], foot[12]) == (m.group(1), m.group(2))
+    sheet = next(row for row in rows if row[1] == "first-story")
+    line = next(x.split() for x in status if re.match(r"\d+\s+first-story\s", x))
+    assert sheet[8] == line[6] == "0:05"  # actual: the new take, trimmed of nothing
+    assert (sheet[9], sheet[10]) == (line[7], line[8])  # front and back as in the master
+    closing = next(row for row in rows if row[1] == "close-theme")
+    assert closing[10] == "0:00"  # back-timed to the end of the slot, as aired
 
 
 def test_two_builds_at_once_one_is_refused(station, tmp_path):
@@ -170,8 +265,8 @@ def test_two_builds_at_once_one_is_refused(station, tmp_path):
     (lambda p: p.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00"), "ffmpeg cannot decode it: "),
     (lambda p: p.write_bytes(b""), "the file is empty (0 bytes) (record or export it again)"),
     (lambda p: p.write_text("Dear editor, here is my report.\n" * 50), "ffmpeg cannot decode it: "),
-    (lambda p: ff("-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "3600", "-c:a", "flac", str(p.with_suffix(".flac")))
-     or p.unlink(), "item first-story: the recording is 1:00:00, longer than the whole 28:30 slot"),
+    (lambda p: ff("-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "20", "-c:a", "flac", str(p.with_suffix(".flac")))
+     or p.unlink(), "item first-story: the take episodes/2026-W47/segments/first-story.flac is digitally silent"),
     (lambda p: ff("-f", "lavfi", "-i", "sine=f=220:r=8000", "-t", "7200", "-c:a", "flac", str(p.with_suffix(".flac")))
      or p.unlink(), "item first-story: the recording is 2:00:00, longer than the whole 28:30 slot"),
 ])

@@ -22,6 +22,12 @@ from tests.test_tags import make_cover
 ARTIFACTS = REPO / "test-artifacts"
 
 
+
+def _mp3(root: Path) -> Path:
+    """The week's MP3 as published: its name carries a hash of its content."""
+    (path,) = (root / "feeds" / "st" / "media").glob("st-2026-W47-*.mp3")
+    return path
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -104,8 +110,8 @@ def test_feedparser_reads_everything(site):
     assert d.feed.title == "st" and d.feed.language == "en"
     assert d.feed.podcast_guid  # the podcast: namespace comes through as its prefix
     (e,) = d.entries
-    media = root / "feeds" / "st" / "media" / "st-2026-W47.mp3"
-    assert e.enclosures[0].href == f"http://127.0.0.1:{port}/st/media/st-2026-W47.mp3"
+    (media,) = (root / "feeds" / "st" / "media").glob("st-2026-W47-*.mp3")  # named for its content
+    assert e.enclosures[0].href == f"http://127.0.0.1:{port}/st/media/{media.name}"
     assert e.enclosures[0].length == str(media.stat().st_size)
     assert e.enclosures[0].type == "audio/mpeg"
     from radio.station import Station
@@ -128,7 +134,7 @@ def test_podcastparser_reads_everything(site):
         p = podcastparser.parse(f"http://127.0.0.1:{port}/st/feed.xml", f)
     assert p["title"] == "st" and p["type"] == "episodic"
     (e,) = p["episodes"]
-    media = root / "feeds" / "st" / "media" / "st-2026-W47.mp3"
+    (media,) = (root / "feeds" / "st" / "media").glob("st-2026-W47-*.mp3")
     assert e["enclosures"][0]["file_size"] == media.stat().st_size
     assert e["explicit"] is False and e["number"] == 1
     assert e["transcript_url"].endswith("/st/media/2026-W47.vtt")
@@ -168,8 +174,9 @@ def test_no_private_data_anywhere_published(site):
 
 def test_serve_answers_ranges_and_head(served):
     root, url = served
-    media = url + "st/media/st-2026-W47.mp3"
-    data = (root / "feeds" / "st" / "media" / "st-2026-W47.mp3").read_bytes()
+    (path,) = (root / "feeds" / "st" / "media").glob("st-2026-W47-*.mp3")
+    media = url + f"st/media/{path.name}"
+    data = path.read_bytes()
     req = urllib.request.Request(media, headers={"Range": "bytes=100-199"})
     with urllib.request.urlopen(req) as r:
         assert r.status == 206 and r.headers["Content-Range"] == f"bytes 100-199/{len(data)}"
@@ -196,9 +203,10 @@ def test_gpodder_subscribes_and_downloads(served, tmp_path):
     env.pop("PYTHONPATH", None)
     for cmd in (["subscribe", f"{url}st/feed.xml"], ["update"], ["download"]):
         subprocess.run(["/usr/bin/gpo", *cmd], env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
-    got = tmp_path / "dl" / "st" / "st-2026-W47.mp3"
+    (media,) = (root / "feeds" / "st" / "media").glob("st-2026-W47-*.mp3")
+    got = tmp_path / "dl" / "st" / media.name
     assert got.is_file(), list((tmp_path / "dl").rglob("*"))
-    assert got.read_bytes() == (root / "feeds" / "st" / "media" / "st-2026-W47.mp3").read_bytes()
+    assert got.read_bytes() == media.read_bytes()
     db = sqlite3.connect(tmp_path / "home" / "Database")
     assert db.execute("select state, file_size from episode").fetchall() == [(1, got.stat().st_size)]
 
@@ -355,7 +363,7 @@ def test_check_fails_on_a_broken_tree(site, tmp_path):
     root, _, _ = site
     copy = tmp_path / "copy"
     shutil.copytree(root, copy)
-    media = copy / "feeds" / "st" / "media" / "st-2026-W47.mp3"
+    (media,) = (copy / "feeds" / "st" / "media").glob("st-2026-W47-*.mp3")
     media.write_bytes(media.read_bytes()[:-10])
     (copy / "feeds" / "st" / "media" / "2026-W47.vtt").unlink()
     r = runner_for(copy)("check")
@@ -434,7 +442,7 @@ def test_partytime_reads_every_podcasting_field(site):
     # both reports are regional: the region they share, never a town
     assert e["podcastLocation"]["name"] == "Test Region"
     assert e["title"] == "20 November: First fictional story"
-    assert e["enclosure"]["url"] == base + "media/st-2026-W47.mp3"
+    assert e["enclosure"]["url"] == base + "media/" + _mp3(root).name
 
 
 def test_feed_meets_apples_rules(site):
@@ -528,9 +536,9 @@ def test_serve_rewrites_addresses_to_the_port_it_answers_on(site, tmp_path):
         import feedparser
         d = feedparser.parse(body)
         enclosure = d.entries[0].enclosures[0].href
-        assert enclosure == f"http://127.0.0.1:{other}/st/media/st-2026-W47.mp3"
+        assert enclosure == f"http://127.0.0.1:{other}/st/media/{_mp3(root).name}"
         status, _, audio = _get(enclosure)
-        assert status == 200 and audio == (root / "feeds" / "st" / "media" / "st-2026-W47.mp3").read_bytes()
+        assert status == 200 and audio == _mp3(root).read_bytes()
         _, _, page = _get(f"{s.url}st/episodes/{WEEK}/")
         assert f"127.0.0.1:{other}" in page.decode() and f"127.0.0.1:{port}" not in page.decode()
         assert f"pktc://subscribe/127.0.0.1:{other}/st/feed.xml" in page.decode()
@@ -563,8 +571,8 @@ def test_serve_refuses_what_is_not_published(served, tmp_path):
 
 def test_serve_ranges_edge_cases_and_cors(served):
     root, url = served
-    media = url + "st/media/st-2026-W47.mp3"
-    size = (root / "feeds" / "st" / "media" / "st-2026-W47.mp3").stat().st_size
+    media = url + f"st/media/{_mp3(root).name}"
+    size = _mp3(root).stat().st_size
     status, headers, body = _get(media, {"Range": "bytes=100-50"})  # malformed: ignored, as RFC 9110 says
     assert status == 200 and len(body) == size
     status, headers, _ = _get(media, {"Range": "bytes=" + "9" * 5000 + "-"})
@@ -595,7 +603,7 @@ def test_serve_survives_stalled_and_vanishing_clients(site):
         time.sleep(0.5)
         assert threading.active_count() <= base + 4  # a bounded pool, not a thread each
         gone = socket.create_connection(("127.0.0.1", port))
-        gone.sendall(b"GET /st/media/st-2026-W47.mp3 HTTP/1.0\r\n\r\n")
+        gone.sendall(f"GET /st/media/{_mp3(root).name} HTTP/1.0\r\n\r\n".encode())
         gone.close()  # a client that disconnects mid-download
         for s in stalled:
             s.close()
@@ -716,7 +724,7 @@ def test_episode_page_in_chromium(served, width):
         assert driver.find_element(By.CSS_SELECTOR, "a.skip").get_attribute("href").endswith("#main")
         assert driver.find_element(By.CSS_SELECTOR, "a.download").get_attribute("download") is not None
         assert driver.find_element(By.CSS_SELECTOR, 'meta[property="og:audio"]').get_attribute("content") \
-            .endswith("/st/media/st-2026-W47.mp3")
+            .endswith(f"/st/media/{_mp3(root).name}")
         assert driver.find_element(By.CSS_SELECTOR, 'meta[name="twitter:card"]').get_attribute("content") == "summary"
         apps = {a.text: a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "a.app")}
         assert set(apps) == {"Apple Podcasts", "AntennaPod", "Pocket Casts", "Overcast", "gPodder"}

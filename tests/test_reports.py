@@ -56,6 +56,8 @@ def test_new_report_then_verify_to_verified(run, station):
     assert r.out == f"episodes/{WEEK}/reports/depot-workers-walk-out.md\n"
     r = run("report", "new", WEEK, "--title", "Depot workers walk out")
     assert r.out == f"episodes/{WEEK}/reports/depot-workers-walk-out-2.md\n"
+    path = station / REPORTS / "depot-workers-walk-out.md"
+    path.write_text(path.read_text().replace("The text the host reads, in plain sentences.", "Drivers walked out."))
     r = run("report", "verify", "depot-workers-walk-out", "--by", "maria", "--method", "phone")
     assert r.out == "depot-workers-walk-out: 1/2 checks, status unverified\n"
     # the same person with the same method counts once

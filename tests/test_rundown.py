@@ -270,11 +270,11 @@ def test_cut_candidates_make_it_fit():
 def test_script_of_200_reports_is_correct(tmp_path):
     """Scale check for behaviour (timing is in benchmarks/): 200 reports plan and script with exact counts."""
     from benchmarks.fixtures import station_with_reports
-    from radio.build import script_stage
+    from radio.build import run_stage
     from radio.rundown import plan
     root = station_with_reports(tmp_path / "big", 200)
     st_ = Station.open(root)
     plan(st_, WEEK)
-    paths = script_stage(st_, WEEK)
-    rows = list(csv.reader(io.StringIO(paths[3].read_text())))
+    paths = run_stage(st_, WEEK, "runsheet")
+    rows = list(csv.reader(io.StringIO(paths[1].read_text())))
     assert len(rows) == 1 + 200 + 4 + 2  # header, reports, welcome/headlines/appeals/closing, foot

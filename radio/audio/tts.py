@@ -20,8 +20,9 @@ def draft(text: str, voice: str, wpm: float, path: Path) -> Path:
         return path
     tmp = fsutil.temp_path(path)
     try:
-        r = subprocess.run([need("espeak-ng"), "-v", voice, "-s", str(round(wpm)), "-w", str(tmp), "--", text],
-                           capture_output=True, text=True)
+        # the text goes in on stdin: a long item would not fit in one command-line argument
+        r = subprocess.run([need("espeak-ng"), "-v", voice, "-s", str(round(wpm)), "-w", str(tmp), "--stdin"],
+                           input=text, capture_output=True, text=True)
         if r.returncode != 0 or tmp.stat().st_size <= 44:
             raise AudioError(f"espeak-ng could not read it in voice {voice!r}: {r.stderr.strip() or 'no audio'}",
                              where=path, fix="set the host's voice in radio.toml to one `espeak-ng --voices` lists")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -21,7 +22,7 @@ from pathlib import Path
 from markupsafe import Markup
 from mutagen.id3 import ID3, ID3NoHeaderError
 
-from radio import fsutil
+from radio import asrun, fsutil
 from radio import rundown as rd
 from radio.config import format_ms, text_direction
 from radio.errors import PublishError
@@ -31,7 +32,7 @@ from radio.publish.feed import CHAPTERS_TYPE, build_feed
 from radio.render import render
 from radio.reports import PublicReport
 from radio.station import GUIDS_NAME, Station, guids_text, stored_guids
-from radio.tags import cover_image, covering, episode
+from radio.tags import cover_image, covering, written
 
 
 @dataclass
@@ -126,11 +127,13 @@ def make_record(station: Station, week: str, media: Path, old: dict | None, othe
                 podcast: dict | None = None) -> dict:
     cfg = station.config
     out = station.out_dir(week)
-    as_run = json.loads((out / "as-run.json").read_text(encoding="utf-8"))
+    as_run = _as_run(station, week)
     if podcast is not None:  # the podcast as published (without retracted items); the as-run file stays as aired
         as_run = {**as_run, "podcast": podcast}
-    ep = episode(station, week)
+    ep = written(station, week)  # what tag wrote into the masters
     rundown = rd.load(station, week)
+    # masters mixed before a report was held still hold its voice: never published, whatever ran since
+    rd.refuse_stale_masters(rundown, [i for m in ("onair", "podcast") for i in as_run[m]["items"]], out / "as-run.json")
     entries = {e.id: e for e in rundown.entries}
     hosts = {h.id: h.name for h in cfg.hosts}
     cues = transcript.cues(as_run["podcast"]["items"], entries, hosts)
@@ -150,7 +153,7 @@ def make_record(station: Station, week: str, media: Path, old: dict | None, othe
         "title": ep.feed_title, "itunes_title": ep.bare_title, "summary": ep.summary, "notes_html": notes.strip(),
         "page_notes_html": page_notes.strip(), "pub_date": air.isoformat(),
         "date": day_month_year(station.language, air.date()), "duration_s": as_run["podcast"]["seconds"],
-        "media": f"media/{station.media_name(week)}", "length": media.stat().st_size,
+        "media": f"media/{media.name}", "length": media.stat().st_size,
         "transcript": f"media/{week}.vtt", "chapters": f"media/{week}.chapters.json",
         "chapters_list": chapters, "cues": cues, "appeals": appeals, "draft": bool(as_run["draft"]),
         "hosts": [hosts[h] for h in on_air_hosts],
@@ -185,7 +188,7 @@ def publish(station: Station, week: str, *, allow_draft: bool = False) -> Publis
         tagged = False
     if not tagged:
         raise PublishError("the podcast master is not tagged", where=mp3, fix=f"run `radio tag {week}` first")
-    as_run = json.loads((out / "as-run.json").read_text(encoding="utf-8"))
+    as_run = _as_run(station, week)
     if as_run["draft"] and not allow_draft:
         raise PublishError(f"{week} is a draft build: synthesized voices stand in for missing recordings",
                            fix="record them and build again, or pass --allow-draft to publish the draft")
@@ -198,7 +201,7 @@ def publish(station: Station, week: str, *, allow_draft: bool = False) -> Publis
         _fix_guid(station)
         staging = Path(tempfile.mkdtemp(prefix=f".{cfg.show.slug}.staging-", dir=root.parent))
         try:
-            s_media = staging / "media" / station.media_name(week)
+            s_media = staging / "media" / station.media_name(week, _digest(mp3))
             s_media.parent.mkdir(parents=True)
             shutil.copyfile(mp3, s_media)
             rec = make_record(station, week, s_media, existing.get(week), existing, podcast)
@@ -222,17 +225,43 @@ def publish(station: Station, week: str, *, allow_draft: bool = False) -> Publis
                 p.parent.mkdir(parents=True, exist_ok=True)
                 p.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
             fault_point("staged")
-            order = [f"media/{station.media_name(week)}", *[k for k in files if k not in ("index.html", "feed.xml")],
-                     "index.html"]
+            _move(s_media, root / "media" / s_media.name)
+            fault_point("media")
+            order = [*[k for k in files if k not in ("index.html", "feed.xml")], "index.html"]
             for rel in order:
                 _move(staging / rel, root / rel)
             corrections.remove_stale(root, files)
             fault_point("before-feed")
             _move(staging / "feed.xml", root / "feed.xml")  # last: the feed never names what is not there
+            _remove_unnamed_media(root, all_records)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return Published(root, root / "feed.xml", root / "episodes" / week / "index.html",
-                     root / "media" / station.media_name(week), rec)
+                     root / "media" / s_media.name, rec)
+
+
+def _as_run(station: Station, week: str) -> dict:
+    built = asrun.read(station, week)
+    if built is None:
+        raise PublishError(f"nothing to publish for {week} yet", where=station.out_dir(week),
+                           fix=f"run `radio build {week}`")
+    return built.as_run.model_dump()
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _remove_unnamed_media(root: Path, all_records: dict[str, dict]) -> None:
+    """Once the new feed is in place, the MP3s no episode names any more (older masters) go."""
+    named = {Path(r["media"]).name for r in all_records.values()}
+    for p in (root / "media").glob("*.mp3"):
+        if p.name not in named:
+            p.unlink(missing_ok=True)
 
 
 def _fix_guid(station: Station) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from feedgen.feed import FeedGenerator
 
-from radio import fsutil, history, media
+from radio import asrun, fsutil, history, media
 from radio import rundown as rd
 from radio.station import Station
 from radio.errors import PublishError
@@ -116,7 +116,7 @@ def podcast_master(station: Station, week: str) -> tuple[Path, dict]:
     one without it (made once, and again only when the master or the retractions change)."""
     out = station.out_dir(week)
     mp3 = out / "podcast.mp3"
-    as_run = json.loads((out / "as-run.json").read_text(encoding="utf-8"))
+    as_run = asrun.read(station, week).as_run.model_dump()  # type: ignore[union-attr]
     podcast = as_run["podcast"]
     gone = set(history.retracted(station, week)) & {i["id"] for i in podcast["items"]}
     if not gone:

@@ -17,7 +17,7 @@ from radio import fsutil, media
 from radio import rundown as rd
 from radio.audio import tts
 from radio.audio.master import master
-from radio.audio.mix import Progress, Source, mix
+from radio.audio.mix import Progress, Source, mix, peaks_path
 from radio.config import format_ms
 from radio.station import Station
 from radio.errors import AudioError, warn
@@ -94,7 +94,7 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
     out = station.out_dir(week)
     out.mkdir(parents=True, exist_ok=True)
     raw_on, raw_pod = fsutil.temp_path(out / "onair.f32"), fsutil.temp_path(out / "podcast.f32")
-    temps = [raw_on, raw_pod]
+    temps = [raw_on, raw_pod, peaks_path(raw_on), peaks_path(raw_pod)]
     try:
         mixed = mix(station, rundown, sources, raw_on, raw_pod, allow_over=allow_over, allow_clipped=allow_clipped,
                     progress=progress)

@@ -80,6 +80,7 @@ class Meter:
         self.samples = 0
         self.keep_blocks = False  # keep every block's sample peak (the limiter's grid) for predicting its effect
         self.blocks: list[np.ndarray] = []
+        self.blocks_file = None  # if set (a binary file open for writing and reading), the kept peaks go there
 
     STEP = 1 << 18  # samples per step: memory stays small whatever is fed
 
@@ -120,7 +121,11 @@ class Meter:
             return
         blocks = abs_block_max(buf[:usable])
         if self.keep_blocks:
-            self.blocks.append(blocks.astype(np.float16))  # 3 digits are plenty for peaks, and half the memory
+            b16 = blocks.astype(np.float16)  # 3 digits are plenty for peaks, and half the memory
+            if self.blocks_file is not None:
+                b16.tofile(self.blocks_file)
+            else:
+                self.blocks.append(b16)
         self.sample_peak = max(self.sample_peak, float(blocks.max()))
         # inter-sample peaks of real programme rarely exceed the sample peak by 1.5 dB: only blocks that close to
         # the loudest yet are oversampled (the tests hold the result to ffmpeg's true-peak meter)
@@ -134,6 +139,23 @@ class Meter:
         self.true_peak = max(self.true_peak, self.sample_peak)
         self.peak_tail = buf[usable - TAPS: usable].copy()
         self.pending = buf[usable:].copy()
+
+    def block_peaks(self) -> np.ndarray:
+        """Every kept block peak, in order (read back from `blocks_file` if they went there)."""
+        if self.blocks_file is None:
+            return np.concatenate(self.blocks) if self.blocks else np.zeros(0, np.float16)
+        f = self.blocks_file
+        f.flush()
+        f.seek(0)
+        out = np.fromfile(f, dtype=np.float16)
+        f.seek(0, 2)
+        return out
+
+    def drop_blocks(self) -> None:
+        self.blocks = []
+        if self.blocks_file is not None:
+            self.blocks_file.close()
+            self.blocks_file = None
 
     def result(self) -> dict:
         self._peaks(np.zeros(0, np.float32), final=True)

@@ -74,6 +74,11 @@ def give_back() -> None:
         _malloc_trim(0)
 
 
+def peaks_path(raw: Path) -> Path:
+    """Where a timeline's block peaks wait for the gain prediction, beside its raw samples."""
+    return raw.with_name(raw.name + ".peaks")
+
+
 class Mixer:
     """A timeline streamed to a raw float32 file: items are added at absolute sample positions, and
     everything before a point no later item can reach is flushed (and metered)."""
@@ -83,6 +88,7 @@ class Mixer:
         self.path = path
         self.meter = dsp.Meter(rate, true_peak=False)  # for the gain prediction; the masters are measured in full
         self.meter.keep_blocks = True
+        self.meter.blocks_file = open(peaks_path(path), "w+b")  # a show's worth of peaks waits on disk
         self.buf = np.zeros(0, dtype=np.float32)
         self.base = 0
         self.end = 0  # where the last item ends

@@ -181,6 +181,7 @@ def gain_for(meter: dsp.Meter, target: float, ceiling: float, rate: int, aim: fl
     if pre["integrated"] is None:
         return 0.0
     energies, peaks = np.concatenate(meter.energies), np.concatenate(meter.blocks)
+    meter.energies, meter.blocks = [energies], [peaks]  # one array each from now on, not pieces and a copy
     gain = target - pre["integrated"]
     seen: tuple[float, float] | None = None
     for _ in range(12):
@@ -222,6 +223,7 @@ def master(station: Station, raw_on: Path, raw_pod: Path, meter_on: dsp.Meter, m
     shift = encoder_offset(raw_pod, n_pod, g_pod, ceil_pod, rate, bitrate, out)
     if abs(shift) > L.aim:
         g_pod = gain_for(meter_pod, L.podcast_lufs - shift, ceil_pod, rate, L.aim)
+    meter_on.blocks, meter_pod.blocks = [], []  # the block peaks were for the prediction: not kept in pass 2
     on = Limited(raw_on, n_on, g_on, ceil_on)
     # the MP3 itself is measured; its ceiling is a full dB below the limit, so a narrower true-peak window
     pod = Limited(raw_pod, n_pod, g_pod, ceil_pod, window_db=0.5, speech=speech_pod)

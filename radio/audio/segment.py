@@ -48,8 +48,10 @@ def highpass(x: np.ndarray, rate: int, hz: float) -> np.ndarray:
 def block_peaks(x: np.ndarray) -> np.ndarray:
     """Peak of each 64-sample block (the last one may be shorter), without a copy of the take."""
     n = len(x) // dsp.BLOCK
-    r = x[: n * dsp.BLOCK].reshape(n, dsp.BLOCK)
-    head = np.maximum(r.max(axis=1), -r.min(axis=1)) if n else np.zeros(0, np.float32)
+    head = np.empty(n, np.float32)
+    for i in range(0, n * dsp.BLOCK, STEP):  # an absolute copy of a step at a time
+        j = min(n * dsp.BLOCK, i + STEP)
+        head[i // dsp.BLOCK: j // dsp.BLOCK] = dsp.abs_block_max(x[i:j])
     if len(x) % dsp.BLOCK:
         head = np.concatenate([head, [np.abs(x[n * dsp.BLOCK:]).max()]])
     return head

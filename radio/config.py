@@ -7,9 +7,9 @@ import re
 import tomllib
 import zoneinfo
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Callable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from radio.errors import ConfigError, from_validation
 
@@ -47,6 +47,18 @@ def format_ms(ms: int, *, signed: bool = False) -> str:
     return f"{sign}{h}:{m:02d}:{s:02d}" if h else f"{sign}{m}:{s:02d}"
 
 
+def _matches_id(what: str) -> Callable[[str], str]:
+    def check(v: str) -> str:
+        if not ID_RE.match(v):
+            raise ValueError(f"{v!r} is not {what} (lower-case letters, digits and '-')")
+        return v
+    return check
+
+
+Id = Annotated[str, AfterValidator(_matches_id("an id"))]
+Slug = Annotated[str, AfterValidator(_matches_id("a slug"))]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -79,23 +91,16 @@ class StationInfo(_Model):
 
 
 class Host(_Model):
-    id: str
+    id: Id
     name: str
     language: str = "en"
     rate_wpm: Annotated[float, Field(gt=40, lt=400)] = 165.0
     voice: str = "en"
 
-    @field_validator("id")
-    @classmethod
-    def _id(cls, v: str) -> str:
-        if not ID_RE.match(v):
-            raise ValueError(f"{v!r} is not an id (lower-case letters, digits and '-')")
-        return v
-
 
 class Show(_Model):
     title: str
-    slug: str
+    slug: Slug
     description: str
     slot: str = "28:30"
     air_weekday: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "friday"
@@ -106,13 +111,6 @@ class Show(_Model):
     feature_kinds: list[str] = Field(default_factory=lambda: ["feature", "interview"])
     bed: str | None = None  # the bed under read items that do not name one
     max_fill: str = "2:00"  # the most of the slot filler may fill before a build refuses (unless --allow-under)
-
-    @field_validator("slug")
-    @classmethod
-    def _slug(cls, v: str) -> str:
-        if not ID_RE.match(v):
-            raise ValueError(f"{v!r} is not a slug (lower-case letters, digits and '-')")
-        return v
 
     @field_validator("slot")
     @classmethod
@@ -329,17 +327,10 @@ def text_direction(language: str) -> str:
 class EditionHost(_Model):
     """A host of an edition: their own voice and reading rate in the edition's language."""
 
-    id: str
+    id: Id
     name: str
     rate_wpm: Annotated[float, Field(gt=40, lt=400)] = 150.0
     voice: str
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, v: str) -> str:
-        if not ID_RE.match(v):
-            raise ValueError(f"{v!r} is not an id (lower-case letters, digits and '-')")
-        return v
 
 
 class Edition(_Model):
@@ -350,7 +341,7 @@ class Edition(_Model):
 
     id: str = ""  # folder under episodes/WEEK/ and the --edition name; default: the language
     language: str
-    slug: str
+    slug: Slug
     title: str
     description: str
     cover: str | None = None  # default: podcast.cover
@@ -369,13 +360,6 @@ class Edition(_Model):
     def _lang(cls, v: str) -> str:
         if not LANG_RE.match(v):
             raise ValueError(f"{v!r} is not a BCP 47 language tag (e.g. ru, fr, pt-BR)")
-        return v
-
-    @field_validator("slug")
-    @classmethod
-    def _slug(cls, v: str) -> str:
-        if not ID_RE.match(v):
-            raise ValueError(f"{v!r} is not a slug (lower-case letters, digits and '-')")
         return v
 
     @model_validator(mode="after")

@@ -87,3 +87,12 @@ def not_regular(root: Path, path: Path) -> str | None:
     if not stat.S_ISREG(st.st_mode):
         return "it is not a regular file (a FIFO, a device or a folder)"
     return None
+
+
+def fault_point(name: str) -> None:
+    """For the kill tests: with RADIO_FAULT=name, stop here (mark RADIO_FAULT_FILE, then wait to be killed)."""
+    if os.environ.get("RADIO_FAULT") == name:
+        marker = os.environ.get("RADIO_FAULT_FILE")
+        if marker:
+            Path(marker).write_text(name)
+        time.sleep(120)

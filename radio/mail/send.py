@@ -239,13 +239,6 @@ def _send_lock(station: Station, week: str):
                                                   fix="wait for it to finish"))
 
 
-def _fault(name: str) -> None:
-    """For the kill tests: with RADIO_FAULT=name, mark a file and wait to be killed."""
-    if os.environ.get("RADIO_FAULT") == name:
-        marker = os.environ.get("RADIO_FAULT_FILE")
-        if marker:
-            Path(marker).write_text(name)
-        time.sleep(120)
 
 
 # --- SMTP ---------------------------------------------------------------------------------------------
@@ -378,7 +371,7 @@ def send(station: Station, week: str, *, dry_run: bool = False, uncertain: str |
                     result.failed.append((m.subscriber, why))
                 else:
                     result.sent.append(m.subscriber)
-                    _fault(f"send-after-{len(result.sent)}")
+                    fsutil.fault_point(f"send-after-{len(result.sent)}")
                 if progress:
                     progress(i, len(todo))
         finally:
@@ -407,7 +400,7 @@ def _deliver(conn: Connection, journal: Journal, sender: str, m: Outgoing) -> st
             journal.mark("failed", rcpt, code=e.smtp_code)
             return f"sender refused ({e.smtp_code})"
     journal.mark("data", rcpt, id=m.message_id)
-    _fault("send-in-data")
+    fsutil.fault_point("send-in-data")
     try:
         code, resp = smtp.data(m.data)
     except smtplib.SMTPDataError as e:  # the server answered, and said no: nothing was delivered
@@ -417,6 +410,6 @@ def _deliver(conn: Connection, journal: Journal, sender: str, m: Outgoing) -> st
         conn.drop()  # no answer: stays 'data' (uncertain) in the journal
         raise RadioError(f"the connection dropped while sending to line {m.subscriber.line}",
                          fix="run `radio send` again; it will name the one message that may not have arrived")
-    _fault("send-after-data")
+    fsutil.fault_point("send-after-data")
     journal.mark("sent", rcpt, id=m.message_id, at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     return None

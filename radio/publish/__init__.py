@@ -54,14 +54,6 @@ def lock(station: Station, what: str = "publish"):
                                                      where=path, fix="wait for it to finish, then run this again"))
 
 
-def fault_point(name: str) -> None:
-    """For the reliability tests: with RADIO_FAULT=name, stop here (mark a file, then wait to be killed)."""
-    if os.environ.get("RADIO_FAULT") == name:
-        marker = os.environ.get("RADIO_FAULT_FILE")
-        if marker:
-            Path(marker).write_text(name)
-        import time
-        time.sleep(120)
 
 
 def records(root: Path) -> dict[str, dict]:
@@ -224,14 +216,14 @@ def publish(station: Station, week: str, *, allow_draft: bool = False) -> Publis
                 p = staging / rel
                 p.parent.mkdir(parents=True, exist_ok=True)
                 p.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
-            fault_point("staged")
+            fsutil.fault_point("staged")
             _move(s_media, root / "media" / s_media.name)
-            fault_point("media")
+            fsutil.fault_point("media")
             order = [*[k for k in files if k not in ("index.html", "feed.xml")], "index.html"]
             for rel in order:
                 _move(staging / rel, root / rel)
             corrections.remove_stale(root, files)
-            fault_point("before-feed")
+            fsutil.fault_point("before-feed")
             _move(staging / "feed.xml", root / "feed.xml")  # last: the feed never names what is not there
             _remove_unnamed_media(root, all_records)
         finally:

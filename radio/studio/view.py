@@ -17,15 +17,9 @@ from radio.config import CONFIG_NAME, format_ms
 from radio.station import Station
 from radio.errors import RadioError
 from radio.script import rows
+from radio import takes
 from radio.studio import store
 
-try:
-    from radio import takes as _gates
-except ImportError:  # a build without take gates: the studio's own checks below stand in
-    _gates = None
-
-TRUNCATED = 0.5  # a take with less speech than half its item's estimate was cut short
-NEAR_SILENT_LUFS = -50.0  # quieter than this, nobody was speaking into the microphone
 
 
 def _stat(p: Path) -> tuple:
@@ -137,15 +131,8 @@ def judge(station: Station, week: str, item: str, path: Path, ms: int) -> dict:
     est = next(t.estimated_ms for t in now.items if t.entry.id == item)
     _, then = _timed(station, week, {item: ms})
     problems, warnings = [], []
-    gate = getattr(_gates, "problem", None)
-    if gate is not None:  # the build's own gate for silent and cut-short takes, where the build has one
-        why = gate(station, week, item, path, est)
-        problems += [why] if why else []
-    elif loud["integrated"] is None or loud["integrated"] < NEAR_SILENT_LUFS:
-        problems.append("silent or nearly silent: check the microphone and its level")
-    elif speech_ms < TRUNCATED * est:
-        problems.append(f"only {format_ms(speech_ms)} of speech for an item estimated at {format_ms(est)}: "
-                        "was it cut short?")
+    why = takes.problem(station, week, item, path, est)  # the build's own gate: silent, near silent, cut short
+    problems += [why] if why else []
     if clips:  # the build refuses a clipped take unless told --allow-clipped
         problems.append(f"it clips in {clips} place{'s' if clips > 1 else ''}: record it again a little lower")
     return {

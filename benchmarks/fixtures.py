@@ -51,10 +51,13 @@ def demo_format_station(root: Path, minutes: int, *, filler: float = 0.1, rate: 
     turn: pink noise gated at syllable rate and low-passed like a voice, with room noise and digital silence to
     trim, a click in some lead-ins. About `filler` of the slot is left for the filler."""
     n = max(4, round(minutes * 0.4))
-    station_with_reports(root, n, slot=f"{minutes // 60}:{minutes % 60:02d}:00", features=max(1, n // 6))
+    slot = f"{minutes // 60}:{minutes % 60:02d}:00"
+    station_with_reports(root, n, slot=slot, features=max(1, n // 6))
     cfg = root / "radio.toml"
     demo = (ROOT / "radio.toml").read_text(encoding="utf-8")
-    text = cfg.read_text(encoding="utf-8")
+    fill = int(minutes * filler * 1.5) + 2  # the filler share is meant: the build must not refuse it (show.max_fill)
+    text = re.sub(r'^max_fill = "[^"]*"', f'max_fill = "{fill // 60}:{fill % 60:02d}:00"',
+                  cfg.read_text(encoding="utf-8"), flags=re.M)
     fmt = re.search(r"^format = .*$", demo, re.M).group(0)  # type: ignore[union-attr]
     text = re.sub(r"^format = .*$", fmt, text, flags=re.M)
     text = text.replace('# bed = "newsbed"', 'bed = "newsbed"').replace('# filler = "newsbed"', 'filler = "newsbed"')

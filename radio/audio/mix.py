@@ -192,7 +192,7 @@ def prepare(station: Station, src: Source, rate: int, elements: Elements, allow_
         # decoded straight into the call: no reference here keeps the decoded take alive once it is filtered
         return segment.prepare_speech(decode(src.path, rate, media.duration_ms(src.path)), rate, cfg.loudness.onair_lufs, silence_db=cfg.audio.silence_db,
                                       keep_s=cfg.audio.max_pause, mix=cfg.mix, name=f"item {src.entry.id}",
-                                      allow_clipped=allow_clipped or src.draft,
+                                      allow_clipped=allow_clipped or src.draft, synthetic=src.draft,
                                       podcast_peak_db=None if src.entry.item.onair_only else podcast_peak_db(cfg))
     if src.kind == "element":
         return segment.Prepared(elements.get(src.entry.item.element or ""), {}, 0.0)

@@ -191,9 +191,11 @@ def compress(x: np.ndarray, rate: int, c: Compressor, target_lufs: float
 
 
 def prepare_speech(x: np.ndarray, rate: int, target_lufs: float, *, silence_db: float, keep_s: float, mix: Mix,
-                   name: str, allow_clipped: bool = False, podcast_peak_db: float | None = None) -> Prepared:
+                   name: str, allow_clipped: bool = False, podcast_peak_db: float | None = None,
+                   synthetic: bool = False) -> Prepared:
     """A take made ready to splice: counted for clipping, DC-blocked, clicks softened, trimmed, levelled, faded;
-    and a compressed copy for the podcast at the same loudness."""
+    and a compressed copy for the podcast at the same loudness. A `synthetic` take (an espeak-ng draft) has no
+    clicks to soften: its sharp plosive onsets are the voice itself."""
     from radio.errors import AudioError
     warnings = []
     clips = clipped_runs(x, mix.clip_level, mix.clip_run)
@@ -203,7 +205,7 @@ def prepare_speech(x: np.ndarray, rate: int, target_lufs: float, *, silence_db: 
     if clips:
         warnings.append(f"{name}: the recording clips in {clips} places (aired as it is: --allow-clipped)")
     x = highpass(x, rate, mix.highpass_hz)
-    clicks = declick(x, rate, mix.click_db, silence_db)
+    clicks = [] if synthetic else declick(x, rate, mix.click_db, silence_db)
     y, head_cut, skipped = trim(x, rate, silence_db, keep_s, mix.click_max, mix.digital_floor_db)
     kept = range(head_cut, head_cut + len(y))
     cut = sorted({t for t in clicks + skipped if round(t * rate) not in kept})

@@ -16,7 +16,7 @@ from feedgen.feed import FeedGenerator
 from radio import fsutil
 from radio.station import Station
 from radio.errors import RadioError
-from radio.mail.bulletin import _env
+from radio.render import environment
 
 
 def archive_root(station: Station) -> Path:
@@ -44,7 +44,7 @@ def _add(station: Station, root: Path, week: str, ctx: dict, page: str) -> Path:
     fsutil.write_text(root / slug / "bulletin.json", json.dumps(rec, ensure_ascii=False, indent=1) + "\n")
     records = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(root.glob("*/bulletin.json"))]
     records.sort(key=lambda r: (r["date"], r["week"], r["language"]), reverse=True)
-    env = _env(station, html=True)
+    env = environment(station, html=True)  # the archive page needs none of the bulletin's text filters
     cfg = station.config
     index = env.get_template("bulletin_archive.html").render(
         language=station.language, title=ctx["title"], station=cfg.station.name, show=cfg.show.title,

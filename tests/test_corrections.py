@@ -12,11 +12,11 @@ import feedparser
 import numpy as np
 import pytest
 
-from tests.audio_util import WEEK, ebur128, record_tones, samples, tiny_station, tone
+from tests.audio_util import WEEK, ebur128, samples, tiny_station, tone
 from tests.browser import chrome, needs_chromium
 from tests.canary import assert_clean, plant
 from tests.conftest import runner_for
-from tests.test_tags import make_cover
+from tests.test_tags import publish_tones
 
 TONES = {"welcome": 300, "first-story": 500, "second-story": 700, "closing": 900}  # record_tones' frequencies
 FEED = Path("feeds/st/feed.xml")
@@ -33,12 +33,7 @@ def published(tmp_path_factory) -> tuple[Path, list[str]]:
     for rid, thread in (("first-story", "test-strike"), ("second-story", "other-dispute")):
         add_field(root / "episodes" / WEEK / "reports" / f"{rid}.md", f"thread: {thread}")
     canaries = plant(root)
-    make_cover(root / "elements" / "cover.png")
-    record_tones(root, 2.0)
-    run = runner_for(root)
-    for step in (("assemble", WEEK), ("tag", WEEK), ("publish", WEEK)):
-        r = run(*step)
-        assert r.exit_code == 0, (step, r.err)
+    publish_tones(root)
     return root, canaries
 
 

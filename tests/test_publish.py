@@ -17,7 +17,7 @@ import pytest
 from tests.audio_util import WEEK, record_tones, tiny_station
 from tests.canary import assert_clean, plant
 from tests.conftest import REPO, runner_for
-from tests.test_tags import make_cover
+from tests.test_tags import make_cover, publish_tones
 
 ARTIFACTS = REPO / "test-artifacts"
 
@@ -44,12 +44,7 @@ def published_station(root: Path, port: int, *, title: str | None = None, canari
                         "\n[loudness]")
     cfg.write_text(text)
     found = plant(root) if canaries else []
-    make_cover(root / "elements" / "cover.png")
-    record_tones(root, 2.0)
-    run = runner_for(root)
-    for step in (("assemble", WEEK), ("tag", WEEK), ("publish", WEEK)):
-        r = run(*step)
-        assert r.exit_code == 0, (step, r.err)
+    publish_tones(root)
     return root, found
 
 
@@ -306,11 +301,7 @@ def test_escaping_everywhere(tmp_path):
     from radio.station import Station
     from radio.rundown import plan
     plan(Station.open(root), WEEK)
-    make_cover(root / "elements" / "cover.png")
-    record_tones(root, 2.0)
-    run = runner_for(root)
-    for step in (("assemble", WEEK), ("tag", WEEK), ("publish", WEEK)):
-        assert run(*step).exit_code == 0, step
+    publish_tones(root)
     tree = root / "feeds" / "st"
     import feedparser
     from lxml import etree
@@ -328,7 +319,7 @@ def test_escaping_everywhere(tmp_path):
     assert "R&amp;D &lt;script&gt;alert(\"x\")&lt;/script&gt; ]]&gt; «Профсоюз» ✊" in vtt
     chapters = json.loads((tree / "media" / "2026-W47.chapters.json").read_text())
     assert nasty in [c["title"] for c in chapters["chapters"]]
-    assert run("check").exit_code == 0
+    assert runner_for(root)("check").exit_code == 0
 
 
 def test_draft_needs_allow_draft_and_untagged_is_refused(tmp_path):

@@ -19,6 +19,16 @@ def make_cover(path: Path, w: int = 1400, h: int = 1400, fmt: str = "png") -> Pa
         {"png": "png", "jpg": "mjpeg"}[fmt], str(target)))
 
 
+def publish_tones(root: Path, seconds: float = 2.0) -> None:
+    """A tiny station published as a user does it: a cover, a tone per item, then assemble, tag and publish."""
+    make_cover(root / "elements" / "cover.png")
+    record_tones(root, seconds)
+    run = runner_for(root)
+    for step in (("assemble", WEEK), ("tag", WEEK), ("publish", WEEK)):
+        r = run(*step)
+        assert r.exit_code == 0, (step, r.err)
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """A tiny station, assembled once; each test tags its own copy."""

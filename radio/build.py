@@ -14,6 +14,8 @@ start of every run, temporary files left by a run that was killed are swept.
 
 from __future__ import annotations
 
+import dataclasses
+
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -38,6 +40,7 @@ class Options:
     allow_under: bool = False
     allow_clipped: bool = False
     allow_stale_take: bool = False
+    decode_takes: bool = True  # measure takes before assembly (a build leaves it to assembly, which decodes them)
     progress: Progress = lambda *a: None  # noqa: E731
 
 
@@ -107,24 +110,25 @@ def _out(*names: str) -> Callable[[Station, str], list[Path]]:
 
 # --- the stages -------------------------------------------------------------------------------------
 
-def timed(station: Station, week: str, *, as_run: bool = True) -> tuple[rd.Rundown, rd.ShowTime]:
+def timed(station: Station, week: str, *, as_run: bool = True, decode_takes: bool = True
+          ) -> tuple[rd.Rundown, rd.ShowTime]:
     """The week's rundown and its times: the one function status, the run sheet and the build summary read, so
     they always give the same total. With `as_run`, and an as-run assembled from the rundown and takes as they
     are now, the times are where the items are in the on-air master."""
     rundown = rd.load(station, week)
     built = current(station, week) if as_run else None
-    return rundown, rd.timing(station, rundown, as_run=built.as_run if built else None)
+    return rundown, rd.timing(station, rundown, as_run=built.as_run if built else None, decode_takes=decode_takes)
 
 
 def run_script(station: Station, week: str, opts: Options) -> list[Path]:
-    rundown, show = timed(station, week, as_run=False)
+    rundown, show = timed(station, week, as_run=False, decode_takes=opts.decode_takes)
     return write_script(station, rundown, show)
 
 
 def run_assemble(station: Station, week: str, opts: Options):
     from radio.audio.assemble import assemble
     stale_gate(station, week, allow_stale_take=opts.allow_stale_take)
-    rundown, show = timed(station, week, as_run=False)
+    rundown, show = timed(station, week, as_run=False, decode_takes=False)  # assembly measures what it decodes
     gates.before_assembly(station, rundown, show, opts.draft, opts.allow_over)
     result = assemble(station, week, draft=opts.draft, allow_over=opts.allow_over, allow_clipped=opts.allow_clipped,
                       progress=opts.progress)
@@ -295,6 +299,7 @@ class BuildResult:
 def build(station: Station, week: str, opts: Options, on_stage: Callable[[str, str], None] | None = None) -> BuildResult:
     """Run the stages in order, skipping those whose inputs have not changed since they last ran."""
     on_stage = on_stage or (lambda name, state: None)
+    opts = dataclasses.replace(opts, decode_takes=False)  # assembly decodes every take anyway, and checks it then
     result = BuildResult()
     with build_lock(station):
         result.swept = sweep(station, week)
@@ -302,7 +307,7 @@ def build(station: Station, week: str, opts: Options, on_stage: Callable[[str, s
             rd.plan(station, week)
             result.planned = True
         stale_gate(station, week, allow_stale_take=opts.allow_stale_take)
-        rundown, show = timed(station, week, as_run=False)
+        rundown, show = timed(station, week, as_run=False, decode_takes=False)
         for line in show.notes:
             warn(line)
         stamps = Stamps(station, week)

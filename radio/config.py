@@ -248,8 +248,8 @@ class Loudness(_Model):
     master_gain_max: Annotated[float, Field(gt=0, le=20)] = 1.0  # dB the on-air mix may need to reach its target
     onair_ceiling_margin: Annotated[float, Field(ge=0, le=3)] = 0.3  # dB the limiter stays under the peak limit
     podcast_ceiling_margin: Annotated[float, Field(ge=0, le=3)] = 1.0  # more for MP3: coding adds peaks
-    aim: Annotated[float, Field(gt=0, le=0.5)] = 0.05  # LU the predicted master gain aims within
-    retry_over: Annotated[float, Field(gt=0, le=3)] = 0.3  # LU off target that makes the on-air master redone
+    aim: Annotated[float, Field(gt=0, le=0.5)] = 0.05  # LU off target that has the on-air master re-gained
+    true_peak_window: Annotated[float, Field(gt=0, le=6)] = 1.5  # dB under the loudest a block is oversampled
 
     @model_validator(mode="after")
     def _order(self) -> Loudness:
@@ -271,6 +271,22 @@ class Compressor(_Model):
     headroom: Annotated[float, Field(ge=0, le=6)] = 1.5  # dB a take's peaks stay under the podcast's ceiling
 
 
+class Limiter(_Model):
+    """The masters' true-peak limiter: how long it holds the gain down around a peak, how smoothly it moves,
+    and how near the ceiling (dB) a block must come to be oversampled for its true peak."""
+    hold: Annotated[float, Field(ge=0.002, le=0.2)] = 0.0213  # s each side of a peak
+    attack: Annotated[float, Field(ge=0.001, le=0.1)] = 0.008  # s the gain is averaged over
+    window_db: Annotated[float, Field(gt=0, le=6)] = 1.5  # on air
+    podcast_window_db: Annotated[float, Field(gt=0, le=6)] = 0.5  # the MP3's ceiling is a dB under the limit
+
+    @model_validator(mode="after")
+    def _order(self) -> Limiter:
+        if self.hold < self.attack + 0.003:
+            raise ValueError(f"mix.limiter.hold ({self.hold:g} s) must be longer than attack ({self.attack:g} s) "
+                             "by at least 0.003 s, or peaks slip through")
+        return self
+
+
 class Mix(_Model):
     """How takes and station sounds are cleaned, shaped and spliced."""
     highpass_hz: Annotated[float, Field(ge=0, le=80)] = 20.0  # DC-blocking high-pass on every take (0: off)
@@ -284,6 +300,7 @@ class Mix(_Model):
     element_floor_db: Annotated[float, Field(ge=-120, le=-30)] = -60.0  # station sounds' edges trimmed below it
     filler_level: Annotated[float, Field(ge=-30, le=10)] = 0.0  # LU of the filler bed relative to speech
     compressor: Compressor = Compressor()
+    limiter: Limiter = Limiter()
 
 
 class Takes(_Model):

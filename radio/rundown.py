@@ -554,13 +554,15 @@ def cut_candidates(live: list[ItemTime], overlaps: list[int], gap_ms: int, slot_
 
 
 def timing(station: Station, rundown: Rundown, *, actuals: dict[str, int] | None = None,
-           as_run: AsRun | None = None, accept_stale: bool = False) -> ShowTime:
+           as_run: AsRun | None = None, accept_stale: bool = False, decode_takes: bool = True) -> ShowTime:
     """Estimated and actual durations, front and back times, over/under and cut candidates.
 
     Before assembly, an item's actual time is its take's length. With the week's `as_run` (current: assembled
     from the rundown and takes as they are), actual, front and back times and the total are where the items are
     in the on-air master. `actuals` override durations (assembly's own over-run check). Each recording is checked
     against the text it was recorded with (radio/recorded.py): one made before its words changed is `stale`.
+    Without `decode_takes`, takes not measured yet are taken as they are (assembly, about to decode them, checks
+    them itself).
     """
     from radio import recorded
     cfg = station.config
@@ -578,7 +580,7 @@ def timing(station: Station, rundown: Rundown, *, actuals: dict[str, int] | None
         p = found.recordings.get(e.id)
         if p is None:
             continue
-        why = takes.problem(station, week, e.id, p, estimate_ms(station, e))
+        why = takes.problem(station, week, e.id, p, estimate_ms(station, e), decode=decode_takes)
         if why is None:
             try:
                 rec_ms[e.id] = media.duration_ms(p)

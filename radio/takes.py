@@ -5,7 +5,7 @@ as set aside. `<item-id>.take-<N>.<ext>` files are numbered takes kept as histor
 themselves, never reported as misnamed. Any other audio file is reported with the item id it was probably meant
 for. Only regular files inside the station are read: a link out of it, a FIFO or a device is refused.
 
-A take is measured (decoded at a low rate, in 10 ms frames) before it is used: digitally silent, near silent
+A take is measured (in 10 ms frames at the show's rate) before it airs: digitally silent, near silent
 (under `[takes] min_speech` seconds above the silence level) or cut short (speech under `[takes] min_fraction`
 of the item's estimated time) is refused, with the item and the fix. Assembly and status call the same check.
 """
@@ -28,8 +28,6 @@ from radio.errors import AudioError
 from radio.station import Station
 
 TAKE_RE = re.compile(r"\.take-\d+$")
-RATE = 8000  # enough to tell speech from silence; decoding is cheap at this rate
-FRAME = RATE // 100  # 10 ms
 
 
 @dataclass
@@ -98,83 +96,143 @@ class Measure:
     peak_db: float  # sample peak, dBFS (-inf when digitally silent)
 
 
-@lru_cache(maxsize=1024)
-def _measure(path: str, size: int, mtime_ns: int, silence_db: float) -> Measure:
-    """Decode at a low rate and read it in 10 ms frames, a few seconds at a time: memory stays flat."""
-    proc = subprocess.Popen([media.need("ffmpeg"), "-nostdin", "-v", "error", "-i", path, "-map", "0:a:0", "-vn",
-                             "-ac", "1", "-ar", str(RATE), "-f", "f32le", "-"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    n, peak, sound, first, last = 0, 0.0, 0, -1, -1
-    rest = np.zeros(0, dtype=np.float32)
-    step = FRAME * 4 * 500  # 5 s of samples, in bytes
-    while data := proc.stdout.read(step):  # type: ignore[union-attr]
-        x = np.concatenate([rest, np.frombuffer(data[: len(data) // 4 * 4], dtype="<f4")])
-        k = len(x) // FRAME
-        frames, rest = x[: k * FRAME].reshape(k, FRAME), x[k * FRAME:]
+class Level:
+    """A take's measurement from its samples at the show's rate, fed a step at a time (any steps give the same
+    result): length, sound above the silence level in 10 ms frames, the span of speech, the sample peak. The
+    build measures a take from the very samples it mixes; `radio status` and the studio decode it for this."""
+
+    def __init__(self, rate: int, silence_db: float):
+        self.rate, self.frame = rate, rate // 100
+        self.floor = 10 ** (silence_db / 20)
+        self.rest = np.zeros(0, dtype=np.float32)
+        self.n = self.sound = 0
+        self.first = self.last = -1
+        self.peak = 0.0
+
+    def feed(self, x: np.ndarray) -> None:
+        if len(self.rest):
+            x = np.concatenate([self.rest, x])
+        k = len(x) // self.frame
+        frames, self.rest = x[: k * self.frame].reshape(k, self.frame), x[k * self.frame:].copy()
         if k:
-            peak = max(peak, float(np.abs(frames).max()))
-            rms = np.sqrt((frames.astype(np.float64) ** 2).mean(axis=1))
-            loud = np.nonzero(20 * np.log10(rms + 1e-12) > silence_db)[0]
+            self.peak = max(self.peak, float(frames.max()), -float(frames.min()))
+            energy = np.einsum("ij,ij->i", frames, frames, dtype=np.float64) / self.frame
+            loud = np.flatnonzero(energy > self.floor ** 2)
             if len(loud):
-                first = n + int(loud[0]) if first < 0 else first
-                last = n + int(loud[-1])
-                sound += len(loud)
-        n += k
+                self.first = self.n + int(loud[0]) if self.first < 0 else self.first
+                self.last = self.n + int(loud[-1])
+                self.sound += len(loud)
+        self.n += k
+
+    def result(self) -> Measure:
+        if len(self.rest):
+            self.peak = max(self.peak, float(np.abs(self.rest).max()))
+        return Measure((self.n * self.frame + len(self.rest)) * 1000 // self.rate, self.sound * 10,
+                       (self.last - self.first + 1) * 10 if self.first >= 0 else 0,
+                       20 * float(np.log10(self.peak)) if self.peak > 0 else float("-inf"))
+
+
+def of_samples(x: np.ndarray, rate: int, silence_db: float) -> Measure:
+    level = Level(rate, silence_db)
+    for i in range(0, len(x), 1 << 20):
+        level.feed(x[i: i + (1 << 20)])
+    return level.result()
+
+
+@lru_cache(maxsize=1024)
+def _measure(path: str, size: int, mtime_ns: int, silence_db: float, rate: int) -> Measure:
+    """Decode at the show's rate and read it a few seconds at a time: memory stays flat."""
+    proc = subprocess.Popen([media.need("ffmpeg"), "-nostdin", "-v", "error", "-i", path, "-map", "0:a:0", "-vn",
+                             "-ac", "1", "-ar", str(rate), "-f", "f32le", "-"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    level = Level(rate, silence_db)
+    rest = b""
+    while data := proc.stdout.read(rate * 4 * 5):  # type: ignore[union-attr]
+        data = rest + data
+        n = len(data) // 4 * 4
+        level.feed(np.frombuffer(data[:n], dtype="<f4"))
+        rest = data[n:]
     err = proc.stderr.read().decode("utf-8", "replace")  # type: ignore[union-attr]
     if proc.wait() != 0:
         reason = (err.strip().splitlines() or ["unknown reason"])[-1]
         raise AudioError(f"ffmpeg cannot decode it: {reason}", where=path,
                          fix="re-export it as WAV or FLAC, or replace it")
-    if len(rest):
-        peak = max(peak, float(np.abs(rest).max()))
-    return Measure((n * FRAME + len(rest)) * 1000 // RATE, sound * 10, (last - first + 1) * 10 if first >= 0 else 0,
-                   20 * float(np.log10(peak)) if peak > 0 else float("-inf"))
+    return level.result()
 
 
 def _cache_path(station: Station, week: str) -> Path:
     return station.out_dir(week) / ".takes.json"
 
 
-def measure(station: Station, week: str, path: Path) -> Measure:
-    """A take's measurement; kept in out/.takes.json by size and time, so status stays quick."""
+def _key(station: Station, path: Path) -> str:
     st = path.stat()
-    silence = station.config.audio.silence_db
-    key = f"{path.relative_to(station.root)}|{st.st_size}|{st.st_mtime_ns}|{silence}"
+    return (f"{path.relative_to(station.root)}|{st.st_size}|{st.st_mtime_ns}|{station.config.audio.silence_db}"
+            f"|{station.config.audio.sample_rate}")
+
+
+def _cache(station: Station, week: str) -> dict:
     cache_path = _cache_path(station, week)
     try:
-        cache = json.loads(cache_path.read_text(encoding="utf-8")) if cache_path.is_file() else {}
+        return json.loads(cache_path.read_text(encoding="utf-8")) if cache_path.is_file() else {}
     except (ValueError, OSError):
-        cache = {}
-    if key in cache:
-        try:
-            return Measure(**cache[key])
-        except TypeError:
-            pass
-    if st.st_size == 0:
-        raise AudioError("the file is empty (0 bytes)", where=path, fix="record or export it again")
-    m = _measure(str(path), st.st_size, st.st_mtime_ns, silence)
+        return {}
+
+
+def cached(station: Station, week: str, path: Path) -> Measure | None:
+    """A take's measurement if it was taken since the file last changed."""
+    got = _cache(station, week).get(_key(station, path))
+    try:
+        return Measure(**got) if got else None
+    except TypeError:
+        return None
+
+
+def remember(station: Station, week: str, path: Path, m: Measure) -> None:
+    """Keep a take's measurement in out/.takes.json by size and time, so status and the next build are quick."""
+    key = _key(station, path)
+    cache = _cache(station, week)
     keep = {k: v for k, v in cache.items() if k.split("|")[0] != key.split("|")[0]}
     keep[key] = {k: (v if v != float("-inf") else -1000.0) for k, v in asdict(m).items()}
     try:
-        fsutil.write_text(cache_path, json.dumps(keep, sort_keys=True) + "\n")
+        fsutil.write_text(_cache_path(station, week), json.dumps(keep, sort_keys=True) + "\n")
     except OSError:
         pass  # a cache only
+
+
+def measure(station: Station, week: str, path: Path) -> Measure:
+    """A take's measurement, decoded for it unless already known."""
+    m = cached(station, week, path)
+    if m is not None:
+        return m
+    st = path.stat()
+    if st.st_size == 0:
+        raise AudioError("the file is empty (0 bytes)", where=path, fix="record or export it again")
+    m = _measure(str(path), st.st_size, st.st_mtime_ns, station.config.audio.silence_db,
+                 station.config.audio.sample_rate)
+    remember(station, week, path, m)
     return m
 
 
-def problem(station: Station, week: str, item_id: str, path: Path, estimated_ms: int) -> str | None:
-    """Why this take cannot air, as one line naming the item and the fix; None when it can."""
-    t = station.config.takes
-    rel = path.relative_to(station.root)
+def problem(station: Station, week: str, item_id: str, path: Path, estimated_ms: int, *, decode: bool = True
+            ) -> str | None:
+    """Why this take cannot air, as one line naming the item and the fix; None when it can. Without `decode`,
+    a take not measured yet is only checked for its length (assembly measures it as it mixes it)."""
     slot = station.config.show.slot_ms
     try:
         ms = media.duration_ms(path)
         if ms > slot:
             return (f"{path}: item {item_id}: the recording is {format_ms(ms)}, longer than the whole "
                     f"{format_ms(slot)} slot (check it is the right file, or edit it)")
-        m = measure(station, week, path)
+        m = measure(station, week, path) if decode else cached(station, week, path)
     except AudioError as e:  # it names the file, which is named for the item
         return e.format_message()
+    return judge(station, item_id, path, m, estimated_ms) if m is not None else None
+
+
+def judge(station: Station, item_id: str, path: Path, m: Measure, estimated_ms: int) -> str | None:
+    """What a measured take lacks to air: digitally silent, near silent, cut short against its estimate."""
+    t = station.config.takes
+    rel = path.relative_to(station.root)
     if m.peak_db <= -100:
         return f"item {item_id}: the take {rel} is digitally silent (record it again, or check the input)"
     if m.sound_ms < t.min_speech * 1000 and m.duration_ms >= 2 * t.min_speech * 1000:

@@ -1,8 +1,9 @@
 """Assembling the show: recordings and station sounds into an on-air master that fills its slot to the sample,
 and a podcast master, each at its own loudness target, with speech as the anchor of both.
 
-The stage in order: find every input (`gather`), mix both timelines in one pass over the takes (`mix`), then
-make, write and measure the masters (`master`, with `encode`). `as-run.json` says where every item lies in each
+The stage in order: find every input (`gather`), then mix both timelines in one pass over the takes (`mix`),
+each streamed into its master as it is made: gained, limited, written or encoded, and measured
+(`master`, with `encode`). `as-run.json` says where every item lies in each
 master and `loudness.json` what each master and each item measure in the files themselves.
 """
 
@@ -16,8 +17,8 @@ from pathlib import Path
 from radio import fsutil, media
 from radio import rundown as rd
 from radio.audio import tts
-from radio.audio.master import master
-from radio.audio.mix import Progress, Source, mix, peaks_path
+from radio.audio.master import Discard, OnAir, Podcast, ceilings, finish
+from radio.audio.mix import Progress, Source, mix
 from radio.config import format_ms
 from radio.station import Station
 from radio.errors import AudioError, warn
@@ -89,31 +90,48 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
     progress = progress or (lambda *a: None)
     cfg = station.config
     rate = cfg.audio.sample_rate
+    L = cfg.loudness
     rundown = rd.load(station, week)
     sources = gather(station, rundown, draft, progress)
     out = station.out_dir(week)
     out.mkdir(parents=True, exist_ok=True)
-    raw_on, raw_pod = fsutil.temp_path(out / "onair.f32"), fsutil.temp_path(out / "podcast.f32")
-    temps = [raw_on, raw_pod, peaks_path(raw_on), peaks_path(raw_pod)]
+    wav_tmp, mp3_tmp = fsutil.temp_path(out / "onair.wav"), fsutil.temp_path(out / "podcast.mp3")
+    temps = [wav_tmp, mp3_tmp]
+    ceil_on, ceil_pod = ceilings(L)
+    # speech is mixed at the on-air target: the on-air master needs no gain, the podcast the targets' difference
+    on = OnAir(station, wav_tmp, 0.0, ceil_on)
+    pod = Podcast(station, mp3_tmp, L.podcast_lufs - L.onair_lufs, ceil_pod)
     try:
-        mixed = mix(station, rundown, sources, raw_on, raw_pod, allow_over=allow_over, allow_clipped=allow_clipped,
-                    progress=progress)
+        try:
+            mixed = mix(station, rundown, sources, on.chain, pod.chain, allow_over=allow_over,
+                        allow_clipped=allow_clipped, progress=progress)
+        except BaseException:
+            on.abort()
+            pod.abort()
+            raise
         for w in mixed.warnings:
             warn(w)
-        on, pod = mixed.on, mixed.pod
         progress("master", 1, 2, "on-air WAV and podcast MP3")
         speech = {s.entry.id for s in sources if s.kind == "speech"}
-        spans_on = [(p.id, p.start, p.end) for p in on.placed]
-        spans_pod = [(p.id, p.start, p.end) for p in pod.placed]
-        m = master(station, raw_on, raw_pod, on.meter, pod.meter, mixed.total_on, mixed.total_pod, out, temps,
-                   spans_on, spans_pod, [s for s in spans_pod if s[0] in speech])
+        spans_on = [(p.id, p.start, p.end) for p in mixed.on.placed]
+
+        def remix(gain_db: float, ceiling_db: float) -> dict:
+            again = Podcast(station, mp3_tmp, gain_db, ceiling_db)
+            try:
+                mix(station, rundown, sources, Discard(), again.chain, allow_over=allow_over,
+                    allow_clipped=allow_clipped, progress=progress)
+            except BaseException:
+                again.abort()
+                raise
+            return again.close()
+        m = finish(station, out, temps, on, pod, spans_on, remix)
         progress("master", 2, 2, "measured")
+        on_, pod_ = mixed.on, mixed.pod
         items_on, items_pod = m.onair.pop("items"), m.podcast.pop("items")
-        L = cfg.loudness
         items = {p.id: {"type": p.type, "onair": items_on.get(p.id), "podcast": items_pod.get(p.id),
                         **({"podcast_dynamics": mixed.dynamics[p.id]} if p.id in mixed.dynamics else {})}
-                 for p in on.placed}
-        ids = [p.id for p in on.placed if p.id in speech]
+                 for p in on_.placed}
+        ids = [p.id for p in on_.placed if p.id in speech]
         m.onair["speech"] = _speech_summary(items, ids, "onair", L.onair_lufs)
         m.podcast["speech"] = _speech_summary(items, ids, "podcast", L.podcast_lufs)
         for i in ids:
@@ -127,9 +145,9 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
         as_run = {
             "week": week, "title": rundown.title, "draft": any(s.draft for s in sources), "rate": rate,
             "onair": {"file": "onair.wav", "samples": mixed.total_on, "seconds": round(mixed.total_on / rate, 3),
-                      "items": [p.as_dict(rate) for p in on.placed]},
+                      "items": [p.as_dict(rate) for p in on_.placed]},
             "podcast": {"file": "podcast.mp3", "samples": mixed.total_pod,
-                        "seconds": round(mixed.total_pod / rate, 3), "items": [p.as_dict(rate) for p in pod.placed]},
+                        "seconds": round(mixed.total_pod / rate, 3), "items": [p.as_dict(rate) for p in pod_.placed]},
         }
         loud = {"onair": m.onair, "podcast": m.podcast, "items": items}
         onair, podcast = out / "onair.wav", out / "podcast.mp3"

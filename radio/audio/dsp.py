@@ -65,9 +65,12 @@ def abs_block_max(x: np.ndarray) -> np.ndarray:
 class Meter:
     """Streaming BS.1770-4 meter: integrated loudness, loudness range, max momentary and short-term, true peak."""
 
-    def __init__(self, rate: int, true_peak: bool = True):
+    def __init__(self, rate: int, true_peak: bool = True, window_db: float = 1.5):
         self.rate = rate
         self.oversample = true_peak  # without it, true_peak reports the sample peak
+        # inter-sample peaks of real programme rarely exceed the sample peak by more than a dB or so: only blocks
+        # within `window_db` of the loudest yet are oversampled (the tests hold the result to ffmpeg's meter)
+        self.window = undb(-window_db)
         self.sos = k_weighting(rate).astype(np.float32)
         self.zi = np.zeros((2, 2), dtype=np.float32)
         self.sub = rate // 10  # 100 ms sub-blocks: momentary = 4 of them, short-term = 30
@@ -78,9 +81,6 @@ class Meter:
         self.sample_peak = 0.0
         self.true_peak = 0.0
         self.samples = 0
-        self.keep_blocks = False  # keep every block's sample peak (the limiter's grid) for predicting its effect
-        self.blocks: list[np.ndarray] = []
-        self.blocks_file = None  # if set (a binary file open for writing and reading), the kept peaks go there
 
     STEP = 1 << 18  # samples per step: memory stays small whatever is fed
 
@@ -120,17 +120,9 @@ class Meter:
             self.pending = buf
             return
         blocks = abs_block_max(buf[:usable])
-        if self.keep_blocks:
-            b16 = blocks.astype(np.float16)  # 3 digits are plenty for peaks, and half the memory
-            if self.blocks_file is not None:
-                b16.tofile(self.blocks_file)
-            else:
-                self.blocks.append(b16)
         self.sample_peak = max(self.sample_peak, float(blocks.max()))
-        # inter-sample peaks of real programme rarely exceed the sample peak by 1.5 dB: only blocks that close to
-        # the loudest yet are oversampled (the tests hold the result to ffmpeg's true-peak meter)
         if self.oversample:
-            floor = max(self.true_peak, self.sample_peak) * undb(-1.5)
+            floor = max(self.true_peak, self.sample_peak) * self.window
             cand = np.nonzero(blocks >= floor)[0]
             if len(cand):
                 ctx = np.concatenate([self.peak_tail, buf[: usable + TAPS] if not final else
@@ -139,23 +131,6 @@ class Meter:
         self.true_peak = max(self.true_peak, self.sample_peak)
         self.peak_tail = buf[usable - TAPS: usable].copy()
         self.pending = buf[usable:].copy()
-
-    def block_peaks(self) -> np.ndarray:
-        """Every kept block peak, in order (read back from `blocks_file` if they went there)."""
-        if self.blocks_file is None:
-            return np.concatenate(self.blocks) if self.blocks else np.zeros(0, np.float16)
-        f = self.blocks_file
-        f.flush()
-        f.seek(0)
-        out = np.fromfile(f, dtype=np.float16)
-        f.seek(0, 2)
-        return out
-
-    def drop_blocks(self) -> None:
-        self.blocks = []
-        if self.blocks_file is not None:
-            self.blocks_file.close()
-            self.blocks_file = None
 
     def result(self) -> dict:
         self._peaks(np.zeros(0, np.float32), final=True)
@@ -225,14 +200,13 @@ class Limiter:
     peak stays under the ceiling without clipping. The output is delayed by `delay` samples; `flush` ends it.
     """
 
-    HOLD = 16  # blocks each side (~21 ms at 48 kHz): how long the gain stays down around a peak
-    ATTACK = 6  # blocks averaged: how smoothly it moves (8 ms)
-
-    def __init__(self, ceiling_db: float, gain_db: float = 0.0, window_db: float = 1.5):
+    def __init__(self, ceiling_db: float, gain_db: float = 0.0, window_db: float = 1.5, *, hold: int = 16,
+                 attack: int = 6):
         self.ceiling = undb(ceiling_db)
         self.window = undb(-window_db)  # blocks this close to the ceiling are oversampled for their true peak
         self.gain = np.float32(undb(gain_db))
-        self.look = (self.HOLD + self.ATTACK + 2) * BLOCK
+        self.hold, self.attack = hold, attack  # blocks each side the gain stays down; blocks it is averaged over
+        self.look = (hold + attack + 2) * BLOCK
         self.buf = np.zeros(self.look, dtype=np.float32)  # the first `look` samples are history
         self.gains = np.ones(0, np.float32)  # the gain on each block of the last output, for statistics
 
@@ -256,7 +230,7 @@ class Limiter:
         self.gains = np.ones(out_blocks, np.float32)
         if need.min() >= 1.0:
             return seg.copy()
-        smooth = gain_curve(need, self.HOLD, self.ATTACK)
+        smooth = gain_curve(need, self.hold, self.attack)
         self.gains = smooth[lo: lo + out_blocks]
         # linear between block centres, from the block before this stretch to the one after it: each sample's
         # gain lies between its block's neighbours, which are all under that block's need (HOLD > ATTACK + 1)
@@ -278,41 +252,17 @@ class Limiter:
         return out[:remaining] if remaining > 0 else np.zeros(0, dtype=np.float32)
 
 
+def limiter(cfg, rate: int, ceiling_db: float, gain_db: float = 0.0, window_db: float | None = None) -> Limiter:
+    """A limiter with the hold and attack of `[mix.limiter]` (`cfg`) in blocks at `rate`."""
+    blocks = lambda s: max(1, round(s * rate / BLOCK))  # noqa: E731
+    return Limiter(ceiling_db, gain_db, cfg.window_db if window_db is None else window_db, hold=blocks(cfg.hold),
+                   attack=blocks(cfg.attack))
+
+
 def gain_curve(need: np.ndarray, hold: int, attack: int) -> np.ndarray:
     """Per-block limiter gain: held down around each peak, then smoothed, and never above what a block needs."""
     held = minimum_filter1d(need, 2 * hold + 1, mode="nearest")
     return np.minimum(uniform_filter1d(held, attack, mode="nearest"), need)
-
-
-def predict_integrated(energies: np.ndarray, block_peaks: np.ndarray, gain_db: float, ceiling_db: float, rate: int
-                       ) -> float:
-    """The integrated loudness a master will have after gain and the limiter, from its 100 ms K-weighted energies
-    and its block peaks alone: what the limiter takes from each 100 ms is the mean of its squared gain.
-    Worked through in windows (with the filters' reach on either side), so memory does not grow with the show."""
-    g = undb(gain_db)
-    ceiling = undb(ceiling_db)
-    sub = rate // 10
-    n_sub = len(energies)
-    sums = np.zeros(n_sub)
-    counts = np.zeros(n_sub)
-    reach = Limiter.HOLD + Limiter.ATTACK + 2
-    step = 1 << 18  # blocks per window: a dozen MB of temporaries at most, whatever the show's length
-    for a in range(0, len(block_peaks), step):
-        lo, hi = max(0, a - reach), min(len(block_peaks), a + step + reach)
-        need = np.minimum(1.0, ceiling / np.maximum(block_peaks[lo:hi].astype(np.float32) * g, 1e-12))
-        b = min(a + step, len(block_peaks))
-        if need.min() >= 1.0:
-            curve = np.ones(b - a)
-        else:
-            curve = gain_curve(need.astype(np.float32), Limiter.HOLD, Limiter.ATTACK)[a - lo: b - lo]
-            curve = curve.astype(np.float64) ** 2
-        idx = np.minimum((np.arange(a, b) * BLOCK) // sub, n_sub - 1)
-        sums += np.bincount(idx, weights=curve, minlength=n_sub)
-        counts += np.bincount(idx, minlength=n_sub)
-    loss = np.where(counts > 0, sums / np.maximum(counts, 1), 1.0)
-    e = energies * g * g * loss
-    mom = np.convolve(e, np.ones(4) / 4, "valid") if len(e) >= 4 else np.zeros(0)
-    return gated(mom)
 
 
 def _tp(body: np.ndarray, cand: np.ndarray) -> np.ndarray:

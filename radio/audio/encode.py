@@ -1,5 +1,5 @@
-"""Encoding and measuring what listeners get: the 24-bit WAV writer's feed, ffmpeg's MP3 encoder fed from a
-thread, and the MP3 followed into a decoder and metered while it is written."""
+"""Measuring what listeners get, and ffmpeg's MP3 encoder fed from a thread, its MP3 followed into a decoder
+and metered while it is written."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
 import numpy as np
 
-from radio import fsutil, media
+from radio import media
 from radio.audio import dsp
-from radio.audio.wav import WavWriter
 from radio.errors import AudioError
 
 CHUNK = 240_000  # samples per step (5 s at 48 kHz)
@@ -22,32 +21,46 @@ CHUNK = 240_000  # samples per step (5 s at 48 kHz)
 
 class Spans:
     """Per-item loudness and peaks inside a master, from the master's own meter and its samples: loudness from
-    the meter's 100 ms energies over each item's span, sample and true peak from the item's own samples."""
+    the meter's 100 ms energies over each item's span, sample and true peak from the item's own samples. Spans
+    are added as the mix places its items, before any of their samples is fed (the feeding thread may be
+    another: the list is only appended to)."""
 
-    def __init__(self, spans: list[tuple[str, int, int]]):
-        self.spans = sorted(spans, key=lambda s: s[1])
-        self.sample = {s[0]: 0.0 for s in spans}
-        self.true = {s[0]: 0.0 for s in spans}
+    def __init__(self, window_db: float):
+        self.spans: list[tuple[str, int, int]] = []
+        self.window = dsp.undb(-window_db)
+        self.sample: dict[str, float] = {}
+        self.true: dict[str, float] = {}
         self.pos = 0
 
-    def feed(self, x: np.ndarray) -> None:
+    def add(self, sid: str, a: int, b: int) -> None:
+        self.sample.setdefault(sid, 0.0)
+        self.true.setdefault(sid, 0.0)
+        self.spans.append((sid, a, b))
+
+    def feed(self, x: np.ndarray, peaks: np.ndarray | None = None) -> None:
+        """`peaks`, if given, are the block peaks of `x` the meter has already found."""
         a, b = self.pos, self.pos + len(x)
         self.pos = b
         if not self.spans or len(x) == 0:
             return
         n = len(x) // dsp.BLOCK
-        peaks = dsp.abs_block_max(x[: n * dsp.BLOCK]) if n else np.zeros(0, np.float32)
+        if peaks is None or len(peaks) != n:
+            peaks = dsp.abs_block_max(x[: n * dsp.BLOCK]) if n else np.zeros(0, np.float32)
         padded = None
-        for sid, s0, s1 in self.spans:
+        for sid, s0, s1 in list(self.spans):
             if s1 <= a or s0 >= b:
                 continue
             i0, i1 = max(s0, a) - a, min(s1, b) - a
-            part = x[i0:i1]
-            sp = max(float(part.max()), -float(part.min())) if len(part) else 0.0
-            self.sample[sid] = max(self.sample[sid], sp)
-            # oversample only this item's blocks within 1.5 dB of its loudest so far, as the meter does
-            floor = max(self.true[sid], self.sample[sid]) * dsp.undb(-1.5)
             b0, b1 = i0 // dsp.BLOCK, min(n, -(-i1 // dsp.BLOCK))
+            whole = i0 % dsp.BLOCK == 0 and i1 % dsp.BLOCK == 0 and b1 > b0
+            if whole:  # whole blocks: their peaks are already known
+                sp = float(peaks[b0:b1].max())
+            else:
+                part = x[i0:i1]
+                sp = max(float(part.max()), -float(part.min())) if len(part) else 0.0
+            self.sample[sid] = max(self.sample[sid], sp)
+            # oversample only this item's blocks within the window of its loudest so far, as the meter does
+            floor = max(self.true[sid], self.sample[sid]) * self.window
             cand = b0 + np.nonzero(peaks[b0:b1] >= floor)[0]
             if len(cand):
                 if padded is None:
@@ -60,7 +73,7 @@ class Spans:
         e = np.concatenate(meter.energies) if meter.energies else np.zeros(0)
         sub = rate // 10
         out = {}
-        for sid, s0, s1 in self.spans:
+        for sid, s0, s1 in sorted(self.spans, key=lambda s: s[1]):
             seg = e[-(-s0 // sub): s1 // sub]
             mom = np.convolve(seg, np.ones(4) / 4, "valid") if len(seg) >= 4 else np.zeros(0)
             out[sid] = {"integrated": dsp._round(dsp.gated(mom)), "true_peak": dsp._round(dsp.db(self.true[sid])),
@@ -71,10 +84,10 @@ class Spans:
 class Measured:
     """A stream of final samples, metered as a whole and per item."""
 
-    def __init__(self, rate: int, spans: list[tuple[str, int, int]]):
+    def __init__(self, rate: int, window_db: float):
         self.rate = rate
-        self.meter = dsp.Meter(rate)
-        self.spans = Spans(spans)
+        self.meter = dsp.Meter(rate, window_db=window_db)
+        self.spans = Spans(window_db)
 
     def feed(self, y: np.ndarray) -> None:
         self.meter.feed(y)
@@ -84,19 +97,12 @@ class Measured:
         return {**self.meter.result(), "items": self.spans.result(self.meter, self.rate)}
 
 
-def write_wav(path: Path, chunks: Iterable[np.ndarray], rate: int) -> None:
-    with fsutil.atomic_open(path) as f:
-        w = WavWriter(f, rate)
-        for y in chunks:
-            w.write(y)
-        w.close()
-
-
 class Encoder:
     """ffmpeg's MP3 encoder fed from a thread, so encoding runs on the other core while we limit and write."""
 
     def __init__(self, path: Path, rate: int, bitrate: int, measure: Measured | None = None):
         path.unlink(missing_ok=True)  # the live meter must never follow an earlier attempt's file
+        self.path = path
         self.proc = subprocess.Popen(
             [media.need("ffmpeg"), "-nostdin", "-v", "error", "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "-",
              "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-ac", "1", "-map_metadata", "-1", "-id3v2_version", "0",
@@ -128,6 +134,22 @@ class Encoder:
         err = self.proc.stderr.read().decode("utf-8", "replace")  # type: ignore[union-attr]
         if self.proc.wait() != 0 or self.error:
             raise AudioError(f"the MP3 encoder failed: {err.strip() or self.error}", fix="run with -v and report it")
+
+    def abort(self) -> None:
+        """Stop encoding and measuring at once (the mix failed): no process or thread is left behind."""
+        self.proc.kill()
+        if self.live is not None:
+            self.live.dec.kill()
+        self.q.put(None)
+        self.thread.join()
+        for pipe in (self.proc.stdin, self.proc.stderr):
+            try:
+                pipe.close()  # type: ignore[union-attr]
+            except OSError:
+                pass
+        self.proc.wait()
+        if self.live is not None:
+            self.live.result()
 
     def measured(self) -> dict:
         assert self.live is not None
@@ -183,14 +205,3 @@ class LiveMeter:
         self.reader.join()
         self.dec.wait()
         return self.measure.result()
-
-
-def measure_file(path: Path, rate: int) -> dict:
-    """Decode a finished file with ffmpeg and measure what a listener hears."""
-    proc = subprocess.Popen([media.need("ffmpeg"), "-nostdin", "-v", "error", "-i", str(path), "-ac", "1", "-ar",
-                             str(rate), "-f", "f32le", "-"], stdout=subprocess.PIPE)
-    meter = dsp.Meter(rate)
-    while data := proc.stdout.read(CHUNK * 4):  # type: ignore[union-attr]
-        meter.feed(np.frombuffer(data[: len(data) // 4 * 4], dtype="<f4"))
-    proc.wait()
-    return meter.result()

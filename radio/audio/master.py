@@ -1,55 +1,54 @@
-"""Pass 2, the masters: each raw timeline read back, given its gain, true-peak limited and written (the on-air WAV
-in a second process, the podcast straight into the MP3 encoder), then measured as listeners get it, as a whole
-and item by item. The gain is predicted from pass 1's meter, so one pass is nearly always enough."""
+"""The masters, made as the mix comes: each timeline's samples go through their gain and a true-peak limiter
+straight into the writer (the on-air WAV) or the encoder (the podcast MP3), and are measured as listeners get
+them, as a whole and item by item.
+
+Speech is mixed at the on-air target, so the on-air master needs no gain and the podcast the difference of the
+two targets: both are set before the first sample, and the MP3 encoder starts with the mix instead of after
+it. A master that still strays (loud station sounds, a long filler) is put right afterwards: the on-air WAV is
+re-gained from itself, the podcast mixed and encoded again.
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from radio import fsutil
-from radio.audio import dsp
-from radio.audio.encode import CHUNK, Encoder, Measured, measure_file, write_wav
-from radio.audio.mix import give_back
+from radio.audio import dsp, wav
+from radio.audio.encode import CHUNK, Encoder, Measured
 from radio.config import Loudness
 from radio.station import Station
-from radio.errors import AudioError, warn
+from radio.errors import warn
 
 Spans = list[tuple[str, int, int]]
 
 
-def _chunks(path: Path, total: int):
-    with open(path, "rb") as f:
-        done = 0
-        while done < total:
-            data = np.fromfile(f, dtype="<f4", count=min(CHUNK, total - done))
-            if len(data) == 0:
-                break
-            done += len(data)
-            yield data
-        if done < total:
-            yield np.zeros(total - done, dtype=np.float32)
-
-
 class Reduction:
-    """How much the limiter takes, over the given spans (speech): a histogram in 0.1 dB steps."""
+    """How much the limiter takes over speech: a histogram in 0.1 dB steps. Spans are added as items are placed,
+    always before the limiter's output reaches them."""
 
     STEPS = 400
 
-    def __init__(self, spans: Spans):
-        self.mask_spans = sorted((a, b) for _, a, b in spans)
+    def __init__(self):
+        self.spans: list[tuple[int, int]] = []
         self.hist = np.zeros(self.STEPS + 1, np.int64)
 
+    def add(self, a: int, b: int) -> None:
+        self.spans.append((a, b))
+
     def feed(self, at: int, gains: np.ndarray) -> None:
-        if not len(gains) or not self.mask_spans:
+        end = at + len(gains) * dsp.BLOCK
+        near = [(a, b) for a, b in self.spans if b > at and a < end]
+        if not len(gains) or not near:
             return
         pos = at + np.arange(len(gains)) * dsp.BLOCK
         inside = np.zeros(len(gains), bool)
-        for a, b in self.mask_spans:
-            if b > pos[0] and a < pos[-1] + dsp.BLOCK:
-                inside |= (pos >= a) & (pos < b)
+        for a, b in near:
+            inside |= (pos >= a) & (pos < b)
         if inside.any():
             gr = -20 * np.log10(np.maximum(gains[inside], 1e-6))
             self.hist += np.bincount(np.minimum(np.round(gr * 10).astype(np.int64), self.STEPS),
@@ -64,137 +63,124 @@ class Reduction:
         return {"median_db": q(0.5), "p95_db": q(0.95), "over_3db": round(float(self.hist[31:].sum()) / n, 4)}
 
 
-class Limited:
-    """A raw mix read back in chunks, gained and limited: iterate it for the final samples."""
+class Chain:
+    """One master as the mix is flushed into it: gain and the limiter, then `out` (a writer, an encoder)."""
 
-    def __init__(self, path: Path, total: int, gain_db: float, ceiling_db: float, *, window_db: float = 1.5,
-                 speech: Spans | None = None):
-        self.path, self.total, self.gain_db, self.ceiling_db = path, total, gain_db, ceiling_db
-        self.window_db = window_db
-        self.reduction = Reduction(speech or [])
+    def __init__(self, station: Station, gain_db: float, ceiling_db: float, out: Callable[[np.ndarray], None],
+                 *, podcast: bool):
+        lim = station.config.mix.limiter
+        self.gain_db, self.ceiling_db = gain_db, ceiling_db
+        self.limiter = dsp.limiter(lim, station.config.audio.sample_rate, ceiling_db, gain_db,
+                                   lim.podcast_window_db if podcast else lim.window_db)
+        self.out = out
+        self.reduction = Reduction()
+        self.pos = 0
+        self.places: list[Callable[[str, int, int, bool], None]] = []
 
-    def __iter__(self):
-        lim = dsp.Limiter(self.ceiling_db, self.gain_db, self.window_db)
-        pos = 0
-        for x in _chunks(self.path, self.total):
-            y = lim.process(x)
-            self.reduction.feed(pos, lim.gains)
-            pos += len(y)
-            yield y
-        y = lim.flush()
-        self.reduction.feed(pos, lim.gains[: -(-len(y) // dsp.BLOCK)])
-        yield y
+    def place(self, item_id: str, a: int, b: int, speech: bool) -> None:
+        """An item now lies at a..b: its span is measured, and the limiter's work over it counted if speech."""
+        if speech:
+            self.reduction.add(a, b)
+        for f in self.places:
+            f(item_id, a, b, speech)
 
+    def feed(self, x: np.ndarray) -> None:
+        y = self.limiter.process(x)
+        self.reduction.feed(self.pos, self.limiter.gains)
+        self.pos += len(y)
+        self.out(y)
 
-def _onair_process(wav: str, raw: str, total: int, gain_db: float, ceiling_db: float, rate: int, spans: Spans,
-                   conn) -> None:
-    """The on-air half of pass 2, in its own process: limit, meter and write the WAV beside the encoder."""
-    try:
-        conn.send(("ok", write_onair(Path(wav), Limited(Path(raw), total, gain_db, ceiling_db), rate, spans)))
-    except BaseException as e:  # reported to the parent, which raises it as its own
-        conn.send(("error", f"{type(e).__name__}: {e}"))
-    finally:
-        conn.close()
-
-
-def write_onair(path: Path, src: Limited, rate: int, spans: Spans) -> dict:
-    m = Measured(rate, spans)
-
-    def metered():
-        for y in src:
-            m.feed(y)
-            yield y
-    write_wav(path, metered(), rate)
-    return m.result()
+    def close(self) -> None:
+        y = self.limiter.flush()
+        self.reduction.feed(self.pos, self.limiter.gains[: -(-len(y) // dsp.BLOCK)])
+        self.pos += len(y)
+        self.out(y)
 
 
-def write_podcast(path: Path, src: Limited, rate: int, bitrate: int, spans: Spans) -> dict:
-    enc = Encoder(path, rate, bitrate, measure=Measured(rate, spans))
-    try:
-        for y in src:
-            enc.write(y)
-    finally:
-        enc.close()
-    return {**enc.measured(), "limiter": src.reduction.result()}
+class OnAir:
+    """The on-air master: a 24-bit WAV written and metered as it comes."""
+
+    def __init__(self, station: Station, path: Path, gain_db: float, ceiling_db: float):
+        rate = station.config.audio.sample_rate
+        self.path = path
+        self.f = open(path, "wb")
+        self.writer = wav.WavWriter(self.f, rate)
+        self.measured = Measured(rate, station.config.loudness.true_peak_window)
+        self.chain = Chain(station, gain_db, ceiling_db, self._out, podcast=False)
+        self.chain.places.append(lambda i, a, b, s: self.measured.spans.add(i, a, b))
+
+    def _out(self, y: np.ndarray) -> None:
+        self.measured.feed(y)
+        self.writer.write(y)
+
+    def close(self) -> dict:
+        self.chain.close()
+        self.writer.close()
+        self.f.close()
+        return self.measured.result()
+
+    def abort(self) -> None:
+        self.f.close()
 
 
-def _write_both(wav: Path, on: Limited, mp3: Path, pod: Limited, rate: int, bitrate: int, spans_on: Spans,
-                spans_pod: Spans) -> tuple[dict, dict]:
-    """Both masters at once: the on-air WAV in a second process, the podcast limited here and fed to the encoder,
-    the MP3 measured as it is written. Returns the on-air and podcast measurements."""
-    import multiprocessing as mp
-    # forked, not spawned: a fresh interpreter re-imports numpy and scipy (seconds of CPU on a busy machine); at this
-    # point no other thread runs (the take pool is shut, the encoder not started), so nothing is half-held
-    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-    recv, send = ctx.Pipe(duplex=False)
-    give_back()  # the child starts with only what the parent still uses
-    child = ctx.Process(target=_onair_process, args=(str(wav), str(on.path), on.total, on.gain_db, on.ceiling_db,
-                                                     rate, spans_on, send), daemon=True)
-    child.start()
-    send.close()
-    try:
-        m_pod = write_podcast(mp3, pod, rate, bitrate, spans_pod)
-        try:
-            status, m_on = recv.recv()
-        except EOFError:  # the child could not start (a __main__ it cannot re-import) or died
-            status, m_on = "lost", None
-    finally:
-        child.join()
-    if status == "lost":  # do it here instead: slower, but the masters still come out
-        return write_onair(wav, on, rate, spans_on), m_pod
-    if status != "ok":
-        raise AudioError(f"writing the on-air master failed: {m_on}", fix="run with -v and report it")
-    return m_on, m_pod
+class Podcast:
+    """The podcast master: limited into ffmpeg's MP3 encoder, and measured from the MP3 as it is written."""
+
+    def __init__(self, station: Station, path: Path, gain_db: float, ceiling_db: float):
+        cfg = station.config
+        rate = cfg.audio.sample_rate
+        # the MP3 itself is measured; its ceiling is a full dB below the limit, so a narrower true-peak window
+        self.measured = Measured(rate, cfg.mix.limiter.podcast_window_db)
+        self.encoder = Encoder(path, rate, cfg.podcast.bitrate, measure=self.measured)
+        self.chain = Chain(station, gain_db, ceiling_db, self.encoder.write, podcast=True)
+        self.chain.places.append(lambda i, a, b, s: self.measured.spans.add(i, a, b))
+
+    def close(self) -> dict:
+        self.chain.close()
+        self.encoder.close()
+        return {**self.encoder.measured(), "limiter": self.chain.reduction.result()}
+
+    def abort(self) -> None:
+        self.encoder.abort()
 
 
-def encoder_offset(raw: Path, total: int, gain_db: float, ceiling_db: float, rate: int, bitrate: int,
-                   out: Path) -> float:
-    """How much the MP3 encoder moves the level of this show: six 5-second slices spread across it are limited,
-    encoded and measured before and after. LAME trims what it cannot hear, and speech and noise lose differently."""
-    step = 5 * rate
-    if total < 8 * step:
-        return 0.0
-    parts = []
-    with open(raw, "rb") as f:
-        for k in range(6):
-            f.seek(4 * (total * (2 * k + 1) // 12 - step // 2))
-            parts.append(np.fromfile(f, dtype="<f4", count=step))
-    lim = dsp.Limiter(ceiling_db, gain_db)
-    x = np.concatenate([lim.process(np.concatenate(parts)), lim.flush()])
-    before = dsp.measure(x, rate)["integrated"]
-    probe = fsutil.temp_path(out / "probe.mp3")
-    try:
-        enc = Encoder(probe, rate, bitrate)
-        enc.write(x)
-        enc.close()
-        after = measure_file(probe, rate)["integrated"]
-    finally:
-        probe.unlink(missing_ok=True)
-    return 0.0 if before is None or after is None else after - before
+class Discard:
+    """A timeline nobody listens to this time (the on-air one while the podcast alone is made again)."""
+
+    def __init__(self):
+        self.chain = self
+
+    def place(self, *a) -> None:
+        pass
+
+    def feed(self, x: np.ndarray) -> None:
+        pass
 
 
-def gain_for(meter: dsp.Meter, target: float, ceiling: float, rate: int, aim: float) -> float:
-    """The gain that puts a master on target once limited. Loud, peaky passages lose level in the limiter, so its
-    effect is predicted from the mix's 100 ms energies and block peaks (no audio pass) and the gain stepped by
-    the observed slope until the prediction is within `aim` LU."""
-    pre = meter.result()
-    if pre["integrated"] is None:
-        return 0.0
-    energies = np.concatenate(meter.energies)
-    meter.energies = [energies]
-    peaks = meter.block_peaks()  # from disk: a long show's peaks are not held through pass 1
-    gain = target - pre["integrated"]
-    seen: tuple[float, float] | None = None
-    for _ in range(12):
-        got = dsp.predict_integrated(energies, peaks, gain, ceiling, rate)
-        if not np.isfinite(got) or abs(got - target) <= aim:
-            break
-        slope = 1.0
-        if seen and got != seen[1]:
-            slope = min(1.0, max(0.1, (got - seen[1]) / (gain - seen[0])))
-        seen = (gain, got)
-        gain += (target - got) / slope
-    return gain
+def ceilings(L: Loudness) -> tuple[float, float]:
+    return L.onair_true_peak - L.onair_ceiling_margin, L.podcast_true_peak - L.podcast_ceiling_margin
+
+
+def regain(station: Station, src: Path, dst: Path, gain_db: float, ceiling_db: float, spans: Spans) -> dict:
+    """The on-air WAV `src` again at `gain_db` more, limited, measured and written to `dst`: a master that
+    strayed from its target is put right from itself (24-bit samples: nothing audible is lost), not mixed
+    again."""
+    rate = station.config.audio.sample_rate
+    with open(dst, "wb") as f:
+        w = wav.WavWriter(f, rate)
+        measured = Measured(rate, station.config.loudness.true_peak_window)
+        for sid, a, b in spans:
+            measured.spans.add(sid, a, b)
+
+        def out(y: np.ndarray) -> None:
+            measured.feed(y)
+            w.write(y)
+        chain = Chain(station, gain_db, ceiling_db, out, podcast=False)
+        for x in wav.read_pcm24(src, CHUNK):
+            chain.feed(x)
+        chain.close()
+        w.close()
+    return measured.result()
 
 
 def _status(m: dict, target: float, tol: float, tp_max: float) -> dict:
@@ -211,45 +197,45 @@ class Masters:
     podcast_tmp: Path
 
 
-def master(station: Station, raw_on: Path, raw_pod: Path, meter_on: dsp.Meter, meter_pod: dsp.Meter, n_on: int,
-           n_pod: int, out: Path, temps: list[Path], spans_on: Spans, spans_pod: Spans, speech_pod: Spans) -> Masters:
-    cfg = station.config
-    rate, bitrate = cfg.audio.sample_rate, cfg.podcast.bitrate
-    L: Loudness = cfg.loudness
-    wav_tmp, mp3_tmp = fsutil.temp_path(out / "onair.wav"), fsutil.temp_path(out / "podcast.mp3")
-    temps += [wav_tmp, mp3_tmp]
-    ceil_on, ceil_pod = L.onair_true_peak - L.onair_ceiling_margin, L.podcast_true_peak - L.podcast_ceiling_margin
-    g_on = gain_for(meter_on, L.onair_lufs, ceil_on, rate, L.aim)
-    g_pod = gain_for(meter_pod, L.podcast_lufs, ceil_pod, rate, L.aim)
-    shift = encoder_offset(raw_pod, n_pod, g_pod, ceil_pod, rate, bitrate, out)
-    if abs(shift) > L.aim:
-        g_pod = gain_for(meter_pod, L.podcast_lufs - shift, ceil_pod, rate, L.aim)
-    meter_on.drop_blocks()  # the block peaks were for the prediction: not kept in pass 2
-    meter_pod.drop_blocks()
-    on = Limited(raw_on, n_on, g_on, ceil_on)
-    # the MP3 itself is measured; its ceiling is a full dB below the limit, so a narrower true-peak window
-    pod = Limited(raw_pod, n_pod, g_pod, ceil_pod, window_db=0.5, speech=speech_pod)
-    m_on, m_pod = _write_both(wav_tmp, on, mp3_tmp, pod, rate, bitrate, spans_on, spans_pod)
-    # The prediction is close, not exact: correct a master that strays, at most twice.
+def finish(station: Station, out: Path, temps: list[Path], on: OnAir, pod: Podcast, spans_on: Spans,
+           remix: Callable[[float, float], dict]) -> Masters:
+    """Close both masters and put right one that strayed: the on-air WAV re-gained while it is more than `aim`
+    off its target (at most twice), the podcast mixed and encoded again (`remix(gain, ceiling)`) while it is
+    outside its tolerance or over its peak limit (at most twice)."""
+    L: Loudness = station.config.loudness
+    m_on = on.close()
+    m_pod = pod.close()
+    g_on, g_pod = on.chain.gain_db, pod.chain.gain_db
+    ceil_on, ceil_pod = ceilings(L)
+    wav_tmp = on.path
     for _ in range(2):
-        if m_on["integrated"] is None or abs(m_on["integrated"] - L.onair_lufs) <= L.retry_over:
+        if m_on["integrated"] is None or abs(m_on["integrated"] - L.onair_lufs) <= L.aim:
             break
-        g_on += L.onair_lufs - m_on["integrated"]
-        m_on = write_onair(wav_tmp, Limited(raw_on, n_on, g_on, ceil_on), rate, spans_on)
+        step = L.onair_lufs - m_on["integrated"]
+        again = fsutil.temp_path(out / "onair.wav")
+        temps.append(again)
+        m_on = regain(station, wav_tmp, again, step, ceil_on, spans_on)
+        os.replace(again, wav_tmp)
+        g_on += step
+    seen: tuple[float, float] | None = None  # the gain and loudness of the try before, for the limiter's slope
     for _ in range(2):
-        level_ok = m_pod["integrated"] is None or abs(m_pod["integrated"] - L.podcast_lufs) <= L.podcast_tolerance
+        got = m_pod["integrated"]
+        level_ok = got is None or abs(got - L.podcast_lufs) <= L.podcast_tolerance
         peak_ok = m_pod["true_peak"] is None or m_pod["true_peak"] <= L.podcast_true_peak - 0.1
         if level_ok and peak_ok:
             break
-        if m_pod["integrated"] is not None:
-            g_pod += L.podcast_lufs - m_pod["integrated"]
+        if got is not None:
+            # where the limiter is working, a dB more gain gives less than a dB more loudness
+            slope = min(1.0, max(0.1, (got - seen[1]) / (g_pod - seen[0]))) if seen and g_pod != seen[0] else 1.0
+            seen = (g_pod, got)
+            g_pod += (L.podcast_lufs - got) / slope
         if not peak_ok:
             ceil_pod -= m_pod["true_peak"] - (L.podcast_true_peak - 0.3)
-        m_pod = write_podcast(mp3_tmp, Limited(raw_pod, n_pod, g_pod, ceil_pod, window_db=0.5, speech=speech_pod),
-                              rate, bitrate, spans_pod)
+        m_pod = remix(g_pod, ceil_pod)
     m_on = _status(m_on, L.onair_lufs, L.onair_tolerance, L.onair_true_peak)
     m_pod = _status(m_pod, L.podcast_lufs, L.podcast_tolerance, L.podcast_true_peak)
     for name, m in (("on-air", m_on), ("podcast", m_pod)):
         if not m["ok"]:
             warn(f"the {name} master measures {m['integrated']} LUFS, {m['true_peak']} dBTP: outside its target")
-    return Masters({**m_on, "gain_db": round(g_on, 2)}, {**m_pod, "gain_db": round(g_pod, 2)}, wav_tmp, mp3_tmp)
+    return Masters({**m_on, "gain_db": round(g_on, 2)}, {**m_pod, "gain_db": round(g_pod, 2)}, wav_tmp,
+                   pod.encoder.path)

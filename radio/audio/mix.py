@@ -1,9 +1,10 @@
-"""Pass 1, the mix: one take at a time into two timelines (on air and podcast), streamed to raw float files.
+"""The mix: one take at a time into two timelines (on air and podcast), each streamed into its master as it is
+made (radio/audio/master.py).
 
 Speech is the anchor: every take is brought to the on-air target, and station sounds are set relative to it
 (their `level`, in LU), the filler bed at the programme's own level. The podcast timeline has the same balance
-with its speech compressed (and brought back to the same loudness), so the master stage only lifts and limits
-it. Memory holds one take and a few seconds of each timeline, whatever the show's length.
+with its speech compressed (and brought back to the same loudness), so its master only lifts and limits it.
+Memory holds one take and a few seconds of each timeline, whatever the show's length.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 
-from radio import media
+from radio import media, takes
 from radio import rundown as rd
 from radio.audio import dsp, segment
 from radio.audio.decode import decode
@@ -74,21 +75,20 @@ def give_back() -> None:
         _malloc_trim(0)
 
 
-def peaks_path(raw: Path) -> Path:
-    """Where a timeline's block peaks wait for the gain prediction, beside its raw samples."""
-    return raw.with_name(raw.name + ".peaks")
+class Sink(Protocol):
+    """Where a timeline goes: its master (radio/audio/master.py `Chain`)."""
+
+    def place(self, item_id: str, a: int, b: int, speech: bool) -> None: ...
+
+    def feed(self, x: np.ndarray) -> None: ...
 
 
 class Mixer:
-    """A timeline streamed to a raw float32 file: items are added at absolute sample positions, and
-    everything before a point no later item can reach is flushed (and metered)."""
+    """A timeline streamed into its master: items are added at absolute sample positions, and everything
+    before a point no later item can reach is flushed to `sink`."""
 
-    def __init__(self, path: Path, rate: int):
-        self.f = open(path, "wb")
-        self.path = path
-        self.meter = dsp.Meter(rate, true_peak=False)  # for the gain prediction; the masters are measured in full
-        self.meter.keep_blocks = True
-        self.meter.blocks_file = open(peaks_path(path), "w+b")  # a show's worth of peaks waits on disk
+    def __init__(self, sink: Sink):
+        self.sink = sink
         self.buf = np.zeros(0, dtype=np.float32)
         self.base = 0
         self.end = 0  # where the last item ends
@@ -147,16 +147,18 @@ class Mixer:
             return
         if k > len(self.buf):
             self.buf = np.concatenate([self.buf, np.zeros(k - len(self.buf), dtype=np.float32)])
-        out = self.buf[:k]
-        self.meter.feed(out)
-        self.f.write(memoryview(out))  # no bytes copy
+        self.sink.feed(self.buf[:k])
         self.buf = self.buf[k:].copy()  # keep only the short tail, not a view that pins the whole segment
         self.base = upto
+
+    def place(self, p: Placed, speech: bool) -> None:
+        """Item `p` lies where it says: its master is told before any of its samples are flushed."""
+        self.placed.append(p)
+        self.sink.place(p.id, p.start, p.end, speech)
 
     def close(self, total: int) -> None:
         self.release()
         self.flush(total)
-        self.f.close()
 
 
 class Elements:
@@ -184,15 +186,29 @@ def podcast_peak_db(cfg) -> float:
             - cfg.mix.compressor.headroom)
 
 
-def prepare(station: Station, src: Source, rate: int, elements: Elements, allow_clipped: bool
+def checked(station: Station, week: str, src: Source, rate: int) -> np.ndarray:
+    """A take decoded, and held to the take gate (radio/takes.py) on these very samples: a silent, near-silent or
+    cut-short take stops the build here, before anything is published, and its measurement is kept for status."""
+    assert src.path is not None
+    x = decode(src.path, rate, media.duration_ms(src.path))
+    if not src.draft:
+        m = takes.of_samples(x, rate, station.config.audio.silence_db)
+        takes.remember(station, week, src.path, m)
+        why = takes.judge(station, src.entry.id, src.path, m, rd.estimate_ms(station, src.entry))
+        if why:
+            raise AudioError(why)
+    return x
+
+
+def prepare(station: Station, week: str, src: Source, rate: int, elements: Elements, allow_clipped: bool
             ) -> segment.Prepared:
     cfg = station.config
     if src.kind == "speech":
-        assert src.path is not None
         # decoded straight into the call: no reference here keeps the decoded take alive once it is filtered
-        return segment.prepare_speech(decode(src.path, rate, media.duration_ms(src.path)), rate, cfg.loudness.onair_lufs, silence_db=cfg.audio.silence_db,
-                                      keep_s=cfg.audio.max_pause, mix=cfg.mix, name=f"item {src.entry.id}",
-                                      allow_clipped=allow_clipped or src.draft, synthetic=src.draft,
+        return segment.prepare_speech(checked(station, week, src, rate), rate, cfg.loudness.onair_lufs,
+                                      silence_db=cfg.audio.silence_db, keep_s=cfg.audio.max_pause, mix=cfg.mix,
+                                      name=f"item {src.entry.id}", allow_clipped=allow_clipped or src.draft,
+                                      synthetic=src.draft,
                                       podcast_peak_db=None if src.entry.item.onair_only else podcast_peak_db(cfg))
     if src.kind == "element":
         return segment.Prepared(elements.get(src.entry.item.element or ""), {}, 0.0)
@@ -247,8 +263,8 @@ class Mixed:
     dynamics: dict[str, dict] = field(default_factory=dict)
 
 
-def mix(station: Station, rundown: rd.Rundown, sources: list[Source], raw_on: Path, raw_pod: Path, *, allow_over: bool,
-        allow_clipped: bool, progress: Progress) -> Mixed:
+def mix(station: Station, rundown: rd.Rundown, sources: list[Source], sink_on: Sink, sink_pod: Sink, *,
+        allow_over: bool, allow_clipped: bool, progress: Progress) -> Mixed:
     cfg = station.config
     a = cfg.audio
     rate = a.sample_rate
@@ -260,16 +276,16 @@ def mix(station: Station, rundown: rd.Rundown, sources: list[Source], raw_on: Pa
     first_trailing = last_speech + 1 if last_speech + 1 < len(sources) and all(
         s.kind == "element" for s in sources[last_speech + 1:]) else None
     elements = Elements(station, rate)
-    on, pod = Mixer(raw_on, rate), Mixer(raw_pod, rate)
+    on, pod = Mixer(sink_on), Mixer(sink_pod)
     out = Mixed(on, pod, 0, 0)
     duck = dict(rate=rate, silence_db=a.silence_db, duck_db=a.duck_db, ramp=a.duck_ramp)
     pool = ThreadPoolExecutor(1)  # the next take is decoded and prepared while this one is mixed
     try:
-        future = pool.submit(prepare, station, sources[0], rate, elements, allow_clipped) if sources else None
+        future = pool.submit(prepare, station, rundown.week, sources[0], rate, elements, allow_clipped) if sources else None
         for i, src in enumerate(sources):
             progress("assemble", i + 1, len(sources), src.entry.id)
             prep = future.result()  # type: ignore[union-attr]
-            future = pool.submit(prepare, station, sources[i + 1], rate, elements, allow_clipped) \
+            future = pool.submit(prepare, station, rundown.week, sources[i + 1], rate, elements, allow_clipped) \
                 if i + 1 < len(sources) else None
             out.warnings += prep.warnings
             if prep.dynamics:
@@ -295,14 +311,14 @@ def mix(station: Station, rundown: rd.Rundown, sources: list[Source], raw_on: Pa
                 if cross:  # a crossfade: the outgoing tail fades down as this element fades up
                     mixer.fade_out(start, cross)
                 safe = start + len(x) - retain - (round(a.bed_fade * rate) if it.bed else 0)
+                mixer.place(Placed(it.id, src.entry.title, it.type, it.host, _rel(station, src.path) if speech
+                                   else cfg.elements[it.element or it.bed or ""].file, src.draft, start,
+                                   start + len(x)), speech)
                 mixer.stream(start, segment.fade(x, rate, cross / rate, 0.0) if cross else x, safe, under)
                 del under
                 # a later bed's lead-in ducks under this voice: only its end is kept for that
                 keep = min(len(x), round(a.bed_fade * rate))
                 mixer.voice = (start + len(x) - keep, x[len(x) - keep:].copy()) if speech else None
-                mixer.placed.append(Placed(it.id, src.entry.title, it.type, it.host, _rel(station, src.path) if
-                                           speech else cfg.elements[it.element or it.bed or ""].file,
-                                           src.draft, start, start + len(x)))
                 mixer.end, mixer.last_len = start + len(x), len(x)
                 mixer.flush(max(mixer.base, safe))
             del prep
@@ -355,6 +371,8 @@ def fill(station: Station, sources: list[Source], i: int, on: Mixer, gap: int, s
         return
     name = cfg.audio.filler
     on.release()
+    on.place(Placed("filler", "Filler", "filler", None, cfg.elements[name].file if name else None, False,
+                    start, start + n), False)
     if name:
         bed = elements.get(name, cfg.mix.filler_level)
         f = min(round(cfg.audio.bed_fade * rate), n // 2)
@@ -371,8 +389,6 @@ def fill(station: Station, sources: list[Source], i: int, on: Mixer, gap: int, s
     else:
         warnings.append(f"the show is {format_ms(n * 1000 // rate)} short of its slot: filled with silence "
                         "(set [audio] filler to a bed to fill it with music)")
-    on.placed.append(Placed("filler", "Filler", "filler", None, cfg.elements[name].file if name else None, False,
-                            start, start + n))
     on.end, on.last_len = start + n, n
     on.voice = None
     on.flush(max(on.base, on.end - round(cfg.audio.bed_fade * rate)))

@@ -13,7 +13,7 @@ from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
 from radio.audio import dsp
 from radio.audio.filters import butter2_highpass, sosfilt_inplace, sosfilt_zi
-from radio.config import Compressor, Mix
+from radio.config import Compressor, Limiter, Mix
 
 FRAME = 0.01  # seconds per frame when looking for silence (as pydub's 10 ms chunks)
 STEP = 1 << 20  # samples per step where a whole-take temporary would otherwise be needed
@@ -228,12 +228,12 @@ def prepare_speech(x: np.ndarray, rate: int, target_lufs: float, *, silence_db: 
     pod, dyn = None, None
     if podcast_peak_db is not None:
         energies = np.concatenate(meter.energies) * dsp.undb(gain) ** 2
-        pod, dyn = podcast_version(y, rate, mix.compressor, target_lufs, podcast_peak_db, energies)
+        pod, dyn = podcast_version(y, rate, mix.compressor, mix.limiter, target_lufs, podcast_peak_db, energies)
     return Prepared(y, {"integrated_before": before["integrated"], "gain_db": round(gain, 2)}, round(gain, 2),
                     warnings, pod, dyn)
 
 
-def podcast_version(y: np.ndarray, rate: int, c: Compressor, target_lufs: float, peak_db: float,
+def podcast_version(y: np.ndarray, rate: int, c: Compressor, limiter: Limiter, target_lufs: float, peak_db: float,
                     energies: np.ndarray) -> tuple[np.ndarray, dict]:
     """The take for the podcast: compressed, then its few remaining peaks held under `peak_db` (where they would
     meet the podcast's ceiling once the master is lifted to its target), at the same loudness as on air. The
@@ -265,7 +265,7 @@ def podcast_version(y: np.ndarray, rate: int, c: Compressor, target_lufs: float,
         g2 *= scale * scale
         if dsp.db(float(block_peaks(pod).max())) <= peak_db:
             break
-        lim = dsp.Limiter(peak_db)
+        lim = dsp.limiter(limiter, rate, peak_db)
         at, gains = 0, []  # the output lags the input, so it is written over what has already been read
         for i in range(0, len(pod), 1 << 17):
             out = lim.process(pod[i: i + (1 << 17)])

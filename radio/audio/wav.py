@@ -7,7 +7,8 @@ data is never rewritten.
 from __future__ import annotations
 
 import struct
-from typing import BinaryIO
+from pathlib import Path
+from typing import BinaryIO, Iterator
 
 import numpy as np
 
@@ -21,9 +22,16 @@ def header(rate: int, data_bytes: int, reserve: int = RESERVE) -> bytes:
             + b"JUNK" + struct.pack("<I", reserve) + bytes(reserve) + b"data" + struct.pack("<I", data_bytes))
 
 
+_WORD = np.dtype({"names": ["v"], "formats": ["V3"], "offsets": [0], "itemsize": 4})  # the low 3 bytes of an int32
+_PACKED = np.dtype([("v", "V3")])
+
+
 def pcm24(x: np.ndarray) -> bytes:
-    q = np.round(np.clip(x, -1.0, 1.0 - 1 / 8388608) * 8388608).astype("<i4")
-    return q.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
+    """Float samples as little-endian 24-bit PCM: rounded, clipped, each int32's low three bytes packed."""
+    q = np.multiply(x, np.float32(8388608), dtype=np.float32)
+    np.rint(q, out=q)
+    np.clip(q, -8388608, 8388607, out=q)
+    return q.astype("<i4").view(_WORD).astype(_PACKED).tobytes()
 
 
 class WavWriter:
@@ -45,3 +53,28 @@ class WavWriter:
         self.f.seek(0)
         self.f.write(header(self.rate, data))
         self.f.seek(0, 2)
+
+
+def read_pcm24(path: Path, chunk: int) -> Iterator[np.ndarray]:
+    """The samples of a mono 24-bit WAV this module wrote, as float32, `chunk` at a time."""
+    with open(path, "rb") as f:
+        riff = f.read(12)
+        assert riff[:4] == b"RIFF" and riff[8:12] == b"WAVE", path
+        while True:
+            head = f.read(8)
+            if len(head) < 8:
+                return
+            size = struct.unpack("<I", head[4:])[0]
+            if head[:4] == b"data":
+                break
+            f.seek(size + (size & 1), 1)
+        left = size // 3
+        while left:
+            raw = f.read(3 * min(chunk, left))
+            n = len(raw) // 3
+            if n == 0:
+                return
+            b = np.frombuffer(raw, dtype=np.uint8, count=3 * n).reshape(n, 3).astype(np.int32)
+            q = (b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)) << 8 >> 8  # sign-extended from 24 bits
+            yield q.astype(np.float32) * np.float32(1 / 8388608)
+            left -= n

@@ -17,7 +17,7 @@ from pathlib import Path
 from radio import fsutil, media
 from radio import rundown as rd
 from radio.audio import tts
-from radio.audio.master import Discard, OnAir, Podcast, ceilings, finish
+from radio.audio.master import Discard, OnAir, Podcast, behind_encoder, ceilings, finish
 from radio.audio.mix import Progress, Source, mix
 from radio.config import format_ms
 from radio.station import Station
@@ -98,25 +98,14 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
     wav_tmp, mp3_tmp = fsutil.temp_path(out / "onair.wav"), fsutil.temp_path(out / "podcast.mp3")
     temps = [wav_tmp, mp3_tmp]
     ceil_on, ceil_pod = ceilings(L)
-    # speech is mixed at the on-air target: the on-air master needs no gain, the podcast the targets' difference
-    on = OnAir(station, wav_tmp, 0.0, ceil_on)
-    pod = Podcast(station, mp3_tmp, L.podcast_lufs - L.onair_lufs, ceil_pod)
     try:
-        try:
-            mixed = mix(station, rundown, sources, on.chain, pod.chain, allow_over=allow_over,
-                        allow_clipped=allow_clipped, progress=progress)
-        except BaseException:
-            on.abort()
-            pod.abort()
-            raise
-        for w in mixed.warnings:
-            warn(w)
-        progress("master", 1, 2, "on-air WAV and podcast MP3")
-        speech = {s.entry.id for s in sources if s.kind == "speech"}
-        spans_on = [(p.id, p.start, p.end) for p in mixed.on.placed]
+        # speech is mixed at the on-air target: the on-air master needs no gain, the podcast the targets'
+        # difference; the encoder starts now, and the rest of the stage runs behind it
+        pod = Podcast(station, mp3_tmp, None, ceil_pod)  # its gain is set on the first speech take
 
         def remix(gain_db: float, ceiling_db: float) -> dict:
             again = Podcast(station, mp3_tmp, gain_db, ceiling_db)
+            again.follow()
             try:
                 mix(station, rundown, sources, Discard(), again.chain, allow_over=allow_over,
                     allow_clipped=allow_clipped, progress=progress)
@@ -124,8 +113,26 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
                 again.abort()
                 raise
             return again.close()
-        m = finish(station, out, temps, on, pod, spans_on, remix)
+
+        def work():
+            pod.follow()
+            on = OnAir(station, wav_tmp, 0.0, ceil_on)
+            try:
+                mixed = mix(station, rundown, sources, on.chain, pod.chain, allow_over=allow_over,
+                            allow_clipped=allow_clipped, progress=progress,
+                            first_speech=lambda take: pod.settle(L.podcast_lufs - L.onair_lufs, take))
+            except BaseException:
+                on.abort()
+                pod.abort()
+                raise
+            for w in mixed.warnings:
+                warn(w)
+            progress("master", 1, 2, "on-air WAV and podcast MP3")
+            spans_on = [(p.id, p.start, p.end) for p in mixed.on.placed]
+            return mixed, finish(station, out, temps, on, pod, spans_on, remix)
+        mixed, m = behind_encoder(work)
         progress("master", 2, 2, "measured")
+        speech = {s.entry.id for s in sources if s.kind == "speech"}
         on_, pod_ = mixed.on, mixed.pod
         items_on, items_pod = m.onair.pop("items"), m.podcast.pop("items")
         items = {p.id: {"type": p.type, "onair": items_on.get(p.id), "podcast": items_pod.get(p.id),

@@ -112,7 +112,14 @@ class Encoder:
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
-        self.live = LiveMeter(path, rate, lambda: self.proc.poll() is not None, measure) if measure else None
+        self.rate = rate
+        self.live: LiveMeter | None = None
+        if measure is not None:
+            self.follow(measure)
+
+    def follow(self, measure: Measured) -> None:
+        """Measure the MP3 as it is written (its decoder starts at the priority of the calling thread)."""
+        self.live = LiveMeter(self.path, self.rate, lambda: self.proc.poll() is not None, measure)
 
     def _run(self) -> None:
         try:

@@ -11,13 +11,15 @@ re-gained from itself, the podcast mixed and encoded again.
 from __future__ import annotations
 
 import os
+import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 import numpy as np
 
-from radio import fsutil
+from radio import fsutil, media
 from radio.audio import dsp, wav
 from radio.audio.encode import CHUNK, Encoder, Measured
 from radio.config import Loudness
@@ -66,16 +68,30 @@ class Reduction:
 class Chain:
     """One master as the mix is flushed into it: gain and the limiter, then `out` (a writer, an encoder)."""
 
-    def __init__(self, station: Station, gain_db: float, ceiling_db: float, out: Callable[[np.ndarray], None],
-                 *, podcast: bool):
-        lim = station.config.mix.limiter
-        self.gain_db, self.ceiling_db = gain_db, ceiling_db
-        self.limiter = dsp.limiter(lim, station.config.audio.sample_rate, ceiling_db, gain_db,
-                                   lim.podcast_window_db if podcast else lim.window_db)
+    def __init__(self, station: Station, gain_db: float | None, ceiling_db: float,
+                 out: Callable[[np.ndarray], None], *, podcast: bool):
+        self.station, self.podcast = station, podcast
+        self.gain_db, self.ceiling_db = 0.0, ceiling_db
+        self.limiter: dsp.Limiter | None = None
+        self.waiting: list[np.ndarray] = []  # what came before the gain was known
         self.out = out
         self.reduction = Reduction()
         self.pos = 0
         self.places: list[Callable[[str, int, int, bool], None]] = []
+        if gain_db is not None:
+            self.settle(gain_db)
+
+    def settle(self, gain_db: float) -> None:
+        """Set the gain (if it was left open) and pass on what waited for it."""
+        if self.limiter is not None:
+            return
+        lim = self.station.config.mix.limiter
+        self.gain_db = gain_db
+        self.limiter = dsp.limiter(lim, self.station.config.audio.sample_rate, self.ceiling_db, gain_db,
+                                   lim.podcast_window_db if self.podcast else lim.window_db)
+        waiting, self.waiting = self.waiting, []
+        for x in waiting:
+            self.feed(x)
 
     def place(self, item_id: str, a: int, b: int, speech: bool) -> None:
         """An item now lies at a..b: its span is measured, and the limiter's work over it counted if speech."""
@@ -85,12 +101,17 @@ class Chain:
             f(item_id, a, b, speech)
 
     def feed(self, x: np.ndarray) -> None:
+        if self.limiter is None:
+            self.waiting.append(x.copy())
+            return
         y = self.limiter.process(x)
         self.reduction.feed(self.pos, self.limiter.gains)
         self.pos += len(y)
         self.out(y)
 
     def close(self) -> None:
+        self.settle(self.gain_db)
+        assert self.limiter is not None
         y = self.limiter.flush()
         self.reduction.feed(self.pos, self.limiter.gains[: -(-len(y) // dsp.BLOCK)])
         self.pos += len(y)
@@ -126,14 +147,27 @@ class OnAir:
 class Podcast:
     """The podcast master: limited into ffmpeg's MP3 encoder, and measured from the MP3 as it is written."""
 
-    def __init__(self, station: Station, path: Path, gain_db: float, ceiling_db: float):
+    def __init__(self, station: Station, path: Path, gain_db: float | None, ceiling_db: float):
         cfg = station.config
         rate = cfg.audio.sample_rate
+        self.station = station
         # the MP3 itself is measured; its ceiling is a full dB below the limit, so a narrower true-peak window
         self.measured = Measured(rate, cfg.mix.limiter.podcast_window_db)
-        self.encoder = Encoder(path, rate, cfg.podcast.bitrate, measure=self.measured)
+        self.encoder = Encoder(path, rate, cfg.podcast.bitrate)
         self.chain = Chain(station, gain_db, ceiling_db, self.encoder.write, podcast=True)
         self.chain.places.append(lambda i, a, b, s: self.measured.spans.add(i, a, b))
+
+    def follow(self) -> None:
+        """Start measuring the MP3 as it is written."""
+        self.encoder.follow(self.measured)
+
+    def settle(self, nominal_db: float, take: np.ndarray | None) -> None:
+        """Set the podcast's gain from the first speech take: `nominal_db`, less what the encoder itself does to
+        the loudness of this voice at that level (LAME leaves out what it judges inaudible, and breath, room
+        and noise lose more than tone)."""
+        if self.chain.limiter is None:
+            self.chain.settle(nominal_db - encoder_offset(self.station, take, nominal_db, self.chain.ceiling_db)
+                              if take is not None else nominal_db)
 
     def close(self) -> dict:
         self.chain.close()
@@ -142,6 +176,38 @@ class Podcast:
 
     def abort(self) -> None:
         self.encoder.abort()
+
+
+T = TypeVar("T")
+
+
+def behind_encoder(work: Callable[[], T]) -> T:
+    """Run `work` in a thread that yields the processor to the MP3 encoder started before it.
+
+    The encoder is the one part of a build that cannot be split or skipped: every other step (decoding and
+    preparing takes, mixing, the on-air master, measuring the MP3) keeps ahead of it with time to spare, but
+    competes with it for the processor. This thread, and every thread and process it starts, runs at a lower
+    priority, so the encoder runs whenever it has samples and the rest fills the time around it."""
+    box: dict = {}
+
+    def run() -> None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0) + BEHIND)  # this thread only
+        except (AttributeError, OSError):
+            pass  # no priorities here: the same work, shared evenly
+        try:
+            box["value"] = work()
+        except BaseException as e:  # re-raised in the caller's thread
+            box["error"] = e
+    t = threading.Thread(target=run, name="radio-mix")
+    t.start()
+    t.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+BEHIND = 5  # nice levels under the encoder: about a third of its share of the processor each
 
 
 class Discard:
@@ -155,6 +221,35 @@ class Discard:
 
     def feed(self, x: np.ndarray) -> None:
         pass
+
+
+PROBE_S = 20  # seconds of the first take the encoder's effect is measured on
+
+
+def encoder_offset(station: Station, take: np.ndarray, gain_db: float, ceiling_db: float) -> float:
+    """How much the MP3 encoder moves the loudness of `take` at `gain_db`: up to PROBE_S seconds from its
+    middle, limited as the master will be, measured before and after encoding."""
+    cfg = station.config
+    rate = cfg.audio.sample_rate
+    n = min(len(take), PROBE_S * rate)
+    if n < 2 * rate:
+        return 0.0
+    a = (len(take) - n) // 2
+    lim = dsp.limiter(cfg.mix.limiter, rate, ceiling_db, gain_db, cfg.mix.limiter.podcast_window_db)
+    x = np.concatenate([lim.process(take[a: a + n]), lim.flush()])
+    before = dsp.measure(x, rate)["integrated"]
+    after = encoded_loudness(x, rate, cfg.podcast.bitrate)
+    return 0.0 if before is None or after is None else round(after - before, 3)
+
+
+def encoded_loudness(x: np.ndarray, rate: int, bitrate: int) -> float | None:
+    """The integrated loudness of `x` once encoded as the podcast is and decoded again (all through pipes)."""
+    enc = subprocess.run([media.need("ffmpeg"), "-nostdin", "-v", "error", "-f", "f32le", "-ar", str(rate), "-ac",
+                          "1", "-i", "-", "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-f", "mp3", "-"],
+                         input=x.astype("<f4").tobytes(), capture_output=True, check=True).stdout
+    dec = subprocess.run([media.need("ffmpeg"), "-nostdin", "-v", "error", "-f", "mp3", "-i", "-", "-ac", "1",
+                          "-ar", str(rate), "-f", "f32le", "-"], input=enc, capture_output=True, check=True).stdout
+    return dsp.measure(np.frombuffer(dec[: len(dec) // 4 * 4], dtype="<f4"), rate)["integrated"]
 
 
 def ceilings(L: Loudness) -> tuple[float, float]:

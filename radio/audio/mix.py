@@ -264,7 +264,10 @@ class Mixed:
 
 
 def mix(station: Station, rundown: rd.Rundown, sources: list[Source], sink_on: Sink, sink_pod: Sink, *,
-        allow_over: bool, allow_clipped: bool, progress: Progress) -> Mixed:
+        allow_over: bool, allow_clipped: bool, progress: Progress,
+        first_speech: Callable[[np.ndarray | None], None] = lambda take: None) -> Mixed:
+    """Mix every source into both timelines. `first_speech` is given the podcast version of the first speech
+    take before any of it is mixed (None if the show has no speech, at the end)."""
     cfg = station.config
     a = cfg.audio
     rate = a.sample_rate
@@ -285,6 +288,9 @@ def mix(station: Station, rundown: rd.Rundown, sources: list[Source], sink_on: S
         for i, src in enumerate(sources):
             progress("assemble", i + 1, len(sources), src.entry.id)
             prep = future.result()  # type: ignore[union-attr]
+            if src.kind == "speech" and first_speech is not None:
+                first_speech(prep.podcast if prep.podcast is not None else prep.audio)
+                first_speech = None
             future = pool.submit(prepare, station, rundown.week, sources[i + 1], rate, elements, allow_clipped) \
                 if i + 1 < len(sources) else None
             out.warnings += prep.warnings
@@ -325,6 +331,8 @@ def mix(station: Station, rundown: rd.Rundown, sources: list[Source], sink_on: S
             give_back()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # also on an error: no decode left running
+    if first_speech is not None:
+        first_speech(None)
     content = on.end
     if first_trailing is None and not allow_over and content < slot and station.on_air:
         fill(station, sources, len(sources), on, gap, slot, rate, elements, out.warnings)

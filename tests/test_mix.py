@@ -190,3 +190,31 @@ def test_bed_fades_duck_under_the_neighbouring_voices(show):
     after = bed(items["second-story"]["start"], items["second-story"]["start"] + int(0.6 * RATE))  # its tail
     assert full - before >= 10, (full, before)
     assert full - after >= 10, (full, after)
+
+
+def test_a_dense_jingle_keeps_its_place_in_the_podcast(tmp_path):
+    """The demo's station ID is dense (a crest factor far under speech's once compressed): lifted to the podcast's
+    level with nothing done to its peaks, the master limiter would take it down against the voices around it.
+    Here it stands in for the theme at both ends of a show read by espeak-ng."""
+    root = tiny_station(tmp_path / "jingle", slot="0:30")
+    ff("-i", str(Path(__file__).parent.parent / "elements" / "id.flac"), str(root / "elements" / "theme.wav"))
+    cfg = root / "radio.toml"  # at the speech level, as the demo's ID is
+    cfg.write_text(cfg.read_text().replace('kind = "music", level = -3.0', 'kind = "id", level = 0.0'))
+    seg = root / "episodes" / WEEK / "segments"
+    voice = espeak("Workers at the depot held a meeting and voted to stop work on Monday.")
+    for i, item in enumerate(SPEECH_ITEMS):
+        write_wav(seg / f"{item}.wav", voice * np.float32(0.5 + 0.15 * i))
+    r = runner_for(root)("assemble", WEEK)
+    assert r.exit_code == 0, r.err
+    out = root / "episodes" / WEEK / "out"
+    run = json.loads((out / "as-run.json").read_text())
+    level = {}
+    for key, name in (("onair", "onair.wav"), ("podcast", "podcast.mp3")):
+        at = {i["id"]: i for i in run[key]["items"]}
+        level[key] = {i: ebur128(out / name, at[i]["start_s"], at[i]["end_s"])["I"]
+                      for i in ("open-theme", "close-theme", *SPEECH_ITEMS)}
+    for theme in ("open-theme", "close-theme"):
+        on = level["onair"][theme] - np.mean([level["onair"][i] for i in SPEECH_ITEMS])
+        pod = level["podcast"][theme] - np.mean([level["podcast"][i] for i in SPEECH_ITEMS])
+        # the target is 1 LU either way; a jingle whose peaks went to the master limiter lost a whole LU here
+        assert abs(pod - on) <= 0.5, (theme, on, pod, level)

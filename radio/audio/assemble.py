@@ -18,7 +18,7 @@ from radio import fsutil, media
 from radio import rundown as rd
 from radio.audio import tts
 from radio.audio.master import Discard, OnAir, Podcast, behind_encoder, ceilings, finish
-from radio.audio.mix import Progress, Source, mix
+from radio.audio.mix import Elements, Progress, Source, balance, mix
 from radio.config import format_ms
 from radio.station import Station
 from radio.errors import AudioError, warn
@@ -114,13 +114,17 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
                 raise
             return again.close()
 
+        # the podcast is the on-air mix without the filler: where its station sounds put its loudness against
+        # speech is worked out from the rundown, so its gain is right the first time
+        lean = balance(station, sources, rate, Elements(station, rate), podcast=True)
+
         def work():
             pod.follow()
             on = OnAir(station, wav_tmp, 0.0, ceil_on)
             try:
                 mixed = mix(station, rundown, sources, on.chain, pod.chain, allow_over=allow_over,
                             allow_clipped=allow_clipped, progress=progress,
-                            first_speech=lambda take: pod.settle(L.podcast_lufs - L.onair_lufs, take))
+                            first_speech=lambda take: pod.settle(L.podcast_lufs - L.onair_lufs - lean, take))
             except BaseException:
                 on.abort()
                 pod.abort()

@@ -9,6 +9,7 @@ Memory holds one take and a few seconds of each timeline, whatever the show's le
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +59,12 @@ class Source:
 def _trim():
     try:
         import ctypes
-        return ctypes.CDLL("libc.so.6").malloc_trim
+        libc = ctypes.CDLL("libc.so.6")
+        # Arrays of a take's size are mapped afresh and unmapped when freed: glibc would otherwise raise its
+        # mapping threshold to the largest block freed so far and carve later arrays out of its heap, where
+        # what they leave free stays resident (and creeps up over a long show).
+        libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD: fixed at 1 MiB
+        return libc.malloc_trim
     except (OSError, AttributeError):  # not glibc: nothing to do
         return None
 
@@ -166,17 +172,19 @@ class Elements:
 
     def __init__(self, station: Station, rate: int):
         self.station, self.rate = station, rate
-        self.cache: dict[tuple[str, float], np.ndarray] = {}
+        self.cache: dict[tuple[str, float, bool], np.ndarray] = {}
 
-    def get(self, name: str, level: float | None = None) -> np.ndarray:
-        """Element `name` at its own level relative to speech, or at `level` LU if given."""
+    def get(self, name: str, level: float | None = None, *, podcast: bool = False) -> np.ndarray:
+        """Element `name` at its own level relative to speech, or at `level` LU if given; for the podcast, with
+        its peaks held where the podcast's speech has them."""
         cfg = self.station.config
         lv = cfg.elements[name].level if level is None else level
-        if (name, lv) not in self.cache:
+        if (name, lv, podcast) not in self.cache:
             x = decode(self.station.element_path(name), self.rate)
-            self.cache[(name, lv)] = segment.prepare_element(x, self.rate, cfg.loudness.onair_lufs + lv, name,
-                                                             cfg.mix).audio
-        return self.cache[(name, lv)]
+            p = segment.prepare_element(x, self.rate, cfg.loudness.onair_lufs + lv, name, cfg.mix,
+                                        podcast_peak_db(cfg) if podcast else None)
+            self.cache[(name, lv, podcast)] = p.podcast if podcast and p.podcast is not None else p.audio
+        return self.cache[(name, lv, podcast)]
 
 
 def podcast_peak_db(cfg) -> float:
@@ -211,11 +219,42 @@ def prepare(station: Station, week: str, src: Source, rate: int, elements: Eleme
                                       synthetic=src.draft,
                                       podcast_peak_db=None if src.entry.item.onair_only else podcast_peak_db(cfg))
     if src.kind == "element":
-        return segment.Prepared(elements.get(src.entry.item.element or ""), {}, 0.0)
+        name = src.entry.item.element or ""
+        return segment.Prepared(elements.get(name), {}, 0.0, podcast=elements.get(name, podcast=True))
     name = src.entry.item.bed or src.entry.item.element or ""
     n = rd.parse_duration_ms(src.entry.item.duration or "0") * rate // 1000
     y = segment.fade(segment.loop_to(elements.get(name), n), rate, cfg.audio.bed_fade, cfg.audio.bed_fade)
     return segment.Prepared(y, {}, 0.0)
+
+
+def balance(station: Station, sources: list[Source], rate: int, elements: Elements, *, podcast: bool) -> float:
+    """Where a timeline's integrated loudness will sit against its speech (LU), from the rundown alone: speech
+    is mixed at the target, every station sound at its `level` (the filler at `[mix] filler_level`), so the
+    programme's loudness is their mean power over time; what falls under the relative gate (10 LU below)
+    does not count, as in the meter."""
+    cfg = station.config
+    parts: list[tuple[float, float]] = []  # (seconds, level against speech)
+    for s in sources:
+        it = s.entry.item
+        if podcast and it.onair_only:
+            continue
+        if s.kind == "speech" and s.path is not None:
+            parts.append((media.duration_ms(s.path) / 1000, 0.0))
+        elif s.kind == "element" and it.element:
+            parts.append((len(elements.get(it.element)) / rate, cfg.elements[it.element].level))
+        elif s.kind == "bed" and (it.bed or it.element):
+            parts.append((rd.parse_duration_ms(it.duration or "0") / 1000, cfg.elements[it.bed or it.element or ""].level))
+    if not podcast and cfg.audio.filler and station.on_air:
+        show = sum(d for d, _ in parts)
+        parts.append((max(0.0, cfg.show.slot_ms / 1000 - show), cfg.mix.filler_level))
+    mean = 0.0
+    for _ in range(2):
+        kept = [(d, lv) for d, lv in parts if lv > mean - 10 and d > 0]
+        total = sum(d for d, _ in kept)
+        if not total:
+            return 0.0
+        mean = 10 * math.log10(sum(d * 10 ** (lv / 10) for d, lv in kept) / total)
+    return mean
 
 
 def bed_under(station: Station, mix: Mixer, start: int, voice: np.ndarray, name: str, rate: int,

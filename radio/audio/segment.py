@@ -233,15 +233,19 @@ def prepare_speech(x: np.ndarray, rate: int, target_lufs: float, *, silence_db: 
                     warnings, pod, dyn)
 
 
-def podcast_version(y: np.ndarray, rate: int, c: Compressor, limiter: Limiter, target_lufs: float, peak_db: float,
-                    energies: np.ndarray) -> tuple[np.ndarray, dict]:
-    """The take for the podcast: compressed, then its few remaining peaks held under `peak_db` (where they would
-    meet the podcast's ceiling once the master is lifted to its target), at the same loudness as on air. The
-    master's limiter then has almost nothing left to do, so speech and music keep their balance.
+def podcast_version(y: np.ndarray, rate: int, c: Compressor | None, limiter: Limiter, target_lufs: float,
+                    peak_db: float, energies: np.ndarray) -> tuple[np.ndarray, dict]:
+    """The take for the podcast: compressed (speech; `c` None for a station sound, which keeps its dynamics),
+    then its few remaining peaks held under `peak_db` (where they would meet the podcast's ceiling once the
+    master is lifted to its target), at the same loudness as on air. The master's limiter then has almost
+    nothing left to do, so speech and music keep their balance.
 
     The loudness after each step is predicted, not metered again: the take's own 100 ms K-weighted energies
     (`energies`) times the mean square of the gain applied in each 100 ms."""
-    pod, comp_db, g = compress(y, rate, c, target_lufs)
+    if c is not None:
+        pod, comp_db, g = compress(y, rate, c, target_lufs)
+    else:
+        pod, comp_db, g = y.copy(), 0.0, np.ones(-(-len(y) // dsp.BLOCK), np.float32)
     g2 = g.astype(np.float64) ** 2
     sub = rate // 10
     idx = np.minimum(np.arange(len(g2)) * dsp.BLOCK // sub, max(len(energies) - 1, 0))
@@ -286,9 +290,12 @@ def podcast_version(y: np.ndarray, rate: int, c: Compressor, limiter: Limiter, t
                  "peak_limiter_p95_db": round(float(np.percentile(gr, 95)), 1)}
 
 
-def prepare_element(x: np.ndarray, rate: int, target_lufs: float, name: str, mix: Mix) -> Prepared:
+def prepare_element(x: np.ndarray, rate: int, target_lufs: float, name: str, mix: Mix,
+                    podcast_peak_db: float | None = None) -> Prepared:
     """Music and jingles keep their shape: DC-blocked, their silent edges cut (below `element_floor_db`), set to
-    their level relative to speech, faded at the splice."""
+    their level relative to speech, faded at the splice. With `podcast_peak_db`, a copy for the podcast has its
+    peaks held under it at the same loudness (not compressed), as speech has: the master's limiter would
+    otherwise take a dense jingle down against the voices around it."""
     x = highpass(x, rate, mix.highpass_hz)
     loud = np.flatnonzero(np.abs(x) > dsp.undb(mix.element_floor_db))
     if len(loud):  # in whole 10 ms frames: a sample or two under the floor at an edge is not silence
@@ -299,7 +306,14 @@ def prepare_element(x: np.ndarray, rate: int, target_lufs: float, name: str, mix
         return Prepared(x, m, 0.0, [f"{name}: the element is silent"])
     gain = target_lufs - m["integrated"]
     y = edges(x * np.float32(dsp.undb(gain)), rate, mix.edge_fade)
-    return Prepared(y, {"integrated_before": m["integrated"], "gain_db": round(gain, 2)}, round(gain, 2))
+    pod = None
+    if podcast_peak_db is not None:
+        meter = dsp.Meter(rate, true_peak=False)
+        meter.feed(y)
+        pod = podcast_version(y, rate, None, mix.limiter, target_lufs, podcast_peak_db,
+                              np.concatenate(meter.energies) if meter.energies else np.zeros(0))[0]
+    return Prepared(y, {"integrated_before": m["integrated"], "gain_db": round(gain, 2)}, round(gain, 2),
+                    podcast=pod)
 
 
 def duck_gains(voice: np.ndarray, rate: int, silence_db: float, duck_db: float, ramp_s: float) -> np.ndarray:

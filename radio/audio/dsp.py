@@ -92,21 +92,21 @@ class Meter:
         if len(x) == 0:
             return
         self.samples += len(x)
-        y = np.array(x, dtype=np.float32, order="C")  # the one copy: filtered and squared in place
+        y = np.array(x, dtype=np.float32, order="C")  # the one copy: filtered in place
         self.zi = sosfilt_inplace(self.sos, y, self.zi)
-        np.multiply(y, y, out=y)
         sub, k = self.sub, 0
         if len(self.acc):  # complete the 100 ms begun in the last step
             k = min(len(y), sub - len(self.acc))
-            self.acc = np.concatenate([self.acc, y[:k].astype(np.float64)])
+            self.acc = np.concatenate([self.acc, y[:k].astype(np.float64) ** 2])
             if len(self.acc) < sub:
                 self._peaks(x)
                 return
             self.energies.append(np.array([self.acc.mean()]))
         n = (len(y) - k) // sub
-        if n:
-            self.energies.append(y[k: k + n * sub].astype(np.float64).reshape(n, sub).mean(axis=1))
-        self.acc = y[k + n * sub:].astype(np.float64)
+        if n:  # the sum of squares of each 100 ms, in double precision, without a squared copy
+            r = y[k: k + n * sub].reshape(n, sub)
+            self.energies.append(np.einsum("ij,ij->i", r, r, dtype=np.float64) / sub)
+        self.acc = y[k + n * sub:].astype(np.float64) ** 2
         del y
         self._peaks(x)
 
@@ -119,11 +119,13 @@ class Meter:
         if usable <= 0:
             self.pending = buf
             return
-        blocks = abs_block_max(buf[:usable])
-        self.sample_peak = max(self.sample_peak, float(blocks.max()))
+        part = buf[:usable]
+        top = max(float(part.max()), -float(part.min()))
+        self.sample_peak = max(self.sample_peak, top)
         if self.oversample:
             floor = max(self.true_peak, self.sample_peak) * self.window
-            cand = np.nonzero(blocks >= floor)[0]
+            # blocks are looked at only when this stretch comes near the loudest yet (on a long show, rarely)
+            cand = np.nonzero(abs_block_max(part) >= floor)[0] if top >= floor else ()
             if len(cand):
                 ctx = np.concatenate([self.peak_tail, buf[: usable + TAPS] if not final else
                                       np.concatenate([buf[:usable], np.zeros(TAPS, np.float32)])])
@@ -219,13 +221,18 @@ class Limiter:
             self.gains = np.ones(0, np.float32)
             return np.zeros(0, dtype=np.float32)
         body = buf[: n_blocks * BLOCK]
+        lo = self.look // BLOCK
+        seg = body[lo * BLOCK: (lo + out_blocks) * BLOCK]
+        if max(float(body.max()), -float(body.min())) <= self.ceiling * self.window:
+            # nothing near the ceiling, before, in or after this stretch: it passes as it is (the usual case)
+            self.buf = buf[out_blocks * BLOCK:]
+            self.gains = np.ones(out_blocks, np.float32)
+            return seg.copy()
         peaks = abs_block_max(body)
         cand = np.nonzero(peaks > self.ceiling * self.window)[0]
         if len(cand):
             peaks[cand] = np.maximum(peaks[cand], _tp(body, cand))
         need = np.minimum(1.0, self.ceiling / np.maximum(peaks, 1e-12)).astype(np.float32)
-        lo = self.look // BLOCK
-        seg = body[lo * BLOCK: (lo + out_blocks) * BLOCK]
         self.buf = buf[out_blocks * BLOCK:]
         self.gains = np.ones(out_blocks, np.float32)
         if need.min() >= 1.0:

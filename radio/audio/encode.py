@@ -37,30 +37,28 @@ class Spans:
         self.true.setdefault(sid, 0.0)
         self.spans.append((sid, a, b))
 
-    def feed(self, x: np.ndarray, peaks: np.ndarray | None = None) -> None:
-        """`peaks`, if given, are the block peaks of `x` the meter has already found."""
+    def feed(self, x: np.ndarray) -> None:
+        peaks = None  # block peaks of x, found when first needed
         a, b = self.pos, self.pos + len(x)
         self.pos = b
         if not self.spans or len(x) == 0:
             return
         n = len(x) // dsp.BLOCK
-        if peaks is None or len(peaks) != n:
-            peaks = dsp.abs_block_max(x[: n * dsp.BLOCK]) if n else np.zeros(0, np.float32)
         padded = None
         for sid, s0, s1 in list(self.spans):
             if s1 <= a or s0 >= b:
                 continue
             i0, i1 = max(s0, a) - a, min(s1, b) - a
-            b0, b1 = i0 // dsp.BLOCK, min(n, -(-i1 // dsp.BLOCK))
-            whole = i0 % dsp.BLOCK == 0 and i1 % dsp.BLOCK == 0 and b1 > b0
-            if whole:  # whole blocks: their peaks are already known
-                sp = float(peaks[b0:b1].max())
-            else:
-                part = x[i0:i1]
-                sp = max(float(part.max()), -float(part.min())) if len(part) else 0.0
+            part = x[i0:i1]
+            sp = max(float(part.max()), -float(part.min())) if len(part) else 0.0
             self.sample[sid] = max(self.sample[sid], sp)
             # oversample only this item's blocks within the window of its loudest so far, as the meter does
             floor = max(self.true[sid], self.sample[sid]) * self.window
+            if sp < floor:
+                continue  # nothing here comes near it
+            if peaks is None:
+                peaks = dsp.abs_block_max(x[: n * dsp.BLOCK]) if n else np.zeros(0, np.float32)
+            b0, b1 = i0 // dsp.BLOCK, min(n, -(-i1 // dsp.BLOCK))
             cand = b0 + np.nonzero(peaks[b0:b1] >= floor)[0]
             if len(cand):
                 if padded is None:

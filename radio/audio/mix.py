@@ -63,7 +63,7 @@ def _trim():
         # Arrays of a take's size are mapped afresh and unmapped when freed: glibc would otherwise raise its
         # mapping threshold to the largest block freed so far and carve later arrays out of its heap, where
         # what they leave free stays resident (and creeps up over a long show).
-        libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD: fixed at 1 MiB
+        libc.mallopt(-3, 1 << 24)  # M_MMAP_THRESHOLD: fixed at 16 MiB, about 3 minutes of a take
         return libc.malloc_trim
     except (OSError, AttributeError):  # not glibc: nothing to do
         return None

@@ -205,7 +205,7 @@ def test_a_build_killed_while_assembling_leaves_nothing_after_the_next_build(sta
     tone(station / "episodes" / WEEK / "segments" / "closing.wav", 700, 3.0, -18)
     proc = _spawn(station, "build", WEEK)
     deadline = time.time() + 120
-    while not list(out.glob(".*.f32")):  # the mixes being written
+    while not list(out.glob(".onair.*.wav")):  # the masters being written
         assert proc.poll() is None and time.time() < deadline, "the build ended before its mix was seen"
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)

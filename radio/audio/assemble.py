@@ -134,7 +134,7 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
             progress("master", 1, 2, "on-air WAV and podcast MP3")
             spans_on = [(p.id, p.start, p.end) for p in mixed.on.placed]
             return mixed, finish(station, out, temps, on, pod, spans_on, remix)
-        mixed, m = behind_encoder(work)
+        mixed, m = behind_encoder(work, stop=pod.encoder.abort)
         progress("master", 2, 2, "measured")
         speech = {s.entry.id for s in sources if s.kind == "speech"}
         on_, pod_ = mixed.on, mixed.pod

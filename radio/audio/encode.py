@@ -4,7 +4,9 @@ and metered while it is written."""
 from __future__ import annotations
 
 import queue
+import shutil
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -95,6 +97,13 @@ class Measured:
         return {**self.meter.result(), "items": self.spans.result(self.meter, self.rate)}
 
 
+def _with_us() -> list[str]:
+    """A prefix that has the encoder killed if this process dies: an encoder left running would finish its file
+    after the next build had swept the temporary files away, and leave it behind (Linux, util-linux setpriv)."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "KILL", "--"] if setpriv and sys.platform.startswith("linux") else []
+
+
 class Encoder:
     """ffmpeg's MP3 encoder fed from a thread, so encoding runs on the other core while we limit and write."""
 
@@ -102,12 +111,13 @@ class Encoder:
         path.unlink(missing_ok=True)  # the live meter must never follow an earlier attempt's file
         self.path = path
         self.proc = subprocess.Popen(
-            [media.need("ffmpeg"), "-nostdin", "-v", "error", "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "-",
+            [*_with_us(), media.need("ffmpeg"), "-nostdin", "-v", "error", "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "-",
              "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-ac", "1", "-map_metadata", "-1", "-id3v2_version", "0",
              "-write_id3v1", "0", "-fflags", "+bitexact", "-flags:a", "+bitexact", "-f", "mp3", "-y", str(path)],
             stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         self.q: queue.Queue = queue.Queue(maxsize=8)
         self.error: BaseException | None = None
+        self.stopped = False
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
         self.rate = rate
@@ -129,6 +139,8 @@ class Encoder:
                 pass
 
     def write(self, x: np.ndarray) -> None:
+        if self.stopped:
+            raise AudioError("the MP3 encoder was stopped", fix="build again")
         if len(x):
             self.q.put(x.astype("<f4"))  # one copy, written as it is
 
@@ -142,6 +154,9 @@ class Encoder:
 
     def abort(self) -> None:
         """Stop encoding and measuring at once (the mix failed): no process or thread is left behind."""
+        if self.stopped:
+            return
+        self.stopped = True
         self.proc.kill()
         if self.live is not None:
             self.live.dec.kill()

@@ -181,13 +181,14 @@ class Podcast:
 T = TypeVar("T")
 
 
-def behind_encoder(work: Callable[[], T]) -> T:
+def behind_encoder(work: Callable[[], T], stop: Callable[[], None]) -> T:
     """Run `work` in a thread that yields the processor to the MP3 encoder started before it.
 
     The encoder is the one part of a build that cannot be split or skipped: every other step (decoding and
     preparing takes, mixing, the on-air master, measuring the MP3) keeps ahead of it with time to spare, but
     competes with it for the processor. This thread, and every thread and process it starts, runs at a lower
-    priority, so the encoder runs whenever it has samples and the rest fills the time around it."""
+    priority, so the encoder runs whenever it has samples and the rest fills the time around it. An interrupt
+    (Ctrl-C) calls `stop`, which must make `work` fail soon, and is raised again once it has."""
     box: dict = {}
 
     def run() -> None:
@@ -201,7 +202,13 @@ def behind_encoder(work: Callable[[], T]) -> T:
             box["error"] = e
     t = threading.Thread(target=run, name="radio-mix")
     t.start()
-    t.join()
+    try:
+        while t.is_alive():
+            t.join(0.25)  # in short waits: an interrupt reaches this thread at once
+    except BaseException:
+        stop()
+        t.join()
+        raise
     if "error" in box:
         raise box["error"]
     return box["value"]

@@ -8,6 +8,7 @@ starts no ffprobe. A file with another size or time is probed again.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -58,10 +59,10 @@ def probe(path: Path) -> dict:
     return info
 
 
-def probe_ahead(paths: list[Path], workers: int = 4) -> None:
-    """Probe the files not known yet several at a time (each ffprobe mostly starts up and waits), so the
-    `probe` calls that follow, in their own order, find them. A file that cannot be probed is left for that
-    call to report."""
+def probe_ahead(paths: list[Path]) -> None:
+    """Probe the files not known yet one per core at a time (an ffprobe spends its time starting up, on one
+    core), so the `probe` calls that follow, in their own order, find them. A file that cannot be probed is left
+    for that call to report."""
     todo: dict[tuple[str, int, int], Path] = {}
     for p in paths:
         try:
@@ -78,8 +79,9 @@ def probe_ahead(paths: list[Path], workers: int = 4) -> None:
         except (AudioError, OSError, ValueError):
             return None
 
-    if len(todo) > 1:
-        with ThreadPoolExecutor(min(workers, len(todo))) as pool:
+    workers = min(os.cpu_count() or 1, len(todo))
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
             for key, info in zip(todo, pool.map(one, todo.values())):
                 if info is not None:
                     _keep(key, info)

@@ -5,7 +5,8 @@ output: the script (for the host: estimates) is made from the rundown and the ta
 and the as-run; the run sheet (as aired: actual times) is made from the as-run; tags from the as-run; publish
 from what tag wrote. Each stage names its inputs, its outputs and its function. It runs when the fingerprint of
 its inputs (text by content, audio by size and time, the stage it follows, the code itself) differs from the
-one recorded when it last ran, or an output is missing; otherwise it is skipped.
+one recorded when it last ran, or an output is missing; otherwise it is skipped. The same record (out/.build.json)
+keeps what ffprobe said about each sound, by size and time, so a rebuild that changes nothing starts no ffprobe.
 
 Every stage runs under the station's build lock, whether `radio build` runs them all or a command runs one;
 a stage run on its own forgets the record of the stages after it, so the next build runs them again. At the
@@ -18,16 +19,16 @@ import dataclasses
 
 import hashlib
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-from radio import asrun, fsutil, gates
+from radio import asrun, fsutil, gates, media
 from radio import rundown as rd
 from radio.config import CONFIG_NAME
 from radio.errors import RadioError, warn
-from radio.script import status_table, write_runsheet, write_script
 from radio.station import Station
 
 Progress = Callable[[str, int, int, str], None]
@@ -44,12 +45,15 @@ class Options:
     progress: Progress = lambda *a: None  # noqa: E731
 
 
-def stale_gate(station: Station, week: str, *, allow_stale_take: bool = False) -> None:
+def stale_gate(station: Station, week: str, *, allow_stale_take: bool = False,
+               rundown: rd.Rundown | None = None) -> None:
     """Before anything is written: a recording made before its item's public text changed stops the build
-    (radio/recorded.py), unless the producer says the change does not touch what was read."""
+    (radio/recorded.py), unless the producer says the change does not touch what was read. `rundown`: the week's,
+    when the caller has just loaded it."""
     from radio import recorded
-    if rd.rundown_path(station, week).is_file():
-        recorded.gate(recorded.stale(station, rd.load(station, week), accept=allow_stale_take))
+    if rundown is not None or rd.rundown_path(station, week).is_file():
+        recorded.gate(recorded.stale(station, rundown if rundown is not None else rd.load(station, week),
+                                     accept=allow_stale_take))
 
 
 # --- fingerprints ----------------------------------------------------------------------------------
@@ -100,6 +104,21 @@ def _sound(station: Station, week: str) -> list[Path]:
             *_files(station.edition_dir(week) / "segments")]
 
 
+def _takes_and_sounds(station: Station, rundown: rd.Rundown) -> list[Path]:
+    """The files timing measures: each spoken item's take and the station's sounds."""
+    from radio import takes
+    found = takes.scan(station, rundown.week, [e.id for e in rundown.entries if e.item.type in rd.SPEECH])
+    paths = list(found.recordings.values())
+    for name in sorted(station.config.elements):
+        try:
+            path = station.element_path(name)
+        except RadioError:  # timing and the fingerprints say what is wrong with it
+            continue
+        if path.is_file():
+            paths.append(path)
+    return paths
+
+
 def _cover(station: Station) -> Path:
     return station.path(station.config.podcast.cover, what="podcast.cover")
 
@@ -110,25 +129,29 @@ def _out(*names: str) -> Callable[[Station, str], list[Path]]:
 
 # --- the stages -------------------------------------------------------------------------------------
 
-def timed(station: Station, week: str, *, as_run: bool = True, decode_takes: bool = True
-          ) -> tuple[rd.Rundown, rd.ShowTime]:
+def timed(station: Station, week: str, *, as_run: bool = True, rundown: rd.Rundown | None = None,
+          decode_takes: bool = True) -> tuple[rd.Rundown, rd.ShowTime]:
     """The week's rundown and its times: the one function status, the run sheet and the build summary read, so
     they always give the same total. With `as_run`, and an as-run assembled from the rundown and takes as they
-    are now, the times are where the items are in the on-air master."""
-    rundown = rd.load(station, week)
+    are now, the times are where the items are in the on-air master. `rundown`: the week's, when the caller has
+    just loaded it."""
+    rundown = rundown if rundown is not None else rd.load(station, week)
     built = current(station, week) if as_run else None
     return rundown, rd.timing(station, rundown, as_run=built.as_run if built else None, decode_takes=decode_takes)
 
 
 def run_script(station: Station, week: str, opts: Options) -> list[Path]:
+    from radio.script import write_script  # jinja2 and the templates: only when a page is made
     rundown, show = timed(station, week, as_run=False, decode_takes=opts.decode_takes)
     return write_script(station, rundown, show)
 
 
 def run_assemble(station: Station, week: str, opts: Options):
     from radio.audio.assemble import assemble
-    stale_gate(station, week, allow_stale_take=opts.allow_stale_take)
-    rundown, show = timed(station, week, as_run=False, decode_takes=False)  # assembly measures what it decodes
+    rundown = rd.load(station, week)
+    stale_gate(station, week, allow_stale_take=opts.allow_stale_take, rundown=rundown)
+    # assembly measures every take on the samples it decodes: not decoded a second time for this
+    rundown, show = timed(station, week, as_run=False, rundown=rundown, decode_takes=False)
     gates.before_assembly(station, rundown, show, opts.draft, opts.allow_over)
     result = assemble(station, week, draft=opts.draft, allow_over=opts.allow_over, allow_clipped=opts.allow_clipped,
                       progress=opts.progress)
@@ -137,6 +160,7 @@ def run_assemble(station: Station, week: str, opts: Options):
 
 
 def run_runsheet(station: Station, week: str, opts: Options) -> list[Path]:
+    from radio.script import write_runsheet
     return write_runsheet(station, *timed(station, week))
 
 
@@ -225,6 +249,23 @@ class Stamps:
         fsutil.write_text(self.path, json.dumps(self.data, indent=2, sort_keys=True) + "\n")
 
 
+@contextmanager
+def probes(station: Station, week: str, stamps: Stamps) -> Iterator[None]:
+    """What ffprobe said about the week's sounds, kept in the build record between runs (radio/media.py): a
+    rebuild that changes no sound probes none. Saved however the block ends, and only when it changed."""
+    media.recall(station.root, stamps.data.get("probes"))
+    try:
+        yield
+    finally:
+        try:
+            now = media.records(station.root, _sound(station, week))
+        except RadioError:  # a sound radio.toml names wrongly: the stage that reads it says so
+            now = stamps.data.get("probes")
+        if now != stamps.data.get("probes"):
+            stamps.data["probes"] = now
+            stamps.save()
+
+
 def _fingerprints(station: Station, week: str, opts: Options) -> dict[str, str]:
     done: dict[str, str] = {}
     for stage in STAGES:
@@ -264,8 +305,9 @@ def run_stage(station: Station, week: str, name: str, opts: Options | None = Non
     with build_lock(station):
         sweep(station, week)
         stamps = Stamps(station, week)
-        fp = _fingerprints(station, week, opts)[name]
-        return _run(station, week, BY_NAME[name], opts, stamps, fp)
+        with probes(station, week, stamps):
+            fp = _fingerprints(station, week, opts)[name]
+            return _run(station, week, BY_NAME[name], opts, stamps, fp)
 
 
 def _assembled_with(station: Station, week: str, option: str) -> bool:
@@ -306,30 +348,36 @@ def build(station: Station, week: str, opts: Options, on_stage: Callable[[str, s
         if not rd.rundown_path(station, week).is_file():
             rd.plan(station, week)
             result.planned = True
-        stale_gate(station, week, allow_stale_take=opts.allow_stale_take)
-        rundown, show = timed(station, week, as_run=False, decode_takes=False)
-        for line in show.notes:
-            warn(line)
         stamps = Stamps(station, week)
-        done: dict[str, str] = {}
-        for stage in STAGES:
-            up = [f"after={done[stage.after]}"] if stage.after else []
-            fp = fingerprint(station, [*stage.inputs(station, week, opts), *up])
-            fresh = stamps.data.get(stage.name) == fp and all(p.exists() for p in stage.outputs(station, week))
-            if fresh:
-                result.skipped.append(stage.name)
-                on_stage(stage.name, "skipped (nothing changed)")
-            else:
-                on_stage(stage.name, "running")
-                _run(station, week, stage, opts, stamps, fp)
-                result.ran.append(stage.name)
-                on_stage(stage.name, "done")
-            done[stage.name] = fp
-        from radio.summary import summary
-        result.summary = summary(station, week, *timed(station, week))
+        with probes(station, week, stamps):
+            # no stage writes the rundown or the reports: loaded once, it is the rundown of the whole build
+            rundown = rd.load(station, week)
+            stale_gate(station, week, allow_stale_take=opts.allow_stale_take, rundown=rundown)
+            media.probe_ahead(_takes_and_sounds(station, rundown))
+            rundown, show = timed(station, week, as_run=False, rundown=rundown, decode_takes=False)
+            for line in show.notes:
+                warn(line)
+            done: dict[str, str] = {}
+            for stage in STAGES:
+                up = [f"after={done[stage.after]}"] if stage.after else []
+                fp = fingerprint(station, [*stage.inputs(station, week, opts), *up])
+                fresh = stamps.data.get(stage.name) == fp and all(p.exists() for p in stage.outputs(station, week))
+                if fresh:
+                    result.skipped.append(stage.name)
+                    on_stage(stage.name, "skipped (nothing changed)")
+                else:
+                    on_stage(stage.name, "running")
+                    _run(station, week, stage, opts, stamps, fp)
+                    result.ran.append(stage.name)
+                    on_stage(stage.name, "done")
+                done[stage.name] = fp
+            from radio.summary import summary
+            result.summary = summary(station, week, *timed(station, week, rundown=rundown))
     return result
 
 
 def status_text(station: Station, week: str) -> str:
+    from radio.script import status_table
+    media.recall(station.root, Stamps(station, week).data.get("probes"))  # read only: a build may be running
     rundown, show = timed(station, week)
     return status_table(station, rundown, show)

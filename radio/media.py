@@ -1,11 +1,17 @@
-"""What ffprobe says about a media file: duration, streams. Shared by timing and assembly."""
+"""What ffprobe says about a media file: duration, streams. Shared by timing and assembly.
+
+A probe is kept by the file's path, size and modification time: in the process, and across runs in the week's
+build record (radio/build.py hands `records` to `recall` at the next run), so a rebuild that changes nothing
+starts no ffprobe. A file with another size or time is probed again.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
-from functools import lru_cache
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from radio.errors import AudioError
@@ -31,16 +37,84 @@ def _probe(path: Path) -> dict:
     return json.loads(r.stdout or "{}")
 
 
-@lru_cache(maxsize=4096)
-def _probe_cached(path: str, mtime_ns: int, size: int) -> dict:
-    return _probe(Path(path))
+KNOWN_MAX = 4096
+_known: dict[tuple[str, int, int], dict] = {}  # (path, mtime_ns, size) -> what ffprobe said, probed or recalled
+
+
+def _keep(key: tuple[str, int, int], info: dict) -> None:
+    if key not in _known and len(_known) >= KNOWN_MAX:
+        del _known[next(iter(_known))]  # the oldest: a long-running studio stays bounded
+    _known[key] = info
 
 
 def probe(path: Path) -> dict:
     st = path.stat()
     if st.st_size == 0:
         raise AudioError("the file is empty (0 bytes)", where=path, fix="record or export it again")
-    return _probe_cached(str(path), st.st_mtime_ns, st.st_size)
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    info = _known.get(key)
+    if info is None:
+        info = _probe(path)
+        _keep(key, info)
+    return info
+
+
+def probe_ahead(paths: list[Path]) -> None:
+    """Probe the files not known yet one per core at a time (an ffprobe spends its time starting up, on one
+    core), so the `probe` calls that follow, in their own order, find them. A file that cannot be probed is left
+    for that call to report."""
+    todo: dict[tuple[str, int, int], Path] = {}
+    for p in paths:
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        key = (str(p), st.st_mtime_ns, st.st_size)
+        if st.st_size and key not in _known:
+            todo[key] = p
+
+    def one(p: Path) -> dict | None:
+        try:
+            return _probe(p)
+        except (AudioError, OSError, ValueError):
+            return None
+
+    workers = min(os.cpu_count() or 1, len(todo))
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            for key, info in zip(todo, pool.map(one, todo.values())):
+                if info is not None:
+                    _keep(key, info)
+
+
+def records(root: Path, paths: list[Path]) -> dict[str, dict]:
+    """The probes of `paths` (inside `root`) that still match their file, by path relative to `root`: what a
+    later run gives back to `recall`."""
+    out: dict[str, dict] = {}
+    for p in paths:
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        info = _known.get((str(p), st.st_mtime_ns, st.st_size))
+        if info is not None and p.is_relative_to(root):
+            out[str(p.relative_to(root))] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "probe": info}
+    return dict(sorted(out.items()))
+
+
+def recall(root: Path, saved: object) -> None:
+    """Take back probes a run recorded with `records`. A record only answers for a file with the same size and
+    time; anything malformed is ignored (the file is probed again)."""
+    if not isinstance(saved, dict):
+        return
+    for rel, rec in saved.items():
+        if not isinstance(rec, dict) or not isinstance(rec.get("probe"), dict):
+            continue
+        size, mtime_ns = rec.get("size"), rec.get("mtime_ns")
+        if isinstance(rel, str) and type(size) is int and type(mtime_ns) is int:
+            key = (str(root / rel), mtime_ns, size)
+            if key not in _known:
+                _keep(key, rec["probe"])
 
 
 def duration_ms(path: Path) -> int:

@@ -141,10 +141,12 @@ def check(station: Station, rundown, recordings: dict[str, Path], *, accept: boo
 
 
 def stale(station: Station, rundown, *, accept: bool = False) -> dict[str, str]:
-    """`check` over every spoken item's current recording."""
+    """`check` over every spoken item's current recording (the segments folder read once, not once an item)."""
     from radio import rundown as rd
-    return check(station, rundown, {e.id: p for e in rundown.entries if e.item.type in rd.SPEECH
-                                    and (p := rd.recording(station, rundown.week, e.id)) is not None}, accept=accept)
+    from radio import takes
+    ids = [e.id for e in rundown.entries if e.item.type in rd.SPEECH]
+    found = takes.scan(station, rundown.week, ids).recordings
+    return check(station, rundown, {i: found[i] for i in ids if i in found}, accept=accept)
 
 
 def line(item_id: str, reason: str) -> str:

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 import subprocess
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 
 from radio import fsutil, media
 from radio.config import format_ms
@@ -102,6 +102,8 @@ class Level:
     build measures a take from the very samples it mixes; `radio status` and the studio decode it for this."""
 
     def __init__(self, rate: int, silence_db: float):
+        import numpy as np  # here: every command reads takes, few measure one
+        self.np = np
         self.rate, self.frame = rate, rate // 100
         self.floor = 10 ** (silence_db / 20)
         self.rest = np.zeros(0, dtype=np.float32)
@@ -109,7 +111,8 @@ class Level:
         self.first = self.last = -1
         self.peak = 0.0
 
-    def feed(self, x: np.ndarray) -> None:
+    def feed(self, x) -> None:
+        np = self.np
         if len(self.rest):
             x = np.concatenate([self.rest, x])
         k = len(x) // self.frame
@@ -126,13 +129,13 @@ class Level:
 
     def result(self) -> Measure:
         if len(self.rest):
-            self.peak = max(self.peak, float(np.abs(self.rest).max()))
+            self.peak = max(self.peak, float(self.np.abs(self.rest).max()))
         return Measure((self.n * self.frame + len(self.rest)) * 1000 // self.rate, self.sound * 10,
                        (self.last - self.first + 1) * 10 if self.first >= 0 else 0,
-                       20 * float(np.log10(self.peak)) if self.peak > 0 else float("-inf"))
+                       20 * math.log10(self.peak) if self.peak > 0 else float("-inf"))
 
 
-def of_samples(x: np.ndarray, rate: int, silence_db: float) -> Measure:
+def of_samples(x, rate: int, silence_db: float) -> Measure:
     level = Level(rate, silence_db)
     for i in range(0, len(x), 1 << 20):
         level.feed(x[i: i + (1 << 20)])
@@ -150,7 +153,7 @@ def _measure(path: str, size: int, mtime_ns: int, silence_db: float, rate: int) 
     while data := proc.stdout.read(rate * 4 * 5):  # type: ignore[union-attr]
         data = rest + data
         n = len(data) // 4 * 4
-        level.feed(np.frombuffer(data[:n], dtype="<f4"))
+        level.feed(level.np.frombuffer(data[:n], dtype="<f4"))
         rest = data[n:]
     err = proc.stderr.read().decode("utf-8", "replace")  # type: ignore[union-attr]
     if proc.wait() != 0:

@@ -86,6 +86,50 @@ def test_editing_a_report_reruns_everything(station):
     assert res.ran == ["script", "assemble", "runsheet", "tag", "publish"]
 
 
+def _logging_ffprobe(folder: Path, log: Path) -> dict[str, str]:
+    """An environment whose ffprobe is the real one, writing the file it is asked about to `log` first."""
+    import shutil
+    folder.mkdir()
+    wrapper = folder / "ffprobe"
+    wrapper.write_text(f'#!/bin/sh\nfor a; do last=$a; done\nprintf "%s\\n" "$last" >> "{log}"\n'
+                       f'exec "{shutil.which("ffprobe")}" "$@"\n')
+    wrapper.chmod(0o755)
+    return {"PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
+
+
+def _probed(log: Path) -> set[str]:
+    seen = set(log.read_text().splitlines()) if log.exists() else set()
+    log.unlink(missing_ok=True)
+    return seen
+
+
+def test_a_rebuild_that_changes_nothing_starts_no_ffprobe(station, tmp_path):
+    log = tmp_path / "ffprobe.log"
+    env = _logging_ffprobe(tmp_path / "bin", log)
+    root = station.resolve()  # the paths ffprobe is given
+    seg = root / "episodes" / WEEK / "segments"
+    sounds = {str(p) for p in [*seg.glob("*.wav"), *(root / "elements").glob("*.wav")]}
+
+    def build() -> str:
+        proc = _spawn(station, "build", WEEK, env=env)
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        return err
+
+    build()
+    assert str(seg / "welcome.wav") in _probed(log)  # the first build probes the takes, once per process
+    err = build()  # a new process: what ffprobe said is read back from the build record
+    assert "publish: skipped (nothing changed)" in err
+    assert _probed(log) == set()
+    assert sorted(p.name for p in (station / "episodes" / WEEK / "out").glob(".*")) == [".build.json", ".takes.json"]
+    os.utime(seg / "welcome.wav", ns=(time.time_ns(), time.time_ns()))  # same bytes, another time
+    tone(seg / "closing.wav", 900, 2.5)  # another size
+    build()
+    assert _probed(log) & sounds == {str(seg / "welcome.wav"), str(seg / "closing.wav")}
+    build()
+    assert _probed(log) == set()
+
+
 def test_quiet_build_prints_nothing(station):
     r = runner_for(station)("-q", "build", WEEK)
     assert r.exit_code == 0 and r.out == "" and r.err == ""
@@ -112,8 +156,9 @@ def test_no_private_data_in_any_output(tmp_path):
     assert_clean([root / "episodes" / WEEK / "out", root / "feeds"], canaries, min_files=15)
 
 
-def _spawn(root: Path, *args: str, fault: str | None = None, marker: Path | None = None) -> subprocess.Popen:
-    env = {**os.environ, "RADIO_STATION": str(root)}
+def _spawn(root: Path, *args: str, fault: str | None = None, marker: Path | None = None,
+           env: dict[str, str] | None = None) -> subprocess.Popen:
+    env = {**os.environ, "RADIO_STATION": str(root), **(env or {})}
     if fault:
         env.update(RADIO_FAULT=fault, RADIO_FAULT_FILE=str(marker))
     return subprocess.Popen([sys.executable, "-m", "radio", *args], env=env, stdout=subprocess.PIPE,

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from radio import fsutil, media
+from radio import fsutil, media, takes
 from radio import rundown as rd
 from radio.audio import tts
 from radio.audio.master import Discard, OnAir, Podcast, behind_encoder, ceilings, finish
@@ -40,10 +40,11 @@ def gather(station: Station, rundown: rd.Rundown, draft: bool, progress: Progres
     week = rundown.week
     sources: list[Source] = []
     missing: list[rd.Entry] = []
+    found = takes.scan(station, week, [e.id for e in rundown.live if e.item.type in rd.SPEECH]).recordings
     for e in rundown.live:
         it = e.item
         if it.type in rd.SPEECH:
-            p = rd.recording(station, week, it.id)
+            p = found.get(it.id)
             if p is None and not draft:
                 missing.append(e)
             sources.append(Source(e, p, p is None, "speech"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from radio.station import Station
 from radio.errors import RadioError
 from radio.reports import (find_report, load_week, on_air_ready, policy_counts, public, read_translation,
@@ -69,6 +71,22 @@ def render_list(rows: list[dict], week: str, lang: str | None = None) -> str:
              r["title"]] for r in rows]
     return table(["ID", "STATUS", "CHECKS", "PRI", "KIND", "PLACE", "TITLE"], body,
                  widths={0: 36, 5: 32, 6: 60}) + f"\n{len(rows)} reports: {summary}"
+
+
+def listing(station: Station, week: str | None, *, status: str | None = None, as_json: bool = False,
+            thread: str | None = None, quarantine: bool = False, lang: str | None = None) -> tuple[str, list[RadioError]]:
+    """What `radio report list` prints, in its one mode: a thread across weeks, the week's quarantine, or the
+    week's desk (as a table or JSON); with the broken files it found, which make the command exit 1."""
+    if thread:
+        from radio.threads import render_list as render_thread
+        return render_thread(station, thread), []
+    assert week is not None
+    if quarantine:
+        from radio.mail.intake import quarantine_list, render_quarantine
+        qrows = quarantine_list(station, week)
+        return (json.dumps(qrows, ensure_ascii=False, indent=2) if as_json else render_quarantine(qrows, week)), []
+    rows, errors = list_rows(station, week, status, lang)
+    return (json.dumps(rows, ensure_ascii=False, indent=2) if as_json else render_list(rows, week, lang)), errors
 
 
 def render_show(station: Station, report_id: str, show_private: bool) -> str:

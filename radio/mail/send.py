@@ -73,6 +73,17 @@ class SendResult:
                        f"{len(self.failed)} failed")
         return out
 
+    def outcome(self, week: str) -> RadioError | None:
+        """Why the run must exit 1 (messages that may not have arrived, or were refused), or None."""
+        if self.uncertain:
+            return RadioError(f"{len(self.uncertain)} message(s) may or may not have arrived",
+                              fix=f"check the server's log, then `radio send {week} --uncertain resend` "
+                                  "(not delivered) or `--uncertain sent` (delivered)")
+        if self.failed:
+            return RadioError(f"{len(self.failed)} message(s) were refused",
+                              fix=f"correct them and run `radio send {week}` again")
+        return None
+
 
 # --- the messages ---------------------------------------------------------------------------------------
 

@@ -41,6 +41,17 @@ class _Balance(HTMLParser):
             self.stack.pop()
 
 
+def verdict(results: list[tuple[bool | None, str]], quiet: bool = False) -> tuple[list[str], bool]:
+    """The lines `radio check` prints and whether it failed: a warning (None) is printed but does not fail."""
+    lines = [f"{'ok  ' if good else 'warn' if good is None else 'FAIL'} {what}" for good, what in results
+             if not (quiet and good)]
+    failed = sum(g is False for g, _ in results)
+    warned = sum(g is None for g, _ in results)
+    if not quiet:
+        lines.append(f"{len(results) - failed - warned} passed, {failed} failed" + (f", {warned} warned" if warned else ""))
+    return lines, failed > 0
+
+
 def html_problem(text: str) -> str | None:
     p = _Balance()
     p.feed(text)

@@ -1,0 +1,13 @@
+"""The command line: thin command groups that parse options, call the module that owns the work, and turn a
+RadioError into one clean line. One module per group; `base` holds the root group and the shared options."""
+
+from __future__ import annotations
+
+from radio.cli.base import cli
+from radio.cli import check, mail, report, serve, stages, station  # noqa: F401  (each registers its commands)
+
+__all__ = ["cli", "main"]
+
+
+def main() -> None:
+    cli(prog_name="radio")

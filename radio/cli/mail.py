@@ -1,0 +1,77 @@
+"""radio intake, bulletin and send: mail in from correspondents, mail out to members."""
+
+from __future__ import annotations
+
+import click
+
+from radio.cli.base import Ctx, announce, cli, each_edition, edition_option, pass_ctx, week_arg
+
+
+@cli.command()
+@week_arg
+@click.option("--maildir", type=click.Path(file_okay=False), help="A Maildir folder (holding cur/ and new/).")
+@click.option("--mbox", type=click.Path(dir_okay=False), help="An mbox file.")
+@click.option("--imap", help="imaps://HOST[:PORT]/FOLDER (TLS) or imap://... (STARTTLS); credentials from "
+                             "RADIO_IMAP_USER/RADIO_IMAP_PASSWORD or private/mail-credentials.toml.")
+@pass_ctx
+def intake(c: Ctx, week: str, maildir: str | None, mbox: str | None, imap: str | None) -> None:
+    """Take correspondents' e-mail onto WEEK's desk as unverified reports; the rest goes to quarantine.
+
+    \b
+    Example:
+      radio intake 2026-W47 --maildir ~/Maildir/reports
+      RADIO_IMAP_USER=desk RADIO_IMAP_PASSWORD=... radio intake 2026-W47 --imap imaps://mail.example.org/INBOX
+    """
+    from radio.mail.intake import intake as run_intake
+    for line in run_intake(c.station, week, maildir=maildir, mbox=mbox, imap=imap).lines():
+        c.say(line)
+
+
+@cli.command()
+@week_arg
+@edition_option
+@pass_ctx
+def bulletin(c: Ctx, week: str, edition: str | None) -> None:
+    """Write WEEK's bulletin for member organisations: out/bulletin.html, .txt and .pdf, and its site page.
+
+    \b
+    Example:
+      radio bulletin 2026-W47
+      radio bulletin 2026-W47 --edition fr
+    """
+    from radio.mail.bulletin import make
+    for s in each_edition(c, edition):
+        announce(c, s)
+        b = make(s, week, required=edition is not None or not s.edition)
+        if b is None:
+            c.say(f"no verified report in {s.language} yet: no {s.edition_id} bulletin")
+            continue
+        for p in (b.html, b.text, b.pdf):
+            c.say(f"wrote {p.relative_to(c.station.root)}")
+        c.say(f"{b.count} reports in the {b.language} bulletin")
+
+
+@cli.command()
+@week_arg
+@click.option("--dry-run", is_flag=True, help="Write one .eml per subscriber into private/outbox/WEEK/ instead.")
+@click.option("--uncertain", type=click.Choice(["resend", "sent"]),
+              help="For messages a killed run may or may not have delivered, after checking the server's log.")
+@pass_ctx
+def send(c: Ctx, week: str, dry_run: bool, uncertain: str | None) -> None:
+    """Send WEEK's bulletin to everyone in private/subscribers.csv, once each (a rerun resumes).
+
+    \b
+    Example:
+      radio send 2026-W47 --dry-run
+      RADIO_SMTP_USER=desk RADIO_SMTP_PASSWORD=... radio send 2026-W47
+    """
+    from radio.mail.send import send as run_send
+    def progress(i: int, n: int) -> None:
+        if c.verbose:
+            click.echo(f"  sent {i}/{n}", err=True)
+    result = run_send(c.station, week, dry_run=dry_run, uncertain=uncertain, progress=progress)
+    for line in result.lines():
+        c.say(line)
+    error = result.outcome(week)
+    if error:
+        raise error

@@ -1,0 +1,176 @@
+"""radio plan, script, status, assemble, tag, build and publish: the week's stages."""
+
+from __future__ import annotations
+
+import click
+
+from radio.cli.base import (Ctx, ProgressView, announce, audio_options, cli, each_edition, edition_option,
+                            pass_ctx, say_dropped, week_arg)
+
+
+@cli.command()
+@week_arg
+@click.option("--force", is_flag=True, help="Merge new reports into a hand-edited rundown, keeping the edits.")
+@edition_option
+@pass_ctx
+def plan(c: Ctx, week: str, force: bool, edition: str | None) -> None:
+    """Build WEEK's rundown.yaml from the show format and the verified reports.
+
+    \b
+    Example:
+      radio plan 2026-W47
+      radio plan 2026-W47 --edition fr
+    """
+    from radio.rundown import plan as make_plan
+    for s in each_edition(c, edition):
+        announce(c, s)
+        path, changes = make_plan(s, week, force=force)
+        for line in changes:
+            c.say(line)
+        c.say(f"wrote {path.relative_to(c.station.root)}")
+    from radio.threads import follow_ups
+    for line in follow_ups(c.station, week):
+        c.say(line)
+
+
+@cli.command()
+@week_arg
+@edition_option
+@pass_ctx
+def script(c: Ctx, week: str, edition: str | None) -> None:
+    """Write the script and run sheet for WEEK (HTML, Markdown, CSV) into episodes/WEEK/out/.
+
+    \b
+    Example:
+      radio script 2026-W47
+      radio script 2026-W47 --edition ru
+    """
+    from radio.build import run_stage
+    for s in each_edition(c, edition):
+        announce(c, s)
+        say_dropped(c, s, week)
+        for path in [*run_stage(s, week, "script"), *run_stage(s, week, "runsheet")]:
+            c.say(f"wrote {path.relative_to(c.station.root)}")
+
+
+@cli.command()
+@week_arg
+@edition_option
+@pass_ctx
+def status(c: Ctx, week: str, edition: str | None) -> None:
+    """Each item's state and times, the show against its slot, and what to do next.
+
+    \b
+    Example:
+      radio status 2026-W47
+    """
+    from radio.build import status_text
+    for s in each_edition(c, edition):
+        announce(c, s)
+        say_dropped(c, s, week)
+        click.echo(status_text(s, week))
+
+
+
+@cli.command()
+@week_arg
+@audio_options("Fill missing recordings with espeak-ng read-throughs of the script.")
+@edition_option
+@pass_ctx
+def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, allow_clipped: bool,
+             allow_stale_take: bool,
+             edition: str | None) -> None:
+    """Assemble WEEK's recordings into onair.wav (exactly the slot) and podcast.mp3.
+
+    \b
+    Example:
+      radio assemble 2026-W47 --draft
+      radio assemble 2026-W47 --draft --edition fr
+    """
+    from radio.asrun import read
+    from radio.build import Options, run_stage
+    from radio.summary import loudness_lines
+    for s in each_edition(c, edition):
+        announce(c, s)
+        say_dropped(c, s, week)
+        run_stage(s, week, "assemble", Options(draft=draft, allow_over=allow_over, allow_under=allow_under,
+                                               allow_clipped=allow_clipped, allow_stale_take=allow_stale_take,
+                                               progress=ProgressView(c).item))
+        for line in loudness_lines(s, read(s, week)):  # type: ignore[arg-type]
+            c.say(line)
+
+
+@cli.command()
+@week_arg
+@edition_option
+@pass_ctx
+def tag(c: Ctx, week: str, edition: str | None) -> None:
+    """Tag WEEK's masters: ID3v2.3 with chapters and cover on the MP3, BWF bext and INFO on the WAV.
+
+    \b
+    Example:
+      radio tag 2026-W47
+    """
+    from radio.build import run_stage
+    for s in each_edition(c, edition):
+        announce(c, s)
+        say_dropped(c, s, week)
+        mp3, wav, ep = run_stage(s, week, "tag")
+        c.say(f"tagged {mp3.relative_to(c.station.root)}: {ep.title}, {len(ep.chapters)} chapters")
+        c.say(f"tagged {wav.relative_to(c.station.root)}: bext and LIST/INFO")
+
+
+
+@cli.command()
+@week_arg
+@audio_options("Fill missing recordings with read-throughs, and publish the draft.")
+@edition_option
+@pass_ctx
+def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, allow_clipped: bool,
+          allow_stale_take: bool, edition: str | None) -> None:
+    """Run WEEK's stages in order (script, assemble, run sheet, tag, publish), skipping what has not changed.
+
+    Without --edition every edition is built, each on its own and each incremental.
+
+    \b
+    Example:
+      radio build 2026-W47 --draft
+      radio build 2026-W47 --draft --edition fr
+    """
+    from radio.build import Options
+    from radio.build import build as run_build
+    from radio.rundown import rundown_path
+    for s in each_edition(c, edition):
+        announce(c, s)
+        say_dropped(c, s, week)
+        view = ProgressView(c)
+        result = run_build(s, week, Options(draft=draft, allow_over=allow_over, allow_under=allow_under,
+                                            allow_clipped=allow_clipped, allow_stale_take=allow_stale_take,
+                                            progress=view.item), view.stage)
+        if result.planned:
+            c.say(f"planned {rundown_path(s, week).relative_to(s.root)} from the verified reports")
+        for line in result.summary:
+            c.say(line)
+
+
+# --- publish -----------------------------------------------------------------------------------------
+
+@cli.command()
+@week_arg
+@click.option("--allow-draft", is_flag=True, help="Publish a draft build (synthesized voices).")
+@edition_option
+@pass_ctx
+def publish(c: Ctx, week: str, allow_draft: bool, edition: str | None) -> None:
+    """Publish WEEK into feeds/<show>/: media, transcript, chapters, episode page and the feed.
+
+    \b
+    Example:
+      radio publish 2026-W47
+    """
+    from radio.build import Options, run_stage
+    for s in each_edition(c, edition):
+        announce(c, s)
+        say_dropped(c, s, week)
+        result = run_stage(s, week, "publish", Options(draft=allow_draft))
+        c.say(f"published {result.page.relative_to(c.station.root)}")
+        c.say(f"feed {result.feed.relative_to(c.station.root)}: {s.feed_url}")

@@ -542,11 +542,3 @@ def load_config(path: Path) -> Config:
         return Config.model_validate(data)
     except ValidationError as e:
         raise _config_error(path, e) from None
-
-
-def __getattr__(name: str):
-    # Station and Week moved to radio.station; code written against the old place keeps working
-    if name in ("Station", "parse_week", "Week"):
-        from radio import station
-        return getattr(station, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

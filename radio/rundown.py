@@ -19,8 +19,9 @@ from radio.asrun import AsRun
 from radio.config import format_ms, parse_duration_ms
 from radio.errors import RadioError, RundownError, from_validation
 from radio.i18n import N_, day_month_year, gettext, joined, long_date
-from radio.reports import (PublicReport, Report, check_id, clean, edition_reports, find_withheld, on_air_ready,
-                           public, withheld_details)
+from radio.reports.model import PublicReport, Report, check_id, clean, on_air_ready, public
+from radio.reports.translations import edition_reports
+from radio.withheld import find_withheld, withheld_details
 from radio.station import Station
 from radio.yamlio import MarkedYAMLError, YAMLError
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from radio import history
 from radio.station import Station, parse_week
 from radio.errors import RadioError
-from radio.reports import PublicReport, Report, check_id, load_week, public
+from radio.reports.files import load_week
+from radio.reports.model import PublicReport, Report, check_id, public
 from radio.text import table
 
 

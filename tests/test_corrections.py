@@ -242,7 +242,7 @@ def test_story_thread_across_weeks(station):
     assert "Held fictional story" not in page and "Hiddentown" not in page
     assert (site / "threads" / "other-dispute" / "index.html").is_file()
     ep = (site / "episodes" / W48 / "index.html").read_text()
-    from radio.config import Station
+    from radio.station import Station
     assert f'<a href="{Station.open(root).show_url}threads/test-strike/">Test Strike</a>' in ep
     # a retraction reaches the thread page: a note in the item's place, no link into the episode
     assert run("report", "retract", "first-story", "--reason", "Withdrawn by the desk.").exit_code == 0
@@ -313,8 +313,8 @@ def test_readme_walkthrough(tmp_path):
     assert "The ballot is at two mass meetings, not three." in page and "Retraction, " in page
     assert sha(root / "episodes" / W48 / "out" / "onair.wav") == onair
     # the demo's own confidential strings are its canaries here (planted ones would change the output shown)
-    from radio.config import Station
-    from radio.reports import load_week
+    from radio.station import Station
+    from radio.reports.files import load_week
     secrets = set()
     for week in (WEEK, W48):
         for rf in load_week(Station.open(root), week)[0]:

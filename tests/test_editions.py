@@ -152,7 +152,8 @@ def test_withheld_town_is_caught_in_transliteration(multi):
     assert ("left out factory-assembly-elects-committee: report factory-assembly-elects-committee names its "
             "withheld place in the text (exposure regional)") in r.out.splitlines()
     assert "factory-assembly-elects-committee" not in (multi / "episodes" / WEEK / "fr" / "rundown.yaml").read_text()
-    from radio.reports import edition_reports, public
+    from radio.reports.model import public
+    from radio.reports.translations import edition_reports
     from radio.station import Station
     fr = next(s for s in Station.open(multi).for_edition("fr"))
     r = next(x for x in edition_reports(fr, WEEK) if x.id == "factory-assembly-elects-committee")

@@ -10,9 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from radio.config import Station
+from radio.station import Station
 from radio.mail.intake import Quarantined, read_message, short_id
-from radio.reports import add_check, public, week_reports
+from radio.desk.commands import add_check
+from radio.reports.files import week_reports
+from radio.reports.model import public
 from tests.canary import assert_clean, leaks, plant
 from tests.conftest import WEEK, copy_station, runner_for
 from tests.mail_util import (EXPECTED_QUARANTINE, dkim_key_pair, EXPECTED_TAKEN, SENDER_VALUES, BIG_LIMIT_MB, Dovecot, make_ca,

@@ -402,7 +402,8 @@ def test_messages_are_dkim_signed_over_the_unsubscribe_headers(tmp_path, smtp):
 
 
 def test_each_edition_has_its_bulletin_and_each_subscriber_gets_their_language(tmp_path, smtp):
-    from radio.reports import edition_reports, on_air_ready, public
+    from radio.reports.model import on_air_ready, public
+    from radio.reports.translations import edition_reports
     from radio.station import Station
     root = mail_station(tmp_path / "st", smtp["port"], editions=True)
     (root / "private" / "subscribers.csv").write_text(

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from radio.config import Station
-from radio.reports import find_withheld, normalise
+from radio.station import Station
+from radio.withheld import find_withheld, normalise
 from tests.audio_util import WEEK, tiny_station, tone
 from tests.canary import assert_clean, leaks, plant
 from tests.conftest import runner_for
@@ -265,7 +265,7 @@ def _radio(root: Path, *args: str) -> subprocess.Popen:
 
 
 def test_ten_parallel_verifies_save_ten_checks(station):
-    from radio.reports import find_report
+    from radio.reports.files import find_report
     procs = [_radio(station, "report", "verify", "second-story", "--by", f"editor{i}", "--method", "phone")
              for i in range(10)]
     results = [(p.wait(timeout=300), p.stdout.read(), p.stderr.read()) for p in procs]
@@ -279,7 +279,7 @@ def test_ten_parallel_verifies_save_ten_checks(station):
 
 
 def test_verify_and_hold_at_the_same_moment_end_held(station):
-    from radio.reports import find_report
+    from radio.reports.files import find_report
     path = reports(station) / "first-story.md"
     for rnd in range(4):
         procs = [_radio(station, "report", "verify", "first-story", "--by", f"e{rnd}", "--method", "visit"),
@@ -297,7 +297,7 @@ def test_verify_and_hold_at_the_same_moment_end_held(station):
 def test_a_locked_report_fails_loudly_and_changes_nothing(station, monkeypatch):
     import fcntl
 
-    from radio import reports as rp
+    from radio.reports import files as rp
     path = reports(station) / "first-story.md"
     before = path.read_bytes()
     monkeypatch.setattr(rp, "LOCK_WAIT_S", 0.2)
@@ -502,7 +502,7 @@ def _apply(root: Path, action: tuple) -> None:
 
 def _on_air(root: Path) -> dict[str, bool]:
     """Independently of the code under test: which reports may be heard, by status and by their own words."""
-    from radio.reports import read_report
+    from radio.reports.files import read_report
     from radio.config import Verification
     ok = {}
     for rid in RIDS:
@@ -537,7 +537,7 @@ def test_any_desk_week_publishes_nothing_withheld_and_nothing_unready(week_templ
     published = derived + "\n" + "\n".join(p.read_text() for p in sorted(out.iterdir()) if p.is_file())
     assert not leaks([out], canaries) and not [c for c in canaries if c in derived + r.out + r.err]
     ready = _on_air(root)
-    from radio.reports import read_report
+    from radio.reports.files import read_report
     from radio.config import Verification
     first = read_report(reports(root) / "first-story.md", Verification()).report
     if first.exposure != "named":

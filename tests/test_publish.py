@@ -742,7 +742,7 @@ def test_episode_page_in_chromium(served, width):
 
 def test_location_only_from_what_every_report_publishes():
     from radio.publish import location
-    from radio.reports import Report, public
+    from radio.reports.model import Report, public
 
     def rep(place, region, exposure):
         return public(Report.model_validate({

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from radio.config import ID_RE, Verification
 from radio.station import Station
 from radio.errors import RadioError
-from radio.reports import Check, Report, make_id, policy_holds, public, read_report
+from radio.reports.files import read_report
+from radio.reports.model import Check, PublicReport, Report, make_id, policy_holds, public
 from tests.canary import leaks, plant
 from tests.conftest import WEEK
 
@@ -268,7 +269,7 @@ text_st = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min
 @given(title=text_st, place=text_st, body=st.text(max_size=300), appeal=st.one_of(st.none(), text_st),
        priority=st.integers(1, 5))
 def test_front_matter_round_trip(tmp_path, title, place, body, appeal, priority):
-    from radio.reports import ReportFile, _yaml
+    from radio.reports.files import ReportFile, _yaml
     from ruamel.yaml.comments import CommentedMap
     path = tmp_path / "a-report.md"
     data = CommentedMap(id="a-report", title=title, received="2026-11-20", place=place, priority=priority,
@@ -295,7 +296,7 @@ def test_any_front_matter_gives_a_report_or_one_line_error(tmp_path_factory, fro
 
 
 def test_public_projection_has_no_private_fields():
-    fields = set(public.__annotations__) | set(__import__("radio.reports").reports.PublicReport.__dataclass_fields__)
+    fields = set(public.__annotations__) | set(PublicReport.__dataclass_fields__)
     assert not fields & {"private", "checks", "reason", "correspondent", "contact", "notes"}
 
 

@@ -242,7 +242,7 @@ def test_clock_round_trip(ms):
 def test_cut_candidates_make_it_fit():
     from hypothesis import given as g
 
-    from radio.reports import PublicReport
+    from radio.reports.model import PublicReport
     from radio.rundown import Entry, Item, ItemTime, cut_candidates
 
     @g(st.lists(st.tuples(st.integers(1000, 120_000), st.integers(1, 5), st.booleans()), min_size=1, max_size=25),

@@ -55,7 +55,7 @@ def report_new(c: Ctx, week: str, title: str, place, region, sector, kind) -> No
     Example:
       radio report new 2026-W47 --title "Depot workers walk out" --place Chita --kind strike
     """
-    from radio.reports import new_report
+    from radio.desk.commands import new_report
     path = new_report(c.station, week, title, place=place, region=region, sector=sector, kind=kind)
     click.echo(path.relative_to(c.station.root))
 
@@ -79,7 +79,7 @@ def report_list(c: Ctx, week: str | None, status: str | None, as_json: bool, thr
       radio report list --thread kestrel-ridge-strike
       radio report list 2026-W47 --quarantine
     """
-    from radio.desk import listing
+    from radio.desk.views import listing
     if week is None and not thread:
         raise click.UsageError("name a WEEK (e.g. 2026-W47), or pass --thread NAME")
     text, errors = listing(c.station, str(Week(week)) if week else None, status=status, as_json=as_json,
@@ -102,7 +102,7 @@ def report_translate(c: Ctx, report_id: str, lang: str) -> None:
     Example:
       radio report translate pit-strike-second-week --lang fr
     """
-    from radio.reports import translate
+    from radio.desk.commands import translate
     path = translate(c.station, report_id, lang)
     click.echo(path.relative_to(c.station.root))
 
@@ -118,7 +118,7 @@ def report_show(c: Ctx, report_id: str, show_private: bool) -> None:
     Example:
       radio report show pit-strike-enters-second-week --private
     """
-    from radio.desk import render_show
+    from radio.desk.views import render_show
     click.echo(render_show(c.station, report_id, show_private))
 
 
@@ -135,7 +135,7 @@ def report_verify(c: Ctx, report_id: str, by: str, method: str, note: str | None
     Example:
       radio report verify pit-strike --by maria --method phone --note "union office confirmed"
     """
-    from radio.reports import add_check
+    from radio.desk.commands import add_check
     rf, done, need = add_check(c.station, report_id, by, method, note)
     c.say(f"{report_id}: {done}/{need} checks, status {rf.report.status}")
 
@@ -146,7 +146,7 @@ def _status_command(name: str, status: str, doc: str):
     @click.option("--reason", required=status != "unverified", help="Why (kept on the desk, never published).")
     @pass_ctx
     def command(c: Ctx, report_id: str, reason: str | None = None) -> None:
-        from radio.reports import set_status
+        from radio.desk.commands import set_status
         rf = set_status(c.station, report_id, status, reason)  # type: ignore[arg-type]
         c.say(f"{report_id}: status {rf.report.status}")
     return command
@@ -170,7 +170,7 @@ def report_history(c: Ctx, report_id: str) -> None:
     Example:
       radio report history pit-strike-second-week
     """
-    from radio.history import render as render_history
+    from radio.desk.views import render_history
     click.echo(render_history(c.station, report_id))
 
 
@@ -186,7 +186,8 @@ def report_correct(c: Ctx, report_id: str, note: str) -> None:
     Example:
       radio report correct hospital-nurses-wage-arrears --note "Bonuses were cut for two months, not three."
     """
-    from radio.history import correct, day
+    from radio.desk.commands import correct
+    from radio.history import day
     week, event = correct(c.station, report_id, note)
     c.say(f"{report_id}: correction of {day(event['at'])} recorded; `radio publish {week}` shows it to listeners")
 
@@ -205,7 +206,8 @@ def report_retract(c: Ctx, report_id: str, reason: str) -> None:
     Example:
       radio report retract warehouse-pickers-heat --reason "The company and the workers deny the petition."
     """
-    from radio.history import day, retract
+    from radio.desk.commands import retract
+    from radio.history import day
     week, event = retract(c.station, report_id, reason)
     c.say(f"{report_id}: retraction of {day(event['at'])} recorded; `radio publish {week}` takes it out of the "
           "podcast and the site")

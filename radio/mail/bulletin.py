@@ -20,7 +20,8 @@ from radio import fsutil
 from radio.station import Station
 from radio.errors import RadioError
 from radio.i18n import day_month_year, gettext
-from radio.reports import PublicReport, edition_reports, on_air_ready, public
+from radio.reports.model import PublicReport, on_air_ready, public
+from radio.reports.translations import edition_reports
 from radio.render import environment
 
 WIDTH = 72

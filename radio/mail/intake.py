@@ -36,7 +36,7 @@ from radio import fsutil
 from radio.station import Station, parse_week
 from radio.errors import RadioError
 from radio.mail.secrets import credentials
-from radio.reports import file_report
+from radio.desk.commands import file_report
 from radio.station import correspondents
 
 # Structural damage: the message cannot be read the way its sender meant it.
@@ -497,7 +497,7 @@ def _file(station: Station, week: str, taken: Taken, item: Incoming, monday: dt.
         target = station.private_dir / "intake" / path.stem
         if target.exists():  # the same id in another week took the folder: this one goes beside it, and says so
             target = target.with_name(f"{path.stem}-{week}-{short_id(taken.message_id)}")
-            from radio.reports import editing
+            from radio.reports.files import editing
             with editing(station, path.stem, week) as rf:
                 rf.data["private"]["intake"]["folder"] = f"private/intake/{target.name}"
                 rf.save()

@@ -30,7 +30,7 @@ from radio.i18n import day_month_year, locale
 from radio.publish import corrections, transcript
 from radio.publish.feed import CHAPTERS_TYPE, build_feed
 from radio.render import render
-from radio.reports import PublicReport
+from radio.reports.model import PublicReport
 from radio.station import GUIDS_NAME, Station, guids_text, stored_guids
 from radio.tags import cover_image, covering, written
 

@@ -28,7 +28,8 @@ from radio import asrun, fsutil, history, media
 from radio import rundown as rd
 from radio.station import Station
 from radio.errors import PublishError
-from radio.reports import PublicReport, edition_reports, on_air_ready, public
+from radio.reports.model import PublicReport, on_air_ready, public
+from radio.reports.translations import edition_reports
 
 REPUBLISHED = "republished"  # episodes/W/out/republished/: the podcast master as published after retractions
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+from radio import history
 from radio.station import Station
 from radio.errors import RadioError
-from radio.reports import (find_report, load_week, on_air_ready, policy_counts, public, read_translation,
-                           report_language, translation_path)
+from radio.reports.files import find_report, load_week
+from radio.reports.model import on_air_ready, policy_counts, public
+from radio.reports.translations import read_translation, report_language, translation_path
 from radio.text import table
 
 
@@ -141,3 +143,33 @@ def _private_lines(key: str, value, indent: str = "") -> list[str]:
         return out
     text = " / ".join(str(value).splitlines())
     return [f"{indent}{key + ':':<12} {text}" if not indent else f"{indent}{key}: {text}"]
+
+
+def render_history(station: Station, report_id: str) -> str:
+    """The desk's view of a report's whole history, oldest first (the desk's own notes included)."""
+    rf = find_report(station, report_id)
+    week = rf.path.parent.parent.name
+    events = history.read(station, week, report_id)
+    logged = {(e.get("by"), e.get("method"), e["at"][:10]) for e in events if e["event"] == "check"}
+    rows: list[tuple[str, str]] = [(rf.report.received.isoformat(), "received")]
+    for c in rf.report.checks:  # checks made before the log existed live only in the report
+        if (c.by, c.method, c.on.isoformat()) not in logged:
+            rows.append((c.on.isoformat(), f"check by {c.by} ({c.method})" + (f": {c.note}" if c.note else "")))
+    for e in events:
+        kind = e["event"]
+        if kind == "check":
+            text = f"check by {e.get('by')} ({e.get('method')})" + (f": {e['note']}" if e.get("note") else "")
+        elif kind == "status":
+            text = f"status {e.get('from')} -> {e.get('to')}" + (f": {e['reason']}" if e.get("reason") else "")
+        elif kind == "correction":
+            text = f"correction (public): {e.get('note')}"
+        elif kind == "retraction":
+            text = f"retraction (public): {e.get('reason')}"
+        else:
+            text = kind
+        rows.append((history.when(station, e["at"]), text))
+    rows.sort(key=lambda r: r[0][:10])  # by date; the log's own order is kept within a day
+    width = max(len(r[0]) for r in rows)
+    state = "retracted" if history.retraction(events) else rf.report.status
+    lines = [f"{report_id} ({week}): {state}"] + [f"  {when:<{width}}  {text}" for when, text in rows]
+    return "\n".join(lines)

@@ -1,0 +1,267 @@
+"""Report files on the desk: reading and validating them (every failure names the file, line and field), finding
+one by id, the week's desk, and the per-report lock under which a desk command changes one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from pydantic import ValidationError
+from ruamel.yaml.comments import CommentedMap
+
+from radio import fsutil, yamlio
+from radio.config import ID_RE, Verification
+from radio.errors import RadioError, ReportError, from_validation, yaml_problem
+from radio.reports.model import Report, check_id, policy_counts, policy_holds
+from radio.station import Station
+from radio.yamlio import MarkedYAMLError, YAMLError
+
+
+FRONT = "---"
+
+
+def _yaml():
+    return yamlio.round_trip(preserve_quotes=True)
+
+
+@dataclass
+class ReportFile:
+    """A report on disk: the parsed model, and the round-trip data that keeps the producer's text."""
+
+    path: Path
+    data: CommentedMap
+    body: str
+    report: Report
+
+    def save(self) -> None:
+        buf = io.StringIO()
+        _yaml().dump(self.data, buf)
+        fsutil.write_text(self.path, f"{FRONT}\n{buf.getvalue()}{FRONT}\n{self.body}")
+
+
+def _line_of(data: Any, key: str | int) -> int | None:
+    try:
+        return data.lc.key(key)[0] + 2 if isinstance(key, str) else data.lc.item(key)[0] + 2
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return None
+
+
+def _split(path: Path, raw: bytes) -> tuple[str, str]:
+    if not raw.strip():
+        raise ReportError("empty file", where=path,
+                          fix="a report starts with '---', YAML front matter, '---', then the text; "
+                              "`radio report new` writes one")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ReportError(f"not UTF-8 text (byte {e.start + 1})", where=path, fix="save the file as UTF-8") from None
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    lines = text.split("\n")
+    if lines[0].strip() != FRONT:
+        raise ReportError("no front matter", where=f"{path}:1",
+                          fix="start the file with a line '---', then the YAML fields, then '---'")
+    for i, line in enumerate(lines[1:], start=1):
+        if line.strip() == FRONT:
+            return "\n".join(lines[1:i]) + "\n", "\n".join(lines[i + 1:])
+    raise ReportError("front matter is not closed", where=f"{path}:1",
+                      fix="end the YAML fields with a line '---'")
+
+
+def _bad_date_line(front: str) -> tuple[int, str]:
+    for i, line in enumerate(front.splitlines(), start=2):
+        m = re.match(r"\s*-?\s*([A-Za-z_]+):\s*(\d{4}-\d{1,2}-\d{1,2})\s*(#.*)?$", line)
+        if m:
+            try:
+                dt.date.fromisoformat(m.group(2))
+            except ValueError:
+                return i, m.group(1)
+    return 2, "?"
+
+
+def read_report(path: Path, policy: Verification, *, editable: bool = False) -> ReportFile:
+    """Parse and validate one report file; every failure names the file, line and field.
+
+    Reading uses the fast safe loader; `editable` (and any error, for its line number) uses the round-trip
+    loader, which keeps the producer's comments and order.
+    """
+    front, body = _split(path, path.read_bytes())
+    try:
+        data = (_yaml() if editable else yamlio.safe()).load(front)
+    except MarkedYAMLError as e:
+        line = (e.problem_mark.line + 2) if e.problem_mark else 1
+        raise ReportError(f"malformed YAML: {yaml_problem(e)}", where=f"{path}:{line}",
+                          fix="fix the YAML syntax on that line (quote text that holds ':' or '#')") from None
+    except YAMLError:
+        raise ReportError("malformed YAML", where=path, fix="fix the YAML syntax") from None
+    except ValueError as e:  # a date-shaped value that is no date (2026-13-40) fails inside the YAML loader
+        line, field = _bad_date_line(front)
+        raise ReportError(f"field {field!r}: not a date ({e})", where=f"{path}:{line}",
+                          fix="write dates as YYYY-MM-DD") from None
+    try:
+        return _validate(path, data, body, policy)
+    except ReportError as first:
+        if editable:
+            raise
+        try:  # again with the round-trip loader, for the line numbers
+            again = _yaml().load(front)
+        except (YAMLError, ValueError):  # the two parsers disagree on some odd input: keep the first answer
+            raise first from None
+        return _validate(path, again, body, policy)
+
+
+def _validate(path: Path, data: Any, body: str, policy: Verification) -> ReportFile:
+    if not isinstance(data, dict):
+        raise ReportError("front matter is not a set of fields", where=f"{path}:2",
+                          fix="write one 'field: value' per line")
+    fields = dict(data)
+    fields.setdefault("id", path.stem)
+    if fields["id"] != path.stem:
+        raise ReportError(f"id {fields['id']!r} does not match the file name", where=f"{path}:{_line_of(data, 'id')}",
+                          fix=f"rename the file to {fields['id']}.md or set id: {path.stem}")
+    try:
+        report = Report.model_validate({**fields, "body": body})
+    except ValidationError as e:
+        def line_of(loc: tuple) -> str:
+            key = str(loc[0]) if loc else "?"
+            return f"{path}:{_line_of(data, key) if key in data else 2}"
+
+        date = "write dates as YYYY-MM-DD"
+        raise from_validation(
+            e, where=path, cls=ReportError, where_at=lambda loc: path if e.errors()[0]["type"] == "missing"
+            else line_of(loc), known=lambda loc: list(Report.model_fields) if len(loc) == 1 else [],
+            unknown_fix="remove it, or move private matters under 'private:'",
+            missing_fix="add '{what}:' to the front matter",
+            fixes={"date_from_datetime_parsing": date, "date_parsing": date, "date_type": date,
+                   "literal_error": "use one of the values listed"}) from None
+    return ReportFile(path, data, body, report)
+
+
+def policy_error(rf: ReportFile, policy: Verification) -> ReportError | None:
+    """A report marked verified whose checks do not meet the policy (edited by hand, or the policy changed)."""
+    report = rf.report
+    if report.status != "verified" or policy_holds(report.checks, policy):
+        return None
+    done, need = policy_counts(report.checks, policy)
+    line = _line_of(rf.data, "status")
+    if line is None:  # read with the fast loader: find the line again
+        line = next((i for i, t in enumerate(rf.path.read_text(encoding="utf-8").splitlines(), start=1)
+                     if t.startswith("status:")), None)
+    return ReportError(f"status is verified but it has {done} of {need} checks the policy needs",
+                       where=f"{rf.path}:{line}" if line else rf.path,
+                       fix=f"add checks with `radio report verify {report.id}` or set status: unverified")
+
+
+def reports_dir(station: Station, week: str) -> Path:
+    return station.week_dir(week) / "reports"
+
+
+MAX_BYTES = 256 * 1024  # a report is read aloud: 256 KB is hours of speech, and a drafting tool's limit is near
+
+
+def readable(station: Station, path: Path) -> None:
+    """Refuse a report file that is not a regular file inside the station, or is too large to be a report."""
+    why = fsutil.not_regular(station.root, path)
+    if why:
+        raise ReportError(f"not read: {why}", where=path, fix="put the report itself in the folder, as a file")
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise ReportError(f"the file is {size // 1024} KB; a report may be at most {MAX_BYTES // 1024} KB", where=path,
+                          fix="shorten it to what is read on air; keep long documents elsewhere")
+
+
+def is_template_text(body: str) -> bool:
+    """Whether a report's text is still what `report new` wrote (or nothing at all)."""
+    text = " ".join(body.split())
+    return not text or text == TEMPLATE_TEXT
+
+
+def load_week(station: Station, week: str, *, strict: bool = True) -> tuple[list[ReportFile], list[RadioError]]:
+    """Every report of a week, sorted by id; broken files come back as errors, not as a crash.
+
+    `strict` also counts a report marked verified without the checks the policy needs as broken (the
+    desk's view); otherwise it is returned, and `on_air_ready` keeps it off the air.
+    """
+    folder = reports_dir(station, week)
+    good: list[ReportFile] = []
+    bad: list[RadioError] = []
+    if not folder.is_dir():
+        return good, bad
+    for path in sorted(folder.glob("*.md")):
+        if translation_name(path):
+            continue
+        try:
+            if not ID_RE.match(path.stem):
+                raise ReportError(f"{path.stem!r} is not a valid report id", where=path,
+                                  fix="rename the file: lower-case letters, digits and '-', then .md")
+            readable(station, path)
+            rf = read_report(path, station.config.verification)
+            err = policy_error(rf, station.config.verification) if strict else None
+            if err:
+                raise err
+            good.append(rf)
+        except RadioError as e:
+            bad.append(e)
+    return good, bad
+
+
+def report_path(station: Station, report_id: str, week: str | None = None) -> Path:
+    """Where a report is, by id, in the given week or in any week (the newest first)."""
+    try:
+        check_id(report_id, "report id")
+    except ValueError as e:
+        raise ReportError(str(e), fix="name a report by its id, as `radio report list` shows it") from None
+    weeks = [week] if week else sorted(station.weeks(), reverse=True)
+    for w in weeks:
+        path = reports_dir(station, w) / f"{report_id}.md"
+        if path.is_file() or path.is_symlink():
+            readable(station, path)
+            return path
+    raise ReportError(f"no report {report_id!r}" + (f" in {week}" if week else ""),
+                      fix="see `radio report list WEEK` for the ids")
+
+
+def find_report(station: Station, report_id: str, week: str | None = None) -> ReportFile:
+    """A report by id, in the given week or in any week (the newest first)."""
+    return read_report(report_path(station, report_id, week), station.config.verification, editable=True)
+
+
+LOCK_WAIT_S = 30.0
+
+
+@contextmanager
+def editing(station: Station, report_id: str, week: str | None = None) -> Iterator[ReportFile]:
+    """A report read, changed and saved by one desk command at a time.
+
+    The lock is a file beside the report (`.ID.lock`), held with fcntl from before the read until after the
+    save, so two editors' changes both land; one that cannot get it in time fails instead of guessing.
+    """
+    path = report_path(station, report_id, week)
+    busy = lambda: ReportError("another desk command is still changing this report", where=path,  # noqa: E731
+                               fix="nothing was changed; run the command again")
+    with fsutil.locked(path.with_name(f".{path.stem}.lock"), busy, wait=LOCK_WAIT_S):
+        if not path.is_file():  # removed or renamed while we waited
+            raise ReportError(f"no report {report_id!r}", where=path, fix="see `radio report list WEEK`")
+        yield read_report(path, station.config.verification, editable=True)
+
+
+def week_reports(station: Station, week: str) -> list[Report]:
+    """The week's reports, refusing if any file is broken (later stages need the whole desk sound)."""
+    good, bad = load_week(station, week, strict=False)
+    if bad:
+        raise bad[0]
+    return [f.report for f in good]
+
+
+TEMPLATE_TEXT = "The text the host reads, in plain sentences."
+
+
+TRANSLATION_RE = re.compile(r"^(?P<id>[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)\.(?P<lang>[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)\.md$")
+
+
+def translation_name(path: Path) -> re.Match | None:
+    return TRANSLATION_RE.match(path.name)

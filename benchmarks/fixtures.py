@@ -68,7 +68,8 @@ def demo_format_station(root: Path, minutes: int, *, filler: float = 0.1, rate: 
     for name in ("theme.flac", "id.flac", "newsbed.flac", "cover.png"):
         shutil.copy2(ROOT / "elements" / name, root / "elements" / name)
     from radio.station import Station
-    from radio.rundown import load, plan
+    from radio.rundown.model import load
+    from radio.rundown.plan import plan
     station = Station.open(root)
     plan(station, WEEK)
     rundown = load(station, WEEK)

@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from radio import asrun, fsutil, gates, media
-from radio import rundown as rd
+from radio.rundown import model as rd
+from radio.rundown.plan import plan
+from radio import timing
 from radio.config import CONFIG_NAME
 from radio.errors import RadioError, warn
 from radio.station import Station
@@ -130,14 +132,14 @@ def _out(*names: str) -> Callable[[Station, str], list[Path]]:
 # --- the stages -------------------------------------------------------------------------------------
 
 def timed(station: Station, week: str, *, as_run: bool = True, rundown: rd.Rundown | None = None,
-          decode_takes: bool = True) -> tuple[rd.Rundown, rd.ShowTime]:
+          decode_takes: bool = True) -> tuple[rd.Rundown, timing.ShowTime]:
     """The week's rundown and its times: the one function status, the run sheet and the build summary read, so
     they always give the same total. With `as_run`, and an as-run assembled from the rundown and takes as they
     are now, the times are where the items are in the on-air master. `rundown`: the week's, when the caller has
     just loaded it."""
     rundown = rundown if rundown is not None else rd.load(station, week)
     built = current(station, week) if as_run else None
-    return rundown, rd.timing(station, rundown, as_run=built.as_run if built else None, decode_takes=decode_takes)
+    return rundown, timing.show_time(station, rundown, as_run=built.as_run if built else None, decode_takes=decode_takes)
 
 
 def run_script(station: Station, week: str, opts: Options) -> list[Path]:
@@ -346,7 +348,7 @@ def build(station: Station, week: str, opts: Options, on_stage: Callable[[str, s
     with build_lock(station):
         result.swept = sweep(station, week)
         if not rd.rundown_path(station, week).is_file():
-            rd.plan(station, week)
+            plan(station, week)
             result.planned = True
         stamps = Stamps(station, week)
         with probes(station, week, stamps):

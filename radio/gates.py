@@ -7,14 +7,15 @@ master off its loudness target have none: they are fixed, not aired.
 
 from __future__ import annotations
 
-from radio import rundown as rd
+from radio.rundown import model as rd
+from radio import timing
 from radio.asrun import Built
 from radio.config import format_ms
 from radio.errors import AudioError, RundownError
 from radio.station import Station
 
 
-def before_assembly(station: Station, rundown: rd.Rundown, show: rd.ShowTime, draft: bool, allow_over: bool) -> None:
+def before_assembly(station: Station, rundown: rd.Rundown, show: timing.ShowTime, draft: bool, allow_over: bool) -> None:
     """An empty rundown, a take that cannot air, and (when drafts are to be made) a show that runs over on its
     estimates are refused before any audio work starts."""
     live = [t for t in show.items if t.number]

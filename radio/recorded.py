@@ -18,8 +18,9 @@ import json
 import re
 from pathlib import Path
 
-from radio import fsutil
+from radio import fsutil, takes
 from radio.errors import RadioError, RundownError
+from radio.rundown import model as rd
 from radio.station import Station
 
 RECORD = ".recorded.json"
@@ -50,7 +51,6 @@ def _public_fields(r) -> str:
 def sources(rundown, entry) -> dict[str, list[str]]:
     """For each report an item's spoken text draws on: a hash of that report's part in it, and which of its
     dateline fields are public."""
-    from radio import rundown as rd
     it = entry.item
     if it.generated:
         on_air = [e for e in rundown.live if e.report is not None]
@@ -142,8 +142,6 @@ def check(station: Station, rundown, recordings: dict[str, Path], *, accept: boo
 
 def stale(station: Station, rundown, *, accept: bool = False) -> dict[str, str]:
     """`check` over every spoken item's current recording (the segments folder read once, not once an item)."""
-    from radio import rundown as rd
-    from radio import takes
     ids = [e.id for e in rundown.entries if e.item.type in rd.SPEECH]
     found = takes.scan(station, rundown.week, ids).recordings
     return check(station, rundown, {i: found[i] for i in ids if i in found}, accept=accept)

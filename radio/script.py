@@ -15,7 +15,8 @@ from radio.config import format_ms
 from radio.i18n import gettext, long_date
 from radio.render import render
 from radio.station import Station
-from radio.rundown import Rundown, ShowTime, attribution_line, over_under
+from radio.rundown.model import Rundown, attribution_line
+from radio.timing import ShowTime, over_under
 from radio.threads import previously
 
 RUNSHEET_COLUMNS = ["#", "id", "slug", "type", "host", "in words", "out words", "estimated", "actual", "front time",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from radio import asrun
-from radio import rundown as rd
+from radio.rundown import model as rd
+from radio import timing
 from radio.config import format_ms
 from radio.station import Station
 
@@ -14,11 +15,11 @@ def loudness_lines(station: Station, built: asrun.Built) -> list[str]:
     return [v.line(station, built.out / getattr(built.as_run, v.key).file) for v in built.verdicts(station)]
 
 
-def fill(station: Station, show: rd.ShowTime) -> str:
+def fill(station: Station, show: timing.ShowTime) -> str:
     return f" (filled with {station.config.audio.filler or 'silence'})" if show.over_ms < 0 else ""
 
 
-def summary(station: Station, week: str, rundown: rd.Rundown, show: rd.ShowTime) -> list[str]:
+def summary(station: Station, week: str, rundown: rd.Rundown, show: timing.ShowTime) -> list[str]:
     """Where the week's outputs are, the masters' loudness and the show's timing (the same total as status)."""
     out = station.out_dir(week)
     rel = lambda p: p.relative_to(station.root)  # noqa: E731
@@ -29,7 +30,7 @@ def summary(station: Station, week: str, rundown: rd.Rundown, show: rd.ShowTime)
         lines += loudness_lines(station, built)
     if station.on_air:
         lines.append(f"timing    content {format_ms(show.total_ms)} in a {format_ms(show.slot_ms)} slot: "
-                     f"{rd.over_under(show.over_ms)}{fill(station, show)}")
+                     f"{timing.over_under(show.over_ms)}{fill(station, show)}")
     else:
         lines.append(f"timing    {format_ms(show.total_ms)}, podcast only, at most {format_ms(show.slot_ms)}")
     republished = out / "republished" / "podcast.json"

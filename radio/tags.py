@@ -20,7 +20,7 @@ from mutagen.id3 import (APIC, CHAP, COMM, CTOC, ID3, TALB, TCON, TDRC, TIT2, TL
                          ID3NoHeaderError)
 
 from radio import __version__, asrun, fsutil
-from radio import rundown as rd
+from radio.rundown import model as rd
 from radio.i18n import day_month_year, gettext, locale
 from radio.station import Station, published_path
 from radio.errors import RadioError

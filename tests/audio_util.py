@@ -126,7 +126,7 @@ def _tiny_station(target: Path, name: str, slot: str, filler: bool, bed_under_ne
             f"  - {{by: b, on: 2026-11-17, method: visit}}\nexposure: regional\nprivate:\n  correspondent: x\n---\n"
             f"Workers held a meeting today.\n")
     from radio.station import Station
-    from radio.rundown import plan
+    from radio.rundown.plan import plan
     plan(Station.open(root), WEEK)
     if bed_under_news:
         rd = root / "episodes" / WEEK / "rundown.yaml"

@@ -353,7 +353,7 @@ def test_control_characters_and_markup_in_every_text_field(tmp_path):
                    .replace("region: Test Region", f"region: {json.dumps('Reg' + chr(11) + 'ion <b>')}")
                    .replace("Workers held a meeting today.", "Workers\x07 held <i>a</i> meeting ]]> today.\x0c"))
     from radio.station import Station
-    from radio.rundown import plan
+    from radio.rundown.plan import plan
     plan(Station.open(root), WEEK)
     make_cover(root / "elements" / "cover.png")
     record_tones(root, 2.0)
@@ -376,7 +376,8 @@ def test_control_characters_and_markup_in_every_text_field(tmp_path):
 @given(data=st.data())
 def test_rundown_edits_never_crash(tmp_path_factory, data):
     from radio.station import Station
-    from radio.rundown import load, plan
+    from radio.rundown.model import load
+    from radio.rundown.plan import plan
     root = tmp_path_factory.mktemp("rd") / "st"
     if not root.exists():
         tiny_station(root)

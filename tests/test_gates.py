@@ -187,7 +187,7 @@ def test_the_newest_take_wins_and_the_other_is_named(tiny):
     s = runner_for(tiny)("status", WEEK)
     assert "note: welcome: using welcome.mp3, the newest; set aside welcome.wav" in s.out.splitlines()
     assert _row(s.out, "welcome")[4] == "recorded" and _row(s.out, "welcome")[6] == "0:03"
-    from radio.rundown import recording
+    from radio.timing import recording
     from radio.station import Station
     assert recording(Station.open(tiny), WEEK, "welcome") == new
 

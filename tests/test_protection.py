@@ -516,7 +516,7 @@ def _on_air(root: Path) -> dict[str, bool]:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(actions, min_size=1, max_size=8))
 def test_any_desk_week_publishes_nothing_withheld_and_nothing_unready(week_template, tmp_path_factory, steps):
-    from radio import rundown as rd
+    from radio.rundown import model as rd
     from radio.publish import _stories
     template, canaries = week_template
     root = tmp_path_factory.getbasetemp() / "prop-week"

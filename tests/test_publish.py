@@ -299,7 +299,7 @@ def test_escaping_everywhere(tmp_path):
     cfg.write_text(cfg.read_text().replace('base_url = "https://example.org/podcast/"',
                                            f'base_url = "http://127.0.0.1:{port}/"'))
     from radio.station import Station
-    from radio.rundown import plan
+    from radio.rundown.plan import plan
     plan(Station.open(root), WEEK)
     publish_tones(root)
     tree = root / "feeds" / "st"
@@ -465,7 +465,7 @@ def test_description_is_cut_to_4000_bytes_with_apples_tags_only():
 
 def test_cues_keep_to_two_lines_of_65_and_never_split_an_abbreviation():
     from radio.publish.transcript import cues, vtt
-    from radio.rundown import Entry, Item
+    from radio.rundown.model import Entry, Item
     long = ("More than four hundred miners at the Kestrel Ridge No. 2 pit have now been on strike for eight days, "
             "and the assembly meets every morning at the pit gate to elect a committee of seven. Mr. Reyes agreed.")
     entries = {i: Entry(Item(id=i, type="read", host=h), None, long, i) for i, h in (("a", "x"), ("b", "x"), ("c", "y"))}

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from radio.config import format_ms, parse_duration_ms
 from radio.station import Station
-from radio.rundown import lay_out
+from radio.timing import lay_out
 from tests.canary import assert_clean, plant
 from tests.conftest import WEEK, golden
 
@@ -243,7 +243,8 @@ def test_cut_candidates_make_it_fit():
     from hypothesis import given as g
 
     from radio.reports.model import PublicReport
-    from radio.rundown import Entry, Item, ItemTime, cut_candidates
+    from radio.rundown.model import Entry, Item
+    from radio.timing import ItemTime, cut_candidates
 
     @g(st.lists(st.tuples(st.integers(1000, 120_000), st.integers(1, 5), st.booleans()), min_size=1, max_size=25),
        st.integers(0, 1000), st.integers(1000, 600_000))
@@ -271,7 +272,7 @@ def test_script_of_200_reports_is_correct(tmp_path):
     """Scale check for behaviour (timing is in benchmarks/): 200 reports plan and script with exact counts."""
     from benchmarks.fixtures import station_with_reports
     from radio.build import run_stage
-    from radio.rundown import plan
+    from radio.rundown.plan import plan
     root = station_with_reports(tmp_path / "big", 200)
     st_ = Station.open(root)
     plan(st_, WEEK)

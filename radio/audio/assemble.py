@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from radio import fsutil, media, takes
-from radio import rundown as rd
+from radio.rundown import model as rd
+from radio import timing
 from radio.audio import tts
 from radio.audio.master import Discard, OnAir, Podcast, behind_encoder, ceilings, finish
 from radio.audio.mix import Elements, Progress, Source, balance, mix
@@ -73,7 +74,7 @@ def gather(station: Station, rundown: rd.Rundown, draft: bool, progress: Progres
     for i, s in enumerate(todo):
         host = cfg.host(s.entry.item.host or cfg.hosts[0].id)
         progress("draft", i + 1, len(todo), s.entry.id)
-        s.path = tts.draft(s.entry.text, host.voice, host.rate_wpm, rd.draft_path(station, week, s.entry.id))
+        s.path = tts.draft(s.entry.text, host.voice, host.rate_wpm, timing.draft_path(station, week, s.entry.id))
     return sources
 
 

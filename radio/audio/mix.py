@@ -18,7 +18,8 @@ from typing import Callable, Protocol
 import numpy as np
 
 from radio import media, takes
-from radio import rundown as rd
+from radio.rundown import model as rd
+from radio import timing
 from radio.audio import dsp, segment
 from radio.audio.decode import decode
 from radio.config import format_ms
@@ -202,7 +203,7 @@ def checked(station: Station, week: str, src: Source, rate: int) -> np.ndarray:
     if not src.draft:
         m = takes.of_samples(x, rate, station.config.audio.silence_db)
         takes.remember(station, week, src.path, m)
-        why = takes.judge(station, src.entry.id, src.path, m, rd.estimate_ms(station, src.entry))
+        why = takes.judge(station, src.entry.id, src.path, m, timing.estimate_ms(station, src.entry))
         if why:
             raise AudioError(why)
     return x
@@ -399,7 +400,7 @@ def ms_text(ms: int) -> str:
 
 def _cuts(station: Station, rundown: rd.Rundown, lengths: list[tuple[rd.Entry, int]], rate: int) -> str:
     actual = {e.id: n * 1000 // rate for e, n in lengths}
-    show = rd.timing(station, rundown, actuals=actual)
+    show = timing.show_time(station, rundown, actuals=actual)
     return f"; cut candidates: {', '.join(show.cut)}" if show.cut else ""
 
 
@@ -410,7 +411,7 @@ def fill(station: Station, sources: list[Source], i: int, on: Mixer, gap: int, s
     time: memory does not grow with the length of the under-run."""
     cfg = station.config
     closing = [sources[j].entry.item.element or "" for j in range(i, len(sources))]
-    tail = rd.lay_out([len(elements.get(n)) for n in closing],
+    tail = timing.lay_out([len(elements.get(n)) for n in closing],
                       [0] + [round(cfg.elements[n].crossfade * rate) for n in closing[1:]], gap)[1] if closing else 0
     start = on.end + (gap if on.placed else 0)
     n = slot - tail - start

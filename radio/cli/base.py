@@ -94,7 +94,7 @@ pass_ctx = click.make_pass_decorator(Ctx)
 
 def say_dropped(c: Ctx, s: Station, week: str) -> None:
     """Items the next output leaves out because their report can no longer go on air, and why."""
-    from radio.rundown import dropped_lines
+    from radio.rundown.model import dropped_lines
     for line in dropped_lines(s, week):
         c.say(line)
 

@@ -21,7 +21,7 @@ def plan(c: Ctx, week: str, force: bool, edition: str | None) -> None:
       radio plan 2026-W47
       radio plan 2026-W47 --edition fr
     """
-    from radio.rundown import plan as make_plan
+    from radio.rundown.plan import plan as make_plan
     for s in each_edition(c, edition):
         announce(c, s)
         path, changes = make_plan(s, week, force=force)
@@ -139,7 +139,7 @@ def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, a
     """
     from radio.build import Options
     from radio.build import build as run_build
-    from radio.rundown import rundown_path
+    from radio.rundown.model import rundown_path
     for s in each_edition(c, edition):
         announce(c, s)
         say_dropped(c, s, week)

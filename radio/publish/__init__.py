@@ -23,7 +23,7 @@ from markupsafe import Markup
 from mutagen.id3 import ID3, ID3NoHeaderError
 
 from radio import asrun, fsutil
-from radio import rundown as rd
+from radio.rundown import model as rd
 from radio.config import format_ms, text_direction
 from radio.errors import PublishError
 from radio.i18n import day_month_year, locale

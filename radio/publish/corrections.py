@@ -25,7 +25,7 @@ from pathlib import Path
 from feedgen.feed import FeedGenerator
 
 from radio import asrun, fsutil, history, media
-from radio import rundown as rd
+from radio.rundown import model as rd
 from radio.station import Station
 from radio.errors import PublishError
 from radio.reports.model import PublicReport, on_air_ready, public

@@ -6,7 +6,7 @@ import json
 import re
 import textwrap
 
-from radio.rundown import Entry
+from radio.rundown.model import Entry
 
 
 def _ts(ms: int) -> str:

@@ -21,7 +21,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainT
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from radio import rundown as rd
+from radio.rundown import edits
 from radio.station import Station
 from radio.errors import RadioError
 from radio.studio import store, view
@@ -157,15 +157,15 @@ def create_app(station: Station, week: str, token: str, *, hosts: set[str] | Non
             op, item, expect = body.get("op"), str(body.get("id", "")), str(body.get("digest", ""))
             by = body.get("by")
             if op == "move" and isinstance(by, int) and not isinstance(by, bool) and by and abs(by) <= 10_000:
-                change = lambda items: rd.move_item(items, item, body["by"])  # noqa: E731
+                change = lambda items: edits.move_item(items, item, body["by"])  # noqa: E731
             elif op == "skip" and isinstance(body.get("skip"), bool):
-                change = lambda items: rd.set_skip(items, item, body["skip"])  # noqa: E731
+                change = lambda items: edits.set_skip(items, item, body["skip"])  # noqa: E731
             else:
                 return JSONResponse({"error": "unknown change"}, status_code=400)
         except (ValueError, AttributeError):
             return JSONResponse({"error": "malformed request"}, status_code=400)
         try:
-            await run_in_threadpool(rd.edit, station, week, change, expect=expect)
+            await run_in_threadpool(edits.edit, station, week, change, expect=expect)
         except RadioError as e:
             conflict = "changed on disk" in e.format_message()
             return JSONResponse({"error": e.format_message(), "conflict": conflict,

@@ -8,7 +8,7 @@ import socket
 from pathlib import Path
 from typing import Callable
 
-from radio import rundown as rd
+from radio.rundown import model as rd
 from radio.station import Station
 from radio.errors import RadioError
 from radio.studio import store

@@ -10,7 +10,9 @@ import threading
 from pathlib import Path
 
 from radio import media
-from radio import rundown as rd
+from radio.rundown import edits
+from radio.rundown import model as rd
+from radio import timing
 from radio.audio import dsp, segment
 from radio.audio.decode import decode
 from radio.config import CONFIG_NAME, format_ms
@@ -35,7 +37,7 @@ def fingerprint(station: Station, week: str) -> tuple:
     wd = station.week_dir(week)
     files = [station.root / CONFIG_NAME, rd.rundown_path(station, week)]
     for folder, pattern in ((wd / "reports", "*.md"), (store.segments(station, week), "*"),
-                            (rd.draft_path(station, week, "x").parent, "*.wav")):
+                            (timing.draft_path(station, week, "x").parent, "*.wav")):
         if folder.is_dir():
             files += sorted(p for p in folder.glob(pattern) if not p.name.startswith("."))
     return tuple(_stat(p) for p in files)
@@ -59,12 +61,12 @@ class Live:
 
 def _timed(station: Station, week: str, actuals: dict[str, int] | None = None):
     rundown = rd.load(station, week)
-    return rundown, rd.timing(station, rundown, actuals=actuals)
+    return rundown, timing.show_time(station, rundown, actuals=actuals)
 
 
 def state(station: Station, week: str) -> dict:
     path = rd.rundown_path(station, week)
-    digest = rd.digest(path.read_bytes()) if path.is_file() else ""
+    digest = edits.digest(path.read_bytes()) if path.is_file() else ""
     try:
         rundown, show = _timed(station, week)
     except RadioError as e:
@@ -82,7 +84,7 @@ def state(station: Station, week: str) -> dict:
         })
     return {
         "week": week, "digest": digest, "title": rundown.title, "slot": format_ms(show.slot_ms),
-        "total": format_ms(show.total_ms), "over_under": rd.over_under(show.over_ms), "over": show.over_ms > 0,
+        "total": format_ms(show.total_ms), "over_under": timing.over_under(show.over_ms), "over": show.over_ms > 0,
         "cut": show.cut, "items": items,
         "rates": {h: {"configured": c, "measured": m} for h, (c, m) in show.rates.items()},
     }
@@ -111,7 +113,7 @@ def booth(station: Station, week: str, item: str) -> dict:
         "prev": order[i - 1] if i > 0 else None, "next": order[i + 1] if i + 1 < len(order) else None,
         "takes": [{"n": tk.n, "length": format_ms(media.duration_ms(tk.path))} for tk in store.takes(station, week, item)],
         "kept": store.kept(station, week, item),
-        "show": {"total": format_ms(show.total_ms), "over_under": rd.over_under(show.over_ms),
+        "show": {"total": format_ms(show.total_ms), "over_under": timing.over_under(show.over_ms),
                  "over": show.over_ms > 0},
     }
 
@@ -139,6 +141,6 @@ def judge(station: Station, week: str, item: str, path: Path, ms: int) -> dict:
         "length": format_ms(ms), "ms": ms, "speech": format_ms(speech_ms), "loudness": loud["integrated"],
         "true_peak": loud["true_peak"], "clips": clips, "usable": not problems, "problems": problems,
         "warnings": warnings, "estimated": format_ms(est),
-        "if_kept": {"total": format_ms(then.total_ms), "over_under": rd.over_under(then.over_ms),
+        "if_kept": {"total": format_ms(then.total_ms), "over_under": timing.over_under(then.over_ms),
                     "fits": then.over_ms <= 0},
     }

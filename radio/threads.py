@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from radio import history
 from radio.station import Station, parse_week
 from radio.errors import RadioError
+from radio.publishable import why_not
 from radio.reports.files import load_week
 from radio.reports.model import PublicReport, Report, check_id, public
 from radio.text import table
@@ -49,12 +50,13 @@ def desk_items(station: Station, thread: str) -> list[tuple[str, Report, str]]:
 
 def public_items(station: Station, thread: str, *, before: str | None = None,
                  weeks: set[str] | None = None) -> list[ThreadItem]:
-    """What may be shown of a thread: verified, not retracted, each as its public projection."""
+    """What may be shown of a thread: what may be published, each as its public projection."""
     out = []
     for week, r, state in desk_items(station, thread):
-        if state != "verified" or (before and week >= before) or (weeks is not None and week not in weeks):
+        if (before and week >= before) or (weeks is not None and week not in weeks):
             continue
-        out.append(ThreadItem(week, public(r, r.id)))
+        if why_not(station, r, {r.id} if state == "retracted" else ()) is None:  # radio/publishable.py decides
+            out.append(ThreadItem(week, public(r, r.id)))
     return out
 
 

@@ -402,8 +402,7 @@ def test_messages_are_dkim_signed_over_the_unsubscribe_headers(tmp_path, smtp):
 
 
 def test_each_edition_has_its_bulletin_and_each_subscriber_gets_their_language(tmp_path, smtp):
-    from radio.reports.model import on_air_ready, public
-    from radio.reports.translations import edition_reports
+    from radio.publishable import publishable
     from radio.station import Station
     root = mail_station(tmp_path / "st", smtp["port"], editions=True)
     (root / "private" / "subscribers.csv").write_text(
@@ -422,10 +421,10 @@ def test_each_edition_has_its_bulletin_and_each_subscriber_gets_their_language(t
     station = Station.open(root)
     for ed in station.editions():
         text = (ed.out_dir(WEEK) / "bulletin.txt").read_text()
-        ready = [r for r in edition_reports(ed, WEEK) if on_air_ready(r) is None]
+        ready = publishable(ed, WEEK)
         assert ready and f"{len(ready)} " in text.splitlines()[2]
         for report in ready:
-            assert public(report).title in " ".join(text.split())
+            assert report.title in " ".join(text.split())
         assert max(len(line) for line in text.splitlines()) <= 72
         feed = feedparser.parse((root / "feeds" / ed.config.show.slug / "bulletin" / "feed.xml").read_bytes())
         assert feed.feed.language == ed.language and len(feed.entries) == 1

@@ -8,7 +8,8 @@ from radio import history
 from radio.station import Station
 from radio.errors import RadioError
 from radio.reports.files import find_report, load_week
-from radio.reports.model import on_air_ready, policy_counts, public
+from radio.publishable import on_air_ready
+from radio.reports.model import policy_counts, public
 from radio.reports.translations import read_translation, report_language, translation_path
 from radio.text import table
 

@@ -20,8 +20,8 @@ from radio import fsutil
 from radio.station import Station
 from radio.errors import RadioError
 from radio.i18n import day_month_year, gettext
-from radio.reports.model import PublicReport, on_air_ready, public
-from radio.reports.translations import edition_reports
+from radio.publishable import publishable
+from radio.reports.model import PublicReport
 from radio.render import environment
 
 WIDTH = 72
@@ -44,11 +44,9 @@ def out_paths(station: Station, week: str) -> tuple[Path, Path, Path]:
 
 
 def stories(station: Station, week: str) -> list[PublicReport]:
-    """What this edition may publish: verified, not held or retracted, in its language (checked translations)."""
-    from radio.history import retracted
-    gone = retracted(station, week)  # a retraction takes a report out of everything published from then on
-    return [public(r, r._source or r.id) for r in edition_reports(station, week)
-            if on_air_ready(r) is None and r.id not in gone]
+    """What this edition may publish (radio/publishable.py): verified under the station's policy, not held or
+    retracted, in its language (checked translations)."""
+    return publishable(station, week)
 
 
 def groups(station: Station, reports: list[PublicReport]) -> list[dict]:

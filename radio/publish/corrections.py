@@ -28,8 +28,8 @@ from radio import asrun, fsutil, history, media
 from radio.rundown import model as rd
 from radio.station import Station
 from radio.errors import PublishError
-from radio.reports.model import PublicReport, on_air_ready, public
-from radio.reports.translations import edition_reports
+from radio import publishable
+from radio.reports.model import PublicReport
 
 REPUBLISHED = "republished"  # episodes/W/out/republished/: the podcast master as published after retractions
 
@@ -219,7 +219,7 @@ def report_starts(podcast: dict, rundown: rd.Rundown) -> dict[str, int]:
 def _reports(station: Station, week: str) -> dict[str, PublicReport | None]:
     """The week's reports as this edition may publish them now, in its language (None when one may not be:
     held, rejected, no checked translation...)."""
-    return {r.id: (public(r, r.id) if on_air_ready(r) is None else None) for r in edition_reports(station, week)}
+    return publishable.by_id(station, week, retractions=False)  # a retraction is shown here, not hidden
 
 
 def episode_reports(rundown: rd.Rundown) -> list[str]:

@@ -186,23 +186,3 @@ def public(report: Report, where: Path | str | None = None) -> PublicReport:
                         sector=opt(report.sector), kind=report.kind, attribution=clean(attribution).strip(),
                         priority=report.priority, appeal=opt(report.appeal), text=clean(report.body).strip(),
                         thread=report.thread)
-
-
-def on_air_ready(report: Report, policy: Verification | None = None) -> str | None:
-    """Why a report cannot go on air, or None when it can.
-
-    Verified under the current policy (a stricter policy unverifies it), and no public text names a
-    detail its exposure withholds. The reason names fields, never the withheld values.
-    """
-    if report.status != "verified":
-        return {"unverified": "is not verified yet", "held": "is held", "rejected": "was rejected"}[report.status]
-    if report._gap:  # this edition has no checked translation of it
-        return report._gap
-    if policy is not None and not policy_holds(report.checks, policy):
-        done, need = policy_counts(report.checks, policy)
-        return f"has {done} of the {need} checks the verification policy now needs"
-    conflict = exposure_conflict(report)
-    if conflict:
-        name, field, _ = conflict
-        return f"names its withheld {field} in the {name} (exposure {report.exposure})"
-    return None

@@ -16,8 +16,8 @@ from radio import yamlio
 from radio.config import parse_duration_ms
 from radio.errors import RadioError, RundownError, from_validation
 from radio.i18n import N_, gettext
-from radio.reports.model import PublicReport, Report, check_id, clean, on_air_ready, public
-from radio.reports.translations import edition_reports
+from radio.publishable import verdicts
+from radio.reports.model import PublicReport, Report, check_id, clean, public
 from radio.station import Station
 from radio.withheld import find_withheld, withheld_details
 from radio.yamlio import MarkedYAMLError, YAMLError
@@ -136,11 +136,8 @@ APPEALS_INTRO = N_("Before we go, how you can help.")
 
 
 def ready_reports(station: Station, week: str) -> tuple[list[Report], dict[str, str]]:
-    """The week's reports and, for each one that cannot go on air, why."""
-    policy = station.config.verification
-    reports = edition_reports(station, week)  # in this edition's language; status and exposure the original's
-    why = {r.id: w for r in reports if (w := on_air_ready(r, policy)) is not None}
-    return reports, why
+    """The week's reports and, for each one that cannot go on air, why (radio/publishable.py decides)."""
+    return verdicts(station, week, retractions=False)
 
 
 def _load_doc(path: Path, text: str | None = None, *, editable: bool = False) -> CommentedMap:

@@ -16,7 +16,7 @@ from radio.i18n import gettext, long_date
 from radio.render import render
 from radio.station import Station
 from radio.rundown.model import Rundown, attribution_line
-from radio.timing import ShowTime, over_under
+from radio.timing import ShowTime, against_slot, over_under
 from radio.threads import previously
 
 RUNSHEET_COLUMNS = ["#", "id", "slug", "type", "host", "in words", "out words", "estimated", "actual", "front time",
@@ -205,9 +205,7 @@ def status_table(station: Station, rundown: Rundown, show: ShowTime) -> str:
              table(["#", "ITEM", "TYPE", "HOST", "STATE", "EST", "ACTUAL", "FRONT", "BACK"], body, widths={1: 36},
                    right={5, 6, 7, 8}),
              "",
-             f"total {format_ms(show.total_ms)} of {format_ms(show.slot_ms)}: {over_under(show.over_ms)}"]
-    if show.over_ms < 0 and station.config.audio.filler:
-        lines[-1] += f" (filled with {station.config.audio.filler})"
+             f"total {format_ms(show.total_ms)} of {format_ms(show.slot_ms)}: {against_slot(station, show)}"]
     for host_id, (conf, meas) in show.rates.items():
         lines.append(f"{host_id}: {conf:g} wpm configured" + (f", {meas:g} wpm measured" if meas else ", not yet measured"))
     if show.cut:

@@ -15,10 +15,6 @@ def loudness_lines(station: Station, built: asrun.Built) -> list[str]:
     return [v.line(station, built.out / getattr(built.as_run, v.key).file) for v in built.verdicts(station)]
 
 
-def fill(station: Station, show: timing.ShowTime) -> str:
-    return f" (filled with {station.config.audio.filler or 'silence'})" if show.over_ms < 0 else ""
-
-
 def summary(station: Station, week: str, rundown: rd.Rundown, show: timing.ShowTime) -> list[str]:
     """Where the week's outputs are, the masters' loudness and the show's timing (the same total as status)."""
     out = station.out_dir(week)
@@ -30,7 +26,7 @@ def summary(station: Station, week: str, rundown: rd.Rundown, show: timing.ShowT
         lines += loudness_lines(station, built)
     if station.on_air:
         lines.append(f"timing    content {format_ms(show.total_ms)} in a {format_ms(show.slot_ms)} slot: "
-                     f"{timing.over_under(show.over_ms)}{fill(station, show)}")
+                     f"{timing.against_slot(station, show)}")
     else:
         lines.append(f"timing    {format_ms(show.total_ms)}, podcast only, at most {format_ms(show.slot_ms)}")
     republished = out / "republished" / "podcast.json"

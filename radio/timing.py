@@ -15,6 +15,8 @@ from radio.errors import RadioError
 from radio.rundown.model import SPEECH, Entry, Rundown, words
 from radio.station import Station
 
+DEFAULT_WPM = 165.0  # a host without a configured rate
+
 
 def recording(station: Station, week: str, item_id: str) -> Path | None:
     """The take an item uses: the newest `segments/<item-id>.<ext>` (see radio.takes)."""
@@ -26,7 +28,7 @@ def estimate_ms(station: Station, entry: Entry, wpm: float | None = None) -> int
     if entry.item.type not in SPEECH:
         return 0
     host = next((h for h in station.config.hosts if h.id == entry.item.host), None)
-    return round(words(entry.text) * 60000 / (wpm or (host.rate_wpm if host else 165.0)))
+    return estimate(words(entry.text), wpm or (host.rate_wpm if host else DEFAULT_WPM))
 
 
 def draft_path(station: Station, week: str, item_id: str) -> Path:
@@ -148,8 +150,8 @@ def show_time(station: Station, rundown: Rundown, *, actuals: dict[str, int] | N
         n_words = words(e.text)
         est, actual, state, media_rel = 0, None, "missing", None
         if it.type in SPEECH:
-            conf, meas = rates[it.host or ""] if it.host in rates else (165.0, None)
-            est = round(n_words * 60000 / (meas or conf))
+            conf, meas = rates[it.host or ""] if it.host in rates else (DEFAULT_WPM, None)
+            est = estimate(n_words, meas or conf)
             p = found.recordings.get(it.id)
             if it.id in problems:
                 state = "rejected"
@@ -200,3 +202,14 @@ def over_under(ms: int) -> str:
     if ms == 0:
         return "exactly on time"
     return f"over by {format_ms(ms)}" if ms > 0 else f"under by {format_ms(-ms)}"
+
+
+def against_slot(station: Station, show: ShowTime) -> str:
+    """The show against its slot in words, with what fills an under-run: said the same by status and the summary."""
+    fill = f" (filled with {station.config.audio.filler or 'silence'})" if show.over_ms < 0 else ""
+    return over_under(show.over_ms) + fill
+
+
+def estimate(n_words: int, wpm: float) -> int:
+    """How long `n_words` take to read at `wpm` (ms): the one estimate formula."""
+    return round(n_words * 60000 / wpm)

@@ -101,7 +101,7 @@ def booth(station: Station, week: str, item: str) -> dict:
     rs = {r.id: r for r in rows(station, week, show)}
     t = next(x for x in show.items if x.entry.id == item)
     r = rs[item]
-    conf, meas = show.rates.get(t.entry.item.host or "", (165.0, None))
+    conf, meas = show.rates.get(t.entry.item.host or "", (timing.DEFAULT_WPM, None))
     live = [x.entry.id for x in show.items if x.entry.item.type in rd.SPEECH and not x.entry.item.skip]
     order = live if item in live else [x.entry.id for x in show.items if x.entry.item.type in rd.SPEECH]
     i = order.index(item)

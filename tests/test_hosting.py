@@ -345,3 +345,87 @@ def test_sftp_publish_readable_by_clients_and_host_key_checked(ssh, tmp_path):
     r = run("publish", WEEK)
     assert r.exit_code == 1 and f"{label}: the host is not in known_hosts" in r.err, r.err
     assert (www / "st" / "feed.xml").read_bytes() == before
+
+
+def _bext(path: Path) -> bytes:
+    data = path.read_bytes()
+    at = data.index(b"bext")
+    size = int.from_bytes(data[at + 4:at + 8], "little")
+    return data[at + 8:at + 8 + size]
+
+
+def test_deliver_dual_mono_measured_as_delivered_verified_and_made_once(ssh, tmp_path):
+    import hashlib
+    from tests.audio_util import ebur128
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    root, _ = hosted_station(tmp_path / "st", "https://example.org/podcast/")
+    shutil.copy(ssh.client_key, root / "private" / "playout_ed25519")
+    (root / "private" / "known_hosts").write_text(ssh.known_hosts_line())
+    with open(root / "radio.toml", "a") as f:
+        f.write(f'\n[broadcaster]\ntarget = "sftp://127.0.0.1:{ssh.port}{inbox}"\nname = "{{SHOW}}_{{date:%Y%m%d}}.wav"\n'
+                'format = "bwf"\nchannels = 2\nkey = "private/playout_ed25519"\n')
+    onair = root / "episodes" / WEEK / "out" / "onair.wav"
+    assert abs(ebur128(onair)["I"] - -23.0) <= 0.5  # mono, measured as one channel: 3 LU too loud on two
+    run = runner_for(root)
+    r = run("deliver", WEEK)
+    assert r.exit_code == 0, r.err
+    label = f"sftp://127.0.0.1:{ssh.port}{inbox}"
+    assert r.out.startswith(f"delivered ST_20261120.wav to {label}: BWF 48 kHz 24-bit, 2 channels (dual-mono), "), r.out
+    wav = inbox / "ST_20261120.wav"
+    assert sorted(p.name for p in inbox.iterdir()) == ["ST_20261120.cue", "ST_20261120.wav", "ST_20261120.wav.sha256"]
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=channels,sample_rate,bits_per_sample",
+                            "-of", "csv=p=0", str(wav)], capture_output=True, text=True).stdout.strip()
+    assert probe == "48000,2,24"
+    m = ebur128(wav)  # as the chain plays it: two channels
+    assert abs(m["I"] - -23.0) <= 0.5 and m["TP"] <= -1.0, m
+    bext = _bext(wav)
+    assert int.from_bytes(bext[346:348], "little") == 2  # version 2: the loudness fields are meant
+    loud = [int.from_bytes(bext[412 + 2 * i:414 + 2 * i], "little", signed=True) / 100 for i in range(5)]
+    assert abs(loud[0] - m["I"]) <= 0.1 and abs(loud[2] - m["TP"]) <= 0.1
+    assert b"M=dual-mono" in bext
+    digest = hashlib.sha256(wav.read_bytes()).hexdigest()
+    assert (inbox / "ST_20261120.wav.sha256").read_text() == f"{digest}  ST_20261120.wav\n"
+    cue = (inbox / "ST_20261120.cue").read_text()
+    items = json.loads((root / "episodes" / WEEK / "out" / "as-run.json").read_text())["onair"]["items"]
+    assert cue.count("TRACK ") == len(items) and 'FILE "ST_20261120.wav" WAVE' in cue
+    mtime = wav.stat().st_mtime_ns
+    r = run("deliver", WEEK)
+    assert r.exit_code == 0 and "ST_20261120.wav was delivered to" in r.out and "nothing sent" in r.out, r.out
+    assert wav.stat().st_mtime_ns == mtime
+    # MP2 to a directory, mono chain: measured as one channel
+    box = tmp_path / "box"
+    box.mkdir()
+    text = (root / "radio.toml").read_text().replace('name = "{SHOW}_{date:%Y%m%d}.wav"\nformat = "bwf"\nchannels = 2',
+                                                      'name = "{SHOW}_{date:%Y%m%d}.mp2"\nformat = "mp2"\nchannels = 1')
+    (root / "radio.toml").write_text(text)
+    r = run("deliver", WEEK, "--to", str(box))
+    assert r.exit_code == 0, r.err
+    m = ebur128(box / "ST_20261120.mp2")
+    assert abs(m["I"] - -23.0) <= 0.5 and m["TP"] <= -1.0, m
+
+
+def test_readme_publishing_walkthrough(s3, tmp_path):
+    import shlex
+    from tests.conftest import REPO
+    from tests.test_readme import matches
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- walkthrough: hosting -->\n```\n", 1)[1].split("\n```", 1)[0]
+    steps: list[tuple[str, list[str]]] = []
+    for line in block.splitlines():
+        if line.startswith("$ radio "):
+            steps.append((line[len("$ radio "):], []))
+        else:
+            steps[-1][1].append(line)
+    assert [c.split()[0] for c, _ in steps] == ["publish", "publish", "check", "deliver"]
+    root, _ = hosted_station(tmp_path / "st", f"{s3.endpoint}/radio/podcast/")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    run = runner_for(root)
+    for cmd, expected in steps:
+        argv = [str(inbox) if a == "/srv/playout/inbox" else a for a in shlex.split(cmd)]
+        r = run(*argv, env=s3.env())
+        assert r.exit_code == 0, (cmd, r.err)
+        got = r.out.replace(str(inbox), "/srv/playout/inbox").splitlines()
+        assert matches(expected, got), f"$ radio {cmd}\nexpected:\n" + "\n".join(expected) + "\ngot:\n" + "\n".join(got)
+    assert (inbox / "ST_20261120.wav").is_file()

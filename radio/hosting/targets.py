@@ -65,6 +65,17 @@ class Base:
     def rename(self, src: str, dst: str) -> None:
         raise NotImplementedError
 
+    def digest(self, key: str) -> tuple[int, str]:
+        """(size, SHA-256) of the file as the target holds it, read back in chunks."""
+        h, n = hashlib.sha256(), 0
+        for chunk in self._chunks(key):
+            h.update(chunk)
+            n += len(chunk)
+        return n, h.hexdigest()
+
+    def _chunks(self, key: str):
+        raise NotImplementedError
+
     def close(self) -> None:
         pass
 
@@ -123,6 +134,11 @@ class DirTarget(Base):
 
     def rename(self, src, dst):
         os.replace(self._p(src), self._p(dst))
+
+    def _chunks(self, key):
+        with open(self._p(key), "rb") as f:
+            while chunk := f.read(1 << 20):
+                yield chunk
 
 
 class S3Target(Base):
@@ -210,6 +226,15 @@ class S3Target(Base):
 
     def read(self, key):
         return self._call(lambda: self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read())
+
+    def rename(self, src, dst):
+        self._call(self.client.copy_object, Bucket=self.bucket, Key=self._key(dst),
+                   CopySource={"Bucket": self.bucket, "Key": self._key(src)})
+        self.delete(src)
+
+    def _chunks(self, key):
+        body = self._call(lambda: self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"])
+        yield from body.iter_chunks(1 << 20)
 
     def allow_cors(self) -> str | None:
         """Let browsers' players fetch media and feeds from any page (what `_headers` asks); None, or why not."""
@@ -350,6 +375,15 @@ class SftpTarget(Base):
             self.sftp.posix_rename(self._p(src), self._p(dst))
         except OSError as e:
             raise self._io(e, dst) from None
+
+    def _chunks(self, key):
+        try:
+            with self.sftp.open(self._p(key), "rb") as f:
+                f.prefetch()
+                while chunk := f.read(1 << 20):
+                    yield chunk
+        except OSError as e:
+            raise self._io(e, key) from None
 
     def close(self):
         self.ssh.close()

@@ -737,6 +737,12 @@ def check(c: Ctx) -> None:
         sys.exit(1)
 
 
+from radio.web.cli import desk, users  # noqa: E402  (the newsroom's commands live with the newsroom)
+
+cli.add_command(users)
+cli.add_command(desk)
+
+
 def main() -> None:
     cli(prog_name="radio")
 

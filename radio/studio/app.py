@@ -118,6 +118,11 @@ def _error(e: RadioError, status: int = 400) -> JSONResponse:
 
 def create_app(station: Station, week: str, token: str, *, hosts: set[str] | None = None,
                secure: bool = False) -> Guard:
+    return Guard(Starlette(routes=routes(station, week)), token, hosts, secure)
+
+
+def routes(station: Station, week: str) -> list:
+    """The studio's pages and API for one week; `radio desk` mounts the same routes behind its accounts."""
     env = _templates()
     live = view.Live(station, week)
     max_ms = min(MAX_TAKE_MS, station.config.show.slot_ms)
@@ -228,7 +233,7 @@ def create_app(station: Station, week: str, token: str, *, hosts: set[str] | Non
             return PlainTextResponse("404 no such take\n", status_code=404)
         return FileResponse(t.path, media_type="audio/ogg")
 
-    routes = [
+    return [
         Route("/", rundown_page),
         Route("/booth/{item}", booth_page),
         Route("/api/state", api_state),
@@ -239,4 +244,3 @@ def create_app(station: Station, week: str, token: str, *, hosts: set[str] | Non
         Route("/takes/{item}/{n:int}", take_audio),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    return Guard(Starlette(routes=routes), token, hosts, secure)

@@ -74,7 +74,7 @@ class Guard:
             if message["type"] == "http.response.start":
                 state["started"] = True
                 extra = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
-                         (b"referrer-policy", b"no-referrer"), (b"x-frame-options", b"DENY"),
+                         (b"referrer-policy", b"same-origin"), (b"x-frame-options", b"DENY"),
                          (b"permissions-policy", b"microphone=(self), camera=()"),
                          (b"cross-origin-opener-policy", b"same-origin"), (b"cache-control", b"no-store")]
                 if self.secure:

@@ -29,7 +29,7 @@ def collect(station: Station) -> list[Route]:
 
 
 PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="en"><head><meta charset="utf-8"><meta name="referrer" content="same-origin"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Unsubscribe · {station}</title><link rel="stylesheet" href="/assets/desk.css"></head>
 <body><main><h1>{station}: the bulletin</h1>{body}</main></body></html>
 """

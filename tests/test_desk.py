@@ -96,7 +96,7 @@ def concrete(path: str, root: Path) -> str:
     from radio.studio.view import speech_ids
     item = speech_ids(Station.open(root), WEEK)[1]
     return (path.replace("{rid}", VERIFIED).replace("{lang}", "fr").replace("{action}", "verify")
-            .replace("{item}", item).replace("{n:int}", "1").replace("{token}", "0" * 32))
+            .replace("{item}", item).replace("{n:int}", "1").replace("{token}", "0" * 32).replace("{what}", "build"))
 
 
 FIELDS = {"method": "phone", "note": "", "title": "Fictional", "text": "Fictional text of a submission.",
@@ -564,5 +564,31 @@ def test_readme_newsroom_walkthrough(tmp_path):
         status, headers, _ = hana.get("/")
         assert (status, headers["location"]) == (303, ["/studio"])
         assert hana.get("/desk")[0] == 403
+    finally:
+        desk.stop()
+
+
+def test_the_producer_builds_and_publishes_from_the_desk(tmp_path):
+    from tests.audio_util import WEEK as TINY_WEEK
+    from tests.test_build import built_station
+    root, _ = built_station(tmp_path / "tiny")
+    add_accounts(root, {"pat": "producer"})
+    desk = Desk(root, tmp_path / "log")
+    try:
+        c = logged_in(desk, "pat")
+        for what in ("build", "publish"):
+            assert c.post(f"/produce/{what}", {"week": TINY_WEEK})[0] == 303
+            deadline = time.monotonic() + 300
+            while True:
+                state = json.loads(c.get("/api/produce")[2])
+                if not state["running"] or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            assert state["error"] == "" and not state["running"], state
+        assert (root / "episodes" / TINY_WEEK / "out" / "onair.wav").is_file()
+        assert state["what"] == "publish" and state["stages"] == [["en", "publish", "running"], ["en", "publish", "done"]]
+        assert len(state["summary"]) == 1 and state["summary"][0].startswith("en: published feeds/")
+        log = (root / "private" / "desk" / "audit.jsonl").read_text()
+        assert '"what": "build started"' in log and '"what": "publish started"' in log
     finally:
         desk.stop()

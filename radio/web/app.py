@@ -111,6 +111,11 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
 
         async def handle(request: Request) -> Response:
             s = desk.sessions.get(request.cookies.get(sessions.COOKIE))
+            if s is not None:
+                account = (await run_in_threadpool(accounts.load, st)).get(s.name)
+                if account is None or account.role != s.role or account.hash != s.stamp:
+                    desk.sessions.end(s.sid)  # removed, given another role or a new password since it logged in
+                    s = None
             request.state.session = s
             fresh = None
             if s is not None:
@@ -203,7 +208,7 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
             return page(request, "login.html", 401, name=name, next=_next(form.get("next")),
                         error="Wrong name, password or code.")
         desk.limits.succeeded(name)
-        s, cookie = desk.sessions.start(account.name, account.role)
+        s, cookie = desk.sessions.start(account.name, account.role, account.hash)
         await run_in_threadpool(audit.record, st, account.name, "login")
         target = _next(form.get("next"))
         resp = RedirectResponse(HOME[account.role] if target == "/" else target, 303)
@@ -412,8 +417,26 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
 
     # --- the producer ----------------------------------------------------------------------------------
 
+    from radio.web.jobs import Jobs
+    jobs = Jobs(st, lambda e: plain(e, st))
+
     def produce_page(request: Request) -> Response:
-        return page(request, "produce.html", week=desk.week)
+        weeks = [w for w in st.weeks() if (st.week_dir(w) / "rundown.yaml").is_file()]
+        return page(request, "produce.html", week=desk.week, weeks=weeks)
+
+    def produce_state(request: Request) -> Response:
+        return JSONResponse(jobs.state())
+
+    def produce_run(request: Request) -> Response:
+        form = form_of(request)
+        what = request.path_params["what"]
+        week = str(form.get("week") or "")
+        if what not in ("build", "publish") or not WEEK.fullmatch(week) or week not in st.weeks():
+            raise RadioError("no such week or action", fix="pick a week with a rundown")
+        draft = bool(form.get("draft"))
+        jobs.start(what, week, draft)
+        record(request, f"{what} started", week, state="draft" if draft else "")
+        return RedirectResponse("/produce", 303)
 
     def audit_page(request: Request) -> Response:
         return page(request, "audit.html", entries=audit.read(st))
@@ -485,6 +508,8 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
         ("/translate/r/{rid}/{lang}", ("GET",), lambda r: translation_page(r), frozenset(TRANSLATOR)),
         ("/translate/r/{rid}/{lang}", ("POST",), translation_save, frozenset(TRANSLATOR)),
         ("/produce", ("GET",), produce_page, frozenset(PRODUCER)),
+        ("/api/produce", ("GET",), produce_state, frozenset(PRODUCER)),
+        ("/produce/{what}", ("POST",), produce_run, frozenset(PRODUCER)),
         ("/audit", ("GET",), audit_page, frozenset(PRODUCER)),
         ("/users", ("GET",), users_page, frozenset(PRODUCER)),
         ("/submit", ("GET",), submit_page, PUBLIC),

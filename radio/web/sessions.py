@@ -70,6 +70,7 @@ class Session:
     csrf: str
     started: float
     seen: float
+    stamp: str = ""  # the account's password hash at login: a new password or a removed account ends the session
     unlocked: dict = field(default_factory=dict)  # what this session unlocked, forgotten when it ends
 
 
@@ -79,9 +80,9 @@ class Sessions:
         self._by_id: dict[str, Session] = {}
         self._lock = threading.Lock()
 
-    def start(self, name: str, role: str) -> tuple[Session, str]:
+    def start(self, name: str, role: str, stamp: str = "") -> tuple[Session, str]:
         now = self.clock()
-        s = Session(secrets.token_urlsafe(24), name, role, secrets.token_urlsafe(24), now, now)
+        s = Session(secrets.token_urlsafe(24), name, role, secrets.token_urlsafe(24), now, now, stamp)
         with self._lock:
             self._by_id[s.sid] = s
         return s, sign(self.key, s.sid, int(now + MAX_S))

@@ -504,6 +504,7 @@ def test_each_role_does_its_week_in_chromium(newsroom):
         _until(driver, "return document.querySelector('input[name=state][value=checked]').checked")
         tr = (reports / f"{rid}.fr.md").read_text()
         assert "state: checked" in tr and "Occupation au dépôt de tramways (fictif)" in tr
+        assert tr.startswith("---\n# Translation of ")  # the file's own comments are kept
         assert re.search(rf"^{rid} +verified +checked ", runner_for(desk.root)("report", "list", week, "--lang", "fr").out,
                          re.M)
 
@@ -568,16 +569,24 @@ def test_readme_newsroom_walkthrough(tmp_path):
         desk.stop()
 
 
-def test_the_producer_builds_and_publishes_from_the_desk(tmp_path):
+def test_the_producer_builds_publishes_and_sends_from_the_desk(tmp_path):
     from tests.audio_util import WEEK as TINY_WEEK
     from tests.test_build import built_station
     root, _ = built_station(tmp_path / "tiny")
     add_accounts(root, {"pat": "producer"})
+    from tests.conftest import REPO
+    (root / "private" / "subscribers.csv").write_bytes((REPO / "private" / "subscribers.csv").read_bytes())
     desk = Desk(root, tmp_path / "log")
     try:
         c = logged_in(desk, "pat")
-        for what in ("build", "publish"):
-            assert c.post(f"/produce/{what}", {"week": TINY_WEEK})[0] == 303
+        for what in ("build", "publish", "bulletin", "send"):
+            if what == "bulletin":
+                assert (root / "episodes" / TINY_WEEK / "out" / "onair.wav").is_file()
+                assert state["what"] == "publish"
+                assert state["stages"] == [["en", "publish", "running"], ["en", "publish", "done"]]
+                assert len(state["summary"]) == 1 and state["summary"][0].startswith("en: published feeds/")
+            assert c.post(f"/produce/{what}", {"week": TINY_WEEK, **({"draft": "1"} if what == "send" else {})}
+                          )[0] == 303
             deadline = time.monotonic() + 300
             while True:
                 state = json.loads(c.get("/api/produce")[2])
@@ -585,10 +594,10 @@ def test_the_producer_builds_and_publishes_from_the_desk(tmp_path):
                     break
                 time.sleep(0.2)
             assert state["error"] == "" and not state["running"], state
-        assert (root / "episodes" / TINY_WEEK / "out" / "onair.wav").is_file()
-        assert state["what"] == "publish" and state["stages"] == [["en", "publish", "running"], ["en", "publish", "done"]]
-        assert len(state["summary"]) == 1 and state["summary"][0].startswith("en: published feeds/")
+        assert state["summary"] == ["dry run: wrote 4 messages into private/outbox/2026-W47/ (nothing sent)"]
+        assert (root / "episodes" / TINY_WEEK / "out" / "bulletin.pdf").is_file()
         log = (root / "private" / "desk" / "audit.jsonl").read_text()
-        assert '"what": "build started"' in log and '"what": "publish started"' in log
+        for what in ("build", "publish", "bulletin", "send"):
+            assert f'"what": "{what} started"' in log
     finally:
         desk.stop()

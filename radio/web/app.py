@@ -30,7 +30,7 @@ from starlette.staticfiles import StaticFiles
 
 from radio.errors import RadioError
 from radio.station import Station
-from radio.web import accounts, audit, sessions, submit
+from radio.web import accounts, audit, ops, sessions, submit
 from radio.web.guard import SAFE_METHODS
 
 HERE = Path(__file__).parent
@@ -235,11 +235,9 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
         return weeks[-1] if weeks else None
 
     def desk_rows(week: str, status: str, region: str, thread: str) -> list[dict]:
-        from radio.desk import list_rows
-        from radio.reports import load_week
-        rows, _ = list_rows(st, week, status or None)
+        rows, _ = ops.list_rows(st, week, status or None)
         if region or thread:
-            files, _ = load_week(st, week, strict=False)
+            files, _ = ops.load_week(st, week, strict=False)
             keep = {f.report.id for f in files if (not region or (f.report.region or "") == region)
                     and (not thread or (f.report.thread or "") == thread)}
             rows = [r for r in rows if r["id"] in keep]
@@ -257,22 +255,18 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
         return JSONResponse({"digest": folder_digest(st.week_dir(week) / "reports") if week else ""})
 
     def _report(request: Request):
-        from radio.reports import find_report
         rid = request.path_params["rid"]
         if not ID.fullmatch(rid):
             raise RadioError("no such report", fix="pick one from the desk")
-        return find_report(st, rid)
+        return ops.find_report(st, rid)
 
     def report_page(request: Request, status: int = 200, notice: str | None = None) -> Response:
-        from radio import history
-        from radio.desk import render_show
-        from radio.reports import policy_counts
         rf = _report(request)
         r = rf.report
-        done, need = policy_counts(r.checks, st.config.verification)
+        done, need = ops.policy_counts(r.checks, st.config.verification)
         box = (r.private.model_extra or {}).get("reply_box")
-        return page(request, "report.html", status, r=r, text=render_show(st, r.id, False), done=done, need=need,
-                    history=history.render(st, r.id), digest=file_digest(rf.path), notice=notice,
+        return page(request, "report.html", status, r=r, text=ops.render_show(st, r.id, False), done=done, need=need,
+                    history=ops.render_history(st, r.id), digest=file_digest(rf.path), notice=notice,
                     can_reply=isinstance(box, str), week=rf.path.parent.parent.name)
 
     def report_state(request: Request) -> Response:
@@ -280,10 +274,9 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
         return JSONResponse({"digest": file_digest(rf.path)})
 
     def private_page(request: Request) -> Response:
-        from radio.desk import render_show
         rf = _report(request)
         record(request, "viewed private block", rf.report.id)
-        return page(request, "private.html", r=rf.report, text=render_show(st, rf.report.id, True))
+        return page(request, "private.html", r=rf.report, text=ops.render_show(st, rf.report.id, True))
 
     def _fresh(request: Request, rf) -> None:
         expect = str(form_of(request).get("digest") or "")
@@ -292,8 +285,6 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
                         fix="here it is as it is now: look again, then repeat the change")
 
     def act(request: Request) -> Response:
-        from radio import history
-        from radio.reports import _add_check, _set_status, editing
         rf0 = _report(request)
         rid, what = rf0.report.id, request.path_params["action"]
         form = form_of(request)
@@ -302,25 +293,25 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
             method = text("method")
             if not method:
                 raise RadioError("a check needs a method", fix="say how you checked: phone, visit, document")
-            with editing(st, rid) as rf:  # a check is added to what is there now: two editors give two checks
-                _add_check(st, rf, session(request).name, method, text("note") or None, None)
+            with ops.editing(st, rid) as rf:  # a check is added to what is there now: two editors give two checks
+                ops.add_check_to(st, rf, session(request).name, method, text("note") or None, None)
             record(request, "verified", rid, method=method)
         elif what in ("hold", "reject", "reopen"):
             status = {"hold": "held", "reject": "rejected", "reopen": "unverified"}[what]
             reason = text("reason")
             if status != "unverified" and not reason:
                 raise RadioError(f"a reason is required to mark {rid} {status}", fix="say why, for the desk's record")
-            with editing(st, rid) as rf:
+            with ops.editing(st, rid) as rf:
                 _fresh(request, rf)
-                _set_status(st, rf, status, reason or None)  # type: ignore[arg-type]
+                ops.set_status_of(st, rf, status, reason or None)  # type: ignore[arg-type]
             record(request, {"hold": "held", "reject": "rejected", "reopen": "reopened"}[what], rid)
         elif what == "correct":
             _fresh(request, rf0)
-            history.correct(st, rid, text("note"))
+            ops.correct(st, rid, text("note"))
             record(request, "corrected", rid)
         elif what == "retract":
             _fresh(request, rf0)
-            history.retract(st, rid, text("reason"))
+            ops.retract(st, rid, text("reason"))
             record(request, "retracted", rid)
         elif what == "reply":
             box = (rf0.report.private.model_extra or {}).get("reply_box")
@@ -344,13 +335,12 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
         return sorted({e.language for e in st.editions()} | {st.primary_language})
 
     def translate_list(request: Request) -> Response:
-        from radio.desk import list_rows
         week = _week(request)
         lang = request.query_params.get("lang") or next((x for x in _languages() if x != st.primary_language),
                                                         st.primary_language)
         if lang not in _languages():
             lang = st.primary_language
-        rows = list_rows(st, week, "verified", lang)[0] if week else []
+        rows = ops.list_rows(st, week, "verified", lang)[0] if week else []
         keep = ("id", "title", "place", "translation")
         return page(request, "translate.html", week=week, weeks=st.weeks(), lang=lang, languages=_languages(),
                     rows=[{k: r[k] for k in keep} for r in rows])
@@ -362,14 +352,13 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
         return rf
 
     def translation_page(request: Request, status: int = 200, notice: str | None = None) -> Response:
-        from radio.reports import public, read_translation
         rf = _verified(request)
         lang = request.path_params["lang"]
         if lang not in _languages():
             raise RadioError(f"no edition in {lang!r}", fix="pick a language the station airs")
-        pub = public(rf.report, rf.path)
+        pub = ops.public(rf.report, rf.path)
         path = rf.path.with_name(f"{rf.report.id}.{lang}.md")
-        t = read_translation(path) if path.is_file() else None
+        t = ops.read_translation(path) if path.is_file() else None
         return page(request, "translation.html", status, pub=pub, lang=lang, t=t, digest=file_digest(path),
                     notice=notice, week=rf.path.parent.parent.name)
 
@@ -380,7 +369,6 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
             return translation_page(request, 409, notice=plain(e, st))
 
     def _translation_save(request: Request) -> Response:
-        from radio.reports import translate, Translation
         from radio import fsutil
         rf = _verified(request)
         lang = request.path_params["lang"]
@@ -390,7 +378,7 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
         form = form_of(request)
         if form.get("create"):
             if not path.exists():
-                translate(st, rf.report.id, lang)
+                ops.translate(st, rf.report.id, lang)
                 record(request, "translation started", f"{rf.report.id}.{lang}")
             return RedirectResponse(f"/translate/r/{rf.report.id}/{lang}", 303)
         if str(form.get("digest") or "") != file_digest(path):
@@ -400,17 +388,20 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
                   for k in ("title", "attribution", "appeal", "translator")}
         body = str(form.get("body") or "").replace("\r\n", "\n").strip()[:submit.MAX_TEXT]
         state = "checked" if form.get("state") == "checked" else "draft"
-        t = Translation.model_validate({**fields, "state": state, "body": body})
+        t = ops.Translation.model_validate({**fields, "state": state, "body": body})
         if t.state == "checked" and not ((t.title or "").strip() and t.body):
             raise RadioError("a checked translation needs a title and the text", fix="translate them, or keep it a draft")
-        from radio.reports import _yaml, public
-        public(rf.report.model_copy(update={"title": t.title or rf.report.title, "attribution": t.attribution,
+        ops.public(rf.report.model_copy(update={"title": t.title or rf.report.title, "attribution": t.attribution,
                                             "appeal": t.appeal, "body": t.body, "lang": lang}), path)
         import io
         from ruamel.yaml.comments import CommentedMap
-        data = CommentedMap((k, v) for k, v in (*fields.items(), ("state", state)))
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        front = text.split("---\n", 2)[1] if text.startswith("---\n") and text.count("---\n") >= 2 else ""
+        data = ops.round_trip_yaml().load(front) or CommentedMap()  # the file's own order and comments are kept
+        for k, v in (*fields.items(), ("state", state)):
+            data[k] = v
         buf = io.StringIO()
-        _yaml().dump(data, buf)
+        ops.round_trip_yaml().dump(data, buf)
         fsutil.write_text(path, f"---\n{buf.getvalue()}---\n{body}\n")
         record(request, "translation saved", f"{rf.report.id}.{lang}", state=state)
         return RedirectResponse(f"/translate/r/{rf.report.id}/{lang}", 303)
@@ -431,7 +422,7 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
         form = form_of(request)
         what = request.path_params["what"]
         week = str(form.get("week") or "")
-        if what not in ("build", "publish") or not WEEK.fullmatch(week) or week not in st.weeks():
+        if what not in ("build", "publish", "bulletin", "send") or not WEEK.fullmatch(week) or week not in st.weeks():
             raise RadioError("no such week or action", fix="pick a week with a rundown")
         draft = bool(form.get("draft"))
         jobs.start(what, week, draft)

@@ -40,10 +40,32 @@ class Jobs:
             self.job = Job(what, week, True)
         threading.Thread(target=self._run, args=(what, week, draft), daemon=True).start()
 
+    def _send(self, j: Job, week: str, dry_run: bool) -> None:
+        """The bulletin to every subscriber, once each: `radio send` (a rerun resumes; uncertain ones are named)."""
+        from radio.mail.send import send
+
+        def progress(i: int, n: int) -> None:
+            with self._lock:
+                j.item = f"sent {i}/{n}"
+
+        with self._lock:
+            j.stages.append([self.station.edition_id, "send", "running"])
+        result = send(self.station, week, dry_run=dry_run, progress=progress)
+        with self._lock:
+            j.stages.append([self.station.edition_id, "send", "done"])
+            j.summary += result.lines()
+            if result.uncertain:
+                j.error = (f"{len(result.uncertain)} message(s) may or may not have arrived: check the server's log, "
+                           f"then `radio send {week} --uncertain resend` or `--uncertain sent`")
+            elif result.failed:
+                j.error = f"{len(result.failed)} message(s) were refused"
+
     def _run(self, what: str, week: str, draft: bool) -> None:
         from radio.build import Options, build, run_stage
         j = self.job
         try:
+            if what == "send":
+                return self._send(j, week, draft)
             for s in self.station.editions():
                 ed = s.edition_id
 
@@ -59,6 +81,14 @@ class Jobs:
                     result = build(s, week, Options(draft=draft, progress=item), stage)
                     with self._lock:
                         j.summary += [f"{ed}: {line}" for line in result.summary]
+                elif what == "bulletin":
+                    from radio.mail.bulletin import make
+                    stage("bulletin", "running")
+                    b = make(s, week, required=not s.edition)
+                    stage("bulletin", "done")
+                    with self._lock:
+                        j.summary.append(f"{ed}: {b.count} reports in the {b.language} bulletin" if b else
+                                         f"{ed}: no verified report in {s.language} yet: no bulletin")
                 else:
                     stage("publish", "running")
                     result = run_stage(s, week, "publish", Options(draft=draft))

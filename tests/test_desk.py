@@ -531,9 +531,11 @@ def test_each_role_does_its_week_in_chromium(newsroom):
         _login(driver, desk, "hana")
         assert driver.current_url.endswith("/studio")
         _until(driver, "return document.querySelectorAll('#items tbody tr').length > 3")
+        _axe_both(driver, "/studio", problems)
         booth = driver.find_element(By.CSS_SELECTOR, "#items a.button").get_attribute("href")
         driver.get(booth)
         _until(driver, "return document.querySelector('.prompter-text p') !== null")
+        _axe_both(driver, "/booth/ITEM", problems)
         host_seen = driver.page_source
         assert not [c for c in canaries if c in host_seen]
     finally:
@@ -601,3 +603,31 @@ def test_the_producer_builds_publishes_and_sends_from_the_desk(tmp_path):
             assert f'"what": "{what} started"' in log
     finally:
         desk.stop()
+
+
+def test_a_take_is_measured_before_it_is_decoded(newsroom, tmp_path):
+    """A small upload whose container declares two hours is refused on that length, before any decoding (decoded,
+    this one would have given the second of sound it holds, and passed)."""
+    import struct
+    from radio.config import format_ms
+    from radio.station import Station
+    from radio.studio.view import speech_ids
+    from tests.audio_util import ff
+    desk, _ = newsroom
+    mp3 = tmp_path / "one-second.mp3"
+    ff("-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "1", "-c:a", "libmp3lame", "-b:a", "8k", str(mp3))
+    data = mp3.read_bytes()
+    at = data.find(b"Info") if b"Info" in data else data.find(b"Xing")
+    assert at > 0 and struct.unpack(">I", data[at + 4:at + 8])[0] & 1  # the header counts the frames
+    declared_s = 2 * 60 * 60
+    data = data[:at + 8] + struct.pack(">I", declared_s * 8000 // 576) + data[at + 12:]  # two hours of frames
+    host = logged_in(desk, "hana")
+    item = speech_ids(Station.open(desk.root), WEEK)[0]
+    segments = desk.root / "episodes" / WEEK / "segments"
+    before = sorted(segments.iterdir()) if segments.is_dir() else []
+    status, _, body = desk.request("POST", f"/api/items/{item}/takes", data, {
+        "Origin": desk.base, "Content-Type": "audio/ogg", "X-CSRF-Token": host.cookies["radio-csrf"]},
+        cookies=host.cookies)
+    assert status == 422
+    assert json.loads(body)["error"].startswith(f"item {item}: the take is {format_ms(declared_s * 1000)}, longer than")
+    assert (sorted(segments.iterdir()) if segments.is_dir() else []) == before

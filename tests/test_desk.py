@@ -631,3 +631,31 @@ def test_a_take_is_measured_before_it_is_decoded(newsroom, tmp_path):
     assert status == 422
     assert json.loads(body)["error"].startswith(f"item {item}: the take is {format_ms(declared_s * 1000)}, longer than")
     assert (sorted(segments.iterdir()) if segments.is_dir() else []) == before
+
+
+def test_the_producer_edits_an_item_in_place(newsroom):
+    desk, canaries = newsroom
+    c = logged_in(desk, "pat")
+    path = desk.root / "episodes" / WEEK / "rundown.yaml"
+    page = c.get("/produce/item/welcome")[2]
+    status, _, body = c.post("/produce/item/welcome", {"digest": digest_of(page), "host": "tomas", "bed": "newsbed",
+                                                       "text": "Welcome to a fictional week."})
+    assert status == 303, body
+    text = path.read_text()
+    assert "  # welcome\n  - id: welcome\n    type: read\n    host: tomas\n" in text  # comments and order kept
+    assert "text: Welcome to a fictional week.\n    bed: newsbed\n" in text
+    # a page opened before that change is refused, and shows the item as it is now
+    status, _, body = c.post("/produce/item/welcome", {"digest": digest_of(page), "host": "anna", "text": "x"})
+    assert status == 409 and "changed on disk since this page loaded" in body and 'value="tomas" selected' in body
+    assert path.read_text() == text
+    # the producer's words are checked as at every build: a withheld detail is refused and nothing is written
+    page = c.get("/produce/item/welcome")[2]
+    leak = "Stonebridge"  # teacher-dismissed-after-meeting's town, withheld by its exposure: none
+    assert re.search(r"^place: Stonebridge$", (desk.root / "episodes" / WEEK / "reports" /
+                                               "teacher-dismissed-after-meeting.md").read_text(), re.M)
+    status, _, body = c.post("/produce/item/welcome", {"digest": digest_of(page), "host": "anna",
+                                                       "text": f"Thanks to {leak} for the tip."})
+    assert status == 400 and leak not in body
+    assert path.read_text() == text
+    status, _, _ = c.post("/produce/item/welcome", {"digest": digest_of(page), "host": "nobody", "text": "x"})
+    assert status == 400 and path.read_text() == text

@@ -413,7 +413,74 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
 
     def produce_page(request: Request) -> Response:
         weeks = [w for w in st.weeks() if (st.week_dir(w) / "rundown.yaml").is_file()]
-        return page(request, "produce.html", week=desk.week, weeks=weeks)
+        items = _rundown_items(desk.week)[0] if desk.week else []
+        return page(request, "produce.html", week=desk.week, weeks=weeks, items=items)
+
+    def _rundown_items(week: str) -> tuple[list[dict], str]:
+        path = ops.rundown_path(st, week)
+        data = path.read_bytes()
+        rundown = ops.load_rundown(st, week)
+        items = [{"id": e.id, "type": e.item.type, "host": e.item.host or "", "report": e.item.report or "",
+                  "text": e.item.text or "", "bed": e.item.bed or "", "skip": e.item.skip,
+                  "generated": bool(e.item.generated),
+                  "title": e.item.title or e.item.report or e.item.element or ""} for e in rundown.entries]
+        return items, ops.rundown_digest(data)
+
+    def item_page(request: Request, status: int = 200, notice: str | None = None) -> Response:
+        if desk.week is None:
+            raise RadioError("no week has a rundown yet", fix="plan one: radio plan WEEK")
+        items, digest = _rundown_items(desk.week)
+        item = next((i for i in items if i["id"] == request.path_params["item"]), None)
+        if item is None:
+            raise RadioError("no such item in the rundown", fix="pick one from the list")
+        return page(request, "item.html", status, week=desk.week, item=item, digest=digest, notice=notice,
+                    hosts=[h.id for h in st.config.hosts],
+                    beds=sorted(k for k, e in st.config.elements.items() if e.kind == "bed"))
+
+    def item_save(request: Request) -> Response:
+        form = form_of(request)
+        item_id = request.path_params["item"]
+        if desk.week is None:
+            raise RadioError("no week has a rundown yet", fix="plan one: radio plan WEEK")
+        items, _ = _rundown_items(desk.week)
+        item = next((i for i in items if i["id"] == item_id), None)
+        if item is None or item["type"] not in ("read", "recorded"):
+            raise RadioError("no such item to edit in the rundown", fix="pick one from the list")
+        host = str(form.get("host") or "")
+        bed = str(form.get("bed") or "")
+        text = str(form.get("text") or "").replace("\r\n", "\n").strip()[:submit.MAX_TEXT]
+        if host not in {h.id for h in st.config.hosts}:
+            raise RadioError(f"no host {host!r}", fix="pick one of the show's hosts")
+        if bed and getattr(st.config.elements.get(bed), "kind", None) != "bed":
+            raise RadioError(f"no bed {bed!r}", fix="pick one of the station's beds, or none")
+        own_words = not item["report"] and not item["generated"]
+
+        def change(seq) -> None:
+            m = seq[ops.rundown_index(seq, item_id)]
+            m["host"] = host
+            if bed:
+                m["bed"] = bed
+            elif "bed" in m:
+                del m["bed"]
+            if own_words:
+                m["text"] = text
+
+        path = ops.rundown_path(st, desk.week)
+        before = path.read_bytes()
+        try:
+            ops.edit_rundown(st, desk.week, change, expect=str(form.get("digest") or ""))
+        except RadioError as e:
+            if "changed on disk" in e.format_message():
+                return item_page(request, 409, notice=plain(e, st))
+            raise
+        try:
+            ops.load_rundown(st, desk.week)  # the same checks as every command (the producer's words included)
+        except RadioError:
+            from radio import fsutil
+            fsutil.write_bytes(path, before)
+            raise
+        record(request, "rundown item changed", item_id)
+        return RedirectResponse(f"/produce/item/{item_id}", 303)
 
     def produce_state(request: Request) -> Response:
         return JSONResponse(jobs.state())
@@ -500,6 +567,8 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
         ("/translate/r/{rid}/{lang}", ("POST",), translation_save, frozenset(TRANSLATOR)),
         ("/produce", ("GET",), produce_page, frozenset(PRODUCER)),
         ("/api/produce", ("GET",), produce_state, frozenset(PRODUCER)),
+        ("/produce/item/{item}", ("GET",), lambda r: item_page(r), frozenset(PRODUCER)),
+        ("/produce/item/{item}", ("POST",), item_save, frozenset(PRODUCER)),
         ("/produce/{what}", ("POST",), produce_run, frozenset(PRODUCER)),
         ("/audit", ("GET",), audit_page, frozenset(PRODUCER)),
         ("/users", ("GET",), users_page, frozenset(PRODUCER)),

@@ -8,3 +8,5 @@ from radio.history import correct, render as render_history, retract  # noqa: F4
 from radio.reports import (Translation, _add_check as add_check_to, _set_status as set_status_of,  # noqa: F401
                            _yaml as round_trip_yaml, editing, find_report, load_week, policy_counts, public,
                            read_translation, translate)
+from radio.rundown import (_index as rundown_index, digest as rundown_digest, edit as edit_rundown,  # noqa: F401
+                           load as load_rundown, rundown_path)

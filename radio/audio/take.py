@@ -175,7 +175,9 @@ def _block_peaks(x: np.ndarray) -> np.ndarray:
 
 
 def _find_clicks(spool: Spool, rate: int, click_db: float, floor_db: float) -> list[tuple[int, float]]:
-    """(block, factor) of every click: as segment.declick, a stretch at a time with the context it looks at."""
+    """(block, factor) of every click, a stretch at a time with the context it looks at: a few blocks standing
+    `click_db` above everything within 20 ms either side (a syllable or a plosive has sound on one side at least;
+    a click has none) are brought down to that level."""
     nb = -(-spool.n // dsp.BLOCK)
     if nb < 8:
         return []
@@ -213,7 +215,9 @@ def _soften(spool: Spool, hits: list[tuple[int, float]], frames: np.ndarray, hop
 
 def _trim(spool: Spool, frames: np.ndarray, rate: int, silence_db: float, keep_s: float, click_max: float,
           digital_db: float) -> tuple[int, int, list[float]]:
-    """segment.trim from the 10 ms energies, reading only the edges of the kept part."""
+    """Where to cut dead air beyond `keep_s` at the head and tail, from the 10 ms energies (as segment.trim): sound
+    shorter than `click_max` with silence around it is not the voice, and digital silence at the very edges goes
+    too. Only the edges of the kept part are read."""
     n = spool.n
     starts, ends = _runs(frames > dsp.undb(silence_db) ** 2)
     if len(starts) == 0:
@@ -241,8 +245,10 @@ def _trim(spool: Spool, frames: np.ndarray, rate: int, silence_db: float, keep_s
 
 def compress_gains(peaks: np.ndarray, rate: int, c: Compressor, target_lufs: float
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The compressor of segment.compress on block peaks: its gain per block, its reduction (dB) and the
-    detector's level."""
+    """Gentle speech compression on block peaks of a take at `target_lufs`: the detector follows the peaks over
+    `c.window` with a soft knee at `target + c.threshold`; the reduction is held for the attack and eased over the
+    release, centred, so the gain is down before a loud syllable begins. Returns the gain per block, the
+    reduction (dB) and the detector's level."""
     blk = dsp.BLOCK
     env = maximum_filter1d(peaks, max(1, round(c.window * rate / blk)))
     level = 20 * np.log10(np.maximum(env, 1e-9))
@@ -356,7 +362,8 @@ class Take:
 
 
 def _ducks(energies: np.ndarray, gain: float, silence_db: float, duck_db: float, ramp_s: float) -> np.ndarray:
-    """segment.duck_gains from the take's 10 ms energies (before `gain`)."""
+    """A bed's gain under each 10 ms of the take (energies before `gain`): `duck_db` where the voice speaks, 0 dB
+    in its pauses (bridging the gaps between words), moving over `ramp_s`."""
     if len(energies) == 0:
         return np.ones(0, np.float32)
     active = (energies * gain * gain > dsp.undb(silence_db) ** 2).astype(np.float32)
@@ -368,9 +375,10 @@ def _ducks(energies: np.ndarray, gain: float, silence_db: float, duck_db: float,
 def prepare(path: Path, rate: int, target_lufs: float, where: Path, *, silence_db: float, keep_s: float, mix: Mix,
             duck_db: float, duck_ramp: float, name: str, allow_clipped: bool, podcast_peak_db: float | None,
             synthetic: bool, gate=None) -> Take:
-    """segment.prepare_speech, streamed: counted for clipping (and held to the take gate: `gate(measure)`),
-    DC-blocked, clicks softened, trimmed, levelled, faded; and a compressed copy for the podcast at the same
-    loudness with its peaks held under `podcast_peak_db`."""
+    """A take made ready to splice, streamed: counted for clipping (and held to the take gate: `gate(measure)`),
+    DC-blocked, clicks softened (not in a `synthetic` take, an espeak-ng draft, whose sharp onsets are the
+    voice), trimmed, levelled, faded; and a compressed copy for the podcast at the same loudness with its peaks
+    held under `podcast_peak_db` (None: on air only)."""
     spool = Spool(where)
     try:
         return _prepare(spool, path, rate, target_lufs, where, silence_db=silence_db, keep_s=keep_s, mix=mix,
@@ -434,8 +442,10 @@ def _prepare(spool: Spool, path: Path, rate: int, target_lufs: float, where: Pat
 
 
 def _podcast(take: Take, c: Compressor, lim_cfg: Limiter, target_lufs: float, peak_db: float) -> None:
-    """The podcast's copy, as segment.podcast_version: compressed, brought to `target_lufs`, and while its peaks
-    pass `peak_db`, limited under it and brought back (at most twice); each step measured, not predicted."""
+    """The podcast's copy: compressed, brought to `target_lufs`, and while its peaks pass `peak_db` (where they
+    would meet the podcast's ceiling once the master is lifted to its target), limited under it and brought back
+    (at most twice); each step measured, not predicted. The master's limiter then has almost nothing left to do,
+    so speech and music keep their balance."""
     assert take.pod is not None
     rate, n = take.rate, take.n
     ctx = _context(rate, c) * dsp.BLOCK
@@ -447,7 +457,7 @@ def _podcast(take: Take, c: Compressor, lim_cfg: Limiter, target_lufs: float, pe
         x = take.base(lo, hi)
         g, smooth, level = compress_gains(_block_peaks(x), rate, c, target_lufs)
         b0, b1 = (s - lo) // dsp.BLOCK, -(-(e - lo) // dsp.BLOCK)
-        # linear between block centres: each block's first half from the centre before, as segment.compress
+        # linear between block centres (as the limiter): each block's first half from the centre before
         edge = np.concatenate([g[b0 - 1: b0] if b0 else g[:1], g[b0:b1], g[b1: b1 + 1] if b1 < len(g) else g[-1:]])
         ramp = (np.arange(dsp.BLOCK, dtype=np.float32) + 0.5) / dsp.BLOCK
         a_, b_ = edge[:-1], edge[1:]

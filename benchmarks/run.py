@@ -144,23 +144,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="radio-bench-") as tmp:
         work = Path(tmp)
         shows = []
-        for m in args.minutes:
-            print(f"building a {m}-minute show ...", file=sys.stderr, flush=True)
-            t = time.perf_counter()
-            shows.append(run_show(m, work, args.filler))
-            print(f"  done in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
+
+        def done(s: dict, t: float) -> None:
+            b, f = s["build"], s["bare"]
+            print(f"  {s['label']}: done in {time.perf_counter() - t:.0f} s; wall ratio {b['wall'] / f['wall']:.2f}, "
+                  f"peak RSS {b['rss']} MiB", file=sys.stderr, flush=True)
+            shows.append(s)
         if args.realistic:
             print("building the realistic show (59:00, nine 5-minute reads) ...", file=sys.stderr, flush=True)
             t = time.perf_counter()
-            shows.append(run_show(59, work, 0.22, "realistic 59:00, 9 reads", reports=5))
-            print(f"  done in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
+            done(run_show(59, work, 0.22, "realistic 59:00, 9 reads", reports=5), t)
         for m in args.takes:
             print(f"building a show with one {m}-minute take ...", file=sys.stderr, flush=True)
             t = time.perf_counter()
             slot = max(59, m + 15)
-            shows.append({**run_show(slot, work, 0.1, f"{m}-min take, {slot}:00 slot", long_take=m, reports=6,
-                                     formats=("wav",)), "take": m})
-            print(f"  done in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
+            done({**run_show(slot, work, 0.1, f"{m}-min take, {slot}:00 slot", long_take=m, reports=6,
+                             formats=("wav",)), "take": m}, t)
+        for m in args.minutes:
+            print(f"building a {m}-minute show ...", file=sys.stderr, flush=True)
+            t = time.perf_counter()
+            done(run_show(m, work, args.filler), t)
         script = None
         if not args.no_script:
             print("scripting 200 reports ...", file=sys.stderr, flush=True)

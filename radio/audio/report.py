@@ -62,7 +62,7 @@ def _figure(title: str, trace: dict, items: list[dict], target: float, tolerance
     ax1.fill_between(t, lo_b, hi_b, color="#3b6ea5", linewidth=0)
     ax1.set_ylim(-1, 1)
     ax1.set_ylabel("waveform")
-    ax1.set_title(title, loc="left", fontsize=11)
+    fig.suptitle(title, x=0.06, y=0.985, ha="left", fontsize=11)
     ax2.axhspan(target - tolerance, target + tolerance, color="#cfe8cf")
     ax2.axhline(target, color="#2e7d32", linewidth=0.8)
     ax2.plot(ts, st[::ks], color="#b23a48", linewidth=0.8)
@@ -76,7 +76,7 @@ def _figure(title: str, trace: dict, items: list[dict], target: float, tolerance
         for ax in (ax1, ax2):
             ax.axvline(x, color="#888888", linewidth=0.5)
         ax1.text(x, 1.02, it["id"], rotation=60, fontsize=6, ha="left", va="bottom", transform=ax1.get_xaxis_transform())
-    fig.subplots_adjust(left=0.06, right=0.99, top=0.80, bottom=0.1, hspace=0.08)
+    fig.subplots_adjust(left=0.06, right=0.99, top=0.78, bottom=0.1, hspace=0.08)
     return fig
 
 

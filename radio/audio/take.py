@@ -353,7 +353,9 @@ class Take:
         hop = self.rate // 100
         if len(self.ducks) == 0 or e <= s:
             return np.ones(max(0, e - s), np.float32)
-        return self.ducks[np.minimum(np.arange(s, e) // hop, len(self.ducks) - 1)]
+        i0 = s // hop
+        g = self.ducks[np.minimum(np.arange(i0, (e - 1) // hop + 1), len(self.ducks) - 1)]  # per 10 ms
+        return np.repeat(g, hop)[s - i0 * hop: e - i0 * hop]
 
     def close(self) -> None:
         self.spool.close()

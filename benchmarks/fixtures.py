@@ -44,18 +44,21 @@ def ff(*args: str) -> None:
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True)
 
 
-def demo_format_station(root: Path, minutes: int, *, filler: float = 0.1, rate: int = 44100) -> Path:
+def demo_format_station(root: Path, minutes: int, *, filler: float = 0.1, rate: int = 44100, reports: int | None = None,
+                        long_take: float | None = None, formats: tuple[str, ...] = FORMATS) -> Path:
     """The demo station's own show format at `minutes`: theme, welcome, headlines over the ducked news bed,
     station ID (crossfaded), reports and features, appeals over the bed, closing, theme, with the demo's own
     elements and the news bed as filler. Every speech item has a recording at `rate` in wav, flac, mp3 or ogg in
     turn: pink noise gated at syllable rate and low-passed like a voice, with room noise and digital silence to
-    trim, a click in some lead-ins. About `filler` of the slot is left for the filler."""
-    n = max(4, round(minutes * 0.4))
+    trim, a click in some lead-ins. About `filler` of the slot is left for the filler. With `reports`, that many
+    reports (the demo's format then has four more speech items); with `long_take` (minutes), the first report
+    is one take that long and every other speech item 20 s."""
+    n = reports or max(4, round(minutes * 0.4))
     slot = f"{minutes // 60}:{minutes % 60:02d}:00"
     station_with_reports(root, n, slot=slot, features=max(1, n // 6))
     cfg = root / "radio.toml"
     demo = (ROOT / "radio.toml").read_text(encoding="utf-8")
-    fill = int(minutes * filler * 1.5) + 2  # the filler share is meant: the build must not refuse it (show.max_fill)
+    fill = int(minutes * filler * 1.5) + 2 if long_take is None else minutes  # meant: the build must not refuse it
     text = re.sub(r'^max_fill = "[^"]*"', f'max_fill = "{fill // 60}:{fill % 60:02d}:00"',
                   cfg.read_text(encoding="utf-8"), flags=re.M)
     fmt = re.search(r"^format = .*$", demo, re.M).group(0)  # type: ignore[union-attr]
@@ -78,9 +81,12 @@ def demo_format_station(root: Path, minutes: int, *, filler: float = 0.1, rate: 
     seg.mkdir(parents=True)
     elements_s = 2 * 16.0 + 3.6  # theme twice, the ID
     each = (minutes * 60 * (1 - filler) - elements_s - len(speech) * 0.3) / len(speech)
+    first_report = next((i for i, e in enumerate(speech) if e.report is not None), 0)
     for i, e in enumerate(speech):
-        ext = FORMATS[i % len(FORMATS)]
+        ext = formats[i % len(formats)]
         voice = max(2.0, each - 1.6)
+        if long_take is not None:
+            voice = long_take * 60 - 1.6 if i == first_report else 20.0
         click = "+between(t\\,0.3\\,0.3005)*0.8" if i % 3 == 0 else ""
         # 0.5 s of digital silence, 0.5 s of room noise (with a click in some), the voice, 0.6 s of room noise
         ff("-f", "lavfi", "-i", f"anoisesrc=c=pink:r={rate}:a=0.25:seed={i + 1}:d={voice:.3f}",

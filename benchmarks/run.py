@@ -58,8 +58,8 @@ def ebur128(path: Path) -> dict:
             "TP": float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", s).group(1))}  # type: ignore[union-attr]
 
 
-def run_show(minutes: int, work: Path, filler: float) -> dict:
-    root = demo_format_station(work / f"show-{minutes}", minutes, filler=filler)
+def run_show(minutes: int, work: Path, filler: float, label: str | None = None, **kw) -> dict:
+    root = demo_format_station(work / f"show-{label or minutes}", minutes, filler=filler, **kw)
     env = {**os.environ, "RADIO_STATION": str(root)}
     build = measure([*RADIO, "-q", "build", WEEK], env=env)
     out = root / "episodes" / WEEK / "out"
@@ -70,7 +70,7 @@ def run_show(minutes: int, work: Path, filler: float) -> dict:
     as_run = json.loads((out / "as-run.json").read_text())
     on_items = as_run["onair"]["items"]
     filler_s = sum(i["end"] - i["start"] for i in on_items if i["type"] == "filler") / as_run["rate"]
-    result = {"minutes": minutes, "build": build, "bare": bare, "noop": noop["wall"], "loud": loud,
+    result = {"minutes": minutes, "label": label or f"{minutes} min", "build": build, "bare": bare, "noop": noop["wall"], "loud": loud,
               "filler_share": filler_s / as_run["onair"]["seconds"], "items": len(on_items),
               "ebur_on": ebur128(out / "onair.wav"), "ebur_pod": ebur128(out / "podcast.mp3")}
     shutil.rmtree(root)
@@ -102,22 +102,26 @@ def table(shows: list[dict], script: dict | None) -> str:
     ]
     for s in shows:
         b, f = s["build"], s["bare"]
-        lines.append(f"| {s['minutes']} min | {s['items']} | {s['filler_share']:.0%} | {b['wall']:.1f} s / "
+        lines.append(f"| {s['label']} | {s['items']} | {s['filler_share']:.0%} | {b['wall']:.1f} s / "
                      f"{b['cpu']:.1f} s | {f['wall']:.1f} s / {f['cpu']:.1f} s | {b['wall'] / f['wall']:.2f} | "
                      f"{b['cpu'] / f['cpu']:.2f} | {b['rss']} MiB | {f['rss']} MiB | {s['noop']:.2f} s |")
     lines += ["", "| show | on air LUFS / dBTP (−23 ±0.5, ≤ −1), ebur128 | on-air speech items LUFS (−23 ±1) | "
-                  "on-air master gain (±1 dB) | podcast LUFS / dBTP (−16 ±0.5, ≤ −1), ebur128 | podcast speech "
+                  "on-air master gain (±1 dB) | podcast LUFS / dBTP (mono −19 ±0.5, ≤ −1), ebur128 | podcast speech "
                   "spread (≤ 1.5 LU) | podcast limiter GR on speech: median / p95 / share > 3 dB |",
               "|---|---|---|---|---|---|---|"]
     for s in shows:
         on, pod = s["loud"]["onair"], s["loud"]["podcast"]
         sp_on, sp_pod, lim = on.get("speech") or {}, pod.get("speech") or {}, pod.get("limiter") or {}
-        lines.append(f"| {s['minutes']} min | {on['integrated']} / {on['true_peak']} ({s['ebur_on']['I']} / "
+        lines.append(f"| {s['label']} | {on['integrated']} / {on['true_peak']} ({s['ebur_on']['I']} / "
                      f"{s['ebur_on']['TP']}) | {sp_on.get('min')} … {sp_on.get('max')} | {on['gain_db']:+.2f} | "
                      f"{pod['integrated']} / {pod['true_peak']} ({s['ebur_pod']['I']} / {s['ebur_pod']['TP']}) | "
                      f"{sp_pod.get('spread')} | {lim.get('median_db')} / {lim.get('p95_db')} dB / "
                      f"{lim.get('over_3db', 0):.1%} |")
-    by = {s["minutes"]: s for s in shows}
+    takes = {s["take"]: s for s in shows if s.get("take")}
+    if 15 in takes and 60 in takes:
+        lines += ["", f"Peak RSS with a 60-minute take / a 15-minute take: "
+                      f"{takes[60]['build']['rss'] / takes[15]['build']['rss']:.2f} (target ≤ 1.1)"]
+    by = {s["minutes"]: s for s in shows if not s.get("take") and s["label"].endswith(" min")}
     if 60 in by and 180 in by:
         lines += ["", f"Peak RSS 180 min / 60 min: {by[180]['build']['rss'] / by[60]['build']['rss']:.2f} "
                       "(target ≤ 1.1)"]
@@ -132,15 +136,34 @@ def main() -> None:
     ap.add_argument("--minutes", type=int, nargs="*", default=[30, 60, 180], help="show lengths to build")
     ap.add_argument("--filler", type=float, default=0.1, help="share of the slot left to the filler (0-0.5)")
     ap.add_argument("--no-script", action="store_true", help="leave out the 200-report script benchmark")
+    ap.add_argument("--realistic", action=argparse.BooleanOptionalAction, default=True,
+                    help="the realistic show: a 59:00 slot, nine reads of about 5 minutes recorded at 44.1 kHz")
+    ap.add_argument("--takes", type=int, nargs="*", default=[15, 30, 60],
+                    help="long-take runs: one take of each many minutes (44.1 kHz WAV), every other item 20 s")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="radio-bench-") as tmp:
         work = Path(tmp)
         shows = []
+
+        def done(s: dict, t: float) -> None:
+            b, f = s["build"], s["bare"]
+            print(f"  {s['label']}: done in {time.perf_counter() - t:.0f} s; wall ratio {b['wall'] / f['wall']:.2f}, "
+                  f"peak RSS {b['rss']} MiB", file=sys.stderr, flush=True)
+            shows.append(s)
+        if args.realistic:
+            print("building the realistic show (59:00, nine 5-minute reads) ...", file=sys.stderr, flush=True)
+            t = time.perf_counter()
+            done(run_show(59, work, 0.22, "realistic 59:00, 9 reads", reports=5), t)
+        for m in args.takes:
+            print(f"building a show with one {m}-minute take ...", file=sys.stderr, flush=True)
+            t = time.perf_counter()
+            slot = max(59, m + 15)
+            done({**run_show(slot, work, 0.1, f"{m}-min take, {slot}:00 slot", long_take=m, reports=6,
+                             formats=("wav",)), "take": m}, t)
         for m in args.minutes:
             print(f"building a {m}-minute show ...", file=sys.stderr, flush=True)
             t = time.perf_counter()
-            shows.append(run_show(m, work, args.filler))
-            print(f"  done in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
+            done(run_show(m, work, args.filler), t)
         script = None
         if not args.no_script:
             print("scripting 200 reports ...", file=sys.stderr, flush=True)

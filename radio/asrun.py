@@ -109,8 +109,10 @@ class Verdict:
 
     def line(self, station: Station, path: Path) -> str:
         m = self.measured
+        mono = self.key == "podcast" and (m.model_extra or {}).get("channels") == "mono" and m.integrated is not None
+        heard = f" mono, {m.integrated + 3.01:.1f} heard on two speakers" if mono else ""  # type: ignore[operator]
         return (f"{self.name:8} {path.relative_to(station.root)}: {format_ms(round(m.seconds * 1000))}, "
-                f"{m.integrated} LUFS (target {self.target:g} ±{self.tolerance:g}), true peak {m.true_peak} dBTP, "
+                f"{m.integrated} LUFS{heard} (target {self.target:g} ±{self.tolerance:g}), true peak {m.true_peak} dBTP, "
                 f"LRA {m.lra} LU: {'ok' if self.ok else 'OUT OF TARGET'}")
 
 

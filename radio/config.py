@@ -202,6 +202,8 @@ class Podcast(_Model):
     author: str
     type: Literal["episodic", "serial"] = "episodic"
     bitrate: Literal[96, 112, 128] = 128
+    # mono is heard on two earbuds or speakers: its loudness target is 3 LU under stereo's (see [loudness])
+    channels: Literal["mono", "stereo"] = "mono"
     chapter_types: list[Literal["read", "recorded", "element", "bed"]] = Field(
         default_factory=lambda: ["read", "recorded"])
     funding_url: str | None = None  # the station's support page: podcast:funding, and a link on every page
@@ -242,7 +244,8 @@ class Loudness(_Model):
     onair_lufs: Annotated[float, Field(ge=-40, le=-10)] = -23.0
     onair_true_peak: Annotated[float, Field(ge=-10, le=0)] = -1.0
     onair_tolerance: Annotated[float, Field(gt=0, le=3)] = 0.5  # LU either side of onair_lufs
-    podcast_lufs: Annotated[float, Field(ge=-30, le=-10)] = -16.0
+    # as the file measures in its own layout; default -19 for a mono podcast (-16 heard on two speakers), -16 stereo
+    podcast_lufs: Annotated[float, Field(ge=-30, le=-10)] | None = None
     podcast_true_peak: Annotated[float, Field(ge=-10, le=0)] = -1.0
     podcast_tolerance: Annotated[float, Field(gt=0, le=3)] = 0.5  # LU either side of podcast_lufs
     speech_tolerance: Annotated[float, Field(gt=0, le=6)] = 1.0  # LU a speech item may stray from the target
@@ -254,7 +257,7 @@ class Loudness(_Model):
 
     @model_validator(mode="after")
     def _order(self) -> Loudness:
-        if self.podcast_lufs < self.onair_lufs:
+        if self.podcast_lufs is not None and self.podcast_lufs < self.onair_lufs:
             raise ValueError("loudness.podcast_lufs: the podcast is made louder than on air, not quieter "
                              f"({self.podcast_lufs:g} < {self.onair_lufs:g})")
         return self
@@ -434,6 +437,9 @@ class Mail(_Model):
         return v
 
 
+PODCAST_LUFS = {"mono": -19.0, "stereo": -16.0}  # the same loudness on two speakers (AES, Apple, Google)
+
+
 class Config(_Model):
     station: StationInfo
     show: Show
@@ -452,6 +458,9 @@ class Config(_Model):
 
     @model_validator(mode="after")
     def _refs(self) -> Config:
+        if self.loudness.podcast_lufs is None:  # the target follows the podcast's channels
+            object.__setattr__(self, "loudness", self.loudness.model_copy(
+                update={"podcast_lufs": PODCAST_LUFS[self.podcast.channels]}))
         if not self.hosts:
             raise ValueError("hosts: the show needs at least one host")
         ids = [h.id for h in self.hosts]

@@ -72,10 +72,12 @@ def speech(path: Path, text: str, *, voice: str = "en", head: float = 0.0, db: f
     return path
 
 
-def ebur128(path: Path, start: float | None = None, end: float | None = None) -> dict:
-    """Integrated loudness, LRA and true peak as ffmpeg's ebur128 filter measures them."""
+def ebur128(path: Path, start: float | None = None, end: float | None = None, *, dualmono: bool = False) -> dict:
+    """Integrated loudness, LRA and true peak as ffmpeg's ebur128 filter measures them (`dualmono`: a mono file
+    as heard on two speakers)."""
     trim = f"atrim={start or 0}:{end},asetpts=N/SR/TB," if end is not None else ""
-    r = subprocess.run(["ffmpeg", "-nostdin", "-nostats", "-i", str(path), "-af", f"{trim}ebur128=peak=true",
+    dual = ":dualmono=true" if dualmono else ""
+    r = subprocess.run(["ffmpeg", "-nostdin", "-nostats", "-i", str(path), "-af", f"{trim}ebur128=peak=true{dual}",
                         "-f", "null", "-"], capture_output=True, text=True)
     s = r.stderr[r.stderr.rindex("Summary:"):]
     get = lambda pat: float(re.search(pat, s).group(1))  # noqa: E731

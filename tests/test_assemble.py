@@ -45,8 +45,9 @@ def test_masters_exact_length_and_on_target(tiny):
     info = json.loads(subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,channels,bit_rate",
                                       "-of", "json", str(out / "podcast.mp3")], capture_output=True, text=True).stdout)
     assert info["streams"][0] == {"codec_name": "mp3", "channels": 1, "bit_rate": "128000"}
-    p = ebur128(out / "podcast.mp3")
-    assert abs(p["I"] - -16) <= 1.0 and p["TP"] <= -1.0
+    p = ebur128(out / "podcast.mp3")  # mono: -19 as one channel, -16 as heard on two speakers
+    assert abs(p["I"] - -19) <= 1.0 and p["TP"] <= -1.0
+    assert abs(ebur128(out / "podcast.mp3", dualmono=True)["I"] - -16) <= 1.0
     loud = json.loads((out / "loudness.json").read_text())
     assert abs(loud["onair"]["integrated"] - m["I"]) <= 0.2 and loud["onair"]["ok"] is True
     assert abs(loud["podcast"]["integrated"] - p["I"]) <= 0.2 and loud["podcast"]["ok"] is True
@@ -152,7 +153,10 @@ def test_reproducible_bytes(tiny):
     record_tones(tiny, 2.0)
     run = runner_for(tiny)
     assert run("assemble", WEEK).exit_code == 0
-    first = {n: (_out(tiny) / n).read_bytes() for n in ("onair.wav", "podcast.mp3", "as-run.json", "loudness.json")}
+    first = {n: (_out(tiny) / n).read_bytes() for n in ("onair.wav", "podcast.mp3", "as-run.json", "loudness.json",
+                                                         "audio-report.html", "audio-report-onair.png",
+                                                         "audio-report-onair.svg", "audio-report-podcast.png",
+                                                         "audio-report-podcast.svg")}
     assert run("assemble", WEEK).exit_code == 0
     for n, data in first.items():
         assert (_out(tiny) / n).read_bytes() == data, n

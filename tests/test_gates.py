@@ -110,12 +110,12 @@ def test_a_master_off_its_loudness_target_is_not_published(built, tmp_path):
     before = feed.read_bytes()
     loud = root / "episodes" / WEEK / "out" / "loudness.json"
     data = json.loads(loud.read_text())
-    data["podcast"]["integrated"] = -18.5
+    data["podcast"]["integrated"] = -21.5
     loud.write_text(json.dumps(data))
     run = runner_for(root)
     r = run("publish", WEEK)
     assert r.exit_code == 1
-    assert r.err == ("error: episodes/2026-W47/out/podcast.mp3: the podcast master measures -18.5 LUFS, outside -16 ±0.5 "
+    assert r.err == ("error: episodes/2026-W47/out/podcast.mp3: the podcast master measures -21.5 LUFS, outside -19 ±0.5 "
                      "(check the takes for silence or clipping and build again (the tolerance is [loudness] "
                      "podcast_tolerance in radio.toml))\n")
     assert feed.read_bytes() == before

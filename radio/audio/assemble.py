@@ -17,9 +17,9 @@ from pathlib import Path
 from radio import fsutil, media, takes
 from radio.rundown import model as rd
 from radio import timing
-from radio.audio import tts
+from radio.audio import report, tts
 from radio.audio.master import Discard, OnAir, Podcast, behind_encoder, ceilings, finish
-from radio.audio.mix import Elements, Progress, Source, balance, mix
+from radio.audio.mix import Elements, Progress, Source, balance, mix, podcast_mix_lufs
 from radio.config import format_ms
 from radio.station import Station
 from radio.errors import AudioError, warn
@@ -126,7 +126,7 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
             try:
                 mixed = mix(station, rundown, sources, on.chain, pod.chain, allow_over=allow_over,
                             allow_clipped=allow_clipped, progress=progress,
-                            first_speech=lambda take: pod.settle(L.podcast_lufs - L.onair_lufs - lean, take))
+                            first_speech=lambda take: pod.settle(podcast_mix_lufs(cfg) - L.onair_lufs - lean, take))
             except BaseException:
                 on.abort()
                 pod.abort()
@@ -135,15 +135,21 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
                 warn(w)
             progress("master", 1, 2, "on-air WAV and podcast MP3")
             spans_on = [(p.id, p.start, p.end) for p in mixed.on.placed]
-            return mixed, finish(station, out, temps, on, pod, spans_on, remix)
+            speech_ids = frozenset(s.entry.id for s in sources if s.kind == "speech")
+            return mixed, finish(station, out, temps, on, pod, spans_on, remix, speech_ids)
         mixed, m = behind_encoder(work, stop=pod.encoder.abort)
         progress("master", 2, 2, "measured")
         speech = {s.entry.id for s in sources if s.kind == "speech"}
         on_, pod_ = mixed.on, mixed.pod
         items_on, items_pod = m.onair.pop("items"), m.podcast.pop("items")
+        lim_on, lim_pod = m.onair["limiter"].pop("items"), m.podcast["limiter"].pop("items")
         items = {p.id: {"type": p.type, "onair": items_on.get(p.id), "podcast": items_pod.get(p.id),
+                        **({"take": mixed.takes[p.id]} if p.id in mixed.takes else {}),
+                        **({"limiter": {"onair": lim_on.get(p.id), "podcast": lim_pod.get(p.id)}}
+                           if p.id in lim_on or p.id in lim_pod else {}),
                         **({"podcast_dynamics": mixed.dynamics[p.id]} if p.id in mixed.dynamics else {})}
                  for p in on_.placed}
+        traces = {"onair": m.onair.pop("trace"), "podcast": m.podcast.pop("trace")}
         ids = [p.id for p in on_.placed if p.id in speech]
         m.onair["speech"] = _speech_summary(items, ids, "onair", L.onair_lufs)
         m.podcast["speech"] = _speech_summary(items, ids, "podcast", L.podcast_lufs)
@@ -168,6 +174,7 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
         os.replace(m.podcast_tmp, podcast)
         fsutil.write_text(out / "loudness.json", json.dumps(loud, indent=2, ensure_ascii=False) + "\n")
         fsutil.write_text(out / "as-run.json", json.dumps(as_run, indent=2, ensure_ascii=False) + "\n")
+        report.write(station, out, as_run, loud, traces)
         return Result(onair, podcast, out / "as-run.json", out / "loudness.json", loud, mixed.warnings)
     finally:
         for t in temps:

@@ -3,6 +3,7 @@ and metered while it is written."""
 
 from __future__ import annotations
 
+import math
 import queue
 import shutil
 import subprocess
@@ -81,20 +82,75 @@ class Spans:
         return out
 
 
+class Trace:
+    """The sample range of every 100 ms (for a waveform), kept beside the meter's energies of the same 100 ms."""
+
+    def __init__(self, rate: int):
+        self.sub = rate // 10
+        self.rest = np.zeros(0, np.float32)
+        self.lo: list[np.ndarray] = []
+        self.hi: list[np.ndarray] = []
+
+    def feed(self, x: np.ndarray) -> None:
+        if len(self.rest):
+            x = np.concatenate([self.rest, x])
+        k = len(x) // self.sub
+        if k:
+            r = x[: k * self.sub].reshape(k, self.sub)
+            self.lo.append(r.min(axis=1))
+            self.hi.append(r.max(axis=1))
+        self.rest = x[k * self.sub:].copy()
+
+    def result(self, meter: dsp.Meter) -> dict:
+        cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.float32)  # noqa: E731
+        e = np.concatenate(meter.energies) if meter.energies else np.zeros(0)
+        return {"step": 0.1, "lo": cat(self.lo), "hi": cat(self.hi), "energy": e}
+
+
 class Measured:
-    """A stream of final samples, metered as a whole and per item."""
+    """A stream of final samples, metered as a whole and per item, with its trace over time."""
 
     def __init__(self, rate: int, window_db: float):
         self.rate = rate
         self.meter = dsp.Meter(rate, window_db=window_db)
         self.spans = Spans(window_db)
+        self.trace = Trace(rate)
 
     def feed(self, y: np.ndarray) -> None:
         self.meter.feed(y)
         self.spans.feed(y)
+        self.trace.feed(y)
 
     def result(self) -> dict:
-        return {**self.meter.result(), "items": self.spans.result(self.meter, self.rate)}
+        return {**self.meter.result(), "items": self.spans.result(self.meter, self.rate),
+                "trace": self.trace.result(self.meter)}
+
+
+STEREO_DB = 10 * math.log10(2)  # two identical channels measure this much louder than one (BS.1770 sums them)
+
+
+def layout(channels: str) -> list[str]:
+    """ffmpeg output options for the podcast's channels: mono, or the mono mix in both channels of a stereo file
+    (as a player sends a mono file to both speakers)."""
+    return ["-af", "pan=stereo|c0=c0|c1=c0", "-ac", "2"] if channels == "stereo" else ["-ac", "1"]
+
+
+def mono_mix(channels: str) -> list[str]:
+    """ffmpeg options that decode the podcast back to its mono mix: one channel of a stereo file (a downmix of
+    two identical channels would be 3 dB up)."""
+    return ["-af", "pan=mono|c0=c0"] if channels == "stereo" else ["-ac", "1"]
+
+
+def as_heard(m: dict, channels: str) -> dict:
+    """A measurement of the mono mix (`Measured.result`) as the file measures in its own layout: a stereo file
+    of two identical channels is louder by STEREO_DB; peaks and range are the same."""
+    if channels != "stereo":
+        return m
+    up = lambda v: None if v is None else round(v + STEREO_DB, 2)  # noqa: E731
+    out = {**m, **{k: up(m.get(k)) for k in ("integrated", "max_momentary", "max_short_term") if k in m}}
+    if "items" in m:
+        out["items"] = {i: {**v, "integrated": up(v.get("integrated"))} for i, v in m["items"].items()}
+    return out
 
 
 def _with_us() -> list[str]:
@@ -107,12 +163,12 @@ def _with_us() -> list[str]:
 class Encoder:
     """ffmpeg's MP3 encoder fed from a thread, so encoding runs on the other core while we limit and write."""
 
-    def __init__(self, path: Path, rate: int, bitrate: int, measure: Measured | None = None):
+    def __init__(self, path: Path, rate: int, bitrate: int, measure: Measured | None = None, channels: str = "mono"):
         path.unlink(missing_ok=True)  # the live meter must never follow an earlier attempt's file
         self.path = path
         self.proc = subprocess.Popen(
             [*_with_us(), media.need("ffmpeg"), "-nostdin", "-v", "error", "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "-",
-             "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-ac", "1", "-map_metadata", "-1", "-id3v2_version", "0",
+             *layout(channels), "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-map_metadata", "-1", "-id3v2_version", "0",
              "-write_id3v1", "0", "-fflags", "+bitexact", "-flags:a", "+bitexact", "-f", "mp3", "-y", str(path)],
             stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         self.q: queue.Queue = queue.Queue(maxsize=8)
@@ -121,13 +177,14 @@ class Encoder:
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
         self.rate = rate
+        self.channels = channels
         self.live: LiveMeter | None = None
         if measure is not None:
             self.follow(measure)
 
     def follow(self, measure: Measured) -> None:
         """Measure the MP3 as it is written (its decoder starts at the priority of the calling thread)."""
-        self.live = LiveMeter(self.path, self.rate, lambda: self.proc.poll() is not None, measure)
+        self.live = LiveMeter(self.path, self.rate, lambda: self.proc.poll() is not None, measure, self.channels)
 
     def _run(self) -> None:
         try:
@@ -180,11 +237,11 @@ class LiveMeter:
     """Measures an MP3 while the encoder writes it: a thread follows the growing file into a decoder and meters
     what comes out, so the measurement of what listeners hear overlaps the encoding instead of following it."""
 
-    def __init__(self, path: Path, rate: int, finished: Callable[[], bool], measure: Measured):
+    def __init__(self, path: Path, rate: int, finished: Callable[[], bool], measure: Measured, channels: str = "mono"):
         self.path, self.finished = path, finished
         self.measure = measure
-        self.dec = subprocess.Popen([media.need("ffmpeg"), "-nostdin", "-v", "error", "-f", "mp3", "-i", "-", "-ac",
-                                     "1", "-ar", str(rate), "-f", "f32le", "-"], stdin=subprocess.PIPE,
+        self.dec = subprocess.Popen([media.need("ffmpeg"), "-nostdin", "-v", "error", "-f", "mp3", "-i", "-",
+                                     *mono_mix(channels), "-ar", str(rate), "-f", "f32le", "-"], stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self.feeder = threading.Thread(target=self._feed, daemon=True)
         self.reader = threading.Thread(target=self._read, daemon=True)

@@ -21,7 +21,7 @@ import numpy as np
 
 from radio import fsutil, media
 from radio.audio import dsp, wav
-from radio.audio.encode import CHUNK, Encoder, Measured
+from radio.audio.encode import CHUNK, Encoder, Measured, as_heard, layout, mono_mix
 from radio.config import Loudness
 from radio.station import Station
 from radio.errors import warn
@@ -30,39 +30,49 @@ Spans = list[tuple[str, int, int]]
 
 
 class Reduction:
-    """How much the limiter takes over speech: a histogram in 0.1 dB steps. Spans are added as items are placed,
-    always before the limiter's output reaches them."""
+    """How much the limiter takes over speech: a histogram in 0.1 dB steps, and each item's most and mean. Spans
+    are added as items are placed, always before the limiter's output reaches them."""
 
     STEPS = 400
 
     def __init__(self):
-        self.spans: list[tuple[int, int]] = []
+        self.spans: list[tuple[str, int, int]] = []
         self.hist = np.zeros(self.STEPS + 1, np.int64)
+        self.items: dict[str, list[float]] = {}  # id: [most, sum, blocks]
 
-    def add(self, a: int, b: int) -> None:
-        self.spans.append((a, b))
+    def add(self, item_id: str, a: int, b: int) -> None:
+        self.spans.append((item_id, a, b))
+        self.items.setdefault(item_id, [0.0, 0.0, 0])
 
     def feed(self, at: int, gains: np.ndarray) -> None:
         end = at + len(gains) * dsp.BLOCK
-        near = [(a, b) for a, b in self.spans if b > at and a < end]
+        near = [(i, a, b) for i, a, b in self.spans if b > at and a < end]
         if not len(gains) or not near:
             return
         pos = at + np.arange(len(gains)) * dsp.BLOCK
         inside = np.zeros(len(gains), bool)
-        for a, b in near:
-            inside |= (pos >= a) & (pos < b)
+        for i, a, b in near:
+            mine = (pos >= a) & (pos < b)
+            if mine.any():
+                gr = -20 * np.log10(np.maximum(gains[mine], 1e-6))
+                acc = self.items[i]
+                acc[0], acc[1], acc[2] = max(acc[0], float(gr.max())), acc[1] + float(gr.sum()), acc[2] + len(gr)
+            inside |= mine
         if inside.any():
             gr = -20 * np.log10(np.maximum(gains[inside], 1e-6))
             self.hist += np.bincount(np.minimum(np.round(gr * 10).astype(np.int64), self.STEPS),
                                      minlength=self.STEPS + 1)
 
     def result(self) -> dict:
+        items = {i: {"max_db": round(v[0], 1), "mean_db": round(v[1] / v[2], 2) if v[2] else 0.0}
+                 for i, v in self.items.items()}
         n = int(self.hist.sum())
         if n == 0:
-            return {"median_db": 0.0, "p95_db": 0.0, "over_3db": 0.0}
+            return {"median_db": 0.0, "p95_db": 0.0, "over_3db": 0.0, "items": items}
         cum = np.cumsum(self.hist) / n
         q = lambda p: round(float(np.searchsorted(cum, p)) / 10, 1)  # noqa: E731
-        return {"median_db": q(0.5), "p95_db": q(0.95), "over_3db": round(float(self.hist[31:].sum()) / n, 4)}
+        return {"median_db": q(0.5), "p95_db": q(0.95), "over_3db": round(float(self.hist[31:].sum()) / n, 4),
+                "items": items}
 
 
 class Chain:
@@ -96,7 +106,7 @@ class Chain:
     def place(self, item_id: str, a: int, b: int, speech: bool) -> None:
         """An item now lies at a..b: its span is measured, and the limiter's work over it counted if speech."""
         if speech:
-            self.reduction.add(a, b)
+            self.reduction.add(item_id, a, b)
         for f in self.places:
             f(item_id, a, b, speech)
 
@@ -138,7 +148,7 @@ class OnAir:
         self.chain.close()
         self.writer.close()
         self.f.close()
-        return self.measured.result()
+        return {**self.measured.result(), "limiter": self.chain.reduction.result()}
 
     def abort(self) -> None:
         self.f.close()
@@ -153,7 +163,7 @@ class Podcast:
         self.station = station
         # the MP3 itself is measured; its ceiling is a full dB below the limit, so a narrower true-peak window
         self.measured = Measured(rate, cfg.mix.limiter.podcast_window_db)
-        self.encoder = Encoder(path, rate, cfg.podcast.bitrate)
+        self.encoder = Encoder(path, rate, cfg.podcast.bitrate, channels=cfg.podcast.channels)
         self.chain = Chain(station, gain_db, ceiling_db, self.encoder.write, podcast=True)
         self.chain.places.append(lambda i, a, b, s: self.measured.spans.add(i, a, b))
 
@@ -172,7 +182,8 @@ class Podcast:
     def close(self) -> dict:
         self.chain.close()
         self.encoder.close()
-        return {**self.encoder.measured(), "limiter": self.chain.reduction.result()}
+        m = as_heard(self.encoder.measured(), self.station.config.podcast.channels)
+        return {**m, "channels": self.station.config.podcast.channels, "limiter": self.chain.reduction.result()}
 
     def abort(self) -> None:
         self.encoder.abort()
@@ -245,16 +256,16 @@ def encoder_offset(station: Station, take: np.ndarray, gain_db: float, ceiling_d
     lim = dsp.limiter(cfg.mix.limiter, rate, ceiling_db, gain_db, cfg.mix.limiter.podcast_window_db)
     x = np.concatenate([lim.process(take[a: a + n]), lim.flush()])
     before = dsp.measure(x, rate)["integrated"]
-    after = encoded_loudness(x, rate, cfg.podcast.bitrate)
+    after = encoded_loudness(x, rate, cfg.podcast.bitrate, cfg.podcast.channels)
     return 0.0 if before is None or after is None else round(after - before, 3)
 
 
-def encoded_loudness(x: np.ndarray, rate: int, bitrate: int) -> float | None:
+def encoded_loudness(x: np.ndarray, rate: int, bitrate: int, channels: str = "mono") -> float | None:
     """The integrated loudness of `x` once encoded as the podcast is and decoded again (all through pipes)."""
     enc = subprocess.run([media.need("ffmpeg"), "-nostdin", "-v", "error", "-f", "f32le", "-ar", str(rate), "-ac",
-                          "1", "-i", "-", "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-f", "mp3", "-"],
+                          "1", "-i", "-", *layout(channels), "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-f", "mp3", "-"],
                          input=x.astype("<f4").tobytes(), capture_output=True, check=True).stdout
-    dec = subprocess.run([media.need("ffmpeg"), "-nostdin", "-v", "error", "-f", "mp3", "-i", "-", "-ac", "1",
+    dec = subprocess.run([media.need("ffmpeg"), "-nostdin", "-v", "error", "-f", "mp3", "-i", "-", *mono_mix(channels),
                           "-ar", str(rate), "-f", "f32le", "-"], input=enc, capture_output=True, check=True).stdout
     return dsp.measure(np.frombuffer(dec[: len(dec) // 4 * 4], dtype="<f4"), rate)["integrated"]
 
@@ -263,7 +274,8 @@ def ceilings(L: Loudness) -> tuple[float, float]:
     return L.onair_true_peak - L.onair_ceiling_margin, L.podcast_true_peak - L.podcast_ceiling_margin
 
 
-def regain(station: Station, src: Path, dst: Path, gain_db: float, ceiling_db: float, spans: Spans) -> dict:
+def regain(station: Station, src: Path, dst: Path, gain_db: float, ceiling_db: float, spans: Spans,
+           speech: frozenset[str] = frozenset()) -> dict:
     """The on-air WAV `src` again at `gain_db` more, limited, measured and written to `dst`: a master that
     strayed from its target is put right from itself (24-bit samples: nothing audible is lost), not mixed
     again."""
@@ -278,11 +290,14 @@ def regain(station: Station, src: Path, dst: Path, gain_db: float, ceiling_db: f
             measured.feed(y)
             w.write(y)
         chain = Chain(station, gain_db, ceiling_db, out, podcast=False)
+        for sid, a, b in spans:
+            if sid in speech:
+                chain.reduction.add(sid, a, b)
         for x in wav.read_pcm24(src, CHUNK):
             chain.feed(x)
         chain.close()
         w.close()
-    return measured.result()
+    return {**measured.result(), "limiter": chain.reduction.result()}
 
 
 def _status(m: dict, target: float, tol: float, tp_max: float) -> dict:
@@ -300,7 +315,7 @@ class Masters:
 
 
 def finish(station: Station, out: Path, temps: list[Path], on: OnAir, pod: Podcast, spans_on: Spans,
-           remix: Callable[[float, float], dict]) -> Masters:
+           remix: Callable[[float, float], dict], speech: frozenset[str] = frozenset()) -> Masters:
     """Close both masters and put right one that strayed: the on-air WAV re-gained while it is more than `aim`
     off its target (at most twice), the podcast mixed and encoded again (`remix(gain, ceiling)`) while it is
     outside its tolerance or over its peak limit (at most twice)."""
@@ -316,7 +331,7 @@ def finish(station: Station, out: Path, temps: list[Path], on: OnAir, pod: Podca
         step = L.onair_lufs - m_on["integrated"]
         again = fsutil.temp_path(out / "onair.wav")
         temps.append(again)
-        m_on = regain(station, wav_tmp, again, step, ceil_on, spans_on)
+        m_on = regain(station, wav_tmp, again, step, ceil_on, spans_on, speech)
         os.replace(again, wav_tmp)
         g_on += step
     seen: tuple[float, float] | None = None  # the gain and loudness of the try before, for the limiter's slope

@@ -13,21 +13,24 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Iterable, Protocol
 
 import numpy as np
 
 from radio import media, takes
 from radio.rundown import model as rd
 from radio import timing
-from radio.audio import dsp, segment
+from radio.audio import dsp, segment, take
 from radio.audio.decode import decode
+from radio.audio.encode import STEREO_DB
+from radio.audio.take import Held, Looped, Take
 from radio.config import format_ms
 from radio.station import Station
 from radio.errors import AudioError
 
 Progress = Callable[[str, int, int, str], None]
 FILL_STEP = 10  # seconds of filler mixed at a time
+PROBE_S = 20  # seconds of the first take the encoder's effect is measured on
 
 
 @dataclass
@@ -101,19 +104,24 @@ class Mixer:
         self.end = 0  # where the last item ends
         self.last_len = 0
         self.placed: list[Placed] = []
-        self.voice: tuple[int, np.ndarray] | None = None  # the last voice placed: a bed's lead-in ducks under it
+        self.voice: tuple[int, np.ndarray] | None = None  # where the last voice's end lies, and a bed's gain under it
         self.pending: tuple[int, np.ndarray] | None = None  # a bed's tail, ducked under the next voice when it comes
 
     STEP = 1 << 19  # samples added at a time by `stream`
 
-    def stream(self, start: int, x: np.ndarray, safe: int, under: np.ndarray | None = None) -> None:
-        """Add a long item a few seconds at a time (with the bed `under` it, as long as it), flushing behind it up
-        to `safe` (what no later item can reach): the buffer never holds the whole item."""
-        for k in range(0, len(x), self.STEP):
-            self.add(start + k, x[k: k + self.STEP])
-            if under is not None:
-                self.add(start + k, under[k: k + self.STEP])
-            self.flush(max(self.base, min(start + k, safe)))
+    def stream(self, start: int, chunks: Iterable[np.ndarray], safe: int,
+               under: Callable[[int, int], np.ndarray] | None = None) -> None:
+        """Add an item as it comes, a stretch at a time (with `under(k, m)`, the bed under its samples k..k+m),
+        flushing behind it up to `safe` (what no later item can reach): the buffer never holds the whole item."""
+        k = 0
+        for x in chunks:
+            for j in range(0, len(x), self.STEP):
+                y = x[j: j + self.STEP]
+                self.add(start + k, y)
+                if under is not None:
+                    self.add(start + k, under(k, len(y)))
+                self.flush(max(self.base, min(start + k, safe)))
+                k += len(y)
 
     def add(self, start: int, x: np.ndarray) -> None:
         if start < self.base:
@@ -123,8 +131,7 @@ class Mixer:
             self.buf = np.concatenate([self.buf, np.zeros(end - self.base - len(self.buf), dtype=np.float32)])
         self.buf[start - self.base: end - self.base] += x
 
-    def release(self, voice_at: int | None = None, voice: np.ndarray | None = None, *, rate: int = 0,
-                silence_db: float = 0.0, duck_db: float = 0.0, ramp: float = 0.0) -> None:
+    def release(self, voice_at: int | None = None, voice: Take | None = None) -> None:
         """Mix a waiting bed tail, ducked under the voice that now starts over it (if any)."""
         if self.pending is None:
             return
@@ -132,11 +139,10 @@ class Mixer:
         self.pending = None
         if voice is not None and voice_at is not None and voice_at < at + len(tail):
             a = max(at, voice_at)
-            b = min(at + len(tail), voice_at + len(voice))
+            b = min(at + len(tail), voice_at + voice.n)
             if b > a:
-                env = segment.duck_envelope(voice[: b - voice_at], rate, silence_db, duck_db, ramp)[a - voice_at:]
                 tail = tail.copy()
-                tail[a - at: b - at] *= env
+                tail[a - at: b - at] *= voice.duck(a - voice_at, b - voice_at)
         self.add(at, tail)
 
     def fade_out(self, start: int, n: int) -> None:
@@ -188,44 +194,46 @@ class Elements:
         return self.cache[(name, lv, podcast)]
 
 
+def podcast_mix_lufs(cfg) -> float:
+    """The podcast's target for its mono mix: its own target less what a second, identical channel adds."""
+    return cfg.loudness.podcast_lufs - (STEREO_DB if cfg.podcast.channels == "stereo" else 0.0)
+
+
 def podcast_peak_db(cfg) -> float:
     """Where a speech peak would meet the podcast limiter's ceiling, at the on-air level speech is mixed at."""
     L = cfg.loudness
-    return (L.podcast_true_peak - L.podcast_ceiling_margin - (L.podcast_lufs - L.onair_lufs)
+    return (L.podcast_true_peak - L.podcast_ceiling_margin - (podcast_mix_lufs(cfg) - L.onair_lufs)
             - cfg.mix.compressor.headroom)
 
 
-def checked(station: Station, week: str, src: Source, rate: int) -> np.ndarray:
-    """A take decoded, and held to the take gate (radio/takes.py) on these very samples: a silent, near-silent or
-    cut-short take stops the build here, before anything is published, and its measurement is kept for status."""
-    assert src.path is not None
-    x = decode(src.path, rate, media.duration_ms(src.path))
-    if not src.draft:
-        m = takes.of_samples(x, rate, station.config.audio.silence_db)
-        takes.remember(station, week, src.path, m)
-        why = takes.judge(station, src.entry.id, src.path, m, timing.estimate_ms(station, src.entry))
-        if why:
-            raise AudioError(why)
-    return x
-
-
 def prepare(station: Station, week: str, src: Source, rate: int, elements: Elements, allow_clipped: bool
-            ) -> segment.Prepared:
+            ) -> Take | Held:
+    """A source made ready to mix. A take is streamed from its file (radio/audio/take.py) and held to the take
+    gate (radio/takes.py) on the very samples assembly decodes: a silent, near-silent or cut-short take stops
+    the build here, before anything is published, and its measurement is kept for status."""
     cfg = station.config
     if src.kind == "speech":
-        # decoded straight into the call: no reference here keeps the decoded take alive once it is filtered
-        return segment.prepare_speech(checked(station, week, src, rate), rate, cfg.loudness.onair_lufs,
-                                      silence_db=cfg.audio.silence_db, keep_s=cfg.audio.max_pause, mix=cfg.mix,
-                                      name=f"item {src.entry.id}", allow_clipped=allow_clipped or src.draft,
-                                      synthetic=src.draft,
-                                      podcast_peak_db=None if src.entry.item.onair_only else podcast_peak_db(cfg))
+        assert src.path is not None
+        path = src.path
+
+        def gate(m) -> None:
+            if src.draft:
+                return
+            takes.remember(station, week, path, m)
+            why = takes.judge(station, src.entry.id, path, m, timing.estimate_ms(station, src.entry))
+            if why:
+                raise AudioError(why)
+        return take.prepare(path, rate, cfg.loudness.onair_lufs, station.out_dir(week), silence_db=cfg.audio.silence_db,
+                            keep_s=cfg.audio.max_pause, mix=cfg.mix, duck_db=cfg.audio.duck_db,
+                            duck_ramp=cfg.audio.duck_ramp, name=f"item {src.entry.id}",
+                            allow_clipped=allow_clipped or src.draft, synthetic=src.draft, gate=gate,
+                            podcast_peak_db=None if src.entry.item.onair_only else podcast_peak_db(cfg))
     if src.kind == "element":
         name = src.entry.item.element or ""
-        return segment.Prepared(elements.get(name), {}, 0.0, podcast=elements.get(name, podcast=True))
+        return Held(elements.get(name), elements.get(name, podcast=True))
     name = src.entry.item.bed or src.entry.item.element or ""
     n = rd.parse_duration_ms(src.entry.item.duration or "0") * rate // 1000
-    y = segment.fade(segment.loop_to(elements.get(name), n), rate, cfg.audio.bed_fade, cfg.audio.bed_fade)
-    return segment.Prepared(y, {}, 0.0)
+    return Looped(elements.get(name), n, round(cfg.audio.bed_fade * rate))
 
 
 def balance(station: Station, sources: list[Source], rate: int, elements: Elements, *, podcast: bool) -> float:
@@ -258,37 +266,40 @@ def balance(station: Station, sources: list[Source], rate: int, elements: Elemen
     return mean
 
 
-def bed_under(station: Station, mix: Mixer, start: int, voice: np.ndarray, name: str, rate: int,
-              elements: Elements) -> np.ndarray:
+def bed_under(station: Station, mix: Mixer, start: int, voice: Take | Held, name: str, rate: int,
+              elements: Elements) -> Callable[[int, int], np.ndarray]:
     """The bed for a speech item: it fades in before the voice, ducks under it, and fades out after; where its
-    fades reach a neighbouring voice they duck under that voice too."""
+    fades reach a neighbouring voice they duck under that voice too. The lead-in is mixed now, the tail waits
+    for the next voice, and the part under the voice is returned as a function of where in the voice it lies:
+    it is made a stretch at a time, as the voice is mixed."""
     a = station.config.audio
+    loop = elements.get(name)
     lead = round(a.bed_fade * rate)
-    n = lead + len(voice) + lead
-    bed = np.resize(elements.get(name), n)  # looped to length, one array, shaped in place below
-    segment.duck_under(bed[lead: lead + len(voice)], voice, rate, a.silence_db, a.duck_db, a.duck_ramp)
+    nv = voice.n
     duck = np.float32(dsp.undb(a.duck_db))
     ramp = min(lead, round(a.duck_ramp * rate))
+    head = segment.loop_to(loop, lead, 0).astype(np.float32, copy=True)
+    tail = segment.loop_to(loop, lead, lead + nv).astype(np.float32, copy=True)
     if ramp:  # ease into and out of the ducked level at the voice's edges
-        bed[lead - ramp: lead] *= np.linspace(1, duck, ramp, dtype=np.float32)
-        bed[lead + len(voice): lead + len(voice) + ramp] *= np.linspace(duck, 1, ramp, dtype=np.float32)
-    f = min(n, round(a.bed_fade * rate))
-    if f:
-        bed[:f] *= np.linspace(0, 1, f, dtype=np.float32)
-        bed[-f:] *= np.linspace(1, 0, f, dtype=np.float32)
+        head[lead - ramp:] *= np.linspace(1, duck, ramp, dtype=np.float32)
+        tail[:ramp] *= np.linspace(duck, 1, ramp, dtype=np.float32)
+    if lead:
+        head *= np.linspace(0, 1, lead, dtype=np.float32)
+        tail *= np.linspace(1, 0, lead, dtype=np.float32)
     at = start - lead
     if mix.voice is not None:  # the lead-in under the end of the voice before
-        v_at, v = mix.voice
-        a0, b0 = max(at, v_at), min(start, v_at + len(v))
+        v_at, env = mix.voice
+        a0, b0 = max(at, v_at), min(start, v_at + len(env))
         if b0 > a0:
-            bed[a0 - at: b0 - at] *= segment.duck_envelope(v, rate, a.silence_db, a.duck_db, a.duck_ramp)[
-                a0 - v_at: b0 - v_at]
+            head[a0 - at: b0 - at] *= env[a0 - v_at: b0 - v_at]
     if at < 0:
-        bed, at = bed[-at:], 0
-    cut = len(bed) - lead
-    mix.add(at, bed[: start - at])  # the lead-in; the part under the voice is mixed with it, a stretch at a time
-    mix.pending = (at + cut, bed[cut:])
-    return bed[start - at: cut]
+        head, at = head[-at:], 0
+    mix.add(at, head)
+    mix.pending = (start + nv, tail)
+
+    def under(k: int, m: int) -> np.ndarray:
+        return segment.loop_to(loop, m, lead + k) * voice.duck(k, k + m)
+    return under
 
 
 @dataclass
@@ -301,6 +312,7 @@ class Mixed:
     warnings: list[str] = field(default_factory=list)
     over_check: list[tuple[rd.Entry, int]] = field(default_factory=list)
     dynamics: dict[str, dict] = field(default_factory=dict)
+    takes: dict[str, dict] = field(default_factory=dict)  # each take's gain and cleaning, for the audio report
 
 
 def mix(station: Station, rundown: rd.Rundown, sources: list[Source], sink_on: Sink, sink_pod: Sink, *,
@@ -321,7 +333,6 @@ def mix(station: Station, rundown: rd.Rundown, sources: list[Source], sink_on: S
     elements = Elements(station, rate)
     on, pod = Mixer(sink_on), Mixer(sink_pod)
     out = Mixed(on, pod, 0, 0)
-    duck = dict(rate=rate, silence_db=a.silence_db, duck_db=a.duck_db, ramp=a.duck_ramp)
     pool = ThreadPoolExecutor(1)  # the next take is decoded and prepared while this one is mixed
     try:
         future = pool.submit(prepare, station, rundown.week, sources[0], rate, elements, allow_clipped) if sources else None
@@ -329,19 +340,21 @@ def mix(station: Station, rundown: rd.Rundown, sources: list[Source], sink_on: S
             progress("assemble", i + 1, len(sources), src.entry.id)
             prep = future.result()  # type: ignore[union-attr]
             if src.kind == "speech" and first_speech is not None:
-                first_speech(prep.podcast if prep.podcast is not None else prep.audio)
+                first_speech(prep.excerpt(PROBE_S))
                 first_speech = None
             future = pool.submit(prepare, station, rundown.week, sources[i + 1], rate, elements, allow_clipped) \
                 if i + 1 < len(sources) else None
             out.warnings += prep.warnings
             if prep.dynamics:
                 out.dynamics[src.entry.id] = prep.dynamics
-            out.over_check.append((src.entry, len(prep.audio)))
+            out.over_check.append((src.entry, prep.n))
+            if src.kind == "speech":
+                out.takes[src.entry.id] = {"gain_db": prep.gain_db, **prep.stats}
             it = src.entry.item
             overlap = round(cfg.elements[it.element].crossfade * rate) if it.type == "element" and it.element else 0
             if i == first_trailing and not allow_over and station.on_air:
                 fill(station, sources, i, on, gap, slot, rate, elements, out.warnings)
-            for mixer, x in ((on, prep.audio), (pod, prep.podcast if prep.podcast is not None else prep.audio)):
+            for mixer, podcast in ((on, False), (pod, True)):
                 if mixer is pod and it.onair_only:
                     continue
                 if mixer.placed:
@@ -351,22 +364,27 @@ def mix(station: Station, rundown: rd.Rundown, sources: list[Source], sink_on: S
                 if mixer is on and i == first_trailing and on.placed and on.placed[-1].id == "filler":
                     start = on.end
                 speech = src.kind == "speech"
-                mixer.release(start if speech else None, x if speech else None, **duck)
-                under = bed_under(station, mixer, start, x, it.bed, rate, elements) if it.bed and speech else None
+                n = prep.n
+                mixer.release(start if speech else None, prep if speech else None)
+                under = bed_under(station, mixer, start, prep, it.bed, rate, elements) if it.bed and speech else None
                 cross = mixer.end - start if mixer.placed and start < mixer.end else 0
                 if cross:  # a crossfade: the outgoing tail fades down as this element fades up
                     mixer.fade_out(start, cross)
-                safe = start + len(x) - retain - (round(a.bed_fade * rate) if it.bed else 0)
+                safe = start + n - retain - (round(a.bed_fade * rate) if it.bed else 0)
                 mixer.place(Placed(it.id, src.entry.title, it.type, it.host, _rel(station, src.path) if speech
                                    else cfg.elements[it.element or it.bed or ""].file, src.draft, start,
-                                   start + len(x)), speech)
-                mixer.stream(start, segment.fade(x, rate, cross / rate, 0.0) if cross else x, safe, under)
+                                   start + n), speech)
+                chunks = prep.podcast() if podcast else prep.onair()
+                if cross:
+                    chunks = iter([segment.fade(np.concatenate(list(chunks)), rate, cross / rate, 0.0)])
+                mixer.stream(start, chunks, safe, under)
                 del under
                 # a later bed's lead-in ducks under this voice: only its end is kept for that
-                keep = min(len(x), round(a.bed_fade * rate))
-                mixer.voice = (start + len(x) - keep, x[len(x) - keep:].copy()) if speech else None
-                mixer.end, mixer.last_len = start + len(x), len(x)
+                keep = min(n, round(a.bed_fade * rate))
+                mixer.voice = (start + n - keep, prep.duck(n - keep, n)) if speech else None
+                mixer.end, mixer.last_len = start + n, n
                 mixer.flush(max(mixer.base, safe))
+            prep.close()
             del prep
             give_back()
     finally:

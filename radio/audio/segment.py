@@ -1,15 +1,11 @@
-"""One take at a time: DC block, clicks, trimming, loudness, speech compression and the edges of every splice.
-
-Everything here works on one decoded take (float32 mono) and returns a new array or works in place; levels are
-computed on 64-sample blocks (the limiter's grid), so even a long take costs a few small arrays beside itself.
-"""
+"""Short sounds held whole: station sounds (DC block, edges, level, the podcast's peak hold), beds looped and
+faded, and the trimming the studio shows. Speech takes, of any length, stream (radio/audio/take.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
 from radio.audio import dsp
 from radio.audio.filters import butter2_highpass, sosfilt_inplace, sosfilt_zi
@@ -56,29 +52,6 @@ def block_peaks(x: np.ndarray) -> np.ndarray:
         head = np.concatenate([head, [np.abs(x[n * dsp.BLOCK:]).max()]])
     return head
 
-
-def declick(x: np.ndarray, rate: int, click_db: float, floor_db: float) -> list[float]:
-    """Soften clicks in place: a few blocks standing `click_db` above everything within 20 ms either side are
-    brought down to that level. Returns where they were (seconds). A syllable or a plosive has sound on one
-    side at least; a click has none."""
-    p = block_peaks(x).astype(np.float32)
-    if len(p) < 8:
-        return []
-    core = maximum_filter1d(p, 3)
-    w = max(3, round(0.02 * rate / dsp.BLOCK))
-    near = maximum_filter1d(p, w, mode="constant", cval=0.0)
-    pad = np.zeros(w // 2 + 3, np.float32)
-    padded = np.concatenate([pad, near, pad])
-    k = np.arange(len(p)) + len(pad)
-    left, right = padded[k - 3 - w // 2], padded[k + 3 + w // 2]
-    around = np.maximum(left, right)
-    hit = np.nonzero((p == core) & (p > around * dsp.undb(click_db)) & (p > dsp.undb(floor_db)))[0]
-    where = []
-    for b in hit:
-        a, e = max(0, (b - 1) * dsp.BLOCK), min(len(x), (b + 2) * dsp.BLOCK)
-        x[a:e] *= np.float32(max(around[b], 1e-6) / max(core[b], 1e-12))
-        where.append(round(b * dsp.BLOCK / rate, 3))
-    return where
 
 
 def _active(x: np.ndarray, rate: int, silence_db: float) -> np.ndarray:
@@ -153,84 +126,6 @@ def edges(x: np.ndarray, rate: int, seconds: float) -> np.ndarray:
     return x
 
 
-def compress(x: np.ndarray, rate: int, c: Compressor, target_lufs: float
-             ) -> tuple[np.ndarray, float, np.ndarray]:
-    """Gentle speech compression on a take already at `target_lufs`. The detector follows the peaks over
-    `c.window` (speech's crest, not its average, is what a limiter would otherwise take), with a soft knee at
-    `target + c.threshold`; the reduction is held for the attack and eased over the release, and computed for
-    the whole take ahead (look-ahead), so the gain is down before a loud syllable begins. Returns the compressed
-    take, the median reduction it applied while the voice speaks (dB), and its gain on each block."""
-    blk = dsp.BLOCK
-    peaks = block_peaks(x).astype(np.float32)
-    n = len(peaks)
-    env = maximum_filter1d(peaks, max(1, round(c.window * rate / blk)))
-    level = 20 * np.log10(np.maximum(env, 1e-9))
-    over = level - (target_lufs + c.threshold)
-    slope = 1 - 1 / c.ratio
-    k = c.knee / 2
-    gr = np.where(over <= -k, 0.0, np.where(over >= k, over * slope, slope * (over + k) ** 2 / (2 * c.knee or 1)))
-    gr = np.minimum(gr, c.max_gr).astype(np.float32)
-    held = maximum_filter1d(gr, 2 * max(1, round(c.attack * rate / blk)) + 1)
-    smooth = uniform_filter1d(held, max(1, round(c.release * rate / blk)))
-    smooth = np.maximum(smooth, uniform_filter1d(held, max(1, round(c.attack * rate / blk))))
-    g_blocks = (10 ** (-smooth / 20)).astype(np.float32)
-    # linear between block centres, as the limiter does: no zipper, and no per-sample interpolation search
-    edge = np.concatenate([g_blocks[:1], g_blocks, g_blocks[-1:]])
-    ramp = (np.arange(blk, dtype=np.float32) + 0.5) / blk
-    half = blk // 2
-    y = np.empty_like(x)
-    step = 1 << 10  # blocks at a time
-    for b0 in range(0, n, step):
-        b1 = min(n, b0 + step)
-        a_, b_ = edge[b0: b1 + 1], edge[b0 + 1: b1 + 2]  # centre k-1 .. k, shifted by half a block
-        g = (a_[:, None] + (b_ - a_)[:, None] * ramp[None, :]).ravel()[half: half + (b1 - b0) * blk]
-        i, j = b0 * blk, min(len(x), b1 * blk)
-        y[i:j] = x[i:j] * g[: j - i]
-    speaking = level > target_lufs - 10
-    return y, float(np.median(smooth[speaking])) if speaking.any() else 0.0, g_blocks
-
-
-def prepare_speech(x: np.ndarray, rate: int, target_lufs: float, *, silence_db: float, keep_s: float, mix: Mix,
-                   name: str, allow_clipped: bool = False, podcast_peak_db: float | None = None,
-                   synthetic: bool = False) -> Prepared:
-    """A take made ready to splice: counted for clipping, DC-blocked, clicks softened, trimmed, levelled, faded;
-    and a compressed copy for the podcast at the same loudness. A `synthetic` take (an espeak-ng draft) has no
-    clicks to soften: its sharp plosive onsets are the voice itself."""
-    from radio.errors import AudioError
-    warnings = []
-    clips = clipped_runs(x, mix.clip_level, mix.clip_run)
-    if clips and not allow_clipped:
-        raise AudioError(f"{name}: the recording clips in {clips} places", fix="record it again at a lower level, "
-                         "or pass --allow-clipped to air it as it is")
-    if clips:
-        warnings.append(f"{name}: the recording clips in {clips} places (aired as it is: --allow-clipped)")
-    x = highpass(x, rate, mix.highpass_hz)
-    clicks = [] if synthetic else declick(x, rate, mix.click_db, silence_db)
-    y, head_cut, skipped = trim(x, rate, silence_db, keep_s, mix.click_max, mix.digital_floor_db)
-    kept = range(head_cut, head_cut + len(y))
-    cut = sorted({t for t in clicks + skipped if round(t * rate) not in kept})
-    if cut:
-        warnings.append(f"{name}: trimming went past {'a click' if len(cut) == 1 else f'{len(cut)} clicks'} in "
-                        f"the dead air (at {', '.join(f'{t:.2f} s' for t in cut)})")
-    inside = [t for t in clicks if round(t * rate) in kept]
-    if inside:
-        warnings.append(f"{name}: softened {len(inside)} click{'s' if len(inside) > 1 else ''} in the recording "
-                        f"(at {', '.join(f'{t:.2f} s' for t in inside[:5])}{' …' if len(inside) > 5 else ''})")
-    meter = dsp.Meter(rate, true_peak=False)
-    meter.feed(y)
-    before = meter.result()
-    if before["integrated"] is None:
-        warnings.append(f"{name}: the recording is silent (check the microphone and the file)")
-        return Prepared(edges(y.copy(), rate, mix.edge_fade), before, 0.0, warnings, None)
-    gain = target_lufs - before["integrated"]
-    y *= np.float32(dsp.undb(gain))  # in place: the kept part of the filtered take is the on-air take
-    edges(y, rate, mix.edge_fade)
-    pod, dyn = None, None
-    if podcast_peak_db is not None:
-        energies = np.concatenate(meter.energies) * dsp.undb(gain) ** 2
-        pod, dyn = podcast_version(y, rate, mix.compressor, mix.limiter, target_lufs, podcast_peak_db, energies)
-    return Prepared(y, {"integrated_before": before["integrated"], "gain_db": round(gain, 2)}, round(gain, 2),
-                    warnings, pod, dyn)
 
 
 def podcast_version(y: np.ndarray, rate: int, c: Compressor | None, limiter: Limiter, target_lufs: float,
@@ -242,10 +137,7 @@ def podcast_version(y: np.ndarray, rate: int, c: Compressor | None, limiter: Lim
 
     The loudness after each step is predicted, not metered again: the take's own 100 ms K-weighted energies
     (`energies`) times the mean square of the gain applied in each 100 ms."""
-    if c is not None:
-        pod, comp_db, g = compress(y, rate, c, target_lufs)
-    else:
-        pod, comp_db, g = y.copy(), 0.0, np.ones(-(-len(y) // dsp.BLOCK), np.float32)
+    pod, comp_db, g = y.copy(), 0.0, np.ones(-(-len(y) // dsp.BLOCK), np.float32)
     g2 = g.astype(np.float64) ** 2
     sub = rate // 10
     idx = np.minimum(np.arange(len(g2)) * dsp.BLOCK // sub, max(len(energies) - 1, 0))
@@ -316,35 +208,7 @@ def prepare_element(x: np.ndarray, rate: int, target_lufs: float, name: str, mix
                     podcast=pod)
 
 
-def duck_gains(voice: np.ndarray, rate: int, silence_db: float, duck_db: float, ramp_s: float) -> np.ndarray:
-    """Gain for a bed under `voice`, one value per 10 ms: `duck_db` where the voice speaks, 0 dB in its pauses,
-    moving over `ramp_s`."""
-    hop = rate // 100
-    if len(voice) == 0:
-        return np.ones(0, np.float32)
-    active = _active_hop(voice, hop, silence_db).astype(np.float32)
-    hold = max(1, round(0.3 * 100))  # bridge the short gaps between words
-    active = maximum_filter1d(active, 2 * hold + 1)
-    smooth = uniform_filter1d(active, max(1, round(ramp_s * 100)))
-    return (10 ** (smooth * duck_db / 20)).astype(np.float32)
 
-
-def duck_envelope(voice: np.ndarray, rate: int, silence_db: float, duck_db: float, ramp_s: float) -> np.ndarray:
-    """The same gain, per sample."""
-    return np.repeat(duck_gains(voice, rate, silence_db, duck_db, ramp_s), rate // 100)[: len(voice)]
-
-
-def duck_under(bed: np.ndarray, voice: np.ndarray, rate: int, silence_db: float, duck_db: float, ramp_s: float
-               ) -> None:
-    """Multiply `bed` (as long as `voice`) in place by the ducking gain, 10 ms at a time: no per-sample
-    envelope as long as the take is ever made."""
-    hop = rate // 100
-    gains = duck_gains(voice, rate, silence_db, duck_db, ramp_s)
-    n = len(bed) // hop
-    if n:
-        bed[: n * hop].reshape(n, hop)[:] *= gains[:n, None]
-    if len(bed) > n * hop:
-        bed[n * hop:] *= gains[n]
 
 
 def fade(x: np.ndarray, rate: int, fade_in_s: float, fade_out_s: float) -> np.ndarray:

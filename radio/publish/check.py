@@ -167,6 +167,8 @@ def check(station: Station) -> list[tuple[bool, str]]:
         if ok(path is not None and path.is_file(), f"{t}: enclosure resolves in the tree ({url})"):
             ok(enc.get("length") == str(path.stat().st_size),
                f"{t}: enclosure length {enc.get('length')} equals the file ({path.stat().st_size} bytes)")
+            if it is items[0]:  # the newest episode: measured as listeners hear it (a decode of the whole file)
+                ok(*loudness_verdict(station, path, t))
         ok(enc is not None and enc.get("type") == "audio/mpeg", f"{t}: enclosure type audio/mpeg")
         dur = it.findtext("itunes:duration", namespaces=NS) or ""
         ok(dur.isdigit() and int(dur) > 0, f"{t}: itunes:duration in seconds ({dur})")
@@ -216,6 +218,29 @@ def check(station: Station) -> list[tuple[bool, str]]:
         problem = html_problem(page.read_text(encoding="utf-8"))
         ok(problem is None, f"{page.relative_to(root)} is well-formed HTML" + (f" ({problem})" if problem else ""))
     return results
+
+
+def loudness_verdict(station: Station, path: Path, title: str) -> tuple[bool, str]:
+    """The published MP3's loudness and true peak by ffmpeg's EBU R128 meter, in the file's own channel layout
+    (a mono file as one channel: -19 LUFS sounds as -16 on two speakers), against the station's podcast target."""
+    import subprocess
+    from radio import media
+    L, want = station.config.loudness, station.config.podcast.channels
+    probe = subprocess.run([media.need("ffprobe"), "-v", "error", "-select_streams", "a:0", "-show_entries",
+                            "stream=channels", "-of", "csv=p=0", str(path)], capture_output=True, text=True)
+    channels = {"1": "mono", "2": "stereo"}.get(probe.stdout.strip(), f"{probe.stdout.strip() or '?'} channels")
+    r = subprocess.run([media.need("ffmpeg"), "-nostdin", "-nostats", "-i", str(path), "-map", "0:a:0", "-af",
+                        "ebur128=peak=true", "-f", "null", "-"], capture_output=True, text=True)
+    tail = r.stderr[r.stderr.rfind("Summary:"):]
+    i, tp = re.search(r"I:\s+(-?[\d.]+) LUFS", tail), re.search(r"Peak:\s+(-?[\d.]+) dBFS", tail)
+    if channels != want or i is None or tp is None:
+        return False, (f"{title}: the MP3 is {channels}, [podcast] channels is {want}" if channels != want else
+                       f"{title}: the MP3's loudness cannot be measured")
+    got, peak = float(i.group(1)), float(tp.group(1))
+    heard = f" ({got + 3.0:.1f} heard on two speakers)" if channels == "mono" else ""
+    return (abs(got - L.podcast_lufs) <= L.podcast_tolerance + 0.1 and peak <= L.podcast_true_peak + 0.1,
+            f"{title}: {channels} MP3 at {got:g} LUFS{heard}, true peak {peak:g} dBTP (target {L.podcast_lufs:g} "
+            f"±{L.podcast_tolerance:g}, at most {L.podcast_true_peak:g})")
 
 
 def chapter_gap(chapters: list[dict], duration_s: float) -> str | None:

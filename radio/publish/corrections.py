@@ -88,8 +88,9 @@ def _measure(path: Path) -> tuple[float | None, float | None]:
 
 
 def _cut_and_encode(src: Path, dst: Path, keep: list[tuple[int, int | None]], bitrate: int, rate: int,
-                    gain_db: float = 0.0) -> None:
+                    gain_db: float = 0.0, channels: str = "mono") -> None:
     """ffmpeg trims the kept sample ranges (exact: atrim by sample) and encodes them as one MP3, streaming."""
+    from radio.audio.encode import layout
     n = len(keep)
     graph = [f"[0:a]asplit={n}" + "".join(f"[i{k}]" for k in range(n)) if n > 1 else "[0:a]anull[i0]"]
     for k, (a, b) in enumerate(keep):
@@ -97,7 +98,7 @@ def _cut_and_encode(src: Path, dst: Path, keep: list[tuple[int, int | None]], bi
         graph.append(f"[i{k}]atrim=start_sample={a}{end},asetpts=N/SR/TB[k{k}]")
     graph.append("".join(f"[k{k}]" for k in range(n)) + f"concat=n={n}:v=0:a=1,volume={gain_db:.2f}dB[out]")
     r = subprocess.run([media.need("ffmpeg"), "-nostdin", "-v", "error", "-i", str(src), "-filter_complex",
-                        ";".join(graph), "-map", "[out]", "-ac", "1", "-ar", str(rate), "-c:a", "libmp3lame",
+                        ";".join(graph), "-map", "[out]", *layout(channels), "-ar", str(rate), "-c:a", "libmp3lame",
                         "-b:a", f"{bitrate}k", "-map_metadata", "-1", "-id3v2_version", "0", "-write_id3v1", "0",
                         "-fflags", "+bitexact", "-flags:a", "+bitexact", "-f", "mp3", "-y", str(dst)],
                        capture_output=True, text=True)
@@ -142,7 +143,7 @@ def podcast_master(station: Station, week: str) -> tuple[Path, dict]:
     tmp = fsutil.temp_path(target)
     try:
         keep = [k for k in keep if k[1] is None or k[1] > k[0]]
-        _cut_and_encode(mp3, tmp, keep, station.config.podcast.bitrate, rate)
+        _cut_and_encode(mp3, tmp, keep, station.config.podcast.bitrate, rate, channels=station.config.podcast.channels)
         # A second MP3 generation loses a little level (the encoder drops what it cannot hear): bring it back to
         # the master's measured loudness, keeping the true-peak ceiling.
         loud = json.loads((out / "loudness.json").read_text(encoding="utf-8"))["podcast"]
@@ -151,7 +152,8 @@ def podcast_master(station: Station, week: str) -> tuple[Path, dict]:
             L = station.config.loudness
             gain = min(loud["integrated"] - got, L.podcast_true_peak - 0.3 - peak)
             if abs(gain) >= 0.1:
-                _cut_and_encode(mp3, tmp, keep, station.config.podcast.bitrate, rate, gain)
+                _cut_and_encode(mp3, tmp, keep, station.config.podcast.bitrate, rate, gain,
+                                station.config.podcast.channels)
         from radio.tags import cover_image, covering, episode, tag_mp3
         ep = episode(station, week)
         rundown = rd.load(station, week)

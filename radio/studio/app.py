@@ -144,7 +144,17 @@ def routes(station: Station, week: str) -> list:
         return item
 
     def rundown_page(request: Request) -> Response:
-        return page("rundown.html")
+        return page("rundown.html", audio_report=(station.out_dir(week) / "audio-report.html").is_file())
+
+    def audio_report(request: Request) -> Response:
+        """The producers' audio report of the last build (never published), and its images."""
+        name = request.path_params.get("name", "")
+        names = {"": ("audio-report.html", "text/html; charset=utf-8"),
+                 **{f"-{m}.{x}": (f"audio-report-{m}.{x}", t) for m in ("onair", "podcast")
+                    for x, t in (("png", "image/png"), ("svg", "image/svg+xml"))}}
+        if name not in names or not (station.out_dir(week) / names[name][0]).is_file():
+            return PlainTextResponse("404 no audio report: build the week first\n", status_code=404)
+        return FileResponse(station.out_dir(week) / names[name][0], media_type=names[name][1])
 
     def booth_page(request: Request) -> Response:
         try:
@@ -248,5 +258,7 @@ def routes(station: Station, week: str) -> list:
         Route("/api/items/{item}/takes", api_upload, methods=["POST"]),
         Route("/api/items/{item}/keep", api_keep, methods=["POST"]),
         Route("/takes/{item}/{n:int}", take_audio),
+        Route("/audio-report", audio_report),
+        Route("/audio-report{name}", audio_report),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]

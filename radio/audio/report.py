@@ -1,0 +1,172 @@
+"""The audio report: one page for the producer beside the masters (out/audio-report.html, never published).
+
+For each master, the waveform and the short-term loudness over the whole show with every item's start and name
+from the as-run, drawn from what assembly measured on the final samples (the on-air WAV as written, the podcast
+MP3 decoded as it was encoded): nothing is decoded again. Then integrated loudness, loudness range and true peak
+against their targets, and a table of the items: loudness and true peak in each master, the gain each take was
+given, what the limiters took from it, how far it strays from the speech target, and what cleaning it had
+(clicks softened, clipping, silence cut). Drawn with matplotlib (Agg); the images carry no date or version, so
+the same show gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from pathlib import Path
+
+import numpy as np
+
+from radio import fsutil
+from radio.config import format_ms
+from radio.station import Station
+
+NAME = "audio-report.html"
+COLUMNS = 2400  # at most this many points across a plot: an hour is 36,000 values of 100 ms
+
+
+def _short_term(energy: np.ndarray, offset: float) -> np.ndarray:
+    """Short-term loudness (3 s) at every 100 ms, LUFS; NaN where silent."""
+    if len(energy) < 30:
+        return np.full(len(energy), np.nan)
+    e = np.convolve(energy, np.ones(30) / 30, "valid")
+    with np.errstate(divide="ignore"):
+        v = -0.691 + 10 * np.log10(e) + offset
+    v[v < -70] = np.nan
+    return np.concatenate([np.full(29, np.nan), v])
+
+
+def _bins(n: int) -> int:
+    return max(1, -(-n // COLUMNS))
+
+
+def _figure(title: str, trace: dict, items: list[dict], target: float, tolerance: float, offset: float):
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    step = trace["step"]
+    lo, hi = np.asarray(trace["lo"], np.float32), np.asarray(trace["hi"], np.float32)
+    k = _bins(len(lo))
+    m = len(lo) // k * k
+    if m:
+        lo_b, hi_b = lo[:m].reshape(-1, k).min(axis=1), hi[:m].reshape(-1, k).max(axis=1)
+    else:
+        lo_b, hi_b = lo, hi
+    t = np.arange(len(lo_b)) * k * step / 60
+    st = _short_term(np.asarray(trace["energy"], np.float64), offset)
+    ks = _bins(len(st))
+    ts = np.arange(0, len(st), ks) * step / 60
+    fig = Figure(figsize=(14, 5.2), dpi=100)
+    ax1, ax2 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 1.3]})
+    ax1.fill_between(t, lo_b, hi_b, color="#3b6ea5", linewidth=0)
+    ax1.set_ylim(-1, 1)
+    ax1.set_ylabel("waveform")
+    fig.suptitle(title, x=0.06, y=0.985, ha="left", fontsize=11)
+    ax2.axhspan(target - tolerance, target + tolerance, color="#cfe8cf")
+    ax2.axhline(target, color="#2e7d32", linewidth=0.8)
+    ax2.plot(ts, st[::ks], color="#b23a48", linewidth=0.8)
+    ax2.set_ylim(target - 24, target + 9)
+    ax2.set_ylabel("short-term LUFS")
+    ax2.set_xlabel("minutes")
+    end = max(len(lo) * step / 60, 1e-3)
+    ax2.set_xlim(0, end)
+    for it in items:
+        x = it["start_s"] / 60
+        for ax in (ax1, ax2):
+            ax.axvline(x, color="#888888", linewidth=0.5)
+        ax1.text(x, 1.02, it["id"], rotation=60, fontsize=6, ha="left", va="bottom", transform=ax1.get_xaxis_transform())
+    fig.subplots_adjust(left=0.06, right=0.99, top=0.78, bottom=0.1, hspace=0.08)
+    return fig
+
+
+def _save(fig, path: Path, fmt: str) -> None:
+    import matplotlib
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"svg.hashsalt": "radio", "svg.fonttype": "path"}):
+        fig.savefig(buf, format=fmt, metadata={"Software": None} if fmt == "png" else
+                    {"Date": None, "Creator": None})
+    fsutil.write_bytes(path, buf.getvalue())
+
+
+def _num(v) -> str:
+    return "–" if v is None else str(v)
+
+
+def _cells(values: list) -> str:
+    return "".join(f"<td>{html.escape(_num(v))}</td>" for v in values)
+
+
+def write(station: Station, out: Path, as_run: dict, loud: dict, traces: dict) -> Path:
+    """Draw both masters and write the page; returns its path."""
+    cfg = station.config
+    L = cfg.loudness
+    stereo = cfg.podcast.channels == "stereo"
+    from radio.audio.encode import STEREO_DB
+    masters = [("onair", "On air", L.onair_lufs, L.onair_tolerance, L.onair_true_peak, 0.0),
+               ("podcast", f"Podcast ({cfg.podcast.channels})", L.podcast_lufs, L.podcast_tolerance,
+                L.podcast_true_peak, STEREO_DB if stereo else 0.0)]
+    sections = []
+    for key, label, target, tol, tp_max, offset in masters:
+        m = loud[key]
+        fig = _figure(f"{label}: {as_run[key]['file']}", traces[key], as_run[key]["items"], target, tol, offset)
+        for fmt in ("png", "svg"):
+            _save(fig, out / f"audio-report-{key}.{fmt}", fmt)
+        ok = "ok" if m.get("ok") else "OUT OF TARGET"
+        sp = m.get("speech") or {}
+        lim = m.get("limiter") or {}
+        sections.append(
+            f'<section id="{key}"><h2>{html.escape(label)}</h2>'
+            f'<table class="summary" data-master="{key}"><tr><th>integrated</th><th>target</th><th>LRA</th>'
+            f'<th>true peak</th><th>limit</th><th>speech spread</th><th>limiter over speech (median / p95)</th>'
+            f'<th></th></tr><tr>'
+            f'<td data-key="integrated">{_num(m.get("integrated"))}</td><td>{target:g} ±{tol:g} LUFS</td>'
+            f'<td data-key="lra">{_num(m.get("lra"))}</td><td data-key="true_peak">{_num(m.get("true_peak"))}</td>'
+            f'<td>≤ {tp_max:g} dBTP</td><td data-key="spread">{_num(sp.get("spread"))}</td>'
+            f'<td>{_num(lim.get("median_db"))} / {_num(lim.get("p95_db"))} dB</td><td class="verdict">{ok}</td>'
+            f'</tr></table>'
+            f'<a href="audio-report-{key}.svg"><img src="audio-report-{key}.png" width="1400" height="520" '
+            f'alt="{html.escape(label)}: waveform and short-term loudness with every item"></a></section>')
+    titles = {i["id"]: i["title"] for i in as_run["onair"]["items"]}
+    starts = {i["id"]: i["start_s"] for i in as_run["onair"]["items"]}
+    rows = []
+    for iid, it in loud["items"].items():
+        on, pod = it.get("onair") or {}, it.get("podcast") or {}
+        take, lim = it.get("take") or {}, it.get("limiter") or {}
+        speech = "take" in it
+        off = on.get("integrated") is not None and speech and abs(on["integrated"] - L.onair_lufs) > L.speech_tolerance
+        stray = round(on["integrated"] - L.onair_lufs, 2) if speech and on.get("integrated") is not None else None
+        rows.append(
+            f'<tr data-item="{html.escape(iid)}"{" class=off" if off else ""}><td>{format_ms(round(starts.get(iid, 0) * 1000))}</td>'
+            f'<td class="name">{html.escape(titles.get(iid, iid))}<br><small>{html.escape(iid)} · {html.escape(it["type"])}</small></td>'
+            + _cells([on.get("integrated"), on.get("true_peak"), pod.get("integrated"), pod.get("true_peak"),
+                      take.get("gain_db"), (lim.get("onair") or {}).get("max_db"),
+                      (lim.get("podcast") or {}).get("mean_db"), (lim.get("podcast") or {}).get("max_db"), stray,
+                      take.get("clicks"), take.get("clipped"), take.get("cut_s")]) + "</tr>")
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Audio report: {html.escape(as_run["title"])} {html.escape(as_run["week"])}</title>
+<style>
+body {{ font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }}
+table {{ border-collapse: collapse; margin: .5em 0 1em; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: .2em .5em; text-align: right; vertical-align: top; }}
+td.name, th.name {{ text-align: left; }}
+tr.off td {{ background: #fde2e1; }}
+td.verdict {{ font-weight: bold; }}
+img {{ max-width: 100%; height: auto; }}
+</style></head><body>
+<h1>Audio report: {html.escape(as_run["title"])}, {html.escape(as_run["week"])}{" (draft)" if as_run.get("draft") else ""}</h1>
+<p>What the listener gets, measured on the files themselves. Not published: for the producers.
+A row in red is a speech item more than {L.speech_tolerance:g} LU from the {L.onair_lufs:g} LUFS target.</p>
+{"".join(sections)}
+<section id="items"><h2>Items</h2>
+<table class="items"><tr><th>start</th><th class="name">item</th><th>on air LUFS</th><th>on air dBTP</th>
+<th>podcast LUFS</th><th>podcast dBTP</th><th>gain dB</th><th>on-air limiter max dB</th>
+<th>podcast limiter mean dB</th><th>podcast limiter max dB</th><th>off target LU</th><th>clicks softened</th>
+<th>clipped runs</th><th>silence cut s</th></tr>
+{"".join(rows)}
+</table></section>
+</body></html>
+"""
+    path = out / NAME
+    fsutil.write_text(path, page)
+    return path

@@ -79,6 +79,7 @@ class Report(BaseModel):
     body: str = ""
     _gap: str | None = PrivateAttr(default=None)  # why this edition cannot air it (no checked translation)
     _source: Path | None = PrivateAttr(default=None)  # the file its public text came from
+    _register: dict | None = PrivateAttr(default=None)  # its correspondent's entry in private/correspondents.yaml
 
     @field_validator("lang")
     @classmethod
@@ -331,6 +332,7 @@ def load_week(station: Station, week: str, *, strict: bool = True) -> tuple[list
                                   fix="rename the file: lower-case letters, digits and '-', then .md")
             readable(station, path)
             rf = read_report(path, station.config.verification)
+            _with_register(station, rf)
             err = policy_error(rf, station.config.verification) if strict else None
             if err:
                 raise err
@@ -358,7 +360,16 @@ def report_path(station: Station, report_id: str, week: str | None = None) -> Pa
 
 def find_report(station: Station, report_id: str, week: str | None = None) -> ReportFile:
     """A report by id, in the given week or in any week (the newest first)."""
-    return read_report(report_path(station, report_id, week), station.config.verification, editable=True)
+    return _with_register(station, read_report(report_path(station, report_id, week), station.config.verification,
+                                               editable=True))
+
+
+def _with_register(station: Station, rf: ReportFile) -> ReportFile:
+    """The report with its correspondent's register entry, whose every detail it withholds."""
+    from radio.station import correspondents
+    entry = correspondents(station).get(rf.report.private.correspondent or "")
+    rf.report._register = entry if isinstance(entry, dict) else None
+    return rf
 
 
 LOCK_WAIT_S = 30.0
@@ -377,7 +388,7 @@ def editing(station: Station, report_id: str, week: str | None = None) -> Iterat
     with fsutil.locked(path.with_name(f".{path.stem}.lock"), busy, wait=LOCK_WAIT_S):
         if not path.is_file():  # removed or renamed while we waited
             raise ReportError(f"no report {report_id!r}", where=path, fix="see `radio report list WEEK`")
-        yield read_report(path, station.config.verification, editable=True)
+        yield _with_register(station, read_report(path, station.config.verification, editable=True))
 
 
 def week_reports(station: Station, week: str) -> list[Report]:
@@ -574,46 +585,20 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
-@lru_cache(maxsize=4096)
-def _fold(text: str) -> str:
-    """Text in one comparable form: transliterated to Latin (Unidecode), case-folded, words single-spaced."""
-    return " ".join(re.findall(r"[a-z0-9]+", unidecode(normalise(text))))
-
-
 def withheld_details(report: Report) -> list[tuple[str, str]]:
-    """(field, value) for every detail the report's exposure keeps off the air, with the aliases it lists."""
+    """(field, value) for every detail kept off the air: what the exposure withholds (with the aliases it lists),
+    everything the private block says about the source, and the correspondent's register entry.
+    Fields say what kind of detail it is (radio/sources.py); error messages name them, never the values."""
+    from radio.sources import source_details
     details: list[tuple[str, str]] = []
     if report.exposure in ("regional", "none"):
         details += [("place", report.place or ""), ("workplace", report.workplace or "")]
     if report.exposure == "none":
         details += [("region", report.region or "")]
     details += [(field, alias) for field, _ in list(details) for alias in report.aliases.get(field, [])]
-    return [(f, v) for f, v in details if v.strip()]
-
-
-@lru_cache(maxsize=4096)
-def _name_pattern(value: str) -> re.Pattern | None:
-    words = re.findall(r"[^\W_]+", normalise(value))
-    if not words:
-        return None
-    # A word that starts with the name names it ("Kestrel Ridge's", "KestrelRidge", "Kestrel-Ridge").
-    return re.compile(r"(?<![^\W_])" + r"[\W_]*".join(map(re.escape, words)))
-
-
-def _mentions(text: str, name: str) -> bool:
-    """Whether `text` names `name`: in its own script on normalised text (case, every kind of space, soft
-    hyphens and accents ignored; a word that starts with the name counts), or transliterated, in any script:
-    'Кедровый' is caught as 'Kedrovyi' and back."""
-    pat = _name_pattern(name)
-    if pat is not None and pat.search(normalise(text)):
-        return True
-    folded = _fold(name)
-    if not folded:
-        return False
-    # a name first written in another script is matched with a short ending too: Russian declines names
-    # (Стоунбридж, в Стоунбридже), so the transliterated stem is what stays the same
-    ending = "[a-z]{0,3}" if not name.isascii() else ""
-    return bool(re.search(rf"(?<![a-z0-9]){re.escape(folded)}{ending}(?![a-z0-9])", _fold(text)))
+    details += source_details(report.private.model_dump(), report._register)
+    seen: set[tuple[str, str]] = set()
+    return [d for d in details if d[1].strip() and not (d in seen or seen.add(d))]
 
 
 def find_withheld(text: str, details: list[tuple[str, str]]) -> tuple[str, str] | None:
@@ -621,11 +606,17 @@ def find_withheld(text: str, details: list[tuple[str, str]]) -> tuple[str, str] 
 
     The one place where "does this public text name that detail?" is decided: the desk's own text, its
     translations, the producer's words in the rundown and everything generated from them all pass through it.
+    Both sides are compared as sets of canonical forms (radio/matching.py: confusable skeletons, phone numbers
+    as numbers, addresses in their written-out forms, words rejoined across lines and markup).
     """
     if not text or not details:
         return None
+    from radio import matching
+    from radio.sources import kind_of
+    found = matching.text_candidates(text)
     for field, value in details:
-        if _mentions(text, value):
+        forms = matching.detail_forms(value, kind_of(field))
+        if forms and not forms.isdisjoint(found):
             return field, value
     return None
 
@@ -634,7 +625,8 @@ def public_texts(report: Report) -> dict[str, str]:
     """Every text of a report that is published as written."""
     return {"title": report.title, "attribution": report.attribution or "", "appeal": report.appeal or "",
             "sector": report.sector or "", "text": report.body,
-            "thread": (report.thread or "").replace("-", " ")}  # a thread's name is shown on the site
+            "thread": (report.thread or "").replace("-", " "),  # a thread's name is shown on the site
+            "id": report.id.replace("-", " ")}  # a desk id is published in links and anchors
 
 
 def exposure_conflict(report: Report) -> tuple[str, str, str] | None:
@@ -655,10 +647,10 @@ def public(report: Report, where: Path | str | None = None) -> PublicReport:
     """
     conflict = exposure_conflict(report)
     if conflict:
-        name, field, value = conflict
-        raise ReportError(f"the {name} names the {field} {value!r} but exposure is {report.exposure}",
-                          where=where or report.id,
-                          fix=f"remove it from the {name}, or set exposure: named if the editor allows it")
+        name, field, _ = conflict
+        from radio.sources import refusal
+        what, fix = refusal(report, name, field)
+        raise ReportError(f"the {name} names {what}", where=where or report.id, fix=fix)
     named = report.exposure == "named"
     place = report.place if named else None
     region = report.region if report.exposure != "none" else None
@@ -693,7 +685,10 @@ def on_air_ready(report: Report, policy: Verification | None = None) -> str | No
     conflict = exposure_conflict(report)
     if conflict:
         name, field, _ = conflict
-        return f"names its withheld {field} in the {name} (exposure {report.exposure})"
+        from radio.sources import EXPOSURE_FIELDS
+        if field in EXPOSURE_FIELDS:
+            return f"names its withheld {field} in the {name} (exposure {report.exposure})"
+        return f"names the {field} in the {name}"
     return None
 
 

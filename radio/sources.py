@@ -1,0 +1,89 @@
+"""What the desk knows about a source, as withheld details: (field, value) pairs whose field says what kind
+of detail it is. The values never leave the desk; the fields are what errors name.
+
+Everything is withheld whatever the report's exposure: the private block's values (the correspondent's
+codename, the contact, the sender's name and address, the names in the notes and the signature) and the
+correspondent's entry in private/correspondents.yaml (name, aliases, e-mail addresses, phone, contact, town,
+workplace). The exposure's own place, workplace and region are added by `radio.reports.withheld_details`.
+"""
+
+from __future__ import annotations
+
+import re
+
+EXPOSURE_FIELDS = ("place", "workplace", "region")
+
+# field -> how it is matched (radio/matching.py KINDS)
+_KINDS = {
+    "place": "place", "workplace": "place", "region": "place",
+    "correspondent's codename": "place",
+    "correspondent's name": "name", "correspondent's alias": "name",
+    "correspondent's e-mail address": "email", "correspondent's phone number": "phone",
+    "correspondent's contact": "text", "correspondent's town": "place", "correspondent's workplace": "place",
+    "sender's name": "name", "sender's address": "email", "private contact": "text", "private notes": "text",
+    "sender's signature": "text",
+}
+# register keys -> field
+_REGISTER = {"name": "correspondent's name", "aliases": "correspondent's alias", "alias": "correspondent's alias",
+             "email": "correspondent's e-mail address", "phone": "correspondent's phone number",
+             "contact": "correspondent's contact", "town": "correspondent's town", "place": "correspondent's town",
+             "workplace": "correspondent's workplace"}
+# private keys that are records of how a message came in, not things the desk was told
+_BOOKKEEPING = {"message_id", "headers", "authentication", "intake", "sender", "content_digest", "released"}
+
+
+def kind_of(field: str) -> str:
+    return _KINDS.get(field, "text")
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    if isinstance(value, (list, tuple)):
+        return [x for v in value for x in _strings(v)]
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _strings(v)]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return [str(value)]
+    return []
+
+
+def source_details(private: dict, register: dict | None) -> list[tuple[str, str]]:
+    """Every (field, value) the desk knows about the report's source."""
+    out: list[tuple[str, str]] = []
+    for key, value in (private or {}).items():
+        if key in _BOOKKEEPING or value is None:
+            continue
+        if key == "correspondent":
+            field = "correspondent's codename"
+        elif key == "contact":
+            field = "private contact"
+        elif key == "sender_name":
+            field = "sender's name"
+        elif key == "signature":
+            # a signature is a name on a line of its own, then numbers and addresses
+            for line in _strings(value)[0].splitlines() if _strings(value) else []:
+                if line.strip() and not re.search(r"\d|@", line) and len(line.split()) <= 4:
+                    out.append(("sender's name", line.strip()))
+            field = "sender's signature"
+        elif key == "notes":
+            field = "private notes"
+        else:
+            field = f"private {key}"
+        out += [(field, v) for v in _strings(value)]
+    for key, value in (register or {}).items():
+        field = _REGISTER.get(str(key))
+        if field:
+            out += [(field, v) for v in _strings(value)]
+    return out
+
+
+def refusal(report, text: str, field: str) -> tuple[str, str]:
+    """(what the text names, the fix) for a public text naming a withheld detail; never the value."""
+    if field in EXPOSURE_FIELDS:
+        return (f"the withheld {field} (exposure {report.exposure})",
+                f"remove it from the {text}, or set exposure: named if the editor allows it")
+    who = report.private.correspondent
+    where = f" (register: {who})" if field.startswith("correspondent's") and who else ""
+    return (f"the {field}{where}",
+            f"remove it from the {text}: what the desk knows about a source is never published")

@@ -30,7 +30,8 @@ class Ctx:
 
     def say(self, text: str = "") -> None:
         if not self.quiet:
-            click.echo(text)
+            from radio.text import printable
+            click.echo(printable(text))
 
 
 def hoist_globals(args: list[str]) -> list[str]:
@@ -252,13 +253,14 @@ def report_list(c: Ctx, week: str | None, status: str | None, as_json: bool, thr
         click.echo(json.dumps(qrows, ensure_ascii=False, indent=2) if as_json else render_quarantine(qrows, str(week)))
         return
     from radio.desk import list_rows, render_list
+    from radio.text import printable
     rows, errors = list_rows(c.station, week, status, lang)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         click.echo(render_list(rows, week, lang))
     for e in errors:
-        click.echo(f"error: {e.format_message()}", err=True)
+        click.echo(f"error: {printable(e.format_message())}", err=True)
     if errors:
         sys.exit(1)
 
@@ -385,14 +387,35 @@ def report_retract(c: Ctx, report_id: str, reason: str) -> None:
 
 # --- mail ------------------------------------------------------------------------------------------
 
-@cli.command()
+class IntakeGroup(RadioGroup):
+    """`radio intake WEEK --maildir DIR` takes mail in; `radio intake release ID --as CODENAME` is its one
+    subcommand. A first word that is no subcommand is the week of a plain intake."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["take", *args]
+        return super().parse_args(ctx, args)
+
+
+@cli.group(cls=IntakeGroup)
+def intake() -> None:
+    """Take correspondents' e-mail onto a week's desk, or release a quarantined message.
+
+    \b
+    Example:
+      radio intake 2026-W47 --maildir ~/Maildir/reports
+      radio intake release 0035c1b64291 --as lantern
+    """
+
+
+@intake.command("take", hidden=True)
 @week_arg
 @click.option("--maildir", type=click.Path(file_okay=False), help="A Maildir folder (holding cur/ and new/).")
 @click.option("--mbox", type=click.Path(dir_okay=False), help="An mbox file.")
 @click.option("--imap", help="imaps://HOST[:PORT]/FOLDER (TLS) or imap://... (STARTTLS); credentials from "
                              "RADIO_IMAP_USER/RADIO_IMAP_PASSWORD or private/mail-credentials.toml.")
 @pass_ctx
-def intake(c: Ctx, week: str, maildir: str | None, mbox: str | None, imap: str | None) -> None:
+def intake_take(c: Ctx, week: str, maildir: str | None, mbox: str | None, imap: str | None) -> None:
     """Take correspondents' e-mail onto WEEK's desk as unverified reports; the rest goes to quarantine.
 
     \b
@@ -403,6 +426,23 @@ def intake(c: Ctx, week: str, maildir: str | None, mbox: str | None, imap: str |
     from radio.mail.intake import intake as run_intake
     for line in run_intake(c.station, week, maildir=maildir, mbox=mbox, imap=imap).lines():
         c.say(line)
+
+
+@intake.command("release")
+@click.argument("qid", metavar="ID")
+@click.option("--as", "codename", required=True, help="The correspondent (codename in the register) it is from.")
+@click.option("--by", help="Who checked it (recorded in the report's history).")
+@pass_ctx
+def intake_release(c: Ctx, qid: str, codename: str, by: str | None) -> None:
+    """Take a quarantined message in as a report from CODENAME, after checking it by hand.
+
+    \b
+    Example:
+      radio intake release 0035c1b64291 --as lantern --by maria
+    """
+    from radio.mail.intake import release
+    rid, week = release(c.station, qid, codename, by=by)
+    c.say(f"released {qid} as {rid} in {week} (from {codename})")
 
 
 @cli.command()

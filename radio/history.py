@@ -9,6 +9,8 @@ An event is a JSON object with `at` (ISO time in the station's zone) and `event`
   check       `by`, `method`, optional `note` (desk only)
   correction  `note` (public)
   retraction  `reason` (public)
+  released    `correspondent`, `quarantine`, `reason`, optional `by` (desk only): a quarantined message an
+              editor took in by hand
 """
 
 from __future__ import annotations
@@ -172,6 +174,9 @@ def render(station: Station, report_id: str) -> str:
             text = f"correction (public): {e.get('note')}"
         elif kind == "retraction":
             text = f"retraction (public): {e.get('reason')}"
+        elif kind == "released":
+            text = (f"released from quarantine ({e.get('reason')}) as from {e.get('correspondent')}"
+                    + (f" by {e['by']}" if e.get("by") else ""))
         else:
             text = kind
         rows.append((_when(station, e["at"]), text))

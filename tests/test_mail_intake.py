@@ -99,7 +99,7 @@ def test_maildir_mbox_and_imap_give_the_same_reports(tmp_path, ca, dovecot):
     assert dockers.private.correspondent == "heron"
     extra = dockers.private.model_extra
     assert extra["message_id"] == "<plain-1@mail.example.org>"
-    assert "198.51.100.23" in extra["headers"]["received"]
+    assert "198.51.100.23" in str(extra["headers"]["received"])
     assert extra["authentication"]["results"] == [{"server": "mx.radio.example.org", "trusted": True,
                                                    "dkim": "pass", "spf": "pass"}]
     assert extra["signature"] == "Marta Invented\n+00 555 0142"

@@ -13,8 +13,9 @@ both sets without ever holding a detail in plain text. Every form starts with wh
   (ICU's SpoofChecker: Cyrillic ``Ѕ`` and Greek ``Ρ`` meet Latin ``S`` and ``P``), accents dropped, invisible
   characters removed, then split into words; written with one space between the words and also run together,
   so "Stone-⏎bridge", "Stone bridge", "**Stone**bridge" and "[Stone](x)bridge" all meet "Stonebridge".
-  The same words are also taken on the skeleton of their upper case (Cyrillic 'Н' looks like 'H', its 'н'
-  does not look like 'h') and transliterated to Latin letters (Unidecode: "Кедровый" meets "Kedrovyi").
+  Skeletons are taken starting from each character's lower case, its own case and its upper case (Cyrillic
+  'Н' looks like 'H', its 'н' does not look like 'h'; 'Ʀ' looks like 'R'), and the words are also
+  transliterated to Latin letters (Unidecode: "Кедровый" meets "Kedrovyi").
 - ``t:`` a phone number: its last seven digits, whatever its formatting, spacing, digits (fullwidth,
   Arabic-Indic) or country code. In a text, every run of seven digits in a row of digits and separators.
 - ``m:`` an e-mail address, case-folded on its skeleton. In a text also when it is written out ("at", "dot",
@@ -54,15 +55,42 @@ def _checker():
     return icu.SpoofChecker()
 
 
-@lru_cache(maxsize=65536)
-def skeleton(text: str, upper: bool = False) -> str:
-    """`text` as TR39 sees it: NFKC, case-folded, confusable skeleton, case-folded again, no accents or marks.
+@lru_cache(maxsize=None)
+def _settle(c: str, start: str) -> str:
+    """One character's skeleton, case-folded, taken again until it stays the same: Cyrillic 'Ԁ' has no
+    skeleton of its own but its small letter's is 'd'; 'Ʀ' is 'R', so 'r'."""
+    x = c.casefold() if start == "lower" else c.upper() if start == "upper" else c
+    for _ in range(4):
+        y = str(_checker().getSkeleton(0, x)).casefold()
+        if y == x:
+            break
+        x = y
+    return x
 
-    With `upper` the skeleton is taken of the upper-case text: Cyrillic 'н' is no look-alike of 'h', but its
-    capital 'Н' is one of 'H', so a word is compared in both cases."""
+
+VARIANTS = ("lower", "as-is", "upper")
+_ORDER = {"lower": ("lower", "as-is", "upper"), "as-is": ("as-is", "lower", "upper"),
+          "upper": ("upper", "as-is", "lower")}
+
+
+@lru_cache(maxsize=None)
+def _fold(c: str, start: str) -> str:
+    """The character's settled skeleton from `start`; if that is no plain letter, from the other cases
+    (Greek 'Τ' is 't' as it is, Armenian 'Ռ' is 'n' in its small letter: one word may hold both)."""
+    tries = [_settle(c, s) for s in _ORDER[start]]
+    return next((t for t in tries if t.isascii()), tries[0])
+
+
+@lru_cache(maxsize=65536)
+def skeleton(text: str, start: str = "lower") -> str:
+    """`text` as TR39 sees it: NFKC, invisible characters removed, every character mapped to its confusable
+    skeleton and case-folded (until that settles), accents and other marks dropped.
+
+    `start` says which case each character is taken in first: its lower case (so 'I' and 'i' meet), as it is
+    (so 'Ʀ' meets 'R' and 'Ԁ' meets 'd' in one word), or its upper case (so 'I' meets 'l' whatever the case
+    around it). A word is compared in all three."""
     text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
-    text = text.upper() if upper else text.casefold()
-    text = str(_checker().getSkeleton(0, text)).casefold()  # the skeleton of 'o' is 'o', of '0' it is 'O'
+    text = "".join(_fold(c, start) for c in text)
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
@@ -84,20 +112,20 @@ def _unmark(text: str) -> str:
 
 
 def _spellings(text: str) -> list[list[str]]:
-    """The text's words three ways: on the skeleton of its lower case, of its upper case, and transliterated to
-    Latin letters. Skeletons are taken per whitespace-separated chunk, so a look-alike that is not a letter
+    """The text's words four ways: on each of the three skeletons, and transliterated to Latin letters. Skeletons are taken per whitespace-separated chunk, so a look-alike that is not a letter
     ('|' for 'l', '0' for 'o') becomes the letter it imitates before the chunk is split into words."""
     from unidecode import unidecode
     chunks = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).split()
-    lower: list[str] = []
-    upper: list[str] = []
-    for chunk in chunks:
-        lower += _WORD.findall(skeleton(chunk))
-        upper += _WORD.findall(skeleton(chunk, upper=True))
+    out: list[list[str]] = []
+    for start in VARIANTS:
+        words: list[str] = []
+        for chunk in chunks:
+            words += _WORD.findall(skeleton(chunk, start))
+        out.append(words)
     plain = "".join(c for c in unicodedata.normalize("NFKD", " ".join(chunks).casefold())
                     if not unicodedata.combining(c))
-    latin = re.findall(r"[a-z0-9]+", unidecode(plain).lower())
-    return [lower, upper, latin]
+    out.append(re.findall(r"[a-z0-9]+", unidecode(plain).lower()))
+    return out
 
 
 def _word_forms(words: list[str]) -> set[str]:

@@ -49,8 +49,13 @@ def _strings(value: object) -> list[str]:
 
 
 def source_details(private: dict, register: dict | None) -> list[tuple[str, str]]:
-    """Every (field, value) the desk knows about the report's source."""
+    """Every (field, value) the desk knows about the report's source: its register entry first (what a refusal
+    names is then the plainest field), then the private block."""
     out: list[tuple[str, str]] = []
+    for key, value in (register or {}).items():
+        field = _REGISTER.get(str(key))
+        if field:
+            out += [(field, v) for v in _strings(value)]
     for key, value in (private or {}).items():
         if key in _BOOKKEEPING or value is None:
             continue
@@ -71,10 +76,6 @@ def source_details(private: dict, register: dict | None) -> list[tuple[str, str]
         else:
             field = f"private {key}"
         out += [(field, v) for v in _strings(value)]
-    for key, value in (register or {}).items():
-        field = _REGISTER.get(str(key))
-        if field:
-            out += [(field, v) for v in _strings(value)]
     return out
 
 

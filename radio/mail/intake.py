@@ -212,6 +212,8 @@ def _dkim(raw: bytes, dnsfunc=None) -> tuple[str, str | None]:
         d = dkim.DKIM(raw)
         ok = d.verify(dnsfunc=dnsfunc) if dnsfunc else d.verify()
         domain = d.domain.decode("ascii", "replace").lower() if isinstance(d.domain, bytes) else d.domain
+    except dkim.ValidationError:  # the body or a signed header changed after signing
+        return "fail", None
     except Exception as e:  # noqa: BLE001 (dkimpy raises many kinds; any of them means "not verified")
         return f"error ({type(e).__name__})", None
     return ("pass" if ok else "fail"), domain
@@ -502,20 +504,20 @@ def quarantine_dir(station: Station, week: str) -> Path:
     return station.private_dir / "quarantine" / week
 
 
-def seen_message_ids(station: Station) -> dict[str, str | None]:
-    """Every Message-ID already on the desk (any week) or in the quarantine, with the digest of the content it
-    came with (None where that was not recorded)."""
-    seen: dict[str, str | None] = {}
+def seen_message_ids(station: Station) -> dict[str, set[str | None]]:
+    """Every Message-ID already on the desk (any week) or in the quarantine, with the digests of the contents
+    it came with (None where that was not recorded)."""
+    seen: dict[str, set[str | None]] = {}
     for path in sorted(station.root.glob("episodes/*/reports/*.md")):
         text = path.read_text(encoding="utf-8", errors="replace")
         m = re.search(r"(?m)^\s+message_id:\s*['\"]?(<[^>\s]+>)", text)
         if m:
             d = re.search(r"(?m)^\s+content_digest:\s*['\"]?([0-9a-f]{64})", text)
-            seen.setdefault(m.group(1), d.group(1) if d else None)
+            seen.setdefault(m.group(1), set()).add(d.group(1) if d else None)
     for path in sorted((station.private_dir / "quarantine").glob("*/*.json")):
         try:
             rec = json.loads(path.read_text(encoding="utf-8"))
-            seen.setdefault(rec["message_id"], rec.get("content_digest"))
+            seen.setdefault(rec["message_id"], set()).add(rec.get("content_digest"))
         except (ValueError, KeyError, OSError):
             continue
     return seen
@@ -611,7 +613,8 @@ def take_in(station: Station, week: str, items: list[Incoming], *, dnsfunc=None)
     return outcome
 
 
-def _one(station: Station, week: str, item: Incoming, staging: Path, seen: dict[str, str | None], register: dict,
+def _one(station: Station, week: str, item: Incoming, staging: Path, seen: dict[str, set[str | None]],
+         register: dict,
          max_bytes: int, dnsfunc, monday: dt.date, outcome: Outcome) -> None:
     cfg = station.config.mail
     with item.open() as f:
@@ -628,19 +631,16 @@ def _one(station: Station, week: str, item: Incoming, staging: Path, seen: dict[
     digest = hashlib.sha256(f"{sender}\n".encode() + scan.digest.encode()).hexdigest()
     qid = short_id(mid)
     if mid in seen:
-        if seen[mid] in (None, digest):  # the same message delivered again
+        if seen[mid] & {None, digest}:  # the same message delivered again
             outcome.duplicates.append(qid)
             return
         qid = short_id(f"{mid} {digest}")
-        if f"{mid} {digest}" in seen:
-            outcome.duplicates.append(qid)
-            return
         reason = "the Message-ID of a message already taken in, with another sender or other content"
         _quarantine(station, week, qid, mid, item, reason, head, scan, digest)
         outcome.quarantined.append((qid, reason))
-        seen[f"{mid} {digest}"] = digest
+        seen[mid].add(digest)
         return
-    seen[mid] = digest
+    seen[mid] = {digest}
     if scan.over is not None or scan.text_over:
         reason = (f"attachment of {scan.over / 1e6:.2f} MB is over the {max_bytes / 1e6:g} MB limit"
                   if scan.over is not None else f"the text of the message is over {HEAD_MAX / 1e6:g} MB")

@@ -292,7 +292,7 @@ def test_attachments_of_a_same_named_report_in_another_week_keep_their_own_folde
     again = first.replace(b"<attach-1@mail.example.org>", b"<attach-2@mail.example.org>")
     assert run("intake", IN_WEEK, "--maildir", str(write_maildir(tmp_path / "A", [("a", first)]))).exit_code == 0
     r = run("intake", "2026-W50", "--maildir", str(write_maildir(tmp_path / "B", [("b", again)])))
-    assert r.exit_code == 0 and r.out.startswith("took in smelter-canteen-workers-win-a-raise (from lantern)")
+    assert r.exit_code == 0 and r.out.startswith("took in smelter-canteen-workers-win-a-raise (from lantern")
     intake = root / "private" / "intake"
     folders = sorted(p.name for p in intake.iterdir() if p.is_dir())
     assert folders == ["smelter-canteen-workers-win-a-raise", f"smelter-canteen-workers-win-a-raise-2026-W50-"

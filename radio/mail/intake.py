@@ -570,7 +570,8 @@ def _sort_key(item: Incoming) -> tuple:
         stamp = when.timestamp() if when.tzinfo else when.replace(tzinfo=dt.timezone.utc).timestamp()
     except (TypeError, ValueError, IndexError):
         stamp = float("inf")
-    return (stamp, str(msg.get("Message-ID", "")).strip(), hashlib.sha256(head).hexdigest(), item.where)
+    # a copy that came through fewer servers (fewer trace headers, so shorter) before its redeliveries
+    return (stamp, str(msg.get("Message-ID", "")).strip(), len(head), hashlib.sha256(head).hexdigest(), item.where)
 
 
 HEAD_MAX = 16_000_000  # the text and headers of one message, kept in memory to be parsed

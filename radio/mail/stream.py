@@ -42,36 +42,120 @@ class Scan:
     text_over: bool = False  # the kept text alone is over the head limit
 
 
-class _Lines:
+class _Reader:
+    """The message in blocks, handed out as lines (headers, text) or as runs of body up to the next delimiter
+    (attachments: found with bytes.find, never line by line). Counts what it reads, keeps the first bytes, and
+    digests the body as it is handed out."""
+
+    BLOCK = 1 << 20
+
     def __init__(self, fp: BinaryIO, scan: Scan):
         self.fp = fp
         self.scan = scan
-        self.pushed: bytes | None = None
+        self.buf = b""
+        self.pos = 0
+        self.eof = False
         self.in_body = False
-        self.blank = 0
         self.body_hash = hashlib.sha256()
+        self.held = b""  # trailing line breaks not yet digested: blank lines at the very end are no content
+        self.again = False
+
+    def _fill(self) -> bool:
+        if self.eof:
+            return False
+        data = self.fp.read(self.BLOCK)
+        if not data:
+            self.eof = True
+            return False
+        s = self.scan
+        if len(s.first) < FIRST_BYTES:
+            s.first += data[:FIRST_BYTES - len(s.first)]
+        s.size += len(data)
+        self.buf = self.buf[self.pos:] + data
+        self.pos = 0
+        return True
+
+    def _digest(self, data: bytes) -> None:
+        # line endings (LF or CRLF, as a mailbox stores them) and blank lines at the end (as a server adds them)
+        # are no part of the content
+        if not self.in_body or not data:
+            return
+        data = (self.held + data).replace(b"\r\n", b"\n")
+        body = data.rstrip(b"\r\n")
+        self.held = data[len(body):]
+        self.body_hash.update(body)
 
     def next(self) -> bytes:
-        if self.pushed is not None:
-            line, self.pushed = self.pushed, None
-            return line
-        line = self.fp.readline(LINE_MAX)
-        if line:
-            s = self.scan
-            if len(s.first) < FIRST_BYTES:
-                s.first += line[:FIRST_BYTES - len(s.first)]
-            s.size += len(line)
-            if self.in_body:  # line endings (LF or CRLF, as a mailbox stores them) and blank lines at the end
-                text = line.rstrip(b"\r\n")  # (as a server adds them) are no part of the content
-                if not text.strip():
-                    self.blank += 1
+        """One line with its line break; b"" at the end."""
+        while True:
+            i = self.buf.find(b"\n", self.pos)
+            if i >= 0 or len(self.buf) - self.pos >= LINE_MAX or not self._fill():
+                end = i + 1 if i >= 0 else min(len(self.buf), self.pos + LINE_MAX)
+                line = self.buf[self.pos:end]
+                self.pos = end
+                if self.again:
+                    self.again = False
                 else:
-                    self.body_hash.update(b"\n" * self.blank + text + b"\n")
-                    self.blank = 0
-        return line
+                    self._digest(line)
+                return line
 
     def back(self, line: bytes) -> None:
-        self.pushed = line
+        """Put back the line just read (a delimiter, for the multipart that owns it)."""
+        self.pos -= len(line)
+        self.again = True  # digested already: not again when it is read again
+
+    def _delimiter_at(self, j: int, boundary: bytes) -> bool:
+        k = j + 2 + len(boundary)
+        if self.buf[j:k] != b"--" + boundary:
+            return False
+        after = self.buf[k:k + 1]
+        return after in (b"-", b" ", b"\t", b"\r", b"\n") or (not after and self.eof)
+
+    def _find(self, stack: list[bytes]) -> int | None:
+        """Where the line break before the next delimiter line is, if it is in the buffer."""
+        best = None
+        for b in stack:
+            at = self.pos
+            while True:
+                i = self.buf.find(b"\n--" + b, at)
+                if i < 0 or (best is not None and i >= best):
+                    break
+                if self._delimiter_at(i + 1, b):
+                    best = i
+                    break
+                at = i + 1
+        return best
+
+    def body(self, stack: list[bytes]):
+        """Runs of an attachment's body up to the line break before the next delimiter of any open multipart
+        (which is left to be read as a line), or to the end."""
+        longest = max((len(b) for b in stack), default=0) + 6
+        while len(self.buf) - self.pos < longest and self._fill():
+            pass
+        if any(self._delimiter_at(self.pos, b) for b in stack):
+            return  # an empty body
+        while True:
+            i = self._find(stack)
+            if i is not None:
+                run = self.buf[self.pos:i]
+                self.pos = i + 1
+                self._digest(run + b"\n")
+                yield run
+                return
+            safe = len(self.buf) - longest
+            if safe > self.pos:
+                run = self.buf[self.pos:safe]
+                self.pos = safe
+                self._digest(run)
+                yield run
+            if not self._fill():
+                i = self._find(stack)
+                run = self.buf[self.pos:i if i is not None else len(self.buf)]
+                self.pos = i + 1 if i is not None else len(self.buf)
+                self._digest(run + (b"\n" if i is not None else b""))
+                if run:
+                    yield run
+                return
 
 
 def _eol(line: bytes) -> tuple[bytes, bytes]:
@@ -119,7 +203,6 @@ class _Sink:
         self.limit = limit
         self.size = 0
         self.carry = b""
-        self.eol = b""
         path.parent.mkdir(parents=True, exist_ok=True)
         self.f: BinaryIO | None = open(path, "wb")
 
@@ -134,12 +217,13 @@ class _Sink:
             return
         self.f.write(data)
 
-    def line(self, line: bytes) -> None:
+    def run(self, data: bytes) -> None:
         if self.cte == "base64":
+            chunk = self.carry + data.translate(None, b" \t\r\n")
             if self.f is None:  # past the limit: count what the rest decodes to, do not decode it
-                self.size += len(bytes(c for c in line if c not in b"\r\n \t=")) * 3 // 4
+                self.size += len(chunk.rstrip(b"=")) * 3 // 4
+                self.carry = b""
                 return
-            chunk = self.carry + b"".join(line.split())
             keep = len(chunk) - len(chunk) % 4
             self.carry = chunk[keep:]
             if keep:
@@ -147,12 +231,15 @@ class _Sink:
                     self._write(binascii.a2b_base64(chunk[:keep]))
                 except binascii.Error:
                     pass
-        elif self.cte == "quoted-printable":
-            self._write(binascii.a2b_qp(line))
-        else:  # 7bit, 8bit, binary: the line break before a delimiter belongs to the delimiter
-            text, eol = _eol(line)
-            self._write(self.eol + text)
-            self.eol = eol
+        elif self.cte == "quoted-printable":  # decoded by whole lines: a soft break may span two runs
+            data = self.carry + data
+            cut = data.rfind(b"\n") + 1
+            self.carry = data[cut:]
+            self._write(binascii.a2b_qp(data[:cut]))
+        else:  # 7bit, 8bit, binary: the CR of the line break before a delimiter belongs to the delimiter
+            data = self.carry + data
+            self.carry = b"\r" if data.endswith(b"\r") else b""
+            self._write(data[:len(data) - len(self.carry)])
 
     def close(self) -> None:
         if self.cte == "base64" and self.carry and self.f is not None:
@@ -160,6 +247,8 @@ class _Sink:
                 self._write(binascii.a2b_base64(self.carry + b"=" * (-len(self.carry) % 4)))
             except binascii.Error:
                 pass
+        elif self.cte == "quoted-printable" and self.carry:
+            self._write(binascii.a2b_qp(self.carry))
         if self.f is not None:
             self.f.close()
 
@@ -174,7 +263,7 @@ def _is_attachment(msg) -> bool:
 def scan(fp: BinaryIO, staging: Path, *, limit: int, head_max: int) -> Scan:
     """Read a whole message from `fp`; attachments go to files under `staging` (which must not exist yet)."""
     s = Scan()
-    lines = _Lines(fp, s)
+    lines = _Reader(fp, s)
     head = bytearray()
     stack: list[bytes] = []
     parser = BytesHeaderParser(policy=policy.compat32)
@@ -219,13 +308,8 @@ def scan(fp: BinaryIO, staging: Path, *, limit: int, head_max: int) -> Scan:
             n = len(s.files) + 1
             sink = _Sink(staging / f"{n:04d}", (msg.get("Content-Transfer-Encoding") or "7bit").strip().lower(),
                          limit)
-            while True:
-                line = lines.next()
-                if not line or (stack and _boundary_of(line, stack)):
-                    if line:
-                        lines.back(line)
-                    break
-                sink.line(line)
+            for run in lines.body(stack):
+                sink.run(run)
             sink.close()
             s.files.append(sink.path)
             s.sizes.append(sink.size)

@@ -348,6 +348,25 @@ def report_history(c: Ctx, report_id: str) -> None:
     click.echo(render_history(c.station, report_id))
 
 
+@report.command("rename")
+@click.argument("report_id")
+@click.argument("new_id")
+@pass_ctx
+def report_rename(c: Ctx, report_id: str, new_id: str) -> None:
+    """Change a report's desk id everywhere on the desk: report, translations, history, rundowns, takes.
+
+    An id is made from the title the report was filed under; one that names what the report withholds is
+    refused like any public text, and this is how it is fixed.
+
+    \b
+    Example:
+      radio report rename second-teacher-sacked-at-stonebridge second-teacher-sacked
+    """
+    from radio.rename import rename
+    for line in rename(c.station, report_id, new_id):
+        c.say(line)
+
+
 @report.command("correct")
 @click.argument("report_id")
 @click.option("--note", required=True, help="What was corrected (public: shown under the item and on the "

@@ -9,6 +9,7 @@ An event is a JSON object with `at` (ISO time in the station's zone) and `event`
   check       `by`, `method`, optional `note` (desk only)
   correction  `note` (public)
   retraction  `reason` (public)
+  renamed     `from` (desk only): the report's earlier id
   released    `correspondent`, `quarantine`, `reason`, optional `by` (desk only): a quarantined message an
               editor took in by hand
 """
@@ -174,6 +175,8 @@ def render(station: Station, report_id: str) -> str:
             text = f"correction (public): {e.get('note')}"
         elif kind == "retraction":
             text = f"retraction (public): {e.get('reason')}"
+        elif kind == "renamed":
+            text = f"renamed from {e.get('from')}"
         elif kind == "released":
             text = (f"released from quarantine ({e.get('reason')}) as from {e.get('correspondent')}"
                     + (f" by {e['by']}" if e.get("by") else ""))

@@ -81,6 +81,9 @@ def source_details(private: dict, register: dict | None) -> list[tuple[str, str]
 
 def refusal(report, text: str, field: str) -> tuple[str, str]:
     """(what the text names, the fix) for a public text naming a withheld detail; never the value."""
+    if text == "id":
+        what = f"the withheld {field} (exposure {report.exposure})" if field in EXPOSURE_FIELDS else f"the {field}"
+        return what, f"rename the report: radio report rename {report.id} NEW-ID"
     if field in EXPOSURE_FIELDS:
         return (f"the withheld {field} (exposure {report.exposure})",
                 f"remove it from the {text}, or set exposure: named if the editor allows it")

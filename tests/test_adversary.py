@@ -465,3 +465,44 @@ def _skeleton_leaks(paths: list[Path], values: list[str]) -> list[tuple[str, str
                 text = norm(data.decode(enc, errors="ignore"))
                 found += [(str(f), v) for v, n in wanted if len(n) >= 5 and n in text]
     return sorted(set(found))
+
+
+def test_a_telling_desk_id_is_refused_and_renamed_everywhere_in_one_step(tmp_path):
+    root = copy_station(tmp_path / "st", editions=True)
+    run = runner_for(root)
+    week = root / "episodes" / "2026-W47"
+    reports = week / "reports"
+    old, new = "teacher-sacked-at-stonebridge-school-no-4", "second-teacher-sacked"
+    for p in sorted(reports.glob("teacher-dismissed-after-meeting*.md")):
+        target = reports / p.name.replace("teacher-dismissed-after-meeting", old)
+        target.write_text(p.read_text(encoding="utf-8").replace("id: teacher-dismissed-after-meeting", f"id: {old}"),
+                          encoding="utf-8")
+        p.unlink()
+    r = run("report", "show", old)
+    assert r.exit_code == 1
+    assert r.err == (f"error: {reports / (old + '.md')}: the id names the withheld place (exposure none) "
+                     f"(rename the report: radio report rename {old} NEW-ID)\n")
+    # on the desk it has a history, a rundown item in each edition, a take, and a draft
+    from radio import history
+    from radio.station import Station
+    history.append(Station.open(root), "2026-W47", old, "status", to="verified", **{"from": "unverified"})
+    rundown = week / "rundown.yaml"
+    rundown.write_text(f"week: 2026-W47\nitems:\n  - id: {old}\n    type: read\n    host: anna\n    report: {old}\n"
+                       f"  - id: close\n    type: read\n    host: anna\n    text: Goodbye.  # {old} stays in comments\n")
+    (week / "segments").mkdir()
+    (week / "segments" / f"{old}.take-1.ogg").write_bytes(b"fictional take")
+    (week / "segments" / f"{old}.wav").write_bytes(b"fictional recording")
+    r = run("report", "rename", old, new)
+    assert r.exit_code == 0, r.err
+    assert r.out == (f"renamed {old} to {new} in 2026-W47: history, recordings, report, rundown, translations\n")
+    assert sorted(p.name for p in reports.glob(f"{new}*")) == [f"{new}.fr.md", f"{new}.md", f"{new}.ru.md"]
+    assert not list(reports.glob(f"{old}*")) and not list((week / "segments").glob(f"{old}*"))
+    assert sorted(p.name for p in (week / "segments").iterdir()) == [f"{new}.take-1.ogg", f"{new}.wav"]
+    text = rundown.read_text()
+    assert f"  - id: {new}\n" in text and f"    report: {new}\n" in text and f"# {old} stays" in text
+    assert f"id: {new}\n" in (reports / f"{new}.md").read_text()
+    assert run("report", "show", new).exit_code == 0
+    assert "renamed from " + old in run("report", "history", new).out
+    # a name that is taken is refused before anything moves
+    r = run("report", "rename", new, "pit-strike-second-week")
+    assert r.exit_code == 1 and "already exists" in r.err and (reports / f"{new}.md").is_file()

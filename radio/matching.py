@@ -246,6 +246,15 @@ def proper_nouns(text: str) -> list[str]:
 
 def detail_forms(detail: str, kind: str) -> set[str]:
     """Every canonical form in which `detail` (of `kind`, one of KINDS) must be caught."""
+    return set(_detail_forms(detail or "", kind))
+
+
+@lru_cache(maxsize=4096)
+def _detail_forms(detail: str, kind: str) -> frozenset[str]:
+    return frozenset(_forms(detail, kind))
+
+
+def _forms(detail: str, kind: str) -> set[str]:
     if kind not in KINDS:
         raise ValueError(f"unknown kind of detail {kind!r}")
     detail = detail or ""

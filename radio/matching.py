@@ -25,9 +25,9 @@ A text's words are taken as every run of up to MAX_WORDS words, and the last wor
 by up to SUFFIX letters: a word that starts with a name names it ("Kestrel Ridge's", "Stonebridger",
 Russian "Стоунбриджа"), one that only ends with it does not ("UnKestrel").
 
-Kinds of detail: ``name`` (a person: each part of three letters or more is a detail by itself too, so
-"Thanks, Sofia" names Sofia Imaginary), ``place`` (the whole name only), ``phone``, ``email``, and ``text``
-(free text the desk wrote: the phones and addresses in it, its proper nouns, and the whole of it when short).
+Kinds of detail: ``name`` and ``place`` (the whole of it: radio/sources.py makes each part of a person's name
+a detail of its own, so "Thanks, Sofia" names Sofia Imaginary), ``phone``, ``email``, and ``text`` (free text
+the desk wrote: the phones and addresses in it, its proper nouns, and the whole of it when short).
 """
 
 from __future__ import annotations
@@ -284,8 +284,6 @@ def _forms(detail: str, kind: str) -> set[str]:
         return forms
     for words in _spellings(detail):
         forms |= _word_forms(words)
-        if kind == "name":
-            forms |= {f"w:{w}" for w in words if len(w) >= 3}
     return forms
 
 

@@ -80,6 +80,7 @@ class Report(BaseModel):
     _gap: str | None = PrivateAttr(default=None)  # why this edition cannot air it (no checked translation)
     _source: Path | None = PrivateAttr(default=None)  # the file its public text came from
     _register: dict | None = PrivateAttr(default=None)  # its correspondent's entry in private/correspondents.yaml
+    _public_names: frozenset = PrivateAttr(default=frozenset())  # name parts the station publishes (its hosts)
 
     @field_validator("lang")
     @classmethod
@@ -366,9 +367,11 @@ def find_report(station: Station, report_id: str, week: str | None = None) -> Re
 
 def _with_register(station: Station, rf: ReportFile) -> ReportFile:
     """The report with its correspondent's register entry, whose every detail it withholds."""
+    from radio.sources import public_names
     from radio.station import correspondents
     entry = correspondents(station).get(rf.report.private.correspondent or "")
     rf.report._register = entry if isinstance(entry, dict) else None
+    rf.report._public_names = public_names(station.config)
     return rf
 
 
@@ -596,7 +599,7 @@ def withheld_details(report: Report) -> list[tuple[str, str]]:
     if report.exposure == "none":
         details += [("region", report.region or "")]
     details += [(field, alias) for field, _ in list(details) for alias in report.aliases.get(field, [])]
-    details += source_details(report.private.model_dump(), report._register)
+    details += source_details(report.private.model_dump(), report._register, report._public_names)
     seen: set[tuple[str, str]] = set()
     return [d for d in details if d[1].strip() and not (d in seen or seen.add(d))]
 

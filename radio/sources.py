@@ -48,9 +48,35 @@ def _strings(value: object) -> list[str]:
     return []
 
 
-def source_details(private: dict, register: dict | None) -> list[tuple[str, str]]:
+_NAMES = ("correspondent's name", "correspondent's alias", "sender's name")
+
+
+def _with_parts(details: list[tuple[str, str]], public_names: frozenset[str]) -> list[tuple[str, str]]:
+    """Each part of a person's name is a detail of its own ("Thanks, Sofia"), unless it is part of a name the
+    station publishes anyway (a host called Pavel does not name a correspondent called Pavel)."""
+    from radio.matching import detail_forms
+    out = []
+    for field, value in details:
+        out.append((field, value))
+        if field in _NAMES:
+            parts = re.findall(r"[^\W\d_]{3,}", value)
+            if len(parts) > 1:  # compared as the matcher compares them: Павел is Pavel
+                out += [(field, p) for p in parts if detail_forms(p, "name").isdisjoint(public_names)]
+    return out
+
+
+def public_names(config) -> frozenset[str]:
+    """The matcher's forms of every part of the names the station publishes itself: its hosts', in every
+    edition."""
+    from radio.matching import detail_forms
+    names = [h.name for h in config.hosts] + [h.name for ed in getattr(config, "editions", []) for h in ed.hosts]
+    return frozenset(f for n in names for p in re.findall(r"[^\W\d_]{3,}", n) for f in detail_forms(p, "name"))
+
+
+def source_details(private: dict, register: dict | None,
+                   published: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
     """Every (field, value) the desk knows about the report's source: its register entry first (what a refusal
-    names is then the plainest field), then the private block."""
+    names is then the plainest field), then the private block. `published`: public_names()."""
     out: list[tuple[str, str]] = []
     for key, value in (register or {}).items():
         field = _REGISTER.get(str(key))
@@ -76,7 +102,7 @@ def source_details(private: dict, register: dict | None) -> list[tuple[str, str]
         else:
             field = f"private {key}"
         out += [(field, v) for v in _strings(value)]
-    return out
+    return _with_parts(out, published)
 
 
 def refusal(report, text: str, field: str) -> tuple[str, str]:

@@ -225,8 +225,15 @@ def _email_candidates(text: str, out: set[str]) -> None:
 
 # --- the two sides ----------------------------------------------------------------------------------------
 
+# capitalised in English, yet no name: a note saying "on Friday" withholds no Friday
+_NOT_NAMES = frozenset("""i monday tuesday wednesday thursday friday saturday sunday january february march april
+may june july august september october november december mondays tuesdays wednesdays thursdays fridays saturdays
+sundays""".split())
+
+
 def proper_nouns(text: str) -> list[str]:
-    """Runs of capitalised words that do not start a sentence: the names in what the desk wrote."""
+    """Runs of capitalised words that do not start a sentence: the names in what the desk wrote (weekdays and
+    months are not names)."""
     found: list[str] = []
     run: list[str] = []
     end = 0
@@ -236,7 +243,7 @@ def proper_nouns(text: str) -> list[str]:
             found.append(" ".join(run))
             run = []
         before = text[:m.start()].rstrip()
-        if word[0].isupper() and before and before[-1] not in ".!?:;":
+        if word[0].isupper() and before and before[-1] not in ".!?:;" and word.casefold() not in _NOT_NAMES:
             run.append(word)
         end = m.end()
     if run:

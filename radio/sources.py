@@ -102,6 +102,8 @@ def source_details(private: dict, register: dict | None,
         else:
             field = f"private {key}"
         out += [(field, v) for v in _strings(value)]
+    # a value of one or two letters ("x" as a codename) is no detail a reader could recognise
+    out = [(f, v) for f, v in out if len(re.sub(r"[\W_]", "", v)) >= 3]
     return _with_parts(out, published)
 
 

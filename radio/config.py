@@ -421,6 +421,9 @@ class Mail(_Model):
     # intake
     max_attachment_mb: Annotated[float, Field(gt=0, le=100)] = 10.0
     authserv_id: str | None = None  # trust only Authentication-Results added by this server
+    # a message from a known address whose sender is not verified (DKIM, our server's results): taken in and
+    # marked on the desk, or quarantined
+    unverified: Literal["mark", "quarantine"] = "mark"
 
     @field_validator("unsubscribe_url")
     @classmethod

@@ -29,7 +29,8 @@ class RadioError(click.ClickException):
         super().__init__(" ".join(text.split()) if "\n" in text else text)
 
     def show(self, file=None) -> None:  # one line, no "Error:" noise beyond a prefix
-        click.echo(f"error: {self.format_message()}", err=True, file=file)
+        from radio.text import printable
+        click.echo(f"error: {printable(self.format_message())}", err=True, file=file)
 
 
 class ConfigError(RadioError):

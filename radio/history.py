@@ -9,6 +9,9 @@ An event is a JSON object with `at` (ISO time in the station's zone) and `event`
   check       `by`, `method`, optional `note` (desk only)
   correction  `note` (public)
   retraction  `reason` (public)
+  renamed     `from` (desk only): the report's earlier id
+  released    `correspondent`, `quarantine`, `reason`, optional `by` (desk only): a quarantined message an
+              editor took in by hand
 """
 
 from __future__ import annotations

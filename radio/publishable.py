@@ -34,7 +34,10 @@ def on_air_ready(report: Report, policy: Verification) -> str | None:
     conflict = exposure_conflict(report)
     if conflict:
         name, field, _ = conflict
-        return f"names its withheld {field} in the {name} (exposure {report.exposure})"
+        from radio.sources import EXPOSURE_FIELDS
+        if field in EXPOSURE_FIELDS:
+            return f"names its withheld {field} in the {name} (exposure {report.exposure})"
+        return f"names the {field} in the {name}"
     return None
 
 

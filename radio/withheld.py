@@ -29,46 +29,20 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
-@lru_cache(maxsize=4096)
-def _fold(text: str) -> str:
-    """Text in one comparable form: transliterated to Latin (Unidecode), case-folded, words single-spaced."""
-    return " ".join(re.findall(r"[a-z0-9]+", unidecode(normalise(text))))
-
-
 def withheld_details(report: Report) -> list[tuple[str, str]]:
-    """(field, value) for every detail the report's exposure keeps off the air, with the aliases it lists."""
+    """(field, value) for every detail kept off the air: what the exposure withholds (with the aliases it lists),
+    everything the private block says about the source, and the correspondent's register entry.
+    Fields say what kind of detail it is (radio/sources.py); error messages name them, never the values."""
+    from radio.sources import source_details
     details: list[tuple[str, str]] = []
     if report.exposure in ("regional", "none"):
         details += [("place", report.place or ""), ("workplace", report.workplace or "")]
     if report.exposure == "none":
         details += [("region", report.region or "")]
     details += [(field, alias) for field, _ in list(details) for alias in report.aliases.get(field, [])]
-    return [(f, v) for f, v in details if v.strip()]
-
-
-@lru_cache(maxsize=4096)
-def _name_pattern(value: str) -> re.Pattern | None:
-    words = re.findall(r"[^\W_]+", normalise(value))
-    if not words:
-        return None
-    # A word that starts with the name names it ("Kestrel Ridge's", "KestrelRidge", "Kestrel-Ridge").
-    return re.compile(r"(?<![^\W_])" + r"[\W_]*".join(map(re.escape, words)))
-
-
-def _mentions(text: str, name: str) -> bool:
-    """Whether `text` names `name`: in its own script on normalised text (case, every kind of space, soft
-    hyphens and accents ignored; a word that starts with the name counts), or transliterated, in any script:
-    'Кедровый' is caught as 'Kedrovyi' and back."""
-    pat = _name_pattern(name)
-    if pat is not None and pat.search(normalise(text)):
-        return True
-    folded = _fold(name)
-    if not folded:
-        return False
-    # a name first written in another script is matched with a short ending too: Russian declines names
-    # (Стоунбридж, в Стоунбридже), so the transliterated stem is what stays the same
-    ending = "[a-z]{0,3}" if not name.isascii() else ""
-    return bool(re.search(rf"(?<![a-z0-9]){re.escape(folded)}{ending}(?![a-z0-9])", _fold(text)))
+    details += source_details(report.private.model_dump(), report._register, report._public_names)
+    seen: set[tuple[str, str]] = set()
+    return [d for d in details if d[1].strip() and not (d in seen or seen.add(d))]
 
 
 def find_withheld(text: str, details: list[tuple[str, str]]) -> tuple[str, str] | None:
@@ -76,11 +50,17 @@ def find_withheld(text: str, details: list[tuple[str, str]]) -> tuple[str, str] 
 
     The one place where "does this public text name that detail?" is decided: the desk's own text, its
     translations, the producer's words in the rundown and everything generated from them all pass through it.
+    Both sides are compared as sets of canonical forms (radio/matching.py: confusable skeletons, phone numbers
+    as numbers, addresses in their written-out forms, words rejoined across lines and markup).
     """
     if not text or not details:
         return None
+    from radio import matching
+    from radio.sources import kind_of
+    found = matching.text_candidates(text)
     for field, value in details:
-        if _mentions(text, value):
+        forms = matching.detail_forms(value, kind_of(field))
+        if forms and not forms.isdisjoint(found):
             return field, value
     return None
 
@@ -89,7 +69,8 @@ def public_texts(report: Report) -> dict[str, str]:
     """Every text of a report that is published as written."""
     return {"title": report.title, "attribution": report.attribution or "", "appeal": report.appeal or "",
             "sector": report.sector or "", "text": report.body,
-            "thread": (report.thread or "").replace("-", " ")}  # a thread's name is shown on the site
+            "thread": (report.thread or "").replace("-", " "),  # a thread's name is shown on the site
+            "id": report.id.replace("-", " ")}  # a desk id is published in links and anchors
 
 
 def exposure_conflict(report: Report) -> tuple[str, str, str] | None:

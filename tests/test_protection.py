@@ -249,7 +249,7 @@ def test_line_wrapping_does_not_beat_the_report_check(station, body):
     edit(path, f"Write to the {TOWN} strike", "Write to the strike")
     edit(path, f"Workers in {TOWN} held a meeting today.", body)
     r = run("report", "show", "first-story")
-    assert r.exit_code == 1 and "the text names the place 'Kestrel Ridge' but exposure is regional" in r.err
+    assert r.exit_code == 1 and "the text names the withheld place (exposure regional)" in r.err
     r = run("plan", WEEK)
     assert r.out.splitlines()[0] == "left out first-story: report first-story names its withheld place in the text " \
                                     "(exposure regional)"

@@ -168,7 +168,7 @@ def test_exposure_conflict_is_caught(run, station):
     p.write_text(p.read_text().replace("a district hospital in the Lower Vale", "the Millbrook hospital"))
     r = run("report", "show", "hospital-nurses-wage-arrears")
     assert r.exit_code == 1
-    assert r.err == (f"error: {p}: the text names the place 'Millbrook' but exposure is regional (remove it from the "
+    assert r.err == (f"error: {p}: the text names the withheld place (exposure regional) (remove it from the "
                      "text, or set exposure: named if the editor allows it)\n")
 
 

@@ -28,7 +28,8 @@ class Ctx:
 
     def say(self, text: str = "") -> None:
         if not self.quiet:
-            click.echo(text)
+            from radio.text import printable
+            click.echo(printable(text))
 
 
 def hoist_globals(args: list[str]) -> list[str]:

@@ -4,17 +4,38 @@ from __future__ import annotations
 
 import click
 
-from radio.cli.base import Ctx, announce, cli, each_edition, edition_option, pass_ctx, week_arg
+from radio.cli.base import Ctx, RadioGroup, announce, cli, each_edition, edition_option, pass_ctx, week_arg
 
 
-@cli.command()
+class IntakeGroup(RadioGroup):
+    """`radio intake WEEK --maildir DIR` takes mail in; `radio intake release ID --as CODENAME` is its one
+    subcommand. A first word that is no subcommand is the week of a plain intake."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["take", *args]
+        return super().parse_args(ctx, args)
+
+
+@cli.group(cls=IntakeGroup)
+def intake() -> None:
+    """Take correspondents' e-mail onto a week's desk, or release a quarantined message.
+
+    \b
+    Example:
+      radio intake 2026-W47 --maildir ~/Maildir/reports
+      radio intake release 0035c1b64291 --as lantern
+    """
+
+
+@intake.command("take", hidden=True)
 @week_arg
 @click.option("--maildir", type=click.Path(file_okay=False), help="A Maildir folder (holding cur/ and new/).")
 @click.option("--mbox", type=click.Path(dir_okay=False), help="An mbox file.")
 @click.option("--imap", help="imaps://HOST[:PORT]/FOLDER (TLS) or imap://... (STARTTLS); credentials from "
                              "RADIO_IMAP_USER/RADIO_IMAP_PASSWORD or private/mail-credentials.toml.")
 @pass_ctx
-def intake(c: Ctx, week: str, maildir: str | None, mbox: str | None, imap: str | None) -> None:
+def intake_take(c: Ctx, week: str, maildir: str | None, mbox: str | None, imap: str | None) -> None:
     """Take correspondents' e-mail onto WEEK's desk as unverified reports; the rest goes to quarantine.
 
     \b
@@ -25,6 +46,23 @@ def intake(c: Ctx, week: str, maildir: str | None, mbox: str | None, imap: str |
     from radio.mail.intake import intake as run_intake
     for line in run_intake(c.station, week, maildir=maildir, mbox=mbox, imap=imap).lines():
         c.say(line)
+
+
+@intake.command("release")
+@click.argument("qid", metavar="ID")
+@click.option("--as", "codename", required=True, help="The correspondent (codename in the register) it is from.")
+@click.option("--by", help="Who checked it (recorded in the report's history).")
+@pass_ctx
+def intake_release(c: Ctx, qid: str, codename: str, by: str | None) -> None:
+    """Take a quarantined message in as a report from CODENAME, after checking it by hand.
+
+    \b
+    Example:
+      radio intake release 0035c1b64291 --as lantern --by maria
+    """
+    from radio.mail.intake import release
+    rid, week = release(c.station, qid, codename, by=by)
+    c.say(f"released {qid} as {rid} in {week} (from {codename})")
 
 
 @cli.command()

@@ -85,10 +85,30 @@ def report_list(c: Ctx, week: str | None, status: str | None, as_json: bool, thr
     text, errors = listing(c.station, str(Week(week)) if week else None, status=status, as_json=as_json,
                            thread=thread, quarantine=quarantine, lang=lang)
     click.echo(text)
+    from radio.text import printable
     for e in errors:
-        click.echo(f"error: {e.format_message()}", err=True)
+        click.echo(f"error: {printable(e.format_message())}", err=True)
     if errors:
         sys.exit(1)
+
+
+@report.command("rename")
+@click.argument("report_id")
+@click.argument("new_id")
+@pass_ctx
+def report_rename(c: Ctx, report_id: str, new_id: str) -> None:
+    """Change a report's desk id everywhere on the desk: report, translations, history, rundowns, takes.
+
+    An id is made from the title the report was filed under; one that names what the report withholds is
+    refused like any public text, and this is how it is fixed.
+
+    \b
+    Example:
+      radio report rename second-teacher-sacked-at-stonebridge second-teacher-sacked
+    """
+    from radio.rename import rename
+    for line in rename(c.station, report_id, new_id):
+        c.say(line)
 
 
 @report.command("translate")

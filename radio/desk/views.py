@@ -11,7 +11,7 @@ from radio.reports.files import find_report, load_week
 from radio.publishable import on_air_ready
 from radio.reports.model import policy_counts, public
 from radio.reports.translations import read_translation, report_language, translation_path
-from radio.text import table
+from radio.text import printable, table
 
 
 def list_rows(station: Station, week: str, status: str | None,
@@ -34,6 +34,12 @@ def list_rows(station: Station, week: str, status: str | None,
             shown = "(exposure conflict)"
         row = {"id": r.id, "status": "retracted" if r.id in gone else r.status, "checks": done, "needed": need,
                "priority": r.priority, "kind": r.kind, "exposure": r.exposure, "place": shown, "title": r.title}
+        unverified = sender_unverified(r)
+        if unverified:
+            row["sender"] = f"not verified: {unverified}"
+        mixed = mixed_scripts(r)
+        if mixed:
+            row["warnings"] = mixed
         if lang:
             row["translation"] = _translation_state(station, week, r, lang, errors)
         rows.append(row)
@@ -72,8 +78,33 @@ def render_list(rows: list[dict], week: str, lang: str | None = None) -> str:
             (f": {', '.join(r['id'] for r in gap)}" if gap else "")
     body = [[r["id"], r["status"], f"{r['checks']}/{r['needed']}", str(r["priority"]), r["kind"], r["place"],
              r["title"]] for r in rows]
+    marks = [f"{r['id']}: sender {r['sender']}" for r in rows if r.get("sender")]
+    marks += [f"{r['id']}: warning: {w}" for r in rows for w in r.get("warnings", [])]
     return table(["ID", "STATUS", "CHECKS", "PRI", "KIND", "PLACE", "TITLE"], body,
-                 widths={0: 36, 5: 32, 6: 60}) + f"\n{len(rows)} reports: {summary}"
+                 widths={0: 36, 5: 32, 6: 60}) + f"\n{len(rows)} reports: {summary}" + \
+        "".join(f"\n{printable(m)}" for m in marks)
+
+
+def mixed_scripts(r) -> list[str]:
+    """A warning for each public text with a word in mixed scripts ('Ѕtonebridge' with a Cyrillic Ѕ): a reader
+    sees one word, a search sees another."""
+    from radio.matching import mixed_script_words
+    from radio.withheld import public_texts
+    out = []
+    for name, text in public_texts(r).items():
+        words = mixed_script_words(text)
+        if words:
+            out.append(f"the {name} has {'a word' if len(words) == 1 else 'words'} mixed from several scripts: "
+                       + ", ".join(words[:5]))
+    return out
+
+
+def sender_unverified(r) -> str | None:
+    """Why intake could not verify who sent a report (radio/mail/intake.py), or None."""
+    sender = (r.private.model_extra or {}).get("sender")
+    if isinstance(sender, dict) and not sender.get("verified", True):
+        return str(sender.get("why") or "unknown")
+    return None
 
 
 def listing(station: Station, week: str | None, *, status: str | None = None, as_json: bool = False,
@@ -106,6 +137,11 @@ def render_show(station: Station, report_id: str, show_private: bool) -> str:
         f"published as: {pub.dateline or '(no place)'} (exposure: {r.exposure})",
         f"attribution: {pub.attribution}",
     ]
+    unverified = sender_unverified(r)
+    if unverified:
+        lines.insert(4, f"sender:      not verified: {unverified}")
+    for w in mixed_scripts(r):
+        lines.insert(4, f"warning:     {w}")
     why = on_air_ready(r, station.config.verification)
     if r.status == "verified" and why:  # verified, and still kept off the air: say why
         lines.insert(4, f"on air:      no: it {why}")
@@ -127,7 +163,7 @@ def render_show(station: Station, report_id: str, show_private: bool) -> str:
         for c in r.checks:
             lines.append(f"check:       {c.on.isoformat()} {c.by} by {c.method}" + (f": {c.note}" if c.note else ""))
         lines.append("-------- END PRIVATE --------")
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 def _private_lines(key: str, value, indent: str = "") -> list[str]:
@@ -166,6 +202,11 @@ def render_history(station: Station, report_id: str) -> str:
             text = f"correction (public): {e.get('note')}"
         elif kind == "retraction":
             text = f"retraction (public): {e.get('reason')}"
+        elif kind == "renamed":
+            text = f"renamed from {e.get('from')}"
+        elif kind == "released":
+            text = (f"released from quarantine ({e.get('reason')}) as from {e.get('correspondent')}"
+                    + (f" by {e['by']}" if e.get("by") else ""))
         else:
             text = kind
         rows.append((history.when(station, e["at"]), text))

@@ -91,8 +91,7 @@ def _from_address(station: Station) -> str:
     return station.config.mail.from_address or station.config.station.email
 
 
-def unsubscribe_token(station: Station, address: str) -> str:
-    """HMAC of the address with the station's secret: stable, unguessable, says nothing about the address."""
+def _secret(station: Station) -> bytes:
     secret = os.environ.get("RADIO_UNSUBSCRIBE_SECRET", "").encode()
     if not secret:
         key = station.private_dir / "unsubscribe.key"
@@ -100,11 +99,19 @@ def unsubscribe_token(station: Station, address: str) -> str:
             fsutil.write_text(key, secrets.token_hex(32) + "\n")
             os.chmod(key, 0o600)
         secret = key.read_text(encoding="utf-8").strip().encode()
-    return hmac.new(secret, address.strip().lower().encode(), hashlib.sha256).hexdigest()[:32]
+    return secret
+
+
+def unsubscribe_token(station: Station, address: str) -> str:
+    """HMAC of the address with the station's secret: stable, unguessable, says nothing about the address."""
+    return hmac.new(_secret(station), address.strip().lower().encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def message_id(station: Station, week: str, language: str, address: str) -> str:
-    h = hashlib.sha256(f"{week}\n{language}\n{address.strip().lower()}".encode()).hexdigest()[:20]
+    """Stable for a subscriber's copy (a resend is the same message), keyed with the station's secret: a plain
+    hash of the address could be checked against a guessed list of addresses by anyone who sees the ID."""
+    h = hmac.new(_secret(station), f"message-id\n{week}\n{language}\n{address.strip().lower()}".encode(),
+                 hashlib.sha256).hexdigest()[:20]
     return f"<bulletin.{week}.{language}.{h}@{_from_address(station).rsplit('@', 1)[1]}>"
 
 

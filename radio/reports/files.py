@@ -200,6 +200,7 @@ def load_week(station: Station, week: str, *, strict: bool = True) -> tuple[list
                                   fix="rename the file: lower-case letters, digits and '-', then .md")
             readable(station, path)
             rf = read_report(path, station.config.verification)
+            _with_register(station, rf)
             err = policy_error(rf, station.config.verification) if strict else None
             if err:
                 raise err
@@ -227,7 +228,18 @@ def report_path(station: Station, report_id: str, week: str | None = None) -> Pa
 
 def find_report(station: Station, report_id: str, week: str | None = None) -> ReportFile:
     """A report by id, in the given week or in any week (the newest first)."""
-    return read_report(report_path(station, report_id, week), station.config.verification, editable=True)
+    return _with_register(station, read_report(report_path(station, report_id, week), station.config.verification,
+                                               editable=True))
+
+
+def _with_register(station: Station, rf: ReportFile) -> ReportFile:
+    """The report with its correspondent's register entry, whose every detail it withholds."""
+    from radio.sources import public_names
+    from radio.station import correspondents
+    entry = correspondents(station).get(rf.report.private.correspondent or "")
+    rf.report._register = entry if isinstance(entry, dict) else None
+    rf.report._public_names = public_names(station.config)
+    return rf
 
 
 LOCK_WAIT_S = 30.0
@@ -246,7 +258,7 @@ def editing(station: Station, report_id: str, week: str | None = None) -> Iterat
     with fsutil.locked(path.with_name(f".{path.stem}.lock"), busy, wait=LOCK_WAIT_S):
         if not path.is_file():  # removed or renamed while we waited
             raise ReportError(f"no report {report_id!r}", where=path, fix="see `radio report list WEEK`")
-        yield read_report(path, station.config.verification, editable=True)
+        yield _with_register(station, read_report(path, station.config.verification, editable=True))
 
 
 def week_reports(station: Station, week: str) -> list[Report]:

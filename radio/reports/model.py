@@ -73,6 +73,8 @@ class Report(BaseModel):
     body: str = ""
     _gap: str | None = PrivateAttr(default=None)  # why this edition cannot air it (no checked translation)
     _source: Path | None = PrivateAttr(default=None)  # the file its public text came from
+    _register: dict | None = PrivateAttr(default=None)  # its correspondent's entry in private/correspondents.yaml
+    _public_names: frozenset = PrivateAttr(default=frozenset())  # name parts the station publishes (its hosts)
 
     @field_validator("lang")
     @classmethod
@@ -166,10 +168,10 @@ def public(report: Report, where: Path | str | None = None) -> PublicReport:
     """
     conflict = exposure_conflict(report)
     if conflict:
-        name, field, value = conflict
-        raise ReportError(f"the {name} names the {field} {value!r} but exposure is {report.exposure}",
-                          where=where or report.id,
-                          fix=f"remove it from the {name}, or set exposure: named if the editor allows it")
+        name, field, _ = conflict
+        from radio.sources import refusal
+        what, fix = refusal(report, name, field)
+        raise ReportError(f"the {name} names {what}", where=where or report.id, fix=fix)
     named = report.exposure == "named"
     place = report.place if named else None
     region = report.region if report.exposure != "none" else None

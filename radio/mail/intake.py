@@ -37,6 +37,7 @@ from radio.station import Station, parse_week
 from radio.errors import RadioError
 from radio.mail.secrets import credentials
 from radio.reports import file_report
+from radio.keys import store
 from radio.station import correspondents
 
 # Structural damage: the message cannot be read the way its sender meant it.
@@ -376,9 +377,9 @@ def seen_message_ids(station: Station) -> set[str]:
         m = re.search(r"(?m)^\s+message_id:\s*['\"]?(<[^>\s]+>)", text)
         if m:
             seen.add(m.group(1))
-    for path in sorted((station.private_dir / "quarantine").glob("*/*.json")):
+    for name in store.names(station, "quarantine/*/*.json"):
         try:
-            seen.add(json.loads(path.read_text(encoding="utf-8"))["message_id"])
+            seen.add(json.loads(store.read_text(station, name, "taking in mail"))["message_id"])
         except (ValueError, KeyError, OSError):
             continue
     return seen
@@ -386,12 +387,12 @@ def seen_message_ids(station: Station) -> set[str]:
 
 def quarantine_list(station: Station, week: str) -> list[dict]:
     out = []
-    for path in sorted(quarantine_dir(station, week).glob("*.json")):
+    for name in store.names(station, f"quarantine/{week}/*.json"):
         try:
-            rec = json.loads(path.read_text(encoding="utf-8"))
+            rec = json.loads(store.read_text(station, name, "listing the quarantine"))
         except (ValueError, OSError):
             continue
-        out.append({"id": path.stem, "received": rec.get("received") or "", "reason": rec.get("reason", "")})
+        out.append({"id": Path(name).stem, "received": rec.get("received") or "", "reason": rec.get("reason", "")})
     return sorted(out, key=lambda r: (r["received"], r["id"]))
 
 
@@ -408,7 +409,7 @@ def render_quarantine(rows: list[dict], week: str) -> str:
 def _intake_lock(station: Station):
     path = station.private_dir / "intake" / ".lock"
     return fsutil.locked(path, lambda: RadioError("another intake is running", where=path,
-                                                  fix="wait for it to finish"))
+                                                  fix="wait for it to finish"), private=True)
 
 
 def _safe_name(name: str, n: int, used: set[str]) -> str:
@@ -485,10 +486,11 @@ def _file(station: Station, week: str, taken: Taken, item: Incoming, monday: dt.
     rec = taken.record
     names: list[str] = []
     used: set[str] = set()
-    staging = station.private_dir / "intake" / f".incoming-{short_id(taken.message_id)}"
+    staging_name = f"intake/.incoming-{short_id(taken.message_id)}"
+    staging = station.private_dir / staging_name
     for n, (name, data) in enumerate(taken.attachments, start=1):
         names.append(_safe_name(name, n, used))
-        fsutil.write_bytes(staging / names[-1], data)
+        store.write_bytes(station, f"{staging_name}/{names[-1]}", data)  # encrypted when the station is sealed
     private = {**taken.private, "intake": {"source": item.where, "attachments": names}}
     path = file_report(station, week, taken.title, received=taken.received or monday, body=taken.body,
                        attribution=_str(rec.get("attribution")), region=_str(rec.get("region")),
@@ -510,14 +512,13 @@ def _str(v: object) -> str | None:
 
 
 def _quarantine(station: Station, week: str, qid: str, mid: str, item: Incoming, reason: str, head) -> None:
-    folder = quarantine_dir(station, week)
-    fsutil.write_bytes(folder / f"{qid}.eml", item.raw)
+    store.write_bytes(station, f"quarantine/{week}/{qid}.eml", item.raw)  # encrypted when the station is sealed
     try:
         when = email.utils.parsedate_to_datetime(head.get("Date", "")).date().isoformat()
     except (TypeError, ValueError, IndexError):
         when = None
     rec = {"message_id": mid, "reason": reason, "received": when, "source": item.where}
-    fsutil.write_text(folder / f"{qid}.json", json.dumps(rec, ensure_ascii=False, indent=1) + "\n")
+    store.write_text(station, f"quarantine/{week}/{qid}.json", json.dumps(rec, ensure_ascii=False, indent=1) + "\n")
 
 
 def intake(station: Station, week: str, *, maildir: str | None = None, mbox: str | None = None,

@@ -744,9 +744,10 @@ def check(c: Ctx) -> None:
         sys.exit(1)
 
 
-from radio.keys.commands import keys  # noqa: E402 (the group is defined with the commands it holds)
+from radio.keys.commands import keys, report_attachment  # noqa: E402 (defined with the commands they hold)
 
 cli.add_command(keys)
+report.add_command(report_attachment)
 
 
 def main() -> None:

@@ -276,3 +276,48 @@ def test_migration_says_history_is_not_clean_until_it_is_purged(tmp_path, keys):
     blobs = tmp_path / "blobs.bin"
     blobs.write_bytes(all_blobs(root)[0])
     assert leaks([blobs], canaries) == []
+
+
+def test_the_leak_check_key_is_never_plain_in_the_station(tmp_path, keys):
+    from radio.keys import digests
+    from radio.keys.age import KeysError
+    root, run, _ = sealed_station(tmp_path, keys)
+    sealed_key = (root / "keys" / "leak-check.key.age").read_bytes()
+    assert sealed_key.startswith(b"age-encryption.org/v1\n")
+    inside = root / "leak.key"
+    r = run("--identity", str(keys["elena"][0]), "keys", "leak-check-key", str(inside))
+    assert r.exit_code == 1 and "may not be kept in the station folder" in r.err and not inside.exists()
+    host = tmp_path / "build-host" / "leak-check.key"
+    r = run("--identity", str(keys["elena"][0]), "keys", "leak-check-key", str(host))
+    assert r.exit_code == 0 and stat.S_IMODE(host.stat().st_mode) == 0o600
+    k = bytes.fromhex(host.read_text().strip())
+    assert len(k) == 32 and k.hex().encode() not in b"".join(p.read_bytes() for p in root.rglob("*") if p.is_file())
+    # the build host's copy and an editor's identity give the same key; without either there is none
+    os.environ[digests.ENV] = str(host)
+    try:
+        assert digests.key(root) == k
+    finally:
+        del os.environ[digests.ENV]
+    from radio.keys import keyring
+    keyring.use_file(str(keys["elena"][0]))
+    assert digests.key(root) == k
+    keyring.use_file(None)
+    saved = os.environ.pop("RADIO_IDENTITY", None)
+    try:
+        assert digests.key(root) is None
+        with pytest.raises(KeysError, match="the build needs the station's leak-check key"):
+            digests.key(root, "the build")
+    finally:
+        if saved is not None:
+            os.environ["RADIO_IDENTITY"] = saved
+    # a detail is found by its digests alone: the same canonical form under the same key
+    stored = digests.digests(k, {"w:ashford mills", "t:005550199"})
+    assert digests.names_any(k, {"w:a worker", "w:ashford mills"}, stored)
+    assert not digests.names_any(k, {"w:lower vale"}, stored)
+    assert not digests.names_any(os.urandom(32), {"w:ashford mills"}, stored)
+    # the key is re-encrypted with everything else when the editors change
+    assert run("--identity", str(keys["elena"][0]), "keys", "add", "marek", keys["marek"][1]).exit_code == 0
+    assert (root / "keys" / "leak-check.key.age").read_bytes() != sealed_key
+    keyring.use_file(str(keys["marek"][0]))
+    assert digests.key(root) == k
+    keyring.use_file(None)

@@ -34,12 +34,12 @@ def open_block(where: str | Path, value: str, what: str | None = None):
     if ring is None:
         return None
     text = decrypt(dearmor(value, where), ring.identities, where).decode("utf-8")
-    data = yamlio.round_trip().load(text)
+    data = yamlio.round_trip(preserve_quotes=True).load(text)
     return data if data is not None else {}
 
 
 def seal_block(station, data) -> str:
     """The block as armored ciphertext for the station's editors."""
     buf = io.StringIO()
-    yamlio.round_trip().dump(data, buf)
+    yamlio.round_trip(preserve_quotes=True).dump(data, buf)
     return armor(encrypt(buf.getvalue().encode("utf-8"), editors.recipients(station)))

@@ -185,6 +185,22 @@ def keys_passphrase(name: str) -> None:
     _say(f"kept {name}'s identity under their passphrase in {out.relative_to(s.root)}")
 
 
+@keys.command("leak-check-key")
+@click.argument("file", type=click.Path(dir_okay=False))
+def keys_leak_check_key(file: str) -> None:
+    """Write the station's leak-check key for a build host, outside the station (needs your identity).
+
+    A host with it (RADIO_LEAK_CHECK_KEY=FILE) checks every output against the keyed digests of the withheld
+    details without any editor's key.
+
+    \b
+    Example:
+      radio --identity ~/elena.key keys leak-check-key /etc/radio/leak-check.key
+    """
+    from radio.keys import digests
+    _say(f"wrote {digests.export_key(_station(), Path(file))} (keep it like a key: 0600, off the station)")
+
+
 @keys.command("purge-list")
 def keys_purge_list() -> None:
     """Print, for `git filter-repo --replace-text`, every private value git history holds in plain text.
@@ -194,3 +210,33 @@ def keys_purge_list() -> None:
     from radio.keys import audit
     for line in audit.purge_list(_station()):
         click.echo(line)
+
+
+@click.command("attachment")
+@click.argument("report_id", metavar="REPORT-ID")
+@click.argument("name", required=False)
+@click.option("--to", "to", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Folder to write the stripped file into.")
+def report_attachment(report_id: str, name: str | None, to: str) -> None:
+    """Export a file a correspondent sent, stripped of its metadata (mat2); without NAME, list them.
+
+    The file is decrypted only in memory; what is written has no EXIF GPS, camera serials or document authors,
+    and the command names the fields it removed (never their values).
+
+    \b
+    Example:
+      radio report attachment dockers-at-port-alder photo.jpg --to ~/bulletin-pictures
+    """
+    from radio.keys import export
+    from radio.reports import find_report
+    s = _station()
+    rf = find_report(s, report_id)
+    folder = f"intake/{report_id}"
+    if rf.report.private.sealed is False and isinstance((rf.report.private.model_extra or {}).get("intake"), dict):
+        folder = str(rf.report.private.model_extra["intake"].get("folder") or folder).removeprefix("private/")
+    if not name:
+        for n in export.attachment_names(s, folder):
+            click.echo(n)
+        return
+    out = export.export(s, folder, name, Path(to))
+    click.echo(f"wrote {out.path} without its metadata; removed: {', '.join(out.removed) or 'nothing found'}")

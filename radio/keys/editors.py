@@ -89,7 +89,7 @@ def is_demo(station) -> bool:
 def render(editors: list[Editor], demo: bool = False) -> str:
     body = "".join(f"\n[editors.{e.name}]\nrecipient = {json.dumps(e.recipient)}\n" for e in
                    sorted(editors, key=lambda e: e.name))
-    flag = ("# A DEMO station: its editors' identity (keys/demo-editor.identity) is published with it, so its\n"
+    flag = ("# A DEMO station: its editors' identities (keys/demo-only/) are published with it, so its\n"
             "# fictional private data is readable by anyone. A real station never has this line.\n"
             "demo = true\n") if demo else ""
     return HEADER + flag + body

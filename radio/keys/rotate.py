@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from radio import fsutil
-from radio.keys import editors, keyring, store
+from radio.keys import digests, editors, keyring, store
 from radio.keys.age import KeysError, decrypt, encrypt, recipient
 
 JOURNAL = "keys/rotate.journal"
@@ -137,6 +137,7 @@ def init(station, name: str, public_key: str, *, demo: bool = False) -> Sealed:
                         fix="add editors with `radio keys add NAME PUBLIC-KEY`")
     with _lock(station):
         editors.save(station, [editors.Editor(name, " ".join(public_key.split()))], demo=demo)
+        digests.ensure_key(station)
         return seal(station)
 
 
@@ -192,6 +193,10 @@ def rotate(station, new: list[editors.Editor] | None = None) -> Sealed:
         recips = [e.recipient for e in target]
         out = Sealed()
         base = store.folder(station)
+        leak_key = root / digests.KEY_FILE
+        if leak_key.is_file():
+            fsutil.write_bytes(leak_key, encrypt(decrypt(leak_key.read_bytes(), ring.identities, leak_key), recips),
+                               private=True)
         for p in sorted(base.rglob("*" + store.SEALED_SUFFIX)):
             fsutil.write_bytes(p, encrypt(decrypt(p.read_bytes(), ring.identities, p), recips), private=True)
             out.files.append(p)
@@ -209,5 +214,6 @@ def rotate(station, new: list[editors.Editor] | None = None) -> Sealed:
             _reseal_report(station, p)
             out.reports.append(p)
             fsutil.fault_point(f"rotate-after-{out.count}")
+        digests.ensure_key(station)
         journal.unlink()
         return out

@@ -216,3 +216,31 @@ def test_an_exported_attachment_loses_its_metadata(tmp_path):
     assert "Artist" in r.out and "GPSLatitude" in r.out and "SerialNumber" in r.out and "CANARY" not in r.out
     assert leaks([out], ["CANARYSERIAL", "CANARYARTIST"]) == []
     assert not list(Path("/dev/shm").glob("radio-export-*"))
+
+
+def test_one_click_unsubscribe_works_on_a_sealed_list_without_a_key(tmp_path):
+    from radio.keys import keyring
+    from radio.mail import subscribers
+    from radio.mail.send import unsubscribe_token
+    from radio.mail.unsubscribe import unsubscribe
+    from radio.station import Station
+    root = copy_station(tmp_path / "demo", sealed=True)
+    station = Station.open(root)
+    keyring.use_file(str(REPO / "keys" / "demo-only" / "elena.key"))
+    before = subscribers.load(station)
+    token = unsubscribe_token(station, before[1].address)
+    sealed = (root / "private" / "subscribers.csv.age").read_bytes()
+    keyring.use_file(None)
+    saved = os.environ.pop("RADIO_IDENTITY", None)
+    try:
+        assert unsubscribe(station, token).done == "removed"  # the desk's server: no editor's key
+        assert unsubscribe(station, token).done == "already"
+    finally:
+        if saved is not None:
+            os.environ["RADIO_IDENTITY"] = saved
+    assert (root / "private" / "subscribers.csv.age").read_bytes() == sealed
+    assert before[1].address.encode() not in (root / "private" / "unsubscribe-pending.txt").read_bytes()
+    keyring.use_file(str(REPO / "keys" / "demo-only" / "elena.key"))
+    after = subscribers.load(station)  # opened by an editor: the subscriber is gone, so no send reaches them
+    keyring.use_file(None)
+    assert [s.address for s in after] == [s.address for s in before if s is not before[1]]

@@ -21,6 +21,7 @@ from radio.station import Station
 from radio.errors import RadioError
 
 FILE = "subscribers.csv"
+PENDING = "unsubscribe-pending.txt"  # one-click unsubscribes of a sealed list: tokens, applied when it is opened
 COLUMNS = ("address", "organisation", "language", "format")
 FORMATS = ("html", "text", "pdf")  # html: text + HTML alternatives; text: plain only; pdf: html with the PDF attached
 ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -49,7 +50,17 @@ def load(station: Station) -> list[Subscriber]:
     if raw is None:
         raise RadioError("no subscriber list", where=p,
                          fix=f"write {FILE} with the columns {','.join(COLUMNS)} (one organisation a row)")
-    return parse(raw, p)
+    return _without_pending(station, parse(raw, p))
+
+
+def _without_pending(station: Station, rows: list[Subscriber]) -> list[Subscriber]:
+    """The list less those who unsubscribed while it was sealed (their tokens are in PENDING)."""
+    pending_file = store.folder(station) / PENDING
+    if not pending_file.is_file():
+        return rows
+    pending = set(pending_file.read_text(encoding="utf-8").split())
+    from radio.mail.send import unsubscribe_token  # send imports this module: imported when needed
+    return [s for s in rows if unsubscribe_token(station, s.address) not in pending]
 
 
 def render(subscribers: list[Subscriber]) -> str:
@@ -75,7 +86,7 @@ def editing(station: Station) -> Iterator[list[Subscriber]]:
     with fsutil.locked(lock, lambda: RadioError("another change to the subscriber list is running", where=lock,
                                                 fix="try again"), wait=5.0, private=True):
         raw = store.read_bytes(station, FILE, "changing the subscriber list")
-        rows = parse(raw, path(station)) if raw is not None and raw.strip() else []
+        rows = _without_pending(station, parse(raw, path(station))) if raw is not None and raw.strip() else []
         yield rows
         save(station, [Subscriber(n, s.address, s.organisation, s.language, s.format)
                        for n, s in enumerate(rows, start=2)])

@@ -205,7 +205,11 @@ def keys_leak_check_key(file: str) -> None:
 def keys_purge_list() -> None:
     """Print, for `git filter-repo --replace-text`, every private value git history holds in plain text.
 
-    Read it from a pipe, never a file: `git filter-repo --replace-text <(radio keys purge-list)`.
+    The rules empty every plain private block; they hold no private value.
+
+    \b
+    Example:
+      git filter-repo --force --replace-text <(radio keys purge-list)
     """
     from radio.keys import audit
     for line in audit.purge_list(_station()):

@@ -259,10 +259,11 @@ def init_station(root: Path) -> Path:
     template = (Path(__file__).parent / "templates" / "radio.toml").read_text(encoding="utf-8")
     text = template.replace("{name}", root.name or "Station").replace("{title}", root.name or "Show") \
         .replace("{slug}", slug[:64].strip("-"))
-    for sub in ("elements", "private", "episodes", "feeds", "templates"):
+    for sub in ("elements", "episodes", "feeds", "templates"):
         (root / sub).mkdir(parents=True, exist_ok=True)
+    fsutil.private_dirs(root / "private")
     fsutil.write_text(root / ".gitignore", GITIGNORE)
-    fsutil.write_text(root / "private" / "correspondents.yaml",
+    fsutil.write_text(root / "private" / "correspondents.yaml", private=True, text=
                       "# pseudonym: {name: ..., contact: ..., email: [addresses radio intake takes reports from],\n"
                       "#             attribution: public line, region: public region}  (PRIVATE: never published)\n{}\n")
     fsutil.write_text(root / CONFIG_NAME, text)
@@ -271,11 +272,13 @@ def init_station(root: Path) -> Path:
 
 
 def correspondents(station: Station) -> dict:
-    path = station.private_dir / "correspondents.yaml"
-    if not path.is_file():
-        return {}
+    from radio.keys import store  # the register is encrypted to the editors on a sealed station
+    path = store.where(station, "correspondents.yaml")
     try:
-        data = yamlio.safe().load(path.read_text(encoding="utf-8"))
+        text = store.read_text(station, "correspondents.yaml", "reading the correspondents' register")
+        if text is None:
+            return {}
+        data = yamlio.safe().load(text)
     except yamlio.MarkedYAMLError as e:  # the register is private: name the line, never quote it
         line = e.problem_mark.line + 1 if e.problem_mark else None
         raise RadioError(f"cannot read the correspondents register: {yaml_problem(e)}",

@@ -38,21 +38,67 @@ def without_editions(toml: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def copy_station(dest: Path, editions: bool = False) -> Path:
+DEMO_IDENTITY = REPO / "keys" / "demo-only" / "elena.key"
+
+
+def copy_station(dest: Path, editions: bool = False, sealed: bool = False) -> Path:
     """A private copy of the demo station (config, elements, private, reports; no outputs).
 
     By default only the English edition: a test that builds the station builds one show, as before editions
     existed. `editions=True` keeps the Russian and French editions too.
+
+    The demo ships sealed (its private data encrypted to its fictional editors). A copy is, by default, the
+    station as it was before `radio keys init`: opened with the demo's identity into plain files, so a test
+    can read and plant private data directly. `sealed=True` keeps it sealed, with its keys/.
     """
     dest.mkdir(parents=True, exist_ok=True)
-    for name in ("radio.toml", "elements", "private"):
+    for name in ("radio.toml", "elements", "private") + (("keys",) if sealed else ()):
         src = REPO / name
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / name)
     if not editions:
         (dest / "radio.toml").write_text(without_editions((REPO / "radio.toml").read_text(encoding="utf-8")),
                                          encoding="utf-8")
     shutil.copytree(REPO / "episodes" / WEEK / "reports", dest / "episodes" / WEEK / "reports")
+    if sealed:
+        for p in [dest / "private", dest / "keys", *(dest / "private").rglob("*"), *(dest / "keys").rglob("*")]:
+            p.chmod(0o700 if p.is_dir() else 0o600)  # as a checkout made private by `chmod -R go= private keys`
+    else:
+        unseal(dest)
     return dest
+
+
+def _demo_identities() -> list:
+    from radio.keys.age import parse_identities
+    return parse_identities(DEMO_IDENTITY.read_bytes(), DEMO_IDENTITY)
+
+
+def demo_private(name: str) -> bytes:
+    """A file of the demo's private/, opened with the demo identity."""
+    import pyrage
+    path = REPO / "private" / f"{name}.age"
+    return pyrage.decrypt(path.read_bytes(), _demo_identities()) if path.is_file() else \
+        (REPO / "private" / name).read_bytes()
+
+
+def unseal(root: Path) -> None:
+    """Turn a copy of the sealed demo into the plain station it was before `radio keys init` (test fixtures only:
+    the demo's data is fictional, and its identity is published)."""
+    import pyrage
+    from radio.keys.age import dearmor
+    ids = _demo_identities()
+    for p in sorted((root / "private").rglob("*.age")):
+        p.with_name(p.name.removesuffix(".age")).write_bytes(pyrage.decrypt(p.read_bytes(), ids))
+        p.unlink()
+    for p in sorted((root / "episodes").glob("*/reports/*.md")):
+        text = p.read_text(encoding="utf-8")
+        if "private: |\n  -----BEGIN AGE ENCRYPTED FILE-----" not in text:
+            continue
+        head, rest = text.split("private: |\n", 1)
+        lines = rest.split("\n")
+        n = next(i for i, line in enumerate(lines) if line.strip() == "-----END AGE ENCRYPTED FILE-----")
+        block = pyrage.decrypt(dearmor("\n".join(lines[:n + 1]), p), ids).decode("utf-8")
+        plain = "private:\n" + "".join(f"  {line}\n" for line in block.splitlines())
+        p.write_text(head + plain + "\n".join(lines[n + 1:]), encoding="utf-8")
 
 
 @pytest.fixture

@@ -350,7 +350,8 @@ def test_readme_bulletin_walkthrough(tmp_path, smtp):
     """The README's bulletin and send transcript, command by command, against the local SMTP server."""
     from tests.mail_util import walkthrough
     root = mail_station(tmp_path / "st", smtp["port"])
-    (root / "private" / "subscribers.csv").write_text((REPO / "private" / "subscribers.csv").read_text())
+    from tests.conftest import demo_private
+    (root / "private" / "subscribers.csv").write_bytes(demo_private("subscribers.csv"))
     run = runner_for(root)
     smtp["store"].clear()
     steps = walkthrough(REPO / "README.md", "bulletin")

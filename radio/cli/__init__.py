@@ -8,6 +8,10 @@ from radio.cli import check, mail, report, serve, stages, station  # noqa: F401 
 from radio.cli.hosting import deliver
 from radio.web.cli import desk, users  # the newsroom's commands live with the newsroom
 
+from radio.keys.commands import keys, report_attachment  # noqa: E402 (defined with the commands they hold)
+
+cli.add_command(keys)
+report.report.add_command(report_attachment)
 cli.add_command(users)
 cli.add_command(desk)
 cli.add_command(deliver)

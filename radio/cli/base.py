@@ -42,9 +42,10 @@ def hoist_globals(args: list[str]) -> list[str]:
         if a == "--":
             rest += args[i:]
             break
-        if a in ("--verbose", "-q", "--quiet") or re.fullmatch(r"-v+", a) or a.startswith("--station="):
+        if a in ("--verbose", "-q", "--quiet") or re.fullmatch(r"-v+", a) or a.startswith(("--station=",
+                                                                                              "--identity=")):
             front.append(a)
-        elif a == "--station" and i + 1 < len(args):
+        elif a in ("--station", "--identity") and i + 1 < len(args):
             front += [a, args[i + 1]]
             i += 1
         else:
@@ -170,11 +171,14 @@ class ProgressView:
 @click.option("--station", envvar="RADIO_STATION", type=click.Path(file_okay=False),
               help="Station directory (default: $RADIO_STATION, else the nearest folder up from here with "
                    "a radio.toml).")
+@click.option("--identity", metavar="FILE",
+              help="An editor's age identity or SSH key, to unlock private data (default: $RADIO_IDENTITY). "
+                   "Read only when something private is needed; never copied.")
 @click.option("-v", "--verbose", count=True, help="Show detail, and tracebacks on errors.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(__version__, prog_name="radio")
 @click.pass_context
-def cli(ctx: click.Context, station: str | None, verbose: int, quiet: bool) -> None:
+def cli(ctx: click.Context, station: str | None, identity: str | None, verbose: int, quiet: bool) -> None:
     """Verified reports to a broadcast script, an on-air master and a podcast.
 
     \b
@@ -183,4 +187,6 @@ def cli(ctx: click.Context, station: str | None, verbose: int, quiet: bool) -> N
       radio build 2026-W47 --draft
     """
     ctx.obj = Ctx(station, verbose, quiet)
+    from radio.keys import keyring
+    keyring.use_file(identity)  # RADIO_IDENTITY is read by the keyring itself, when something private is needed
 

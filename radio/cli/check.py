@@ -24,8 +24,10 @@ def check(c: Ctx, remote: bool) -> None:
     if remote:
         from radio.cli.hosting import check_remote
         return check_remote(c)
+    from radio.keys.audit import audit
     from radio.publish.check import check as run_checks, verdict
-    lines, failed = verdict([r for s in c.station.editions() for r in run_checks(s)], quiet=c.quiet)
+    lines, failed = verdict([r for s in c.station.editions() for r in run_checks(s)] + audit(c.station),
+                            quiet=c.quiet)
     for line in lines:
         click.echo(line)
     if failed:

@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import LiteralScalarString
 
 from radio import fsutil, history, yamlio
+from radio.keys import block as keys_block
+from radio.keys import editors as keys_editors
 from radio.config import LANG_RE
 from radio.errors import ReportError
 from radio.reports.files import (FRONT, TEMPLATE_TEXT, ReportFile, _split, _validate, _yaml, editing, find_report,
@@ -82,7 +85,7 @@ def _create(station: Station, week: str, title: str, render: Callable[[str], str
         _validate(path, _yaml().load(front), body, station.config.verification)  # what we write must read back
         tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
         try:
-            fsutil.write_text(tmp, text)
+            fsutil.write_text(tmp, text, private=keys_editors.sealed(station))
             os.link(tmp, path)
             return path
         except FileExistsError:
@@ -106,6 +109,8 @@ def file_report(station: Station, week: str, title: str, *, received: dt.date, b
             if value is not None:
                 data[key] = value
         data["private"] = CommentedMap(private or {})
+        if keys_editors.sealed(station):  # encrypted to the editors before it is written
+            data["private"] = LiteralScalarString(keys_block.seal_block(station, data["private"]))
         data.yaml_set_comment_before_after_key("private", before="NEVER published: who sent it and how it came in")
         buf = io.StringIO()
         _yaml().dump(data, buf)

@@ -151,6 +151,9 @@ def render_show(station: Station, report_id: str, show_private: bool) -> str:
         lines.append(f"appeal:      {pub.appeal}")
     lines += ["", pub.text]
     if show_private:
+        if r.private.sealed:  # no editor's key unlocked: say what is needed, show nothing
+            from radio.keys import keyring
+            keyring.current("`report show --private`")
         p = r.private.model_dump(exclude_none=True)
         lines += ["", "-------- PRIVATE: NEVER TO BE PUBLISHED OR READ ON AIR --------"]
         lines += [f"place:       {r.place or ''}", f"workplace:   {r.workplace or ''}"]

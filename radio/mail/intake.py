@@ -40,6 +40,8 @@ from radio.station import Station, parse_week
 from radio.errors import RadioError
 from radio.mail.secrets import credentials
 from radio.desk.commands import file_report
+from radio.keys import store
+from radio.keys import editors as keys_editors
 from radio.station import correspondents
 from radio.text import printable
 from radio.mail import stream
@@ -514,9 +516,19 @@ def seen_message_ids(station: Station) -> dict[str, set[str | None]]:
         if m:
             d = re.search(r"(?m)^\s+content_digest:\s*['\"]?([0-9a-f]{64})", text)
             seen.setdefault(m.group(1), set()).add(d.group(1) if d else None)
-    for path in sorted((station.private_dir / "quarantine").glob("*/*.json")):
+        elif "-----BEGIN AGE ENCRYPTED FILE-----" in text:  # a sealed private block: opened in memory
+            from radio.keys import block
+            start = text.index("-----BEGIN AGE ENCRYPTED FILE-----")
+            end = text.find("-----END AGE ENCRYPTED FILE-----", start)
+            if end > 0:
+                opened = block.open_block(path, text[start:end + 32], "taking in mail")
+                mid = opened.get("message_id") if isinstance(opened, dict) else None
+                dig = opened.get("content_digest") if isinstance(opened, dict) else None
+                if isinstance(mid, str):
+                    seen.setdefault(mid, set()).add(dig if isinstance(dig, str) else None)
+    for name in store.names(station, "quarantine/*/*.json"):
         try:
-            rec = json.loads(path.read_text(encoding="utf-8"))
+            rec = json.loads(store.read_text(station, name, "taking in mail"))
             seen.setdefault(rec["message_id"], set()).add(rec.get("content_digest"))
         except (ValueError, KeyError, OSError):
             continue
@@ -525,12 +537,12 @@ def seen_message_ids(station: Station) -> dict[str, set[str | None]]:
 
 def quarantine_list(station: Station, week: str) -> list[dict]:
     out = []
-    for path in sorted(quarantine_dir(station, week).glob("*.json")):
+    for name in store.names(station, f"quarantine/{week}/*.json"):
         try:
-            rec = json.loads(path.read_text(encoding="utf-8"))
+            rec = json.loads(store.read_text(station, name, "listing the quarantine"))
         except (ValueError, OSError):
             continue
-        out.append({"id": path.stem, "received": rec.get("received") or "", "reason": rec.get("reason", "")})
+        out.append({"id": Path(name).stem, "received": rec.get("received") or "", "reason": rec.get("reason", "")})
     return sorted(out, key=lambda r: (r["received"], r["id"]))
 
 
@@ -547,7 +559,7 @@ def render_quarantine(rows: list[dict], week: str) -> str:
 def _intake_lock(station: Station):
     path = station.private_dir / "intake" / ".lock"
     return fsutil.locked(path, lambda: RadioError("another intake is running", where=path,
-                                                  fix="wait for it to finish"))
+                                                  fix="wait for it to finish"), private=True)
 
 
 def _safe_name(name: str, n: int, used: set[str]) -> str:
@@ -682,10 +694,14 @@ def _file(station: Station, week: str, taken: Taken, item: Incoming, monday: dt.
     rec = taken.record
     names: list[str] = []
     used: set[str] = set()
-    staging = station.private_dir / "intake" / f".incoming-{short_id(taken.message_id)}"
+    staging_name = f"intake/.incoming-{short_id(taken.message_id)}"
+    staging = station.private_dir / staging_name
     for n, (name, data) in enumerate(taken.attachments, start=1):
         names.append(_safe_name(name, n, used))
-        if isinstance(data, Path):  # streamed to disk already: moved, not copied into memory
+        if keys_editors.sealed(station):  # encrypted to the editors on a sealed station
+            store.write_bytes(station, f"{staging_name}/{names[-1]}",
+                              data.read_bytes() if isinstance(data, Path) else data)
+        elif isinstance(data, Path):  # streamed to disk already: moved, not copied into memory
             staging.mkdir(parents=True, exist_ok=True)
             os.replace(data, staging / names[-1]) if data.exists() else fsutil.write_bytes(staging / names[-1], b"")
         else:
@@ -715,11 +731,14 @@ def _quarantine(station: Station, week: str, qid: str, mid: str, item: Incoming,
     """The message kept as it came (or, when it is too large to keep, its headers and its first bytes) with a
     record of why, for an editor to look at and release."""
     folder = quarantine_dir(station, week)
-    if whole:
+    if whole and keys_editors.sealed(station):  # encrypted to the editors on a sealed station
+        with item.open() as f:
+            store.write_bytes(station, f"quarantine/{week}/{qid}.eml", f.read())
+    elif whole:
         with item.open() as f, fsutil.atomic_open(folder / f"{qid}.eml") as out:
             shutil.copyfileobj(f, out, 1 << 20)
     else:
-        fsutil.write_bytes(folder / f"{qid}.eml", scan.first if scan else b"")
+        store.write_bytes(station, f"quarantine/{week}/{qid}.eml", scan.first if scan else b"")
     try:
         when = email.utils.parsedate_to_datetime(head.get("Date", "")).date().isoformat()
     except (TypeError, ValueError, IndexError):
@@ -729,7 +748,7 @@ def _quarantine(station: Station, week: str, qid: str, mid: str, item: Incoming,
         rec["content_digest"] = digest
     if not whole:
         rec["kept"] = f"headers and the first {len(scan.first) if scan else 0} bytes of {scan.size if scan else 0}"
-    fsutil.write_text(folder / f"{qid}.json", json.dumps(rec, ensure_ascii=False, indent=1) + "\n")
+    store.write_text(station, f"quarantine/{week}/{qid}.json", json.dumps(rec, ensure_ascii=False, indent=1) + "\n")
 
 
 def release(station: Station, qid: str, codename: str, *, by: str | None = None) -> tuple[str, str]:

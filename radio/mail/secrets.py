@@ -17,10 +17,13 @@ def credentials(station: Station, service: str, *, required: bool) -> tuple[str,
     user, password = os.environ.get(prefix + "USER"), os.environ.get(prefix + "PASSWORD")
     if user and password:
         return user, password
-    path = station.private_dir / FILE
-    if path.is_file():
+    from radio.keys import store  # encrypted to the editors on a sealed station
+    path = store.where(station, FILE)
+    text = store.read_text(station, FILE, f"reading the {service.upper()} credentials") \
+        if store.exists(station, FILE) else None
+    if text is not None:
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = tomllib.loads(text)
         except (tomllib.TOMLDecodeError, UnicodeDecodeError):
             # the parser's message may quote the file: say only where
             raise RadioError("cannot read the mail credentials", where=path,

@@ -94,11 +94,10 @@ def _from_address(station: Station) -> str:
 def _secret(station: Station) -> bytes:
     secret = os.environ.get("RADIO_UNSUBSCRIBE_SECRET", "").encode()
     if not secret:
-        key = station.private_dir / "unsubscribe.key"
-        if not key.is_file():
-            fsutil.write_text(key, secrets.token_hex(32) + "\n")
-            os.chmod(key, 0o600)
-        secret = key.read_text(encoding="utf-8").strip().encode()
+        from radio.keys import store  # encrypted to the editors on a sealed station
+        if not store.exists(station, "unsubscribe.key"):
+            store.write_text(station, "unsubscribe.key", secrets.token_hex(32) + "\n")
+        secret = store.read_text(station, "unsubscribe.key", "making unsubscribe links").strip().encode()
     return secret
 
 
@@ -138,12 +137,13 @@ def dkim_key(station: Station) -> bytes | None:
     selector = station.config.mail.dkim_selector
     if not selector:
         return None
-    path = station.private_dir / "dkim.pem"
-    if not path.is_file():
+    from radio.keys import store  # encrypted to the editors on a sealed station
+    path = store.where(station, "dkim.pem")
+    if not store.exists(station, "dkim.pem"):
         raise RadioError(f"[mail] dkim_selector is {selector!r} but there is no signing key", where=path,
                          fix="put the PEM private key there (its public half is published at "
                              f"{selector}._domainkey.<your domain>), or remove dkim_selector")
-    return path.read_bytes()
+    return store.read_bytes(station, "dkim.pem", "signing the bulletin (DKIM)")
 
 
 def sign(station: Station, data: bytes, key: bytes) -> bytes:
@@ -215,46 +215,48 @@ def journal_path(station: Station, week: str) -> Path:
 
 
 class Journal:
-    def __init__(self, path: Path, bulletin: str):
+    """Append-only, fsynced per event; through radio.keys.store, so on a sealed station each line is encrypted
+    to the editors on its own (appending needs no key; resuming a send reads it with the editor's)."""
+
+    def __init__(self, path: Path, bulletin: str, station: Station | None = None, name: str | None = None):
+        from radio.keys import store
         self.path = path
+        self.station = station
+        self.name = name or f"send/{path.name}"
         self.state: dict[str, str] = {}
-        path.parent.mkdir(parents=True, exist_ok=True)
         started = None
-        if path.is_file():
-            for raw in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    e = json.loads(raw)
-                except ValueError:  # a line cut short by a crash: the event it began never completed
-                    continue
-                if e.get("event") == "begin":
-                    started = started or e.get("bulletin")
-                elif "to" in e:
-                    self.state[e["to"]] = e["event"]
+        for raw in store.read_lines(station, self.name, "resuming a send"):
+            try:
+                e = json.loads(raw)
+            except ValueError:  # a line cut short by a crash: the event it began never completed
+                continue
+            if e.get("event") == "begin":
+                started = started or e.get("bulletin")
+            elif "to" in e:
+                self.state[e["to"]] = e["event"]
         if started and started != bulletin:
             raise RadioError("the bulletin changed after sending began: some subscribers have the earlier one",
                              where=path, fix="send the change as next week's bulletin, or move the journal away "
                                              "to send this version to everyone again")
-        self.f = open(path, "a", encoding="utf-8")
         if not started:
             self.write("begin", bulletin=bulletin)
 
     def write(self, event: str, **fields) -> None:
-        self.f.write(json.dumps({"event": event, **fields}, ensure_ascii=False) + "\n")
-        self.f.flush()
-        os.fsync(self.f.fileno())
+        from radio.keys import store
+        store.append_line(self.station, self.name, json.dumps({"event": event, **fields}, ensure_ascii=False))
 
     def mark(self, event: str, address: str, **fields) -> None:
         self.state[address.lower()] = event
         self.write(event, to=address.lower(), **fields)
 
     def close(self) -> None:
-        self.f.close()
+        pass
 
 
 def _send_lock(station: Station, week: str):
     path = station.private_dir / "send" / f".{week}.lock"
     return fsutil.locked(path, lambda: RadioError(f"another send of {week} is running", where=path,
-                                                  fix="wait for it to finish"))
+                                                  fix="wait for it to finish"), private=True)
 
 
 
@@ -342,11 +344,10 @@ def send(station: Station, week: str, *, dry_run: bool = False, uncertain: str |
         build_message(station, week, s)
     result = SendResult()
     if dry_run:
-        folder = station.private_dir / "outbox" / week
+        from radio.keys import store  # encrypted to the editors on a sealed station
         for s in people:
-            target = folder / f"line-{s.line:04d}.eml"
-            fsutil.write_bytes(target, build_message(station, week, s).data)
-            result.written.append(target)
+            result.written.append(store.write_bytes(station, f"outbox/{week}/line-{s.line:04d}.eml",
+                                                    build_message(station, week, s).data))
         return result
     key = dkim_key(station)
     if key:  # a bad key stops the run before any send
@@ -358,7 +359,7 @@ def send(station: Station, week: str, *, dry_run: bool = False, uncertain: str |
     interval = 60.0 / rate
     sender = _from_address(station)
     with _send_lock(station, week):
-        journal = Journal(journal_path(station, week), bulletin_id)
+        journal = Journal(journal_path(station, week), bulletin_id, station, f"send/{week}.jsonl")
         conn = Connection(station)
         last = None
         try:

@@ -1,17 +1,27 @@
-"""private/subscribers.csv: the member organisations that get the bulletin. Checked whole before any send."""
+"""private/subscribers.csv: the member organisations that get the bulletin. Checked whole before any send.
+
+The one place the list is read and written: `load`, `save`, and `editing` (read, change, save under a lock).
+On a sealed station the list is stored encrypted to the editors (private/subscribers.csv.age, radio.keys.store);
+nothing else should open the file.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
+from radio import fsutil
+from radio.keys import store
 from radio.station import Station
 from radio.errors import RadioError
 
 FILE = "subscribers.csv"
+PENDING = "unsubscribe-pending.txt"  # one-click unsubscribes of a sealed list: tokens, applied when it is opened
 COLUMNS = ("address", "organisation", "language", "format")
 FORMATS = ("html", "text", "pdf")  # html: text + HTML alternatives; text: plain only; pdf: html with the PDF attached
 ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -29,17 +39,63 @@ class Subscriber:
 
 
 def path(station: Station) -> Path:
-    return station.private_dir / FILE
+    """The list's file as it is on disk (sealed or plain), for messages."""
+    return store.where(station, FILE)
 
 
 def load(station: Station) -> list[Subscriber]:
     """Every subscriber, or a RadioError naming the first bad row's line number."""
     p = path(station)
-    if not p.is_file():
+    raw = store.read_bytes(station, FILE, "reading the subscriber list")
+    if raw is None:
         raise RadioError("no subscriber list", where=p,
                          fix=f"write {FILE} with the columns {','.join(COLUMNS)} (one organisation a row)")
+    return _without_pending(station, parse(raw, p))
+
+
+def _without_pending(station: Station, rows: list[Subscriber]) -> list[Subscriber]:
+    """The list less those who unsubscribed while it was sealed (their tokens are in PENDING)."""
+    pending_file = store.folder(station) / PENDING
+    if not pending_file.is_file():
+        return rows
+    pending = set(pending_file.read_text(encoding="utf-8").split())
+    from radio.mail.send import unsubscribe_token  # send imports this module: imported when needed
+    return [s for s in rows if unsubscribe_token(station, s.address) not in pending]
+
+
+def render(subscribers: list[Subscriber]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(COLUMNS)
+    for s in subscribers:
+        w.writerow([s.address, s.organisation, s.language, s.format])
+    return buf.getvalue()
+
+
+def save(station: Station, subscribers: list[Subscriber]) -> None:
+    """Write the whole list (checked first: what is written must load), atomically, encrypted when sealed."""
+    text = render(subscribers)
+    parse(text.encode("utf-8"), path(station))
+    store.write_text(station, FILE, text)
+
+
+@contextmanager
+def editing(station: Station) -> Iterator[list[Subscriber]]:
+    """The list, changed in place by the block and saved at its end; one writer at a time (a lock)."""
+    lock = store.folder(station) / f".{FILE}.lock"
+    with fsutil.locked(lock, lambda: RadioError("another change to the subscriber list is running", where=lock,
+                                                fix="try again"), wait=5.0, private=True):
+        raw = store.read_bytes(station, FILE, "changing the subscriber list")
+        rows = _without_pending(station, parse(raw, path(station))) if raw is not None and raw.strip() else []
+        yield rows
+        save(station, [Subscriber(n, s.address, s.organisation, s.language, s.format)
+                       for n, s in enumerate(rows, start=2)])
+
+
+def parse(raw: bytes, p: Path | str) -> list[Subscriber]:
+    """The list from its CSV bytes, or a RadioError naming `p` and the first bad row's line."""
     try:
-        text = p.read_bytes().decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise RadioError(f"not UTF-8 text (byte {e.start + 1})", where=p, fix="save it as UTF-8") from None
     reader = csv.reader(io.StringIO(text, newline=""))

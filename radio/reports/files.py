@@ -13,8 +13,11 @@ from typing import Any, Iterator
 
 from pydantic import ValidationError
 from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.scalarstring import LiteralScalarString
 
 from radio import fsutil, yamlio
+from radio.keys import block as keys_block
+from radio.keys import editors as keys_editors
 from radio.config import ID_RE, Verification
 from radio.errors import RadioError, ReportError, from_validation, yaml_problem
 from radio.reports.model import Report, check_id, policy_counts, policy_holds
@@ -37,11 +40,38 @@ class ReportFile:
     data: CommentedMap
     body: str
     report: Report
+    sealed_as: tuple[str, str] | None = None  # (ciphertext read, its block as read): unchanged blocks keep it
 
     def save(self) -> None:
         buf = io.StringIO()
-        _yaml().dump(self.data, buf)
-        fsutil.write_text(self.path, f"{FRONT}\n{buf.getvalue()}{FRONT}\n{self.body}")
+        _yaml().dump(_sealed_data(self.path, self.data, self.sealed_as), buf)
+        fsutil.write_text(self.path, f"{FRONT}\n{buf.getvalue()}{FRONT}\n{self.body}",
+                          private=keys_block.station_of(self.path) is not None
+                          and keys_editors.sealed(keys_block.station_of(self.path)))
+
+
+def _block_text(data: Any) -> str:
+    buf = io.StringIO()
+    _yaml().dump(data, buf)
+    return buf.getvalue()
+
+
+def _sealed_data(path: Path, data: CommentedMap, sealed_as: tuple[str, str] | None) -> CommentedMap:
+    """The front matter as it is stored: on a sealed station the private block encrypted to the editors (the
+    ciphertext it was read with, if it did not change, so an edit elsewhere leaves the block's bytes alone)."""
+    block = data.get("private")
+    if not isinstance(block, dict):
+        return data
+    root = keys_block.station_of(path)
+    if root is None or not keys_editors.sealed(root):
+        return data
+    if sealed_as and _block_text(block) == sealed_as[1]:
+        text = sealed_as[0]
+    else:
+        text = keys_block.seal_block(root, block)
+    out = data.copy()
+    out["private"] = LiteralScalarString(text)
+    return out
 
 
 def _line_of(data: Any, key: str | int) -> int | None:
@@ -119,6 +149,13 @@ def _validate(path: Path, data: Any, body: str, policy: Verification) -> ReportF
         raise ReportError("front matter is not a set of fields", where=f"{path}:2",
                           fix="write one 'field: value' per line")
     fields = dict(data)
+    sealed_as = None
+    if keys_block.is_sealed(fields.get("private")):  # encrypted to the editors: opened if one is unlocked
+        opened = keys_block.open_block(path, str(fields["private"]))
+        fields["private"] = dict(opened) if opened is not None else {}
+        if opened is not None:
+            sealed_as = (str(data["private"]), _block_text(opened))
+            data["private"] = opened  # an edit changes the block itself; saving seals it again
     fields.setdefault("id", path.stem)
     if fields["id"] != path.stem:
         raise ReportError(f"id {fields['id']!r} does not match the file name", where=f"{path}:{_line_of(data, 'id')}",
@@ -138,7 +175,9 @@ def _validate(path: Path, data: Any, body: str, policy: Verification) -> ReportF
             missing_fix="add '{what}:' to the front matter",
             fixes={"date_from_datetime_parsing": date, "date_parsing": date, "date_type": date,
                    "literal_error": "use one of the values listed"}) from None
-    return ReportFile(path, data, body, report)
+    if keys_block.is_sealed(data.get("private")):
+        report.private._sealed = True
+    return ReportFile(path, data, body, report, sealed_as)
 
 
 def policy_error(rf: ReportFile, policy: Verification) -> ReportError | None:

@@ -43,6 +43,11 @@ class Private(BaseModel):
     correspondent: str | None = None
     contact: str | None = None
     notes: str | None = None
+    _sealed: bool = PrivateAttr(default=False)  # encrypted to the editors and not unlocked: nothing is known
+
+    @property
+    def sealed(self) -> bool:
+        return self._sealed
 
 
 class Report(BaseModel):

@@ -1,0 +1,219 @@
+"""Sealing a station and changing its editors: `radio keys init`, `seal`, `add`, `remove`, `rotate`.
+
+Rotation writes the new set of editors first (with a journal, keys/rotate.journal, saying a rotation is under
+way), then re-encrypts each sealed thing on its own, atomically: a kill at any moment leaves every file
+readable by the old set or the new one, never neither; running `radio keys rotate` again finishes the job.
+Reports are re-sealed under the desk's own per-report lock.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from radio import fsutil
+from radio.keys import digests, editors, keyring, store
+from radio.keys.age import KeysError, decrypt, encrypt, recipient
+
+JOURNAL = "keys/rotate.journal"
+LOCK = "keys/.lock"
+PLAIN_SKIP = (".lock",)  # lock files hold nothing
+
+
+@dataclass
+class Sealed:
+    files: list[Path] = field(default_factory=list)
+    journals: list[Path] = field(default_factory=list)
+    reports: list[Path] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.files) + len(self.journals) + len(self.reports)
+
+
+def _lock(station):
+    root = editors.root_of(station)
+    return fsutil.locked(root / LOCK, lambda: KeysError("another keys command is running", where=root / LOCK,
+                                                        fix="wait for it to finish"), wait=5.0, private=True)
+
+
+def report_files(station) -> list[Path]:
+    root = editors.root_of(station)
+    return sorted(p for p in root.glob("episodes/*/reports/*.md") if p.name.count(".") == 1)
+
+
+def plain_private_files(station) -> list[Path]:
+    """Files under private/ stored in plain text (anything that is not sealed, nor a lock)."""
+    base = store.folder(station)
+    return sorted(p for p in base.rglob("*") if p.is_file() and not p.name.endswith((store.SEALED_SUFFIX,
+                  store.LINES_SUFFIX)) and not p.name.endswith(PLAIN_SKIP))
+
+
+def _has_plain_block(path: Path) -> bool:
+    return has_plain_block_text(path.read_text(encoding="utf-8", errors="replace"))
+
+
+def has_plain_block_text(text: str) -> bool:
+    """Whether a report's front matter holds a private block in plain text with anything in it."""
+    front = text.split("\n---", 1)[0]
+    m = re.search(r"(?m)^private:(.*)$", front)
+    if not m:
+        return False
+    rest = m.group(1).strip()
+    if rest.startswith("|") or rest.startswith(">"):
+        after = front[m.end():].lstrip("\n")
+        return not after.lstrip().startswith("-----BEGIN AGE ENCRYPTED FILE-----")
+    if rest in ("", "{}", "null", "~"):
+        # a block mapping follows: plain if any of its values is not empty
+        body = front[m.end():].split("\n")
+        for line in body[1:]:
+            if not line.startswith((" ", "\t")):
+                break
+            if line.strip().startswith("#"):
+                continue
+            if ":" in line and line.split(":", 1)[1].split("#")[0].strip() not in ("", "{}", "[]", "null", "~"):
+                return True
+            if line.strip().startswith("- "):
+                return True
+        return False
+    return True
+
+
+def plain_reports(station) -> list[Path]:
+    return [p for p in report_files(station) if _has_plain_block(p)]
+
+
+def seal(station) -> Sealed:
+    """Encrypt to the editors everything private that is still plain text: private/ files, journals (a line at
+    a time), reports' private blocks. Needs only the editors' public keys."""
+    recips = editors.recipients(station)
+    out = Sealed()
+    base = store.folder(station)
+    for p in plain_private_files(station):
+        name = p.relative_to(base).as_posix()
+        if p.suffix == ".jsonl":  # an append-only journal: sealed a line at a time
+            lines = p.read_text(encoding="utf-8").splitlines()
+            data = b"".join(base64.b64encode(encrypt(x.encode("utf-8"), recips)) + b"\n" for x in lines if x)
+            target = store.lines_path(station, name)
+            existing = target.read_bytes() if target.is_file() else b""
+            fsutil.write_bytes(target, data + existing, private=True)  # older lines first
+            p.unlink()
+            out.journals.append(target)
+        else:
+            out.files.append(store.write_bytes(station, name, p.read_bytes()))
+    # folders under private/ become 0700 (they were made before the station was sealed)
+    for d in [base, *sorted(x for x in base.rglob("*") if x.is_dir())]:
+        d.chmod(0o700)
+    for p in plain_reports(station):
+        _reseal_report(station, p)
+        out.reports.append(p)
+    return out
+
+
+def _reseal_report(station, path: Path) -> None:
+    """Read a report under its desk lock and save it: saving seals its block for the current editors."""
+    from radio.reports import ReportError, read_report
+    from radio.station import Station
+    s = station if isinstance(station, Station) else Station.open(editors.root_of(station))
+    busy = lambda: ReportError("a desk command is changing this report", where=path, fix="run it again")  # noqa: E731
+    with fsutil.locked(path.with_name(f".{path.stem}.lock"), busy, wait=10.0):
+        rf = read_report(path, s.config.verification, editable=True)
+        rf.sealed_as = None  # sealed again, for whoever the editors are now
+        if not isinstance(rf.data.get("private"), dict):
+            raise KeysError("the private block cannot be opened", where=path,
+                            fix="unlock with an identity of one of the editors who sealed it")
+        rf.save()
+
+
+def init(station, name: str, public_key: str, *, demo: bool = False) -> Sealed:
+    """Seal a station: its first editor, then everything private encrypted in place."""
+    editors.check_name(name)
+    recipient(public_key)
+    if editors.sealed(station):
+        raise KeysError("the station is sealed already", where=editors.path(station),
+                        fix="add editors with `radio keys add NAME PUBLIC-KEY`")
+    with _lock(station):
+        editors.save(station, [editors.Editor(name, " ".join(public_key.split()))], demo=demo)
+        digests.ensure_key(station)
+        return seal(station)
+
+
+def add(station, name: str, public_key: str) -> Sealed:
+    editors.check_name(name)
+    recipient(public_key)
+    current = _need_sealed(station)
+    if any(e.name == name for e in current):
+        raise KeysError(f"{name!r} is an editor already", where=editors.path(station),
+                        fix=f"remove them first (`radio keys remove {name}`) to change their key")
+    keyring.current("adding an editor (everything is re-encrypted to include them)")
+    return rotate(station, [*current, editors.Editor(name, " ".join(public_key.split()))])
+
+
+def remove(station, name: str) -> Sealed:
+    current = _need_sealed(station)
+    if not any(e.name == name for e in current):
+        raise KeysError(f"{name!r} is not an editor", where=editors.path(station), fix="see `radio keys list`")
+    rest = [e for e in current if e.name != name]
+    if not rest:
+        raise KeysError(f"{name!r} is the last editor", where=editors.path(station),
+                        fix="add another editor first: with nobody's key, the sources would be lost")
+    keyring.current("removing an editor (everything is re-encrypted to those who remain)")
+    return rotate(station, rest)
+
+
+def _need_sealed(station) -> list[editors.Editor]:
+    current = editors.load(station)
+    if not current:
+        raise KeysError("the station is not sealed", where=editors.path(station),
+                        fix="run `radio keys init NAME PUBLIC-KEY` first")
+    return current
+
+
+def unfinished(station) -> bool:
+    return (editors.root_of(station) / JOURNAL).is_file()
+
+
+def rotate(station, new: list[editors.Editor] | None = None) -> Sealed:
+    """Re-encrypt every sealed thing to `new` (default: the editors as they are, finishing a rotation a kill
+    interrupted). The editor running it must be able to read what is there."""
+    ring = keyring.current("re-encrypting the station")
+    root = editors.root_of(station)
+    with _lock(station):
+        old = editors.load(station)
+        target = new if new is not None else old
+        if not target:
+            _need_sealed(station)
+        journal = root / JOURNAL
+        fsutil.write_text(journal, json.dumps({"from": [e.recipient for e in old],
+                                               "to": [e.recipient for e in target]}) + "\n", private=True)
+        editors.save(station, target, demo=editors.is_demo(station))
+        recips = [e.recipient for e in target]
+        out = Sealed()
+        base = store.folder(station)
+        leak_key = root / digests.KEY_FILE
+        if leak_key.is_file():
+            fsutil.write_bytes(leak_key, encrypt(decrypt(leak_key.read_bytes(), ring.identities, leak_key), recips),
+                               private=True)
+        for p in sorted(base.rglob("*" + store.SEALED_SUFFIX)):
+            fsutil.write_bytes(p, encrypt(decrypt(p.read_bytes(), ring.identities, p), recips), private=True)
+            out.files.append(p)
+            fsutil.fault_point(f"rotate-after-{out.count}")
+        for p in sorted(base.rglob("*" + store.LINES_SUFFIX)):
+            lines = [x for x in p.read_bytes().splitlines() if x.strip()]
+            again = b"".join(base64.b64encode(encrypt(decrypt(base64.b64decode(x), ring.identities, p), recips))
+                             + b"\n" for x in lines)
+            fsutil.write_bytes(p, again, private=True)
+            out.journals.append(p)
+            fsutil.fault_point(f"rotate-after-{out.count}")
+        for p in report_files(station):
+            if "-----BEGIN AGE ENCRYPTED FILE-----" not in p.read_text(encoding="utf-8", errors="replace"):
+                continue
+            _reseal_report(station, p)
+            out.reports.append(p)
+            fsutil.fault_point(f"rotate-after-{out.count}")
+        digests.ensure_key(station)
+        journal.unlink()
+        return out

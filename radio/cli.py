@@ -458,6 +458,28 @@ def send(c: Ctx, week: str, dry_run: bool, uncertain: str | None) -> None:
         raise RadioError(f"{len(result.failed)} message(s) were refused", fix=f"correct them and run `radio send {week}` again")
 
 
+@cli.command()
+@week_arg
+@click.option("--embargo", metavar="TIME", help='Hold the new items off every public page and feed until TIME '
+                                               '("2026-11-20 18:00", the show\'s time zone unless one is given).')
+@edition_option
+@pass_ctx
+def press(c: Ctx, week: str, embargo: str | None, edition: str | None) -> None:
+    """Write WEEK's publishable reports as IPTC ninjs 2.2 items into feeds/<show>/press/ (JSON, a page per item,
+    index.json, an Atom feed); corrections are new versions, retractions cancel, a hold withholds.
+
+    \b
+    Example:
+      radio press 2026-W47
+      radio press 2026-W47 --edition fr --embargo "2026-11-20 18:00"
+    """
+    from radio.press.site import publish as press_publish
+    for s in each_edition(c, edition):
+        announce(c, s)
+        for line in press_publish(s, week, embargo=embargo).lines(c.station.root):
+            c.say(line)
+
+
 # --- the week's plan --------------------------------------------------------------------------------
 
 @cli.command()

@@ -433,6 +433,14 @@ class Mail(_Model):
         return v
 
 
+class Press(_Model):
+    """The press service (radio press): the terms every news item carries, for newspapers and agencies."""
+
+    copyright_holder: str | None = None  # default: [station] name
+    copyright_notice: str | None = None  # e.g. "(c) 2026 Workers' Information Radio"
+    usage_terms: str = Field(default="Free to republish with credit to the station.", min_length=1)
+
+
 class Config(_Model):
     station: StationInfo
     show: Show
@@ -446,6 +454,7 @@ class Config(_Model):
     elements: dict[str, Element] = Field(default_factory=dict)
     editions: list[Edition] = Field(default_factory=list)
     mail: Mail = Mail()
+    press: Press | None = None  # the press service is on when radio.toml has a [press] table
 
     @model_validator(mode="after")
     def _refs(self) -> Config:

@@ -635,6 +635,24 @@ def subscribers_bounces(c: Ctx, maildir: str) -> None:
     c.say(f"{len(rows)} address(es) bounced")
 
 
+@subscribers.command("serve")
+@click.option("--port", default=8400, show_default=True, help="Port to listen on (0: any free port).")
+@click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@pass_ctx
+def subscribers_serve(c: Ctx, port: int, bind: str) -> None:
+    """Serve the subscribe, confirm and one-click leave pages on their own (put them behind your https server at
+    [subscriptions] base_url). Ctrl-C stops it.
+
+    \b
+    Example:
+      radio subscribers serve --port 8400
+    """
+    import uvicorn
+    from radio.subscriptions.web import app
+    c.say(f"subscribe pages on http://{bind}:{port}/subscribe (Ctrl-C to stop)")
+    uvicorn.run(app(c.station), host=bind, port=port, log_level="warning")
+
+
 # --- the week's plan --------------------------------------------------------------------------------
 
 @cli.command()

@@ -636,7 +636,7 @@ def subscribers_bounces(c: Ctx, maildir: str) -> None:
 
 
 @subscribers.command("serve")
-@click.option("--port", default=8400, show_default=True, help="Port to listen on (0: any free port).")
+@click.option("--port", default=8410, show_default=True, help="Port to listen on (0: any free port).")
 @click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @pass_ctx
 def subscribers_serve(c: Ctx, port: int, bind: str) -> None:
@@ -645,7 +645,7 @@ def subscribers_serve(c: Ctx, port: int, bind: str) -> None:
 
     \b
     Example:
-      radio subscribers serve --port 8400
+      radio subscribers serve --port 8410
     """
     import uvicorn
     from radio.subscriptions.web import app
@@ -945,6 +945,11 @@ def check(c: Ctx, remote: bool) -> None:
     if failed:
         sys.exit(1)
 
+
+from radio.web.cli import desk, users  # noqa: E402  (the newsroom's commands live with the newsroom)
+
+cli.add_command(users)
+cli.add_command(desk)
 
 from radio.hosting.cli import deliver  # noqa: E402 (the command group registers after the core commands)
 

@@ -375,6 +375,7 @@ class Edition(_Model):
     air_weekday: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] | None = None
     air_time: str | None = None
     hosts: list[EditionHost]
+    digest: bool = True  # a monthly digest in this language (radio digest)
 
     @field_validator("language")
     @classmethod
@@ -441,6 +442,28 @@ class Mail(_Model):
 
 
 PODCAST_LUFS = {"mono": -19.0, "stereo": -16.0}  # the same loudness on two speakers (AES, Apple, Google)
+class Press(_Model):
+    """The press service (radio press): the terms every news item carries, for newspapers and agencies."""
+
+    copyright_holder: str | None = None  # default: [station] name
+    copyright_notice: str | None = None  # e.g. "(c) 2026 Workers' Information Radio"
+    usage_terms: str = Field(default="Free to republish with credit to the station.", min_length=1)
+
+
+class Subscriptions(_Model):
+    """Readers who sign themselves up (radio subscribers, and the subscribe pages of the web app)."""
+
+    base_url: str = "https://radio.example.org/"  # where the subscribe pages are served (links in the mails)
+    confirm_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 48.0  # an unconfirmed request expires after this
+    max_bounces: Annotated[int, Field(ge=1, le=100)] = 3  # bounced messages before an address is suspended
+    requests_per_hour: Annotated[int, Field(ge=1, le=10000)] = 20  # subscribe requests one client may make
+
+    @field_validator("base_url")
+    @classmethod
+    def _base(cls, v: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/]+/(\S*/)?", v):
+            raise ValueError(f"{v!r} is not an http(s) URL ending in /")
+        return v
 
 
 class Config(_Model):
@@ -456,6 +479,8 @@ class Config(_Model):
     elements: dict[str, Element] = Field(default_factory=dict)
     editions: list[Edition] = Field(default_factory=list)
     mail: Mail = Mail()
+    press: Press | None = None  # the press service is on when radio.toml has a [press] table
+    subscriptions: Subscriptions = Subscriptions()
     publish: Publish = Publish()  # hosting targets, mirrors, retention, WebSub hub (radio/hosting)
     broadcaster: Broadcaster | None = None  # where the on-air master is delivered (radio deliver)
 

@@ -71,12 +71,12 @@ def test_editions_are_typed(multi):
     s = Station.open(multi)
     ids = [(e.edition_id, e.language, e.on_air, e.config.show.slug) for e in s.editions()]
     assert ids == [("en", "en", True, "labour-week"), ("ru", "ru", True, "nedelya-truda"),
-                   ("fr", "fr", False, "semaine-du-travail")]
+                   ("fr", "fr", False, "semaine-du-travail"), ("es", "es", False, "semana-del-trabajo")]
     fr = s.for_edition("fr")[0]
     assert fr.out_dir(WEEK) == multi / "episodes" / WEEK / "fr" / "out"
     assert s.out_dir(WEEK) == multi / "episodes" / WEEK / "out"
     assert [h.voice for h in fr.config.hosts] == ["fr-fr"]
-    assert len({str(e.feed_guid) for e in s.editions()}) == 3
+    assert len({str(e.feed_guid) for e in s.editions()}) == 4
 
 
 def test_bad_edition_config_names_the_key(multi):
@@ -115,17 +115,17 @@ def test_list_shows_the_translation_gap(multi):
 
 def test_translate_starts_from_the_public_text_only(multi):
     run = runner_for(multi)
-    r = run("report", "translate", "depot-drivers-refuse-overtime", "--lang", "es")
+    r = run("report", "translate", "depot-drivers-refuse-overtime", "--lang", "de")
     assert r.exit_code == 0, r.err
     path = multi / r.out.strip()
-    assert path.name == "depot-drivers-refuse-overtime.es.md"
+    assert path.name == "depot-drivers-refuse-overtime.de.md"
     text = path.read_text()
     assert "# title: Bus drivers at Port Alder refuse unpaid overtime" in text and "state: draft" in text
     assert "private" not in text.split("---")[1].replace("no private block", "")
     assert "+00 555" not in text  # the original's private contact
-    assert run("report", "translate", "depot-drivers-refuse-overtime", "--lang", "es").exit_code == 1
+    assert run("report", "translate", "depot-drivers-refuse-overtime", "--lang", "de").exit_code == 1
     assert re.search(r"depot-drivers-refuse-overtime\s+verified\s+draft", run("report", "list", WEEK, "--lang",
-                                                                                "es").out)
+                                                                                "de").out)
 
 
 def test_a_private_block_in_a_translation_is_an_error_and_never_published(multi):

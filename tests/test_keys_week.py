@@ -173,7 +173,7 @@ def test_readme_keys_walkthrough(tmp_path):
 def test_a_desk_session_unlocks_by_passphrase_and_forgets_at_logout(tmp_path):
     from radio.keys import keyring
     from radio.keys.age import KeysError
-    from radio.reports import find_report
+    from radio.reports.files import find_report
     from radio.station import Station
     root = copy_station(tmp_path / "demo", sealed=True)
     run = runner_for(root)

@@ -4,7 +4,7 @@ RadioError into one clean line. One module per group; `base` holds the root grou
 from __future__ import annotations
 
 from radio.cli.base import cli
-from radio.cli import check, mail, report, serve, stages, station  # noqa: F401  (each registers its commands)
+from radio.cli import check, mail, press, report, serve, stages, station  # noqa: F401  (each registers its commands)
 from radio.cli.hosting import deliver
 from radio.web.cli import desk, users  # the newsroom's commands live with the newsroom
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from radio.errors import RadioError
+from radio.station import Week
 from radio.cli.base import Ctx, RadioGroup, announce, cli, each_edition, edition_option, pass_ctx, week_arg
 
 
@@ -90,26 +92,47 @@ def bulletin(c: Ctx, week: str, edition: str | None) -> None:
 
 
 @cli.command()
-@week_arg
-@click.option("--dry-run", is_flag=True, help="Write one .eml per subscriber into private/outbox/WEEK/ instead.")
+@click.argument("week")
+@click.option("--dry-run", is_flag=True, help="Write one .eml per subscriber into private/outbox/ instead.")
 @click.option("--uncertain", type=click.Choice(["resend", "sent"]),
               help="For messages a killed run may or may not have delivered, after checking the server's log.")
+@click.option("--to", "to", type=click.Choice(["bulletin", "press"]), default="bulletin", show_default=True,
+              help="bulletin: private/subscribers.csv; press: WEEK's new and changed press items to private/press.csv.")
+@click.option("--digest", is_flag=True, help="Send the digest of the month WEEK names (e.g. 2026-11) to its readers.")
 @pass_ctx
-def send(c: Ctx, week: str, dry_run: bool, uncertain: str | None) -> None:
-    """Send WEEK's bulletin to everyone in private/subscribers.csv, once each (a rerun resumes).
+def send(c: Ctx, week: str, dry_run: bool, uncertain: str | None, to: str, digest: bool) -> None:
+    """Send WEEK's bulletin to everyone in private/subscribers.csv, once each (a rerun resumes); with --to press
+    the week's press items to private/press.csv; with --digest a month's digest to those who subscribed to it.
 
     \b
     Example:
       radio send 2026-W47 --dry-run
       RADIO_SMTP_USER=desk RADIO_SMTP_PASSWORD=... radio send 2026-W47
+      radio send 2026-W47 --to press
+      radio send 2026-11 --digest
     """
-    from radio.mail.send import send as run_send
     def progress(i: int, n: int) -> None:
         if c.verbose:
             click.echo(f"  sent {i}/{n}", err=True)
-    result = run_send(c.station, week, dry_run=dry_run, uncertain=uncertain, progress=progress)
+    if digest:
+        from radio.mail.digest import check_month, send as send_digest
+        result = send_digest(c.station, check_month(week), dry_run=dry_run, uncertain=uncertain)
+        again = f"radio send {week} --digest"
+    elif to == "press":
+        from radio.press.send import send as send_press
+        week = Week(week)
+        result = send_press(c.station, week, dry_run=dry_run, uncertain=uncertain)
+        again = f"radio send {week} --to press"
+    else:
+        from radio.mail.send import send as run_send
+        week = Week(week)
+        result = run_send(c.station, week, dry_run=dry_run, uncertain=uncertain, progress=progress)
+        again = f"radio send {week}"
     for line in result.lines():
         c.say(line)
-    error = result.outcome(week)
-    if error:
-        raise error
+    if result.uncertain:
+        raise RadioError(f"{len(result.uncertain)} message(s) may or may not have arrived",
+                         fix=f"check the server's log, then `{again} --uncertain resend` "
+                             "(not delivered) or `--uncertain sent` (delivered)")
+    if result.failed:
+        raise RadioError(f"{len(result.failed)} message(s) were refused", fix=f"correct them and run `{again}` again")

@@ -232,7 +232,7 @@ def report_attachment(report_id: str, name: str | None, to: str) -> None:
       radio report attachment dockers-at-port-alder photo.jpg --to ~/bulletin-pictures
     """
     from radio.keys import export
-    from radio.reports import find_report
+    from radio.reports.files import find_report
     s = _station()
     rf = find_report(s, report_id)
     folder = f"intake/{report_id}"

@@ -115,7 +115,8 @@ def seal(station) -> Sealed:
 
 def _reseal_report(station, path: Path) -> None:
     """Read a report under its desk lock and save it: saving seals its block for the current editors."""
-    from radio.reports import ReportError, read_report
+    from radio.errors import ReportError
+    from radio.reports.files import read_report
     from radio.station import Station
     s = station if isinstance(station, Station) else Station.open(editors.root_of(station))
     busy = lambda: ReportError("a desk command is changing this report", where=path, fix="run it again")  # noqa: E731

@@ -39,6 +39,7 @@ from markupsafe import escape
 from radio import fsutil
 from radio.station import Station
 from radio.errors import RadioError
+from radio.mail import headers
 from radio.mail import subscribers as subs
 from radio.i18n import day_month_year, gettext
 from radio.mail.bulletin import fingerprint, out_paths
@@ -205,7 +206,7 @@ def build_message(station: Station, week: str, sub: subs.Subscriber) -> Outgoing
         if part.is_multipart():
             n += 1
             part.set_boundary(f"=_radio_{mid.strip('<>').split('@')[0].rsplit('.', 1)[-1]}_{n}")
-    return Outgoing(sub, mid, msg.as_bytes(policy=policy.SMTP))
+    return Outgoing(sub, mid, msg.as_bytes(policy=headers.SMTP))  # List-Unsubscribe stays a link
 
 
 # --- the journal ---------------------------------------------------------------------------------------

@@ -29,6 +29,16 @@ ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9
 LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 
 
+def valid_address(address: str) -> bool:
+    """Syntax as email-validator reads it (no DNS look-up: sending tells us whether it is delivered)."""
+    from email_validator import EmailNotValidError, validate_email
+    try:
+        validate_email(address, check_deliverability=False)
+        return True
+    except EmailNotValidError:
+        return False
+
+
 @dataclass(frozen=True)
 class Subscriber:
     line: int
@@ -38,18 +48,19 @@ class Subscriber:
     format: str
 
 
-def path(station: Station) -> Path:
+def path(station: Station, name: str = FILE) -> Path:
     """The list's file as it is on disk (sealed or plain), for messages."""
-    return store.where(station, FILE)
+    return store.where(station, name)
 
 
-def load(station: Station) -> list[Subscriber]:
-    """Every subscriber, or a RadioError naming the first bad row's line number."""
-    p = path(station)
-    raw = store.read_bytes(station, FILE, "reading the subscriber list")
+def load(station: Station, name: str = FILE) -> list[Subscriber]:
+    """Every subscriber in private/NAME (subscribers.csv, or press.csv for the press list), or a RadioError
+    naming the first bad row's line number."""
+    p = path(station, name)
+    raw = store.read_bytes(station, name, "reading the subscriber list")
     if raw is None:
         raise RadioError("no subscriber list", where=p,
-                         fix=f"write {FILE} with the columns {','.join(COLUMNS)} (one organisation a row)")
+                         fix=f"write {name} with the columns {','.join(COLUMNS)} (one organisation a row)")
     return _without_pending(station, parse(raw, p))
 
 
@@ -125,8 +136,13 @@ def parse(raw: bytes, p: Path | str) -> list[Subscriber]:
         if len(row) != len(COLUMNS):
             raise RadioError(f"{len(row)} columns, not {len(COLUMNS)}", where=where,
                              fix=f"write {','.join(COLUMNS)}; quote a name that holds a comma")
+        start = line - sum(c.count("\n") for c in row)  # the row's first line
+        for col, c in zip(COLUMNS, row):
+            if "\n" in c or "\r" in c:
+                raise RadioError(f"the {col} field holds a line break", where=f"{p}:{start}",
+                                 fix="keep each field on one line (a quoted field may not span lines here)")
         address, organisation, language, fmt = (c.strip() for c in row)
-        if not ADDRESS.fullmatch(address):
+        if not ADDRESS.fullmatch(address) or not valid_address(address):
             raise RadioError(f"{address!r} is not an e-mail address", where=where, fix="correct the address")
         if not organisation:
             raise RadioError("no organisation", where=where, fix="name the member organisation")

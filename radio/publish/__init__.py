@@ -357,6 +357,7 @@ def _index_page(station: Station, recs: list[dict], cover_name: str) -> str:
            for r in sorted(recs, key=lambda r: (r["pub_date"], r["week"]), reverse=True)]
     return render(station, "site_index.html", {
         **_site(station, cover_name), "root": "", "cover": cover_name, "episodes": eps,
+        "press": station.full_config.press is not None,  # the press service's items: radio press
         "alternates": [{"lang": o.language, "href": o.show_url, "name": _language_name(o.language),
                         "feed_url": o.feed_url, "show": o.config.show.title}
                        for o in station.editions() if o.edition_id != station.edition_id]})

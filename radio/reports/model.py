@@ -72,6 +72,7 @@ class Report(BaseModel):
     exposure: Exposure = "named"
     thread: str | None = None  # a story followed across weeks, e.g. kestrel-ridge-strike
     lang: str | None = None  # the report's language (BCP 47); default the station's
+    embargo: dt.datetime | None = None  # not on any public page or feed before this time (the press service)
     # other spellings of withheld details (another script, a nickname), checked like the details themselves
     aliases: dict[Literal["place", "workplace", "region"], list[str]] = Field(default_factory=dict)
     private: Private = Field(default_factory=Private)
@@ -117,6 +118,7 @@ class PublicReport:
     appeal: str | None
     text: str
     thread: str | None = None
+    embargo: dt.datetime | None = None
 
     @property
     def dateline(self) -> str:
@@ -192,4 +194,4 @@ def public(report: Report, where: Path | str | None = None) -> PublicReport:
                         place=opt(place), workplace=opt(report.workplace) if named else None, region=opt(region),
                         sector=opt(report.sector), kind=report.kind, attribution=clean(attribution).strip(),
                         priority=report.priority, appeal=opt(report.appeal), text=clean(report.body).strip(),
-                        thread=report.thread)
+                        thread=report.thread, embargo=report.embargo)

@@ -645,23 +645,36 @@ def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, a
 # --- publish -----------------------------------------------------------------------------------------
 
 @cli.command()
-@week_arg
+@click.argument("week", required=False, callback=lambda ctx, param, v: Week(v) if v else None)
 @click.option("--allow-draft", is_flag=True, help="Publish a draft build (synthesized voices).")
+@click.option("--all", "every", is_flag=True,
+              help="Publish every published week again and make every page anew (the same bytes).")
 @edition_option
 @pass_ctx
-def publish(c: Ctx, week: str, allow_draft: bool, edition: str | None) -> None:
-    """Publish WEEK into feeds/<show>/: media, transcript, chapters, episode page and the feed.
+def publish(c: Ctx, week: str | None, allow_draft: bool, every: bool, edition: str | None) -> None:
+    """Publish WEEK into feeds/<show>/: media, transcript, chapters, episode page, and the feeds and pages that
+    list it (nothing else is rewritten).
 
     \b
     Example:
       radio publish 2026-W47
+      radio publish --all
     """
+    if not week and not every:
+        raise click.UsageError("name a WEEK (e.g. 2026-W47), or pass --all")
     from radio.build import Options, run_stage
     for s in each_edition(c, edition):
         announce(c, s)
-        say_dropped(c, s, week)
-        result = run_stage(s, week, "publish", Options(draft=allow_draft))
-        c.say(f"published {result.page.relative_to(c.station.root)}")
+        if every:
+            from radio.publish import publish_all
+            result = publish_all(s, allow_draft=allow_draft)
+            if result is None:
+                c.say(f"nothing published yet in {s.config.show.slug}")
+                continue
+        else:
+            say_dropped(c, s, week)
+            result = run_stage(s, week, "publish", Options(draft=allow_draft))
+            c.say(f"published {result.page.relative_to(c.station.root)}")
         c.say(f"feed {result.feed.relative_to(c.station.root)}: {s.feed_url}")
 
 

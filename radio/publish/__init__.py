@@ -27,7 +27,7 @@ from radio import rundown as rd
 from radio.config import format_ms, text_direction
 from radio.errors import PublishError
 from radio.i18n import day_month_year, locale
-from radio.publish import corrections, transcript
+from radio.publish import archive, corrections, transcript
 from radio.publish.feed import CHAPTERS_TYPE, build_feed
 from radio.render import render
 from radio.reports import PublicReport
@@ -166,8 +166,7 @@ def _page_cues(rec: dict) -> list[dict]:
             for c in rec["cues"]]
 
 
-def publish(station: Station, week: str, *, allow_draft: bool = False) -> Published:
-    cfg = station.config
+def _checked_master(station: Station, week: str, allow_draft: bool) -> tuple[Path, dict]:
     out = station.out_dir(week)
     mp3 = out / "podcast.mp3"
     if not (out / "as-run.json").is_file() or not mp3.is_file():
@@ -184,52 +183,186 @@ def publish(station: Station, week: str, *, allow_draft: bool = False) -> Publis
     if as_run["draft"] and not allow_draft:
         raise PublishError(f"{week} is a draft build: synthesized voices stand in for missing recordings",
                            fix="record them and build again, or pass --allow-draft to publish the draft")
+    return mp3, podcast
+
+
+def publish(station: Station, week: str, *, allow_draft: bool = False) -> Published:
+    """Publish one week: its media and pages, and the feeds and pages that list it; nothing else is rewritten."""
+    return _publish(station, [week], allow_draft=allow_draft, full=False)
+
+
+def publish_all(station: Station, *, allow_draft: bool = False) -> Published | None:
+    """Publish every published week again and make every page anew, ignoring the record of what was published:
+    the same bytes as the publishes made one by one."""
+    weeks = sorted(records_weeks(publish_root(station)))
+    if not weeks:
+        return None
+    return _publish(station, weeks, allow_draft=allow_draft, full=True)
+
+
+def records_weeks(root: Path) -> list[str]:
+    return [p.parent.name for p in root.glob("episodes/*/episode.json")]
+
+
+def _publish(station: Station, weeks: list[str], *, allow_draft: bool, full: bool) -> Published:
+    cfg = station.config
+    masters = {w: _checked_master(station, w, allow_draft) for w in weeks}
     cover_data, mime = cover_image(station)
     root = publish_root(station)
     with lock(station):
         for stale in root.parent.glob(f".{cfg.show.slug}.staging-*"):  # left by a publish that was killed
             shutil.rmtree(stale, ignore_errors=True)
-        existing = records(root)
+        before = archive.load(station)
+        rec = archive.load(station) if not full else {**before, "files": {}, "inputs": {}, "weeks": {}}
+        if full or not rec["episodes"]:  # no record: read every published episode once, then keep the record
+            rec["episodes"] = {w: archive.summary(r) for w, r in records(root).items()}
         _fix_guid(station)
         staging = Path(tempfile.mkdtemp(prefix=f".{cfg.show.slug}.staging-", dir=root.parent))
         try:
-            s_media = staging / "media" / station.media_name(week, _digest(mp3))
-            s_media.parent.mkdir(parents=True)
-            shutil.copyfile(mp3, s_media)
-            rec = make_record(station, week, s_media, existing.get(week), existing, podcast)
-            all_records = {**existing, week: rec}
             cover_name = "cover.jpg" if mime == "image/jpeg" else "cover.png"
-            weeks = sorted(all_records)
-            files: dict[str, bytes | str] = {
-                f"media/{week}.vtt": transcript.vtt(rec["cues"]),
-                f"media/{week}.chapters.json": transcript.chapters_json(rec["chapters_list"], rec["title"]),
-                cover_name: cover_data,
-                f"episodes/{week}/episode.json": json.dumps(rec, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-                f"episodes/{week}/index.html": _episode_page(station, rec, cover_name),
-                "index.html": _index_page(station, list(all_records.values()), cover_name),
-                "_headers": hosting_headers(station, weeks),
-                "nginx-headers.conf": nginx_snippet(station),
-                "feed.xml": build_feed(station, list(all_records.values()), build_time(list(all_records.values()))),
-            }
-            files.update(corrections.site_files(station, all_records))  # corrections page and feed, thread pages
+            files: dict[str, bytes | str] = {cover_name: cover_data}
+            made: dict[str, dict] = {}
+            media_moves = []
+            for week in weeks:
+                mp3, podcast = masters[week]
+                s_media = staging / "media" / station.media_name(week, _digest(mp3))
+                s_media.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(mp3, s_media)
+                media_moves.append(s_media)
+                r = make_record(station, week, s_media, rec["episodes"].get(week), rec["episodes"], podcast)
+                made[week] = r
+                rec["episodes"][week] = archive.summary(r)
+                files.update({
+                    f"media/{week}.vtt": transcript.vtt(r["cues"]),
+                    f"media/{week}.chapters.json": transcript.chapters_json(r["chapters_list"], r["title"]),
+                    f"episodes/{week}/episode.json": json.dumps(r, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+                    f"episodes/{week}/index.html": _episode_page(station, r, cover_name),
+                })
+            for rel in [k for k in files if k.startswith("episodes/") and k.endswith("episode.json")]:
+                rec["files"][rel] = archive.digest(files[rel])  # archive pages key on the records they list
+            made_pages, collections = _archive_pages(station, root, rec, made, cover_name)
+            files.update(made_pages)
+            files["_headers"] = hosting_headers(station, sorted(rec["episodes"]))
+            files["nginx-headers.conf"] = nginx_snippet(station)
+            written = []
             for rel, data in files.items():
+                raw = data if isinstance(data, bytes) else data.encode("utf-8")
+                h = archive.digest(raw)
+                if rec["files"].get(rel) == h and before["files"].get(rel) == h and (root / rel).is_file():
+                    continue  # the same bytes are there already
+                rec["files"][rel] = h
                 p = staging / rel
                 p.parent.mkdir(parents=True, exist_ok=True)
-                p.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+                p.write_bytes(raw)
+                written.append(rel)
+            # pages of collections no longer made (a thread whose items were all retracted...) go
+            gone = [rel for rel in list(rec["files"]) if rel.split("/")[0] in COLLECTIONS and rel not in collections]
+            gone += [rel for rel in before["files"] if rel.split("/")[0] in COLLECTIONS and rel not in collections
+                     and rel not in gone]
             fsutil.fault_point("staged")
-            _move(s_media, root / "media" / s_media.name)
+            for s_media in media_moves:
+                _move(s_media, root / "media" / s_media.name)
             fsutil.fault_point("media")
-            order = [*[k for k in files if k not in ("index.html", "feed.xml")], "index.html"]
+            order = [*[k for k in written if k not in ("index.html", "feed.xml")],
+                     *[k for k in ("index.html",) if k in written]]
             for rel in order:
                 _move(staging / rel, root / rel)
-            corrections.remove_stale(root, files)
+            for rel in gone:
+                rec["files"].pop(rel, None)
+                rec["inputs"].pop(rel, None)
+                (root / rel).unlink(missing_ok=True)
+                _prune(root, (root / rel).parent)
+            corrections.remove_stale(root, {rel: b"" for rel in collections if rel.startswith("threads/")})
             fsutil.fault_point("before-feed")
-            _move(staging / "feed.xml", root / "feed.xml")  # last: the feed never names what is not there
-            _remove_unnamed_media(root, all_records)
+            if "feed.xml" in written:
+                _move(staging / "feed.xml", root / "feed.xml")  # last: the feed never names what is not there
+            _remove_unnamed_media(root, rec["episodes"])
+            archive.save(station, rec)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+    week = weeks[-1]
     return Published(root, root / "feed.xml", root / "episodes" / week / "index.html",
-                     root / "media" / s_media.name, rec)
+                     root / rec["episodes"][week]["media"], made[week])
+
+
+COLLECTIONS = ("archive", "threads", "corrections")  # folders of pages made from many weeks
+
+
+def _prune(root: Path, folder: Path) -> None:
+    while folder != root and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
+
+
+def _archive_pages(station: Station, root: Path, rec: dict, made: dict[str, dict],
+                   cover_name: str) -> tuple[dict[str, bytes | str], set[str]]:
+    """The pages that list many weeks: each made again only when what it lists changed.
+
+    Returns the pages made, and every collection page that should exist (made now or kept as it is)."""
+    episodes = rec["episodes"]
+    full: dict[str, dict] = dict(made)
+
+    def record(week: str) -> dict:
+        if week not in full:
+            full[week] = json.loads((root / "episodes" / week / "episode.json").read_text(encoding="utf-8"))
+        return full[week]
+
+    out: dict[str, bytes | str] = {}
+    keep: set[str] = set()
+
+    def page(rel: str, inputs: object, make) -> None:
+        keep.add(rel)
+        key = archive.input_key(inputs)
+        if rec["inputs"].get(rel) == key and (root / rel).is_file():
+            return
+        rec["inputs"][rel] = key
+        out[rel] = make()
+
+    size = station.config.podcast.feed_items
+    pages, recent = archive.feed_pages(archive.ordered(episodes), size)
+    out["feed.xml"] = build_feed(station, [record(w) for w in recent], build_time(list(episodes.values())),
+                                 links=archive.feed_links(station, 0, len(pages)))
+    for n, weeks in enumerate(pages, start=1):
+        rel = archive.archive_feed_name(n)
+        page(rel, [archive.feed_links(station, n, len(pages)), [(w, rec["files"].get(f"episodes/{w}/episode.json"))
+                                                                  for w in weeks]],
+             lambda weeks=weeks, n=n, rel=rel: build_feed(
+                 station, [record(w) for w in weeks], build_time([episodes[w] for w in weeks]),
+                 self_url=f"{station.show_url}{rel}", links=archive.feed_links(station, n, len(pages)), archive=True))
+    newest_first = list(reversed(archive.ordered(episodes)))
+    years = sorted({archive.year(w) for w in episodes}, reverse=True) if len(episodes) > size else []
+    out["index.html"] = _index_page(station, [episodes[w] for w in newest_first[:size]], cover_name,
+                                    years=years)
+    for y in years:
+        listed = [episodes[w] for w in newest_first if archive.year(w) == y]
+        page(f"archive/{y}/index.html", [years, listed],
+             lambda listed=listed, y=y: _index_page(station, listed, cover_name, years=years, year=y))
+    # corrections and threads: each week's own, read again only when its files or its record changed
+    for week in sorted(episodes):
+        fp = archive.input_key([archive.week_fingerprint(station, week), rec["files"].get(f"episodes/{week}/episode.json")])
+        have = rec["weeks"].get(week)
+        if have is None or have["fp"] != fp or week in made:
+            r = record(week)
+            rec["weeks"][week] = {"fp": fp, "corrections": corrections.week_corrections(station, week, r),
+                                  "threads": corrections.week_threads(station, week, r)}
+    items = sorted((c for w in sorted(episodes) for c in rec["weeks"][w]["corrections"]),
+                   key=lambda c: (c["at"], c["id"]), reverse=True)
+    out.update(corrections.corrections_files(station, items))
+    keep |= {"corrections/index.html", "corrections/feed.xml"}
+    c_years = sorted({c["year"] for c in items}, reverse=True)
+    if len(c_years) > 1:
+        for y in c_years:
+            listed = [c for c in items if c["year"] == y]
+            page(f"corrections/{y}/index.html", [c_years, listed],
+                 lambda listed=listed, y=y: corrections.corrections_year_page(station, y, listed, c_years))
+    threads: dict[str, list[dict]] = {}
+    for week in sorted(episodes):
+        for thread, entries in rec["weeks"][week]["threads"].items():
+            threads.setdefault(thread, []).extend(entries)
+    for thread, entries in sorted(threads.items()):
+        page(f"threads/{thread}/index.html", entries,
+             lambda thread=thread, entries=entries: corrections.thread_page(station, thread, entries))
+    return out, keep
 
 
 def _as_run(station: Station, week: str) -> dict:
@@ -348,12 +481,16 @@ def _episode_page(station: Station, rec: dict, cover_name: str) -> str:
     })
 
 
-def _index_page(station: Station, recs: list[dict], cover_name: str) -> str:
-    eps = [{"href": f"episodes/{r['week']}/", "title": r["title"], "date": r["date"], "summary": r["summary"],
-            "duration": clock(r["duration_s"]), "media": r["media"], "draft": r["draft"]}
+def _index_page(station: Station, recs: list[dict], cover_name: str, *, years: list[str] | None = None,
+                year: str | None = None) -> str:
+    """The show page (newest episodes, and a link to each year's page once there are more), or a year's page."""
+    root = "../../" if year else ""
+    eps = [{"href": f"{root}episodes/{r['week']}/", "title": r["title"], "date": r["date"], "summary": r["summary"],
+            "duration": clock(r["duration_s"]), "media": f"{root}{r['media']}", "draft": r["draft"]}
            for r in sorted(recs, key=lambda r: (r["pub_date"], r["week"]), reverse=True)]
     return render(station, "site_index.html", {
-        **_site(station, cover_name), "root": "", "cover": cover_name, "episodes": eps,
+        **_site(station, cover_name), "root": root, "cover": f"{root}{cover_name}", "episodes": eps,
+        "years": years or [], "year": year,
         "alternates": [{"lang": o.language, "href": o.show_url, "name": _language_name(o.language),
                         "feed_url": o.feed_url, "show": o.config.show.title}
                        for o in station.editions() if o.edition_id != station.edition_id]})

@@ -132,7 +132,19 @@ def main() -> None:
     ap.add_argument("--minutes", type=int, nargs="*", default=[30, 60, 180], help="show lengths to build")
     ap.add_argument("--filler", type=float, default=0.1, help="share of the slot left to the filler (0-0.5)")
     ap.add_argument("--no-script", action="store_true", help="leave out the 200-report script benchmark")
+    ap.add_argument("--archive", type=int, nargs="*", metavar="WEEKS",
+                    help="only the archive benchmark: a new week with this many published behind it (10 100 520)")
     args = ap.parse_args()
+    if args.archive is not None:
+        from benchmarks.archive import build_archive, table as archive_table
+        with tempfile.TemporaryDirectory(prefix="radio-bench-") as tmp:
+            text = archive_table(build_archive(Path(tmp), args.archive or [10, 100, 520]))
+        out = ROOT / "benchmarks" / "results"
+        out.mkdir(exist_ok=True)
+        (out / "ARCHIVE.md").write_text(text)
+        print(text)
+        print(f"written to {out / 'ARCHIVE.md'}")
+        return
     with tempfile.TemporaryDirectory(prefix="radio-bench-") as tmp:
         work = Path(tmp)
         shows = []

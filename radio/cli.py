@@ -732,7 +732,8 @@ def studio(c: Ctx, week: str | None, port: int, bind: str, certfile: str | None,
 @cli.command()
 @pass_ctx
 def check(c: Ctx) -> None:
-    """Check the published feed and site as podcast directories do; exit 1 on any failure.
+    """Check the published feed and site as podcast directories do; exit 1 on any failure. Prints what failed or
+    warned and a summary line (-v: every check).
 
     \b
     Example:
@@ -740,8 +741,8 @@ def check(c: Ctx) -> None:
     """
     from radio.publish.check import check as run_checks
     results = [r for s in c.station.editions() for r in run_checks(s)]
-    for good, what in results:  # good is None for a warning: printed, but it does not fail
-        if not (c.quiet and good):
+    for good, what in results:  # good is None for a warning: printed, but it does not fail; passes only with -v
+        if not good or c.verbose:
             click.echo(f"{'ok  ' if good else 'warn' if good is None else 'FAIL'} {what}")
     failed = sum(g is False for g, _ in results)
     warned = sum(g is None for g, _ in results)

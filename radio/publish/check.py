@@ -201,10 +201,40 @@ def check(station: Station) -> list[tuple[bool, str]]:
             ok(problem is None, f"{t}: transcript cues have at most 2 lines of 65 characters"
                + (f" ({problem})" if problem else ""))
             ok(tr.get("rel") != "captions", f"{t}: transcript does not claim rel=captions (times are approximate)")
+    _check_archive(root, ch, items, local, ok)
     for page in sorted(root.rglob("*.html")):
         problem = html_problem(page.read_text(encoding="utf-8"))
         ok(problem is None, f"{page.relative_to(root)} is well-formed HTML" + (f" ({problem})" if problem else ""))
     return results
+
+
+def _check_archive(root: Path, ch, items: list, local, ok) -> None:
+    """The RFC 5005 archive pages the feed links (rel=next): each resolves, and no episode is on two pages."""
+    guids = [i.findtext("guid") for i in items]
+    seen: set[Path] = set()
+    page = ch
+    while True:
+        nxt = [a.get("href") for a in page.findall("atom:link", NS) if a.get("rel") == "next"]
+        if not nxt:
+            break
+        path = local(nxt[0])
+        if not ok(path is not None and path.is_file() and path not in seen, f"archive page resolves ({nxt[0]})"):
+            return
+        seen.add(path)
+        try:
+            page = etree.parse(str(path)).find("channel")
+        except etree.XMLSyntaxError as e:
+            ok(False, f"{path.relative_to(root)} is well-formed XML ({e})")
+            return
+        if not ok(page is not None, f"{path.relative_to(root)}: RSS 2.0 with a channel"):
+            return
+        for it in page.findall("item"):
+            enc = it.find("enclosure")
+            p = local(enc.get("url") if enc is not None else None)
+            ok(p is not None and p.is_file(), f"{path.relative_to(root)}: {it.findtext('title')}: enclosure resolves")
+        guids += [i.findtext("guid") for i in page.findall("item")]
+    if seen:
+        ok(len(guids) == len(set(guids)), f"every episode is on one page of the feed and its archive ({len(guids)})")
 
 
 def chapter_gap(chapters: list[dict], duration_s: float) -> str | None:

@@ -3,7 +3,9 @@ list every episode exactly once and real clients read them all, and a full rebui
 
 from __future__ import annotations
 
+import gzip
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -12,10 +14,12 @@ from pathlib import Path
 import pytest
 
 from tests.archive_util import add_weeks, tree, week_after
-from tests.audio_util import WEEK
+from tests.audio_util import WEEK, tiny_station
+from tests.browser import needs_chromium
 from tests.canary import assert_clean
 from tests.conftest import runner_for
 from tests.test_publish import Serve, free_port, partytime, published_station
+from tests.test_tags import publish_tones
 
 FEED_ITEMS = 4
 WEEKS = 13  # 2 full archive pages of 4, 5 episodes in the feed; weeks in 2026 and 2027
@@ -66,7 +70,9 @@ def test_publishing_a_week_rewrites_only_what_lists_it(archive, tmp_path):
         changed = {str(p.relative_to(s)) for p in s.rglob("*") if p.is_file() and stamp.get(p) != p.stat().st_mtime_ns}
         media = {c for c in changed if c.startswith("media/") and c.endswith(".mp3")}
         assert len(media) == 1
-        assert changed - media == {
+        found = {c for c in changed if c.startswith("search/")}  # the year's bundle, the threads' and nothing else
+        assert found and all(c.startswith((f"search/{new[:4]}/", "search/threads/")) for c in found)
+        assert changed - media - found == {
             "feed.xml", "index.html", "_headers", f"archive/{new[:4]}/index.html", f"episodes/{new}/index.html",
             f"episodes/{new}/episode.json", f"media/{new}.vtt", f"media/{new}.chapters.json",
             "threads/test-strike/index.html"}
@@ -196,3 +202,91 @@ def test_report_list_thread_answers_from_the_index_and_follows_edits(archive):
         last.write_text(text)
     assert run("report", "list", "--thread", "test-strike").out.strip().splitlines()[-1] == \
         f"thread test-strike: {WEEKS} reports in {WEEKS} weeks"
+
+
+def test_serve_answers_conditional_gets_until_the_feed_changes(archive):
+    from tests.test_publish import _get
+    root, port, weeks, _ = archive
+    server = Serve(root, port)
+    try:
+        for path in ("st/feed.xml", "st/archive/feed-1.xml", "st/index.html"):
+            status, headers, body = _get(server.url + path)
+            assert status == 200 and body
+            etag, modified = headers["ETag"], headers["Last-Modified"]
+            assert _get(server.url + path, {"If-None-Match": etag})[0] == 304
+            assert _get(server.url + path, {"If-Modified-Since": modified})[0] == 304
+            assert _get(server.url + path, {"If-None-Match": '"other"', "If-Modified-Since": modified})[0] == 200
+        etag = _get(server.url + "st/feed.xml")[1]["ETag"]
+        assert runner_for(root)("publish", weeks[-1]).exit_code == 0  # nothing changed: the feed is not rewritten
+        assert _get(server.url + "st/feed.xml", {"If-None-Match": etag})[0] == 304
+    finally:
+        server.close()
+    headers = (site(root) / "_headers").read_text()
+    assert "/st/feed.xml\n  Content-Type: application/rss+xml; charset=utf-8\n  Access-Control-Allow-Origin: *\n" \
+           "  Cache-Control: no-cache\n" in headers
+
+
+def _search(url: str, word: str) -> list[str]:
+    """The search page in Chromium: type a word, wait for Pagefind's results, return their links."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    from tests.browser import chrome
+    driver = chrome()
+    try:
+        driver.get(url)
+        box = WebDriverWait(driver, 30).until(lambda d: d.find_element(By.CSS_SELECTOR, "#search input"))
+        box.send_keys(word)
+        WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".pagefind-ui__result-link"))
+        links = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, ".pagefind-ui__result-link")]
+        driver.get(links[0])  # a result opens the episode page at the item
+        WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "player"))
+        return links
+    finally:
+        driver.quit()
+
+
+@needs_chromium
+def test_search_finds_a_transcript_word_and_links_into_the_episode(archive):
+    root, port, weeks, canaries = archive
+    server = Serve(root, port)
+    try:
+        links = _search(f"{server.url}st/search/", "meeting")
+    finally:
+        server.close()
+    assert links and all(re.fullmatch(rf"{server.url}st/episodes/\d{{4}}-W\d\d/#t=[\d.]+", u) for u in links), links
+    assert {u.split("/episodes/")[1][:8] for u in links} <= set(weeks)  # the first of many (then "Load more")
+    # the index is public: nothing private is in it, compressed or not
+    bundle = site(root) / "search"
+    plain = root / "search-plain"
+    for p in bundle.rglob("*"):
+        if p.is_file():
+            data = p.read_bytes()
+            out = plain / p.relative_to(bundle)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
+    try:
+        assert_clean([plain], canaries, min_files=10)
+    finally:
+        shutil.rmtree(plain)
+
+
+@needs_chromium
+def test_search_finds_a_russian_word(tmp_path):
+    port = free_port()
+    root = tmp_path / "st"
+    tiny_station(root)
+    cfg = root / "radio.toml"
+    cfg.write_text(cfg.read_text().replace('language = "en"', 'language = "ru"', 1)
+                   .replace('base_url = "https://example.org/podcast/"', f'base_url = "http://127.0.0.1:{port}/"'))
+    for p in (root / "episodes" / WEEK / "reports").glob("*.md"):
+        p.write_text(p.read_text().replace("Workers held a meeting today.",
+                                           "Горняки Кестрел-Риджа провели собрание сегодня.")
+                     .replace("First fictional story", "Первый вымышленный сюжет")
+                     .replace("Second fictional story", "Второй вымышленный сюжет"))
+    publish_tones(root)
+    server = Serve(root, port)
+    try:
+        links = _search(f"{server.url}st/search/", "собрание")
+    finally:
+        server.close()
+    assert links and all("/st/episodes/2026-W47/#t=" in u for u in links), links

@@ -27,7 +27,7 @@ from radio import rundown as rd
 from radio.config import format_ms, text_direction
 from radio.errors import PublishError
 from radio.i18n import day_month_year, locale
-from radio.publish import archive, corrections, transcript
+from radio.publish import archive, corrections, search, transcript
 from radio.publish.feed import CHAPTERS_TYPE, build_feed
 from radio.render import render
 from radio.reports import PublicReport
@@ -285,7 +285,7 @@ def _publish(station: Station, weeks: list[str], *, allow_draft: bool, full: boo
                      root / rec["episodes"][week]["media"], made[week])
 
 
-COLLECTIONS = ("archive", "threads", "corrections")  # folders of pages made from many weeks
+COLLECTIONS = ("archive", "threads", "corrections", "search")  # folders of pages made from many weeks
 
 
 def _prune(root: Path, folder: Path) -> None:
@@ -362,6 +362,35 @@ def _archive_pages(station: Station, root: Path, rec: dict, made: dict[str, dict
     for thread, entries in sorted(threads.items()):
         page(f"threads/{thread}/index.html", entries,
              lambda thread=thread, entries=entries: corrections.thread_page(station, thread, entries))
+    # search: a Pagefind bundle per year of episodes and one for the threads, made again only when what they
+    # index changed, and the page that searches them all
+    wanted: dict[str, list[dict]] = {}
+
+    def bundle(folder: str, inputs: object, records) -> None:
+        key = archive.input_key(inputs)
+        have = [rel for rel in rec["files"] if rel.startswith(folder + "/")]
+        if rec["inputs"].get(folder + "/") == key and have and all((root / rel).is_file() for rel in have):
+            keep.update(have)
+            return
+        rec["inputs"][folder + "/"] = key
+        wanted[folder] = records()
+
+    bundles = []
+    for y in sorted({archive.year(w) for w in episodes}, reverse=True):
+        in_year = [w for w in archive.ordered(episodes) if archive.year(w) == y]
+        bundle(f"{search.SEARCH}/{y}", [(w, rec["files"].get(f"episodes/{w}/episode.json")) for w in in_year],
+               lambda in_year=in_year: [r for w in in_year for r in search.episode_records(station, record(w))])
+        bundles.append(y)
+    if threads:
+        bundle(f"{search.SEARCH}/threads", threads,
+               lambda: search.thread_records(station, threads, corrections.thread_title))
+        bundles.append("threads")
+    made_files = search.bundles(station, wanted)
+    out.update(made_files)
+    keep.update(made_files)
+    if bundles:
+        page(f"{search.SEARCH}/index.html", bundles,
+             lambda: search.page(station, bundles, {**_site(station, cover_name), "cover_name": cover_name}))
     return out, keep
 
 
@@ -409,6 +438,10 @@ def hosting_headers(station: Station, weeks: list[str]) -> str:
     lines = ["# Response headers for Netlify or Cloudflare Pages: put this file at the root of the site that serves",
              f"# {station.show_url} (written by radio publish; radio serve sends the same headers).",
              f"{base}feed.xml", "  Content-Type: application/rss+xml; charset=utf-8", cors.rstrip("\n"),
+             # apps ask again each time (If-None-Match / If-Modified-Since, which the host answers with 304
+             # until a publish changes the feed's bytes)
+             "  Cache-Control: no-cache",
+             f"{base}archive/*", cors.rstrip("\n"),
              f"{base}media/*", cors.rstrip("\n")]
     for w in weeks:
         lines += [f"{base}media/{w}.chapters.json", f"  Content-Type: {CHAPTERS_TYPE}",
@@ -427,7 +460,8 @@ location {base} {{
     location ~ /\\. {{ return 404; }}
     location ~ \\.chapters\\.json$ {{ types {{ }} default_type {CHAPTERS_TYPE}; {cors} }}
     location ~ \\.vtt$ {{ types {{ }} default_type "text/vtt; charset=utf-8"; {cors} }}
-    location ~ \\.xml$ {{ types {{ }} default_type "application/rss+xml; charset=utf-8"; {cors} }}
+    location ~ \\.xml$ {{ types {{ }} default_type "application/rss+xml; charset=utf-8"; etag on; {cors}
+                         add_header Cache-Control "no-cache" always; }}
     location ~ \\.mp3$ {{ types {{ }} default_type audio/mpeg; {cors} }}
 }}
 """

@@ -359,11 +359,21 @@ def _archive_pages(station: Station, root: Path, rec: dict, made: dict[str, dict
     for week in sorted(episodes):
         for thread, entries in rec["weeks"][week]["threads"].items():
             threads.setdefault(thread, []).extend(entries)
+    thread_years: dict[str, list[str]] = {}
     for thread, entries in sorted(threads.items()):
-        page(f"threads/{thread}/index.html", entries,
-             lambda thread=thread, entries=entries: corrections.thread_page(station, thread, entries))
-    # search: a Pagefind bundle per year of episodes and one for the threads, made again only when what they
-    # index changed, and the page that searches them all
+        t_years = sorted({archive.year(e["week"]) for e in entries}, reverse=True)
+        thread_years[thread] = t_years
+        many = t_years if len(t_years) > 1 else []
+        shown = [e for e in entries if archive.year(e["week"]) == t_years[0]] if many else entries
+        page(f"threads/{thread}/index.html", [many, shown],
+             lambda thread=thread, shown=shown, many=many: corrections.thread_page(station, thread, shown, years=many))
+        for y in many:
+            listed = [e for e in entries if archive.year(e["week"]) == y]
+            page(f"threads/{thread}/{y}/index.html", [many, listed],
+                 lambda thread=thread, listed=listed, many=many, y=y: corrections.thread_page(
+                     station, thread, listed, years=many, year=y))
+    # search: a Pagefind bundle per year (its episodes' items and its thread items), made again only when what it
+    # indexes changed, and the page that searches them all
     wanted: dict[str, list[dict]] = {}
 
     def bundle(folder: str, inputs: object, records) -> None:
@@ -378,13 +388,16 @@ def _archive_pages(station: Station, root: Path, rec: dict, made: dict[str, dict
     bundles = []
     for y in sorted({archive.year(w) for w in episodes}, reverse=True):
         in_year = [w for w in archive.ordered(episodes) if archive.year(w) == y]
-        bundle(f"{search.SEARCH}/{y}", [(w, rec["files"].get(f"episodes/{w}/episode.json")) for w in in_year],
-               lambda in_year=in_year: [r for w in in_year for r in search.episode_records(station, record(w))])
+        # the threads' items of the year, found on the thread's page (or its page for the year)
+        t_items = {t: (len(thread_years[t]) > 1, [e for e in entries if archive.year(e["week"]) == y])
+                   for t, entries in sorted(threads.items())}
+        t_items = {t: v for t, v in t_items.items() if v[1]}
+        bundle(f"{search.SEARCH}/{y}", [[(w, rec["files"].get(f"episodes/{w}/episode.json")) for w in in_year],
+                                        t_items],
+               lambda in_year=in_year, t_items=t_items, y=y: [
+                   *[r for w in in_year for r in search.episode_records(station, record(w))],
+                   *search.thread_records(station, t_items, y, corrections.thread_title)])
         bundles.append(y)
-    if threads:
-        bundle(f"{search.SEARCH}/threads", threads,
-               lambda: search.thread_records(station, threads, corrections.thread_title))
-        bundles.append("threads")
     made_files = search.bundles(station, wanted)
     out.update(made_files)
     keep.update(made_files)

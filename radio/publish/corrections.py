@@ -338,12 +338,18 @@ def corrections_year_page(station: Station, year: str, items: list[dict], years:
         "items": [{**c, "href": "../" + c["href"]} for c in items], "years": years, "year": year})
 
 
-def thread_page(station: Station, thread: str, entries: list[dict]) -> str:
+def thread_page(station: Station, thread: str, entries: list[dict], *, years: list[str] | None = None,
+                year: str | None = None) -> str:
+    """A thread's page: its items newest first. A thread that spans years shows its newest year's items and links
+    a page per year (threads/NAME/<year>/), whose address never changes."""
     from radio.render import render
+    up = "../" if year else ""
     return render(station, "thread.html", {
         # newest week first; within a week, in the episode's order
-        **_base(station), "root": "../../", "thread": thread_title(thread),
-        "items": sorted(sorted(entries, key=lambda i: i["start"]), key=lambda i: i["week"], reverse=True)})
+        **_base(station), "root": f"../../{up}", "thread": thread_title(thread), "years": years or [],
+        "year": year, "up": up,
+        "items": [{**i, "href": f"{up}{i['href']}" if i["href"] else None}
+                  for i in sorted(sorted(entries, key=lambda i: i["start"]), key=lambda i: i["week"], reverse=True)]})
 
 
 def site_files(station: Station, records: dict[str, dict]) -> dict[str, str | bytes]:

@@ -5,9 +5,8 @@ episode's title and date, and what was said in it (the transcript's cues within 
 episode at the item (`episodes/W/#t=SECONDS`). Each thread page is one record too. Everything comes from the
 published episode records and thread items, which hold only public material: nothing private can be found.
 
-The index comes in bundles, one per year of episodes (`search/2026/`) and one for the threads
-(`search/threads/`): publishing a week makes again only its year's bundle (and the threads' when they
-changed), and the search page merges them all. Pagefind indexes in the edition's language (stemming, and
+The index comes in bundles, one per year (`search/2026/`: that year's episodes and thread items): publishing a
+week makes again only its year's bundle, and the search page merges them all. Pagefind indexes in the edition's language (stemming, and
 its own word splitting for languages without spaces).
 """
 
@@ -43,13 +42,14 @@ def episode_records(station: Station, rec: dict) -> list[dict]:
     return out
 
 
-def thread_records(station: Station, threads: dict[str, list[dict]], title) -> list[dict]:
+def thread_records(station: Station, threads: dict[str, tuple[bool, list[dict]]], year: str, title) -> list[dict]:
+    """One record per thread with items in the year: on the thread's page, or its year's page when it has one."""
     base = url_path(station)
     out = []
-    for thread, items in sorted(threads.items()):
+    for thread, (by_year, items) in sorted(threads.items()):
         words = [f"{i['title']} {i['dateline'] or ''} {i['date']}" for i in items]
-        out.append({"url": f"{base}threads/{thread}/", "content": f"{title(thread)}. {' '.join(words)}",
-                    "meta": {"title": title(thread)}})
+        out.append({"url": f"{base}threads/{thread}/" + (f"{year}/" if by_year else ""),
+                    "content": f"{title(thread)}. {' '.join(words)}", "meta": {"title": title(thread)}})
     return out
 
 

@@ -649,20 +649,26 @@ def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, a
 @click.option("--allow-draft", is_flag=True, help="Publish a draft build (synthesized voices).")
 @click.option("--all", "every", is_flag=True,
               help="Publish every published week again and make every page anew (the same bytes).")
+@click.option("--to", "to", multiple=True, metavar="TARGET",
+              help="Then upload feeds/ there: a target named in [publish] or s3://bucket/prefix, sftp://host/path, "
+                   "/a/directory (repeatable; default: every target in [publish], if any).")
 @edition_option
 @pass_ctx
-def publish(c: Ctx, week: str | None, allow_draft: bool, every: bool, edition: str | None) -> None:
+def publish(c: Ctx, week: str | None, allow_draft: bool, every: bool, to: tuple[str, ...], edition: str | None) -> None:
     """Publish WEEK into feeds/<show>/: media, transcript, chapters, episode page, and the feeds and pages that
-    list it (nothing else is rewritten).
+    list it (nothing else is rewritten); then upload feeds/ to each hosting target (media first, feeds last,
+    only what changed).
 
     \b
     Example:
       radio publish 2026-W47
       radio publish --all
+      radio publish 2026-W47 --to s3://radio-feeds/podcast
     """
     if not week and not every:
         raise click.UsageError("name a WEEK (e.g. 2026-W47), or pass --all")
     from radio.build import Options, run_stage
+    from radio.hosting.cli import upload_all
     for s in each_edition(c, edition):
         announce(c, s)
         if every:
@@ -676,6 +682,8 @@ def publish(c: Ctx, week: str | None, allow_draft: bool, every: bool, edition: s
             result = run_stage(s, week, "publish", Options(draft=allow_draft))
             c.say(f"published {result.page.relative_to(c.station.root)}")
         c.say(f"feed {result.feed.relative_to(c.station.root)}: {s.feed_url}")
+    if to or c.station.full_config.publish.targets:
+        upload_all(c, c.station, to)
 
 
 @cli.command()
@@ -683,7 +691,7 @@ def publish(c: Ctx, week: str | None, allow_draft: bool, every: bool, edition: s
 @click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @pass_ctx
 def serve(c: Ctx, port: int, bind: str) -> None:
-    """Preview feeds/ at any address: byte ranges, CORS, URLs rewritten to this server. Ctrl-C stops it.
+    """Preview feeds/: byte ranges, CORS; on a loopback address, URLs name this server. Ctrl-C stops it.
 
     \b
     Example:
@@ -695,7 +703,7 @@ def serve(c: Ctx, port: int, bind: str) -> None:
     httpd = server(root, bind, port, quiet=not c.verbose, published=c.station.config.podcast.base_url)
     host = f"[{bind}]" if ":" in bind else bind
     c.say(f"serving {root} on http://{host}:{httpd.server_address[1]}/ (Ctrl-C to stop; addresses in feeds and "
-          "pages are rewritten to the one each request used)")
+          + ("pages name this address)" if httpd.served_base else f"pages stay {c.station.config.podcast.base_url})"))
     for s in c.station.editions():
         c.say(f"feed: http://{host}:{httpd.server_address[1]}/{s.config.show.slug}/feed.xml"
               + (f" ({s.language})" if s.full_config.editions else ""))
@@ -730,15 +738,21 @@ def studio(c: Ctx, week: str | None, port: int, bind: str, certfile: str | None,
 
 
 @cli.command()
+@click.option("--remote", is_flag=True, help="Check the live feed and every enclosure's first bytes at the "
+              "public base URL instead of feeds/ on this disk.")
 @pass_ctx
-def check(c: Ctx) -> None:
+def check(c: Ctx, remote: bool) -> None:
     """Check the published feed and site as podcast directories do; exit 1 on any failure. Prints what failed or
     warned and a summary line (-v: every check).
 
     \b
     Example:
       radio check
+      radio check --remote
     """
+    if remote:
+        from radio.hosting.cli import check_remote
+        return check_remote(c)
     from radio.publish.check import check as run_checks
     results = [r for s in c.station.editions() for r in run_checks(s)]
     for good, what in results:  # good is None for a warning: printed, but it does not fail; passes only with -v
@@ -749,6 +763,11 @@ def check(c: Ctx) -> None:
     c.say(f"{len(results) - failed - warned} passed, {failed} failed" + (f", {warned} warned" if warned else ""))
     if failed:
         sys.exit(1)
+
+
+from radio.hosting.cli import deliver  # noqa: E402 (the command group registers after the core commands)
+
+cli.add_command(deliver)
 
 
 def main() -> None:

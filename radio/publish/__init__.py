@@ -26,6 +26,7 @@ from radio import asrun, fsutil
 from radio import rundown as rd
 from radio.config import format_ms, text_direction
 from radio.errors import PublishError
+from radio.hosting import mirrors
 from radio.i18n import day_month_year, locale
 from radio.publish import archive, corrections, search, transcript
 from radio.publish.feed import CHAPTERS_TYPE, build_feed
@@ -153,6 +154,7 @@ def make_record(station: Station, week: str, media: Path, old: dict | None, othe
         "report_starts": corrections.report_starts(as_run["podcast"], rundown),
         "notices": _notices(stories),
         "reports": corrections.episode_reports(rundown),
+        **mirrors.integrity(station, media),  # SRI of the media, when mirrors list it as an alternate
     }
 
 
@@ -305,6 +307,7 @@ def _archive_pages(station: Station, root: Path, rec: dict, made: dict[str, dict
     def record(week: str) -> dict:
         if week not in full:
             full[week] = json.loads((root / "episodes" / week / "episode.json").read_text(encoding="utf-8"))
+            mirrors.fill_integrity(station, root, {week: full[week]})  # published before mirrors were set up
         return full[week]
 
     out: dict[str, bytes | str] = {}

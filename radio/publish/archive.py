@@ -65,6 +65,7 @@ def build_key(station: Station) -> str:
         if p.is_file():
             h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
     h.update(station.config.model_dump_json().encode())
+    h.update(station.full_config.model_dump_json().encode())  # mirrors, a WebSub hub: what the feed names
     h.update(json.dumps([(o.edition_id, o.language, o.show_url) for o in station.editions()]).encode())
     h.update((os.environ.get("SOURCE_DATE_EPOCH") or "").encode())
     return h.hexdigest()

@@ -16,6 +16,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 from markupsafe import Markup
 
+from radio.hosting.mirrors import alternate
 from radio.i18n import gettext
 from radio.station import Station
 
@@ -52,12 +53,15 @@ class PodcastIndex(BaseExtension):
         self.people: list[str] = []
         self.txt: dict[str, str] = {}
         self.medium: str | None = None
+        self.hub: str | None = None  # a WebSub hub (radio/hosting pings it after an upload)
 
     def extend_ns(self):
-        return {"podcast": PODCAST_NS, "itunes": ITUNES_NS}
+        return {"podcast": PODCAST_NS, "itunes": ITUNES_NS, "atom": ATOM_NS}
 
     def extend_rss(self, rss):
         channel = rss[0]
+        if self.hub:
+            _el(channel, ATOM_NS, "link", rel="hub", href=self.hub)
         if self.explicit is not None:
             _el(channel, ITUNES_NS, "explicit", "true" if self.explicit else "false")
         if self.locked_owner:
@@ -109,6 +113,7 @@ class PodcastIndexEntry(BaseEntryExtension):
         self.explicit: bool | None = None
         self.people: list[str] = []
         self.location: str | None = None
+        self.alternate: dict | None = None  # the media's copies at mirrors (radio/hosting/mirrors.py)
 
     def extend_rss(self, item):
         desc = item.find("description")
@@ -125,6 +130,12 @@ class PodcastIndexEntry(BaseEntryExtension):
         _people(item, self.people)
         if self.location:
             _el(item, PODCAST_NS, "location", self.location)
+        if self.alternate:
+            a = self.alternate
+            alt = _el(item, PODCAST_NS, "alternateEnclosure", type_=a["type"], length=a["length"], default="true")
+            for uri in a["sources"]:
+                _el(alt, PODCAST_NS, "source", uri=uri)
+            _el(alt, PODCAST_NS, "integrity", type_="sri", value=a["integrity"])
         return item
 
 
@@ -223,6 +234,7 @@ def build_feed(station: Station, episodes: list[dict], build_time: dt.datetime, 
     ext.funding = (p.funding_url, p.funding_text) if p.funding_url else None
     ext.people = [h.name for h in cfg.hosts]
     ext.txt = dict(p.txt)
+    ext.hub = station.full_config.publish.hub
     funding = (p.funding_url, p.funding_text) if p.funding_url else None
     for ep in sorted(episodes, key=lambda e: (e["pub_date"], e["week"]), reverse=True):
         fe = fg.add_entry(order="append")
@@ -247,6 +259,7 @@ def build_feed(station: Station, episodes: list[dict], build_time: dt.datetime, 
         fe.podcastindex.chapters = f"{station.show_url}{ep['chapters']}"
         fe.podcastindex.people = list(ep["hosts"])
         fe.podcastindex.location = ep["location"]
+        fe.podcastindex.alternate = alternate(station, ep)
     return fg.rss_str(pretty=True, xml_declaration=True, encoding="UTF-8")
 
 

@@ -12,8 +12,9 @@ its own word splitting for languages without spaces).
 
 from __future__ import annotations
 
-import asyncio
+import base64
 import json
+import subprocess
 import tempfile
 import urllib.parse
 from pathlib import Path
@@ -53,39 +54,76 @@ def thread_records(station: Station, threads: dict[str, tuple[bool, list[dict]]]
     return out
 
 
+class _Service:
+    """Pagefind's indexing service (`pagefind --service`), spoken to one request at a time: each request and each
+    answer is base64 JSON ended by a comma on its standard input and output."""
+
+    def __init__(self, cwd: str):
+        from pagefind_bin import get_executable
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen([str(get_executable()), "--service"], cwd=cwd, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self.log)
+        self.buf = b""
+        self.n = 0
+
+    def send(self, payload: dict) -> dict:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.n += 1
+        msg = {"message_id": self.n, "payload": payload}
+        self.proc.stdin.write(base64.b64encode(json.dumps(msg).encode("utf-8")) + b",")
+        self.proc.stdin.flush()
+        while b"," not in self.buf:
+            chunk = self.proc.stdout.read1(1 << 16)
+            if not chunk:
+                self.log.seek(0)
+                raise OSError(f"pagefind stopped: {self.log.read().decode('utf-8', 'replace')[-300:]}")
+            self.buf += chunk
+        answer, self.buf = self.buf.split(b",", 1)
+        got = json.loads(base64.b64decode(answer))["payload"]
+        if got.get("type") == "Error":
+            raise OSError(f"pagefind: {got.get('message')}")
+        return got
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
 def bundles(station: Station, wanted: dict[str, list[dict]]) -> dict[str, bytes]:
     """A Pagefind bundle of each folder's records (folders relative to the publish root), made by one service."""
     if not wanted:
         return {}
-    from pagefind.service import PagefindService
-
-    async def make(tmp: Path) -> None:
-        service = await PagefindService().launch()
-        try:
-            for n, (folder, records) in enumerate(sorted(wanted.items())):
-                index = await service.create_index(None)
-                for r in records:
-                    await index.add_custom_record(url=r["url"], content=r["content"], language=station.language,
-                                                  meta=r["meta"])
-                await index.write_files(output_path=str(tmp / str(n)))
-        finally:
-            await service.close()
-
     with tempfile.TemporaryDirectory(prefix="radio-search-") as tmp:
         try:
-            asyncio.run(make(Path(tmp)))
-        except Exception as e:  # the service is a separate program: say what failed, not where
-            raise PublishError(f"the search index could not be made: {e}",
+            service = _Service(tmp)
+        except (OSError, ImportError) as e:
+            raise PublishError(f"the search indexer (pagefind) does not start: {e}",
                                fix="reinstall the Python package pagefind-bin (`pip install -e .`)") from None
         files = {}
-        for n, folder in enumerate(sorted(wanted)):
-            out = Path(tmp) / str(n)
-            for p in sorted(out.rglob("*")):
-                if p.is_file():
-                    data = p.read_bytes()
-                    if p.name == "pagefind-entry.json":  # its language map comes in any order: made stable
+        try:
+            for folder, records in sorted(wanted.items()):
+                index = service.send({"type": "NewIndex", "config": None})["index_id"]
+                for r in records:
+                    service.send({"type": "AddRecord", "index_id": index, "url": r["url"], "content": r["content"],
+                                  "language": station.language, "meta": r["meta"], "filters": None, "sort": None})
+                # the files come back in the answer: nothing is read from a disk the service may still write
+                for f in service.send({"type": "GetFiles", "index_id": index})["files"]:
+                    data = base64.b64decode(f["content"])
+                    name = Path(f["path"]).as_posix().lstrip("/")
+                    if name.rsplit("/", 1)[-1] == "pagefind-entry.json":  # its language map in any order: made stable
                         data = json.dumps(json.loads(data), sort_keys=True, separators=(",", ":")).encode()
-                    files[f"{folder}/{p.relative_to(out).as_posix()}"] = data
+                    files[f"{folder}/{name}"] = data
+        except (OSError, ValueError, KeyError) as e:
+            raise PublishError(f"the search index could not be made: {e}",
+                               fix="reinstall the Python package pagefind-bin (`pip install -e .`)") from None
+        finally:
+            service.close()
         return files
 
 

@@ -140,7 +140,19 @@ def main() -> None:
                     help="the realistic show: a 59:00 slot, nine reads of about 5 minutes recorded at 44.1 kHz")
     ap.add_argument("--takes", type=int, nargs="*", default=[15, 30, 60],
                     help="long-take runs: one take of each many minutes (44.1 kHz WAV), every other item 20 s")
+    ap.add_argument("--archive", type=int, nargs="*", metavar="WEEKS",
+                    help="only the archive benchmark: a new week with this many published behind it (10 100 520)")
     args = ap.parse_args()
+    if args.archive is not None:
+        from benchmarks.archive import build_archive, table as archive_table
+        with tempfile.TemporaryDirectory(prefix="radio-bench-") as tmp:
+            text = archive_table(build_archive(Path(tmp), args.archive or [10, 100, 520]))
+        out = ROOT / "benchmarks" / "results"
+        out.mkdir(exist_ok=True)
+        (out / "ARCHIVE.md").write_text(text)
+        print(text)
+        print(f"written to {out / 'ARCHIVE.md'}")
+        return
     with tempfile.TemporaryDirectory(prefix="radio-bench-") as tmp:
         work = Path(tmp)
         shows = []

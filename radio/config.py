@@ -209,6 +209,9 @@ class Podcast(_Model):
     funding_url: str | None = None  # the station's support page: podcast:funding, and a link on every page
     funding_text: Annotated[str, Field(min_length=1, max_length=128)] = "Support the station"
     txt: dict[str, Annotated[str, Field(min_length=1, max_length=4000)]] = Field(default_factory=dict)  # podcast:txt
+    # the feed and the show page carry the newest episodes (the feed this many to twice as many); older ones are
+    # in archive feed pages of this many (RFC 5005) and on a page per year
+    feed_items: Annotated[int, Field(ge=2, le=1000)] = 20
 
     @field_validator("funding_url")
     @classmethod

@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from radio import history
+from radio import index
 from radio.station import Station, parse_week
 from radio.errors import RadioError
 from radio.publishable import why_not
-from radio.reports.files import load_week
+from radio.reports.files import load_week, read_report, reports_dir
 from radio.reports.model import PublicReport, Report, check_id, public
 from radio.text import table
 
@@ -32,40 +32,40 @@ def _previous_week(week: str) -> str:
     return f"{iy}-W{iw:02d}"
 
 
-def desk_items(station: Station, thread: str) -> list[tuple[str, Report, str]]:
-    """(week, report, state) for every report of a thread, oldest week first: the desk's view."""
+def _check_thread(thread: str) -> None:
     try:
         check_id(thread, "thread")
     except ValueError as e:
         raise RadioError(str(e), fix="name a thread as reports spell it, e.g. kestrel-ridge-strike") from None
-    out = []
-    for week in sorted(station.weeks()):
-        files, _ = load_week(station, week)
-        gone = history.retracted(station, week)
-        for rf in files:
-            if rf.report.thread == thread:
-                out.append((week, rf.report, "retracted" if rf.report.id in gone else rf.report.status))
-    return out
+
+
+def _report(station: Station, week: str, rid: str) -> Report:
+    return read_report(reports_dir(station, week) / f"{rid}.md", station.config.verification).report
+
+
+def desk_items(station: Station, thread: str) -> list[tuple[str, Report, str]]:
+    """(week, report, state) for every report of a thread, oldest week first: the desk's view.
+
+    The index says which reports they are; only those files are read."""
+    _check_thread(thread)
+    return [(row.week, _report(station, row.week, row.id), row.state) for row in index.thread_rows(station, thread)]
 
 
 def public_items(station: Station, thread: str, *, before: str | None = None,
                  weeks: set[str] | None = None) -> list[ThreadItem]:
     """What may be shown of a thread: what may be published, each as its public projection."""
     out = []
-    for week, r, state in desk_items(station, thread):
-        if (before and week >= before) or (weeks is not None and week not in weeks):
+    for row in index.thread_rows(station, thread):
+        if row.state != "verified" or (before and row.week >= before) or (weeks is not None and row.week not in weeks):
             continue
-        if why_not(station, r, {r.id} if state == "retracted" else ()) is None:  # radio/publishable.py decides
-            out.append(ThreadItem(week, public(r, r.id)))
+        r = _report(station, row.week, row.id)
+        if why_not(station, r) is None:  # radio/publishable.py decides
+            out.append(ThreadItem(row.week, public(r, r.id)))
     return out
 
 
 def threads_in(station: Station, weeks: list[str]) -> list[str]:
-    names: set[str] = set()
-    for week in weeks:
-        files, _ = load_week(station, week)
-        names |= {rf.report.thread for rf in files if rf.report.thread}
-    return sorted(names)
+    return index.threads_in(station, weeks)
 
 
 def render_list(station: Station, thread: str) -> str:
@@ -82,11 +82,12 @@ def previously(station: Station, week: str, report: PublicReport) -> str | None:
     """The host's reminder for an item in a running thread: the latest earlier item's headline and date."""
     if not report.thread:
         return None
-    earlier = public_items(station, report.thread, before=week)
-    if not earlier:
+    rows = index.latest_before(station, report.thread, week)
+    if not rows:
         return None
-    last_week = earlier[-1].week
-    last = sorted((i.report for i in earlier if i.week == last_week), key=lambda r: (r.priority, r.id))[0]
+    last_week = rows[0].week
+    r = _report(station, last_week, rows[0].id)
+    last = public(r, r.id)
     air = station.air_datetime(last_week)
     return f"Previously ({air:%A} {air.day} {air:%B}): {last.title.rstrip('.')}."
 
@@ -99,7 +100,7 @@ def follow_ups(station: Station, week: str) -> list[str]:
         last = public_items(station, thread, weeks={prev})
         if not last or public_items(station, thread, weeks={week}):
             continue
-        waiting = [r.id for w, r, state in desk_items(station, thread) if w == week]
+        waiting = [row.id for row in index.thread_rows(station, thread) if row.week == week]
         titles = "; ".join(i.report.title.rstrip(".") for i in last)
         line = f"follow up? thread {thread}: last week {titles}; nothing on air this week"
         if waiting:

@@ -14,7 +14,8 @@ from radio.cli.base import Ctx, cli, pass_ctx
               "public base URL instead of feeds/ on this disk.")
 @pass_ctx
 def check(c: Ctx, remote: bool) -> None:
-    """Check the published feed and site as podcast directories do; exit 1 on any failure.
+    """Check the published feed and site as podcast directories do; exit 1 on any failure. Prints what failed or
+    warned and a summary line (-v: every check).
 
     \b
     Example:
@@ -27,7 +28,7 @@ def check(c: Ctx, remote: bool) -> None:
     from radio.keys.audit import audit
     from radio.publish.check import check as run_checks, verdict
     lines, failed = verdict([r for s in c.station.editions() for r in run_checks(s)] + audit(c.station),
-                            quiet=c.quiet)
+                            quiet=c.quiet, verbose=bool(c.verbose))
     for line in lines:
         click.echo(line)
     if failed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from radio.station import Week
 from radio.cli.base import (Ctx, ProgressView, announce, audio_options, cli, each_edition, edition_option,
                             pass_ctx, say_dropped, week_arg)
 
@@ -156,29 +157,43 @@ def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, a
 # --- publish -----------------------------------------------------------------------------------------
 
 @cli.command()
-@week_arg
+@click.argument("week", required=False, callback=lambda ctx, param, v: Week(v) if v else None)
 @click.option("--allow-draft", is_flag=True, help="Publish a draft build (synthesized voices).")
+@click.option("--all", "every", is_flag=True,
+              help="Publish every published week again and make every page anew (the same bytes).")
 @click.option("--to", "to", multiple=True, metavar="TARGET",
               help="Then upload feeds/ there: a target named in [publish] or s3://bucket/prefix, sftp://host/path, "
                    "/a/directory (repeatable; default: every target in [publish], if any).")
 @edition_option
 @pass_ctx
-def publish(c: Ctx, week: str, allow_draft: bool, to: tuple[str, ...], edition: str | None) -> None:
-    """Publish WEEK into feeds/<show>/: media, transcript, chapters, episode page and the feed; then upload
-    feeds/ to each hosting target (media first, feeds last, only what changed).
+def publish(c: Ctx, week: str | None, allow_draft: bool, every: bool, to: tuple[str, ...], edition: str | None
+            ) -> None:
+    """Publish WEEK into feeds/<show>/: media, transcript, chapters, episode page, and the feeds and pages that
+    list it (nothing else is rewritten); then upload feeds/ to each hosting target (media first, feeds last,
+    only what changed).
 
     \b
     Example:
       radio publish 2026-W47
+      radio publish --all
       radio publish 2026-W47 --to s3://radio-feeds/podcast
     """
+    if not week and not every:
+        raise click.UsageError("name a WEEK (e.g. 2026-W47), or pass --all")
     from radio.build import Options, run_stage
     from radio.cli.hosting import upload_all
     for s in each_edition(c, edition):
         announce(c, s)
-        say_dropped(c, s, week)
-        result = run_stage(s, week, "publish", Options(draft=allow_draft))
-        c.say(f"published {result.page.relative_to(c.station.root)}")
+        if every:
+            from radio.publish import publish_all
+            result = publish_all(s, allow_draft=allow_draft)
+            if result is None:
+                c.say(f"nothing published yet in {s.config.show.slug}")
+                continue
+        else:
+            say_dropped(c, s, week)
+            result = run_stage(s, week, "publish", Options(draft=allow_draft))
+            c.say(f"published {result.page.relative_to(c.station.root)}")
         c.say(f"feed {result.feed.relative_to(c.station.root)}: {s.feed_url}")
     if to or c.station.full_config.publish.targets:
         upload_all(c, c.station, to)

@@ -76,11 +76,14 @@ def _create(station: Station, week: str, title: str, render: Callable[[str], str
     """Write a new report under a fresh id from its title. Two commands filing at the same moment get two ids:
     the file is linked into place, which fails rather than overwrite one the other just wrote."""
     folder = reports_dir(station, week)
-    taken = {p.stem for p in folder.glob("*.md")} if folder.is_dir() else set()
+    taken: set[str] = set()  # ids found taken; the folder is not listed (intake files a thousand in a row)
     while True:
         rid = make_id(title, taken)
-        text = render(rid)
         path = folder / f"{rid}.md"
+        if path.exists():
+            taken.add(rid)
+            continue
+        text = render(rid)
         front, body = _split(path, text.encode("utf-8"))
         _validate(path, _yaml().load(front), body, station.config.verification)  # what we write must read back
         tmp = path.with_name(f".{path.name}.{os.getpid()}.new")

@@ -28,7 +28,7 @@ from radio.config import format_ms, text_direction
 from radio.errors import PublishError
 from radio.hosting import mirrors
 from radio.i18n import day_month_year, locale
-from radio.publish import corrections, transcript
+from radio.publish import archive, corrections, search, transcript
 from radio.publish.feed import CHAPTERS_TYPE, build_feed
 from radio.render import render
 from radio.reports.model import PublicReport
@@ -168,8 +168,7 @@ def _page_cues(rec: dict) -> list[dict]:
             for c in rec["cues"]]
 
 
-def publish(station: Station, week: str, *, allow_draft: bool = False) -> Published:
-    cfg = station.config
+def _checked_master(station: Station, week: str, allow_draft: bool) -> tuple[Path, dict]:
     out = station.out_dir(week)
     mp3 = out / "podcast.mp3"
     if not (out / "as-run.json").is_file() or not mp3.is_file():
@@ -186,53 +185,229 @@ def publish(station: Station, week: str, *, allow_draft: bool = False) -> Publis
     if as_run["draft"] and not allow_draft:
         raise PublishError(f"{week} is a draft build: synthesized voices stand in for missing recordings",
                            fix="record them and build again, or pass --allow-draft to publish the draft")
+    return mp3, podcast
+
+
+def publish(station: Station, week: str, *, allow_draft: bool = False) -> Published:
+    """Publish one week: its media and pages, and the feeds and pages that list it; nothing else is rewritten."""
+    return _publish(station, [week], allow_draft=allow_draft, full=False)
+
+
+def publish_all(station: Station, *, allow_draft: bool = False) -> Published | None:
+    """Publish every published week again and make every page anew, ignoring the record of what was published:
+    the same bytes as the publishes made one by one."""
+    weeks = sorted(records_weeks(publish_root(station)))
+    if not weeks:
+        return None
+    return _publish(station, weeks, allow_draft=allow_draft, full=True)
+
+
+def records_weeks(root: Path) -> list[str]:
+    return [p.parent.name for p in root.glob("episodes/*/episode.json")]
+
+
+def _publish(station: Station, weeks: list[str], *, allow_draft: bool, full: bool) -> Published:
+    cfg = station.config
+    masters = {w: _checked_master(station, w, allow_draft) for w in weeks}
     cover_data, mime = cover_image(station)
     root = publish_root(station)
     with lock(station):
         for stale in root.parent.glob(f".{cfg.show.slug}.staging-*"):  # left by a publish that was killed
             shutil.rmtree(stale, ignore_errors=True)
-        existing = records(root)
+        before = archive.load(station)
+        rec = archive.load(station) if not full else {**before, "files": {}, "inputs": {}, "weeks": {}}
+        if full or not rec["episodes"]:  # no record: read every published episode once, then keep the record
+            rec["episodes"] = {w: archive.summary(r) for w, r in records(root).items()}
         _fix_guid(station)
         staging = Path(tempfile.mkdtemp(prefix=f".{cfg.show.slug}.staging-", dir=root.parent))
         try:
-            s_media = staging / "media" / station.media_name(week, _digest(mp3))
-            s_media.parent.mkdir(parents=True)
-            shutil.copyfile(mp3, s_media)
-            rec = make_record(station, week, s_media, existing.get(week), existing, podcast)
-            all_records = {**existing, week: rec}
-            mirrors.fill_integrity(station, root, all_records)
             cover_name = "cover.jpg" if mime == "image/jpeg" else "cover.png"
-            weeks = sorted(all_records)
-            files: dict[str, bytes | str] = {
-                f"media/{week}.vtt": transcript.vtt(rec["cues"]),
-                f"media/{week}.chapters.json": transcript.chapters_json(rec["chapters_list"], rec["title"]),
-                cover_name: cover_data,
-                f"episodes/{week}/episode.json": json.dumps(rec, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-                f"episodes/{week}/index.html": _episode_page(station, rec, cover_name),
-                "index.html": _index_page(station, list(all_records.values()), cover_name),
-                "_headers": hosting_headers(station, weeks),
-                "nginx-headers.conf": nginx_snippet(station),
-                "feed.xml": build_feed(station, list(all_records.values()), build_time(list(all_records.values()))),
-            }
-            files.update(corrections.site_files(station, all_records))  # corrections page and feed, thread pages
+            files: dict[str, bytes | str] = {cover_name: cover_data}
+            made: dict[str, dict] = {}
+            media_moves = []
+            for week in weeks:
+                mp3, podcast = masters[week]
+                s_media = staging / "media" / station.media_name(week, _digest(mp3))
+                s_media.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(mp3, s_media)
+                media_moves.append(s_media)
+                r = make_record(station, week, s_media, rec["episodes"].get(week), rec["episodes"], podcast)
+                made[week] = r
+                rec["episodes"][week] = archive.summary(r)
+                files.update({
+                    f"media/{week}.vtt": transcript.vtt(r["cues"]),
+                    f"media/{week}.chapters.json": transcript.chapters_json(r["chapters_list"], r["title"]),
+                    f"episodes/{week}/episode.json": json.dumps(r, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+                    f"episodes/{week}/index.html": _episode_page(station, r, cover_name),
+                })
+            for rel in [k for k in files if k.startswith("episodes/") and k.endswith("episode.json")]:
+                rec["files"][rel] = archive.digest(files[rel])  # archive pages key on the records they list
+            made_pages, collections = _archive_pages(station, root, rec, made, cover_name)
+            files.update(made_pages)
+            files["_headers"] = hosting_headers(station, sorted(rec["episodes"]))
+            files["nginx-headers.conf"] = nginx_snippet(station)
+            written = []
             for rel, data in files.items():
+                raw = data if isinstance(data, bytes) else data.encode("utf-8")
+                h = archive.digest(raw)
+                if rec["files"].get(rel) == h and before["files"].get(rel) == h and (root / rel).is_file():
+                    continue  # the same bytes are there already
+                rec["files"][rel] = h
                 p = staging / rel
                 p.parent.mkdir(parents=True, exist_ok=True)
-                p.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+                p.write_bytes(raw)
+                written.append(rel)
+            # pages of collections no longer made (a thread whose items were all retracted...) go
+            gone = [rel for rel in list(rec["files"]) if rel.split("/")[0] in COLLECTIONS and rel not in collections]
+            gone += [rel for rel in before["files"] if rel.split("/")[0] in COLLECTIONS and rel not in collections
+                     and rel not in gone]
             fsutil.fault_point("staged")
-            _move(s_media, root / "media" / s_media.name)
+            for s_media in media_moves:
+                _move(s_media, root / "media" / s_media.name)
             fsutil.fault_point("media")
-            order = [*[k for k in files if k not in ("index.html", "feed.xml")], "index.html"]
+            order = [*[k for k in written if k not in ("index.html", "feed.xml")],
+                     *[k for k in ("index.html",) if k in written]]
             for rel in order:
                 _move(staging / rel, root / rel)
-            corrections.remove_stale(root, files)
+            for rel in gone:
+                rec["files"].pop(rel, None)
+                rec["inputs"].pop(rel, None)
+                (root / rel).unlink(missing_ok=True)
+                _prune(root, (root / rel).parent)
+            corrections.remove_stale(root, {rel: b"" for rel in collections if rel.startswith("threads/")})
             fsutil.fault_point("before-feed")
-            _move(staging / "feed.xml", root / "feed.xml")  # last: the feed never names what is not there
-            _remove_unnamed_media(root, all_records)
+            if "feed.xml" in written:
+                _move(staging / "feed.xml", root / "feed.xml")  # last: the feed never names what is not there
+            _remove_unnamed_media(root, rec["episodes"])
+            archive.save(station, rec)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+    week = weeks[-1]
     return Published(root, root / "feed.xml", root / "episodes" / week / "index.html",
-                     root / "media" / s_media.name, rec)
+                     root / rec["episodes"][week]["media"], made[week])
+
+
+COLLECTIONS = ("archive", "threads", "corrections", "search")  # folders of pages made from many weeks
+
+
+def _prune(root: Path, folder: Path) -> None:
+    while folder != root and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
+
+
+def _archive_pages(station: Station, root: Path, rec: dict, made: dict[str, dict],
+                   cover_name: str) -> tuple[dict[str, bytes | str], set[str]]:
+    """The pages that list many weeks: each made again only when what it lists changed.
+
+    Returns the pages made, and every collection page that should exist (made now or kept as it is)."""
+    episodes = rec["episodes"]
+    full: dict[str, dict] = dict(made)
+
+    def record(week: str) -> dict:
+        if week not in full:
+            full[week] = json.loads((root / "episodes" / week / "episode.json").read_text(encoding="utf-8"))
+            mirrors.fill_integrity(station, root, {week: full[week]})  # published before mirrors were set up
+        return full[week]
+
+    out: dict[str, bytes | str] = {}
+    keep: set[str] = set()
+
+    def page(rel: str, inputs: object, make) -> None:
+        keep.add(rel)
+        key = archive.input_key(inputs)
+        if rec["inputs"].get(rel) == key and (root / rel).is_file():
+            return
+        rec["inputs"][rel] = key
+        out[rel] = make()
+
+    size = station.config.podcast.feed_items
+    pages, recent = archive.feed_pages(archive.ordered(episodes), size)
+    out["feed.xml"] = build_feed(station, [record(w) for w in recent], build_time(list(episodes.values())),
+                                 links=archive.feed_links(station, 0, len(pages)))
+    for n, weeks in enumerate(pages, start=1):
+        rel = archive.archive_feed_name(n)
+        page(rel, [archive.feed_links(station, n, len(pages)), [(w, rec["files"].get(f"episodes/{w}/episode.json"))
+                                                                  for w in weeks]],
+             lambda weeks=weeks, n=n, rel=rel: build_feed(
+                 station, [record(w) for w in weeks], build_time([episodes[w] for w in weeks]),
+                 self_url=f"{station.show_url}{rel}", links=archive.feed_links(station, n, len(pages)), archive=True))
+    newest_first = list(reversed(archive.ordered(episodes)))
+    years = sorted({archive.year(w) for w in episodes}, reverse=True) if len(episodes) > size else []
+    out["index.html"] = _index_page(station, [episodes[w] for w in newest_first[:size]], cover_name,
+                                    years=years)
+    for y in years:
+        listed = [episodes[w] for w in newest_first if archive.year(w) == y]
+        page(f"archive/{y}/index.html", [years, listed],
+             lambda listed=listed, y=y: _index_page(station, listed, cover_name, years=years, year=y))
+    # corrections and threads: each week's own, read again only when its files or its record changed
+    for week in sorted(episodes):
+        fp = archive.input_key([archive.week_fingerprint(station, week), rec["files"].get(f"episodes/{week}/episode.json")])
+        have = rec["weeks"].get(week)
+        if have is None or have["fp"] != fp or week in made:
+            r = record(week)
+            rec["weeks"][week] = {"fp": fp, "corrections": corrections.week_corrections(station, week, r),
+                                  "threads": corrections.week_threads(station, week, r)}
+    items = sorted((c for w in sorted(episodes) for c in rec["weeks"][w]["corrections"]),
+                   key=lambda c: (c["at"], c["id"]), reverse=True)
+    out.update(corrections.corrections_files(station, items))
+    keep |= {"corrections/index.html", "corrections/feed.xml"}
+    c_years = sorted({c["year"] for c in items}, reverse=True)
+    if len(c_years) > 1:
+        for y in c_years:
+            listed = [c for c in items if c["year"] == y]
+            page(f"corrections/{y}/index.html", [c_years, listed],
+                 lambda listed=listed, y=y: corrections.corrections_year_page(station, y, listed, c_years))
+    threads: dict[str, list[dict]] = {}
+    for week in sorted(episodes):
+        for thread, entries in rec["weeks"][week]["threads"].items():
+            threads.setdefault(thread, []).extend(entries)
+    thread_years: dict[str, list[str]] = {}
+    for thread, entries in sorted(threads.items()):
+        t_years = sorted({archive.year(e["week"]) for e in entries}, reverse=True)
+        thread_years[thread] = t_years
+        many = t_years if len(t_years) > 1 else []
+        shown = [e for e in entries if archive.year(e["week"]) == t_years[0]] if many else entries
+        page(f"threads/{thread}/index.html", [many, shown],
+             lambda thread=thread, shown=shown, many=many: corrections.thread_page(station, thread, shown, years=many))
+        for y in many:
+            listed = [e for e in entries if archive.year(e["week"]) == y]
+            page(f"threads/{thread}/{y}/index.html", [many, listed],
+                 lambda thread=thread, listed=listed, many=many, y=y: corrections.thread_page(
+                     station, thread, listed, years=many, year=y))
+    # search: a Pagefind bundle per year (its episodes' items and its thread items), made again only when what it
+    # indexes changed, and the page that searches them all
+    wanted: dict[str, list[dict]] = {}
+
+    def bundle(folder: str, inputs: object, records) -> None:
+        key = archive.input_key(inputs)
+        have = [rel for rel in rec["files"] if rel.startswith(folder + "/")]
+        if rec["inputs"].get(folder + "/") == key and have and all((root / rel).is_file() for rel in have):
+            keep.update(have)
+            return
+        rec["inputs"][folder + "/"] = key
+        wanted[folder] = records()
+
+    bundles = []
+    for y in sorted({archive.year(w) for w in episodes}, reverse=True):
+        in_year = [w for w in archive.ordered(episodes) if archive.year(w) == y]
+        # the threads' items of the year, found on the thread's page (or its page for the year)
+        t_items = {t: (len(thread_years[t]) > 1, [e for e in entries if archive.year(e["week"]) == y])
+                   for t, entries in sorted(threads.items())}
+        t_items = {t: v for t, v in t_items.items() if v[1]}
+        bundle(f"{search.SEARCH}/{y}", [[(w, rec["files"].get(f"episodes/{w}/episode.json")) for w in in_year],
+                                        t_items],
+               lambda in_year=in_year, t_items=t_items, y=y: [
+                   *[r for w in in_year for r in search.episode_records(station, record(w))],
+                   *search.thread_records(station, t_items, y, corrections.thread_title)])
+        bundles.append(y)
+    made_files = search.bundles(station, wanted)
+    out.update(made_files)
+    keep.update(made_files)
+    if bundles:
+        page(f"{search.SEARCH}/index.html", bundles,
+             lambda: search.page(station, bundles, {**_site(station, cover_name), "cover_name": cover_name}))
+    return out, keep
 
 
 def _as_run(station: Station, week: str) -> dict:
@@ -279,6 +454,10 @@ def hosting_headers(station: Station, weeks: list[str]) -> str:
     lines = ["# Response headers for Netlify or Cloudflare Pages: put this file at the root of the site that serves",
              f"# {station.show_url} (written by radio publish; radio serve sends the same headers).",
              f"{base}feed.xml", "  Content-Type: application/rss+xml; charset=utf-8", cors.rstrip("\n"),
+             # apps ask again each time (If-None-Match / If-Modified-Since, which the host answers with 304
+             # until a publish changes the feed's bytes)
+             "  Cache-Control: no-cache",
+             f"{base}archive/*", cors.rstrip("\n"),
              f"{base}media/*", cors.rstrip("\n")]
     for w in weeks:
         lines += [f"{base}media/{w}.chapters.json", f"  Content-Type: {CHAPTERS_TYPE}",
@@ -297,7 +476,8 @@ location {base} {{
     location ~ /\\. {{ return 404; }}
     location ~ \\.chapters\\.json$ {{ types {{ }} default_type {CHAPTERS_TYPE}; {cors} }}
     location ~ \\.vtt$ {{ types {{ }} default_type "text/vtt; charset=utf-8"; {cors} }}
-    location ~ \\.xml$ {{ types {{ }} default_type "application/rss+xml; charset=utf-8"; {cors} }}
+    location ~ \\.xml$ {{ types {{ }} default_type "application/rss+xml; charset=utf-8"; etag on; {cors}
+                         add_header Cache-Control "no-cache" always; }}
     location ~ \\.mp3$ {{ types {{ }} default_type audio/mpeg; {cors} }}
 }}
 """
@@ -351,12 +531,16 @@ def _episode_page(station: Station, rec: dict, cover_name: str) -> str:
     })
 
 
-def _index_page(station: Station, recs: list[dict], cover_name: str) -> str:
-    eps = [{"href": f"episodes/{r['week']}/", "title": r["title"], "date": r["date"], "summary": r["summary"],
-            "duration": clock(r["duration_s"]), "media": r["media"], "draft": r["draft"]}
+def _index_page(station: Station, recs: list[dict], cover_name: str, *, years: list[str] | None = None,
+                year: str | None = None) -> str:
+    """The show page (newest episodes, and a link to each year's page once there are more), or a year's page."""
+    root = "../../" if year else ""
+    eps = [{"href": f"{root}episodes/{r['week']}/", "title": r["title"], "date": r["date"], "summary": r["summary"],
+            "duration": clock(r["duration_s"]), "media": f"{root}{r['media']}", "draft": r["draft"]}
            for r in sorted(recs, key=lambda r: (r["pub_date"], r["week"]), reverse=True)]
     return render(station, "site_index.html", {
-        **_site(station, cover_name), "root": "", "cover": cover_name, "episodes": eps,
+        **_site(station, cover_name), "root": root, "cover": f"{root}{cover_name}", "episodes": eps,
+        "years": years or [], "year": year,
         "press": station.full_config.press is not None,  # the press service's items: radio press
         "alternates": [{"lang": o.language, "href": o.show_url, "name": _language_name(o.language),
                         "feed_url": o.feed_url, "show": o.config.show.title}

@@ -41,10 +41,12 @@ class _Balance(HTMLParser):
             self.stack.pop()
 
 
-def verdict(results: list[tuple[bool | None, str]], quiet: bool = False) -> tuple[list[str], bool]:
-    """The lines `radio check` prints and whether it failed: a warning (None) is printed but does not fail."""
+def verdict(results: list[tuple[bool | None, str]], quiet: bool = False, verbose: bool = False
+            ) -> tuple[list[str], bool]:
+    """The lines `radio check` prints and whether it failed: what failed or warned (a warning does not fail), a
+    summary line, and with `verbose` every check that passed too."""
     lines = [f"{'ok  ' if good else 'warn' if good is None else 'FAIL'} {what}" for good, what in results
-             if not (quiet and good)]
+             if not good or (verbose and not quiet)]
     failed = sum(g is False for g, _ in results)
     warned = sum(g is None for g, _ in results)
     if not quiet:
@@ -214,6 +216,7 @@ def check(station: Station) -> list[tuple[bool, str]]:
             ok(problem is None, f"{t}: transcript cues have at most 2 lines of 65 characters"
                + (f" ({problem})" if problem else ""))
             ok(tr.get("rel") != "captions", f"{t}: transcript does not claim rel=captions (times are approximate)")
+    _check_archive(root, ch, items, local, ok)
     for page in sorted(root.rglob("*.html")):
         problem = html_problem(page.read_text(encoding="utf-8"))
         ok(problem is None, f"{page.relative_to(root)} is well-formed HTML" + (f" ({problem})" if problem else ""))
@@ -241,6 +244,35 @@ def loudness_verdict(station: Station, path: Path, title: str) -> tuple[bool, st
     return (abs(got - L.podcast_lufs) <= L.podcast_tolerance + 0.1 and peak <= L.podcast_true_peak + 0.1,
             f"{title}: {channels} MP3 at {got:g} LUFS{heard}, true peak {peak:g} dBTP (target {L.podcast_lufs:g} "
             f"±{L.podcast_tolerance:g}, at most {L.podcast_true_peak:g})")
+
+
+def _check_archive(root: Path, ch, items: list, local, ok) -> None:
+    """The RFC 5005 archive pages the feed links (rel=next): each resolves, and no episode is on two pages."""
+    guids = [i.findtext("guid") for i in items]
+    seen: set[Path] = set()
+    page = ch
+    while True:
+        nxt = [a.get("href") for a in page.findall("atom:link", NS) if a.get("rel") == "next"]
+        if not nxt:
+            break
+        path = local(nxt[0])
+        if not ok(path is not None and path.is_file() and path not in seen, f"archive page resolves ({nxt[0]})"):
+            return
+        seen.add(path)
+        try:
+            page = etree.parse(str(path)).find("channel")
+        except etree.XMLSyntaxError as e:
+            ok(False, f"{path.relative_to(root)} is well-formed XML ({e})")
+            return
+        if not ok(page is not None, f"{path.relative_to(root)}: RSS 2.0 with a channel"):
+            return
+        for it in page.findall("item"):
+            enc = it.find("enclosure")
+            p = local(enc.get("url") if enc is not None else None)
+            ok(p is not None and p.is_file(), f"{path.relative_to(root)}: {it.findtext('title')}: enclosure resolves")
+        guids += [i.findtext("guid") for i in page.findall("item")]
+    if seen:
+        ok(len(guids) == len(set(guids)), f"every episode is on one page of the feed and its archive ({len(guids)})")
 
 
 def chapter_gap(chapters: list[dict], duration_s: float) -> str | None:

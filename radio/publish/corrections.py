@@ -229,49 +229,62 @@ def episode_reports(rundown: rd.Rundown) -> list[str]:
     return [e.report.id for e in rundown.live if e.report is not None]
 
 
+def week_corrections(station: Station, week: str, record: dict) -> list[dict]:
+    """A published week's public corrections and retractions (of the reports in its episode)."""
+    out = []
+    reports = _reports(station, week)
+    aired = record.get("reports")
+    for rid, events in history.week_events(station, week).items():
+        if aired is not None and rid not in aired:
+            continue  # not in this edition's episode
+        r = reports.get(rid)
+        for e in events:
+            if e["event"] not in history.PUBLIC_EVENTS:
+                continue
+            text = e.get("note") if e["event"] == "correction" else e.get("reason")
+            out.append({"at": e["at"], "date": history.day(e["at"]), "year": e["at"][:4], "week": week,
+                        "kind": "Correction" if e["event"] == "correction" else "Retraction",
+                        "title": r.title if r else "an item", "text": text or "",
+                        "href": f"../episodes/{week}/", "url": station.episode_url(week),
+                        "id": str(uuid.uuid5(station.feed_guid, f"{week}/{rid}/{e['event']}/{e['at']}"))})
+    return out
+
+
 def corrections_list(station: Station, records: dict[str, dict]) -> list[dict]:
     """Every public correction and retraction of the reports in the published episodes, newest first, each once."""
-    out = []
-    for week in sorted(records):
-        reports = _reports(station, week)
-        aired = records[week].get("reports")
-        for rid, events in history.week_events(station, week).items():
-            if aired is not None and rid not in aired:
-                continue  # not in this edition's episode
-            r = reports.get(rid)
-            for e in events:
-                if e["event"] not in history.PUBLIC_EVENTS:
-                    continue
-                text = e.get("note") if e["event"] == "correction" else e.get("reason")
-                out.append({"at": e["at"], "date": history.day(e["at"]), "year": e["at"][:4], "week": week,
-                            "kind": "Correction" if e["event"] == "correction" else "Retraction",
-                            "title": r.title if r else "an item", "text": text or "",
-                            "href": f"../episodes/{week}/", "url": station.episode_url(week),
-                            "id": str(uuid.uuid5(station.feed_guid, f"{week}/{rid}/{e['event']}/{e['at']}"))})
+    out = [c for week in sorted(records) for c in week_corrections(station, week, records[week])]
     return sorted(out, key=lambda c: (c["at"], c["id"]), reverse=True)
+
+
+def week_threads(station: Station, week: str, record: dict) -> dict[str, list[dict]]:
+    """thread -> a published week's items in it."""
+    out: dict[str, list[dict]] = {}
+    starts = record.get("report_starts", {})
+    reports = _reports(station, week)
+    events = history.week_events(station, week)
+    for rid, r in sorted(reports.items(), key=lambda kv: (kv[1].priority if kv[1] else 9, kv[0])):
+        if r is None or not r.thread:
+            continue
+        log = events.get(rid, [])
+        gone = history.retraction(log)
+        aired = record.get("reports")
+        if (rid not in starts and not gone) or (aired is not None and rid not in aired):
+            continue  # not in this edition's episode
+        out.setdefault(r.thread, []).append({
+            "week": week, "date": record["date"], "title": r.title, "dateline": r.dateline,
+            "attribution": r.attribution[:1].upper() + r.attribution[1:], "start": starts.get(rid, -1), "href": f"../../episodes/{week}/#t={starts[rid] / 1000:g}"
+            if rid in starts and not gone else None,
+            "retraction": {"date": history.day(gone["at"]), "reason": gone["reason"]} if gone else None,
+            "corrections": [{"date": history.day(c["at"]), "note": c["note"]} for c in history.corrections(log)]})
+    return out
 
 
 def thread_pages(station: Station, records: dict[str, dict]) -> dict[str, list[dict]]:
     """thread -> its published items across weeks, oldest first."""
     out: dict[str, list[dict]] = {}
     for week in sorted(records):
-        starts = records[week].get("report_starts", {})
-        reports = _reports(station, week)
-        events = history.week_events(station, week)
-        for rid, r in sorted(reports.items(), key=lambda kv: (kv[1].priority if kv[1] else 9, kv[0])):
-            if r is None or not r.thread:
-                continue
-            log = events.get(rid, [])
-            gone = history.retraction(log)
-            aired = records[week].get("reports")
-            if (rid not in starts and not gone) or (aired is not None and rid not in aired):
-                continue  # not in this edition's episode
-            out.setdefault(r.thread, []).append({
-                "week": week, "date": records[week]["date"], "title": r.title, "dateline": r.dateline,
-                "attribution": r.attribution[:1].upper() + r.attribution[1:], "start": starts.get(rid, -1), "href": f"../../episodes/{week}/#t={starts[rid] / 1000:g}"
-                if rid in starts and not gone else None,
-                "retraction": {"date": history.day(gone["at"]), "reason": gone["reason"]} if gone else None,
-                "corrections": [{"date": history.day(c["at"]), "note": c["note"]} for c in history.corrections(log)]})
+        for thread, items in week_threads(station, week, records[week]).items():
+            out.setdefault(thread, []).extend(items)
     return out
 
 
@@ -297,23 +310,57 @@ def _corrections_feed(station: Station, items: list[dict]) -> bytes:
     return fg.rss_str(pretty=True, xml_declaration=True, encoding="UTF-8")
 
 
-def site_files(station: Station, records: dict[str, dict]) -> dict[str, str | bytes]:
-    """The corrections page, its feed and one page per thread, from every published week."""
-    from radio.render import render
+CORRECTIONS_IN_FEED = 50  # the corrections feed carries the newest ones; the pages keep them all, by year
+
+
+def _base(station: Station) -> dict:
     cfg = station.config
     funding = {"url": cfg.podcast.funding_url, "text": cfg.podcast.funding_text} if cfg.podcast.funding_url else None
-    base = {"language": cfg.station.language, "show": cfg.show.title, "feed_url": station.feed_url,
+    return {"language": cfg.station.language, "show": cfg.show.title, "feed_url": station.feed_url,
             "station": cfg.station.name, "funding": funding}
-    items = corrections_list(station, records)
-    files: dict[str, str | bytes] = {
-        "corrections/index.html": render(station, "corrections.html", {**base, "root": "../", "items": items}),
-        "corrections/feed.xml": _corrections_feed(station, items),
+
+
+def corrections_files(station: Station, items: list[dict]) -> dict[str, str | bytes]:
+    """The corrections page and its feed. With corrections in more than one year, the page shows the newest
+    year's and links a page per year (corrections/<year>/), whose address never changes."""
+    from radio.render import render
+    years = sorted({c["year"] for c in items}, reverse=True)
+    shown = [c for c in items if c["year"] == years[0]] if len(years) > 1 else items
+    return {
+        "corrections/index.html": render(station, "corrections.html", {
+            **_base(station), "root": "../", "items": shown, "years": years if len(years) > 1 else [],
+            "year": None, "up": ""}),
+        "corrections/feed.xml": _corrections_feed(station, items[:CORRECTIONS_IN_FEED]),
     }
+
+
+def corrections_year_page(station: Station, year: str, items: list[dict], years: list[str]) -> str:
+    from radio.render import render
+    return render(station, "corrections.html", {
+        **_base(station), "root": "../../", "up": "../",
+        "items": [{**c, "href": "../" + c["href"]} for c in items], "years": years, "year": year})
+
+
+def thread_page(station: Station, thread: str, entries: list[dict], *, years: list[str] | None = None,
+                year: str | None = None) -> str:
+    """A thread's page: its items newest first. A thread that spans years shows its newest year's items and links
+    a page per year (threads/NAME/<year>/), whose address never changes."""
+    from radio.render import render
+    up = "../" if year else ""
+    return render(station, "thread.html", {
+        # newest week first; within a week, in the episode's order
+        **_base(station), "root": f"../../{up}", "thread": thread_title(thread), "years": years or [],
+        "year": year, "up": up,
+        "items": [{**i, "href": f"{up}{i['href']}" if i["href"] else None}
+                  for i in sorted(sorted(entries, key=lambda i: i["start"]), key=lambda i: i["week"], reverse=True)]})
+
+
+def site_files(station: Station, records: dict[str, dict]) -> dict[str, str | bytes]:
+    """The corrections page, its feed and one page per thread, from every published week."""
+    items = corrections_list(station, records)
+    files = corrections_files(station, items)
     for thread, entries in sorted(thread_pages(station, records).items()):
-        files[f"threads/{thread}/index.html"] = render(station, "thread.html", {
-            # newest week first; within a week, in the episode's order
-            **base, "root": "../../", "thread": thread_title(thread),
-            "items": sorted(sorted(entries, key=lambda i: i["start"]), key=lambda i: i["week"], reverse=True)})
+        files[f"threads/{thread}/index.html"] = thread_page(station, thread, entries)
     return files
 
 

@@ -23,6 +23,7 @@ from radio.station import Station
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 ATOM_NS = "http://www.w3.org/2005/Atom"
+HISTORY_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005 archived feeds
 CHAPTERS_TYPE = "application/json+chapters"
 DESCRIPTION_BYTES = 4000  # Apple's limit for an episode description
 APPLE_TAGS = {"p", "ol", "ul", "li", "a"}  # the only tags Apple keeps in a description
@@ -74,6 +75,31 @@ class PodcastIndex(BaseExtension):
         _people(channel, self.people)
         for purpose, text in sorted(self.txt.items()):
             _el(channel, PODCAST_NS, "txt", text, purpose=purpose)
+        return rss
+
+
+class Paging(BaseExtension):
+    """RFC 5005 links between the feed and its archive pages (atom:link next, prev-archive, next-archive,
+    current), and fh:archive on an archive page."""
+
+    def __init__(self):
+        self.links: list[tuple[str, str]] = []  # (rel, href)
+        self.archive = False
+
+    def extend_ns(self):
+        return {"atom": ATOM_NS, "fh": HISTORY_NS} if self.archive else {"atom": ATOM_NS}
+
+    def extend_rss(self, rss):
+        channel = rss[0]
+        at = next((k for k, e in enumerate(channel) if e.tag == "item"), len(channel))
+        made = []
+        if self.archive:
+            made.append(etree.Element(f"{{{HISTORY_NS}}}archive"))
+        for rel, href in self.links:
+            made.append(etree.Element(f"{{{ATOM_NS}}}link", {"rel": rel, "href": href,
+                                                             "type": "application/rss+xml"}))
+        for k, e in enumerate(made):
+            channel.insert(at + k, e)
         return rss
 
 
@@ -168,17 +194,25 @@ def description(rec: dict, page_url: str, funding: tuple[str, str] | None, lang:
     return text
 
 
-def build_feed(station: Station, episodes: list[dict], build_time: dt.datetime) -> bytes:
-    """RSS 2.0 from every published episode record, newest first. Same records, same time: same bytes."""
+def build_feed(station: Station, episodes: list[dict], build_time: dt.datetime, *, self_url: str | None = None,
+               links: list[tuple[str, str]] | None = None, archive: bool = False) -> bytes:
+    """RSS 2.0 from published episode records, newest first. Same records, same time: same bytes.
+
+    `links` are RFC 5005 paging links (rel, href); `archive` marks an archive page (fh:archive), whose own
+    address is `self_url`."""
     cfg = station.config
     p = cfg.podcast
     fg = FeedGenerator()
     fg.load_extension("podcast")
     fg.register_extension("podcastindex", PodcastIndex, PodcastIndexEntry, atom=False)
+    if links or archive:
+        fg.register_extension("paging", Paging, atom=False, rss=True)
+        fg.paging.links = list(links or [])
+        fg.paging.archive = archive
     fg.title(cfg.show.title)
     fg.description(cfg.show.description)
     fg.language(cfg.station.language)
-    fg.link(href=station.feed_url, rel="self", type="application/rss+xml")
+    fg.link(href=self_url or station.feed_url, rel="self", type="application/rss+xml")
     fg.link(href=station.show_url, rel="alternate")  # last: feedgen makes the last link the channel <link>
     fg.generator("radio")
     fg.lastBuildDate(build_time)

@@ -16,7 +16,9 @@ from one address at a time. Stalled sockets, however many, hold no worker, so th
 from __future__ import annotations
 
 import collections
+import email.utils
 import errno
+import hashlib
 import io
 import ipaddress
 import os
@@ -40,7 +42,7 @@ CHAPTERS_TYPE = "application/json+chapters"  # the type the Podcast Index chapte
 TYPES = {".mp3": "audio/mpeg", ".vtt": "text/vtt; charset=utf-8", ".json": "application/json",
          ".xml": "application/rss+xml; charset=utf-8", ".html": "text/html; charset=utf-8", ".png": "image/png",
          ".jpg": "image/jpeg", ".css": "text/css; charset=utf-8", ".txt": "text/plain; charset=utf-8",
-         ".conf": "text/plain; charset=utf-8"}
+         ".conf": "text/plain; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".wasm": "application/wasm"}
 REWRITTEN = {".xml", ".html", ".json", ".vtt"}  # small text files that may name the published address
 RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)")
 MAX_DIGITS = 18  # a byte position longer than this is past the end of any file we serve
@@ -137,7 +139,8 @@ class Handler(SimpleHTTPRequestHandler):
 
     def end_headers(self):
         self.send_header("Access-Control-Allow-Origin", "*")
-        self.send_header("Access-Control-Expose-Headers", "Content-Length, Content-Range, Accept-Ranges")
+        self.send_header("Access-Control-Expose-Headers", "Content-Length, Content-Range, Accept-Ranges, ETag, "
+                                                          "Last-Modified")
         super().end_headers()
 
     def do_OPTIONS(self):  # noqa: N802 (the base class's naming)
@@ -200,8 +203,19 @@ class Handler(SimpleHTTPRequestHandler):
                 data = self.rewriter(f.read(), self._served_base())
             f = BytesIO(data)
             size = len(data)
+            etag = f'"{hashlib.sha256(data).hexdigest()[:32]}"'
         else:
-            size = os.fstat(f.fileno()).st_size
+            st = os.fstat(f.fileno())
+            size = st.st_size
+            etag = f'"{st.st_size:x}-{st.st_mtime_ns:x}"'
+        self._etag = etag
+        if self._not_modified(etag, mtime):
+            f.close()
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            self.send_header("ETag", etag)
+            self.send_header("Last-Modified", self.date_time_string(int(mtime)))
+            self.end_headers()
+            return None
         span = self._range(size)
         if span is None:
             self.send_response(HTTPStatus.OK)
@@ -221,6 +235,22 @@ class Handler(SimpleHTTPRequestHandler):
         self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
         self._headers(path, end - start + 1, mtime)
         return _Limited(f, end - start + 1)
+
+    def _not_modified(self, etag: str, mtime: float) -> bool:
+        """A conditional GET or HEAD the client's copy answers (RFC 9110 13.1): If-None-Match when sent, else
+        If-Modified-Since. A feed is rewritten only when its bytes change, so both hold until it does."""
+        match = self.headers.get("If-None-Match")
+        if match is not None:
+            tags = [t.strip().removeprefix("W/") for t in match.split(",")]
+            return "*" in tags or etag in tags
+        since = self.headers.get("If-Modified-Since")
+        if since:
+            try:
+                when = email.utils.parsedate_to_datetime(since)
+            except (TypeError, ValueError):
+                return False
+            return when is not None and when.tzinfo is not None and int(mtime) <= when.timestamp()
+        return False
 
     def _range(self, size: int) -> tuple[int, int] | None:
         """(first, last) byte of a single satisfiable range; None to send the whole file.
@@ -250,6 +280,7 @@ class Handler(SimpleHTTPRequestHandler):
         self.send_header("Content-Length", str(length))
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("Last-Modified", self.date_time_string(int(mtime)))
+        self.send_header("ETag", self._etag)
         self.end_headers()
 
     def copyfile(self, source, outputfile):

@@ -1,0 +1,141 @@
+"""The published archive, kept O(changed): a record of what was published, paged feeds, and pages by year.
+
+A publish keeps a record beside the publish root (`feeds/.<slug>.published.json`, not served):
+- every file it wrote, by SHA-256: a page whose bytes come out the same is not written again, and a file a
+  later publish no longer makes (and only such a file) is removed;
+- for every page made from many weeks (an archive feed page, a year's page, a thread, a year of
+  corrections), a hash of what went into it: a page whose input did not change is not made again;
+- a short summary of every published episode (what the index pages and the paging need), so a publish reads
+  the full record only of the episodes on the pages it makes;
+- for every published week, its corrections and thread items and a fingerprint of its report and history
+  files: only weeks whose files changed are read again.
+The record holds only what the public pages already show. Lose it and the next publish rebuilds it;
+`radio publish --all` ignores it and makes everything again, byte for byte what the publishes made one by one.
+
+Paging (RFC 5005 archived feeds): the feed carries the newest episodes, at least `feed_items` and fewer than
+twice that; older ones sit in archive pages of exactly `feed_items` episodes (`archive/feed-1.xml` is the
+oldest), which never change once full. The feed links the newest archive page with
+`<atom:link rel="prev-archive">` and `rel="next"` (paged feeds, which gPodder follows), each archive page the
+one before it the same way, and the next newer one with `rel="next-archive"`. GUIDs, podcast:guid and
+enclosures are the same wherever an episode is listed, and every episode is listed exactly once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from radio import fsutil
+from radio.station import Station
+
+FORMAT = 1  # bump when what the record holds changes: an older record is ignored (a full rebuild)
+SUMMARY_KEYS = ("week", "guid", "number", "title", "summary", "pub_date", "date", "duration_s", "media", "draft")
+CODE = [Path(__file__).parent / n for n in ("__init__.py", "archive.py", "corrections.py", "feed.py", "transcript.py")]
+TEMPLATES = Path(__file__).parent.parent / "templates"
+
+
+def record_path(station: Station) -> Path:
+    return station.root / "feeds" / f".{station.config.show.slug}.published.json"
+
+
+def load(station: Station) -> dict:
+    """The record of what was published, or an empty one (missing, unreadable or of another format or build)."""
+    empty = {"format": FORMAT, "build": build_key(station), "files": {}, "inputs": {}, "episodes": {}, "weeks": {}}
+    try:
+        rec = json.loads(record_path(station).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return empty
+    if not isinstance(rec, dict) or rec.get("format") != FORMAT or rec.get("build") != build_key(station):
+        return empty
+    return rec
+
+
+def save(station: Station, rec: dict) -> None:
+    fsutil.write_text(record_path(station), json.dumps(rec, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def build_key(station: Station) -> str:
+    """What every page depends on besides the episodes: the code and templates that make pages, the station's
+    own templates and its configuration. When it changes, every page is made again."""
+    h = hashlib.sha256()
+    for p in CODE + sorted(TEMPLATES.glob("*")) + sorted((station.root / "templates").glob("*")):
+        if p.is_file():
+            h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+    h.update(station.config.model_dump_json().encode())
+    h.update(station.full_config.model_dump_json().encode())  # mirrors, a WebSub hub: what the feed names
+    h.update(json.dumps([(o.edition_id, o.language, o.show_url) for o in station.editions()]).encode())
+    h.update((os.environ.get("SOURCE_DATE_EPOCH") or "").encode())
+    return h.hexdigest()
+
+
+def digest(data: bytes | str) -> str:
+    return hashlib.sha256(data if isinstance(data, bytes) else data.encode("utf-8")).hexdigest()
+
+
+def input_key(value: object) -> str:
+    return digest(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))
+
+
+def summary(rec: dict) -> dict:
+    return {k: rec[k] for k in SUMMARY_KEYS}
+
+
+def ordered(episodes: dict[str, dict]) -> list[str]:
+    """Weeks oldest first, as the feed orders episodes (by date, then week)."""
+    return [e["week"] for e in sorted(episodes.values(), key=lambda e: (e["pub_date"], e["week"]))]
+
+
+def feed_pages(weeks: list[str], size: int) -> tuple[list[list[str]], list[str]]:
+    """(full archive pages, oldest first; the weeks in the feed itself). Archive pages hold exactly `size`
+    episodes each and never change once made; the feed holds the rest, from `size` to 2 × `size` − 1."""
+    k = max(0, len(weeks) // size - 1)
+    return [weeks[i * size:(i + 1) * size] for i in range(k)], weeks[k * size:]
+
+
+def archive_feed_name(n: int) -> str:
+    return f"archive/feed-{n}.xml"
+
+
+def feed_links(station: Station, n: int, pages: int) -> list[tuple[str, str]]:
+    """The RFC 5005 links of archive page n (1 = oldest) of `pages`, or of the feed itself (n = 0)."""
+    url = station.show_url
+    if n == 0:
+        return [("prev-archive", url + archive_feed_name(pages)), ("next", url + archive_feed_name(pages))] \
+            if pages else []
+    links = [("current", station.feed_url)]
+    if n > 1:
+        links += [("prev-archive", url + archive_feed_name(n - 1)), ("next", url + archive_feed_name(n - 1))]
+    if n < pages:
+        links.append(("next-archive", url + archive_feed_name(n + 1)))
+    return links
+
+
+def year(week: str) -> str:
+    return week[:4]
+
+
+def week_fingerprint(station: Station, week: str) -> str:
+    """Names, sizes and times of a week's report and history files (translations too): what its corrections and
+    thread items are made from, besides its published record."""
+    parts = []
+    base = station.week_dir(week)
+    for folder in ("reports", "history"):
+        try:
+            entries = sorted(os.scandir(base / folder), key=lambda e: e.name)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for e in entries:
+            try:
+                st = e.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            parts.append((folder, e.name, st.st_size, st.st_mtime_ns))
+    return input_key(parts)
+
+
+def newest(episodes: dict[str, dict]) -> dt.datetime:
+    dates = [dt.datetime.fromisoformat(e["pub_date"]) for e in episodes.values()]
+    return max(dates) if dates else dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)

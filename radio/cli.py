@@ -751,6 +751,11 @@ def check(c: Ctx, remote: bool) -> None:
         sys.exit(1)
 
 
+from radio.web.cli import desk, users  # noqa: E402  (the newsroom's commands live with the newsroom)
+
+cli.add_command(users)
+cli.add_command(desk)
+
 from radio.hosting.cli import deliver  # noqa: E402 (the command group registers after the core commands)
 
 cli.add_command(deliver)

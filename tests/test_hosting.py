@@ -429,3 +429,32 @@ def test_readme_publishing_walkthrough(s3, tmp_path):
         got = r.out.replace(str(inbox), "/srv/playout/inbox").splitlines()
         assert matches(expected, got), f"$ radio {cmd}\nexpected:\n" + "\n".join(expected) + "\ngot:\n" + "\n".join(got)
     assert (inbox / "ST_20261120.wav").is_file()
+
+
+def test_the_delivery_name_rule_fills_in_only_what_it_names(tmp_path):
+    from hypothesis import HealthCheck, given, settings, strategies as st
+    from radio.errors import RadioError
+    from radio.hosting.deliver import file_name
+    from radio.hosting.settings import Broadcaster
+    from radio.station import Station
+    from tests.audio_util import tiny_station
+    station = Station.open(tiny_station(tmp_path / "st"))
+    assert file_name(station, Broadcaster(target="/x"), WEEK) == "ST_20261120.wav"
+    assert file_name(station, Broadcaster(target="/x", name="{SHOW}-{week}.wav"), WEEK) == "ST-2026-W47.wav"
+
+    parts = st.sampled_from(list("{}:%._-/aSHOWdatewk0Y") + ["{date.__class__}", "{SHOW}", "{date:%Y%m%d}", ".."])
+
+    @settings(deadline=None, max_examples=200, suppress_health_check=list(HealthCheck))
+    @given(st.lists(parts, max_size=12).map("".join))
+    def check(rule: str):
+        try:
+            b = Broadcaster(target="/x", name=rule + ".wav")
+        except ValueError:
+            return
+        try:
+            name = file_name(station, b, WEEK)
+        except RadioError:
+            return
+        assert "/" not in name and not name.startswith(".") and "class" not in name
+        assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*\.wav", name)
+    check()

@@ -90,3 +90,26 @@ def test_a_slow_head_is_closed_at_its_deadline(tree):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_whatever_a_client_sends_the_next_one_is_served(tree):
+    from hypothesis import HealthCheck, given, settings, strategies as st
+    httpd = _start(tree, head_timeout=0.3)
+    port = httpd.server_address[1]
+
+    @settings(deadline=None, max_examples=60, suppress_health_check=list(HealthCheck))
+    @given(st.binary(max_size=300) | st.builds(lambda a, b: a + b"\r\n" + b, st.binary(max_size=80),
+                                                st.sampled_from([b"\r\n", b"Host: evil.example\r\n\r\n", b""])))
+    def check(junk: bytes):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(junk)
+            s.shutdown(socket.SHUT_WR)
+            while s.recv(65536):
+                pass
+        body = _raw(port, b"GET /st/feed.xml HTTP/1.0\r\n\r\n")
+        assert body.startswith(b"HTTP/1.0 200") and b"evil.example" not in body
+    try:
+        check()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -29,14 +29,33 @@ RECORD = "deliveries.json"
 SUFFIX = {"bwf": ".wav", "mp2": ".mp2", "mp3": ".mp3"}
 
 
+FIELD_RE = re.compile(r"\{(SHOW|week|date)(?::([^{}]*))?\}")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,200}")
+
+
 def file_name(station: Station, b: Broadcaster, week: str) -> str:
-    """The name the playout system watches for: the rule in [broadcaster] name, e.g. LABOURWEEK_20261120.wav."""
+    """The name the playout system watches for: the rule in [broadcaster] name, e.g. LABOURWEEK_20261120.wav.
+
+    Only {SHOW}, {week} and {date:FORMAT} are filled in (no attribute lookups as str.format would do), and the
+    result must be a plain file name."""
     show = re.sub(r"[^A-Z0-9]", "", station.config.show.slug.upper())
+    day = station.air_datetime(week).date()
+
+    def fill(m: re.Match) -> str:
+        field, spec = m.group(1), m.group(2)
+        if field == "date":
+            return day.strftime(spec) if spec else day.isoformat()
+        if spec:
+            raise ValueError(f"{{{field}}} takes no format")
+        return show if field == "SHOW" else str(week)
     try:
-        name = b.name.format(SHOW=show, date=station.air_datetime(week).date(), week=week)
-    except (KeyError, IndexError, ValueError) as e:
+        name = FIELD_RE.sub(fill, b.name)
+    except ValueError as e:
         raise RadioError(f"broadcaster.name: {b.name!r} cannot be filled in ({e})", where="radio.toml",
                          fix="use {SHOW}, {week} and {date:%Y%m%d} only") from None
+    if not NAME_RE.fullmatch(name):
+        raise RadioError(f"broadcaster.name: {b.name!r} gives {name!r}, not a plain file name", where="radio.toml",
+                         fix="use letters, digits, _ - . with {SHOW}, {week} and {date:%Y%m%d}")
     if not name.endswith(SUFFIX[b.format]):
         raise RadioError(f"broadcaster.name: {name!r} does not end in {SUFFIX[b.format]} (format {b.format})",
                          where="radio.toml", fix=f"end the name rule in {SUFFIX[b.format]}")

@@ -346,13 +346,26 @@ class SftpTarget(Base):
             self._mkdirs(posixpath.dirname(dst))
             self.sftp.put(str(path), tmp, confirm=True)
             self.sftp.chmod(tmp, 0o644)
-            self.sftp.posix_rename(tmp, dst)
+            self._replace(tmp, dst)
         except OSError as e:
             try:
                 self.sftp.remove(tmp)
             except OSError:
                 pass
             raise self._io(e, key) from None
+
+    def _replace(self, src: str, dst: str) -> None:
+        """Rename over the old file in one step (OpenSSH's posix-rename); a server without it gets remove + rename."""
+        try:
+            self.sftp.posix_rename(src, dst)
+        except OSError as e:
+            if "posix-rename" not in str(e) and "Operation unsupported" not in str(e):
+                raise
+            try:
+                self.sftp.remove(dst)
+            except FileNotFoundError:
+                pass
+            self.sftp.rename(src, dst)
 
     def delete(self, key):
         try:
@@ -372,7 +385,7 @@ class SftpTarget(Base):
 
     def rename(self, src, dst):
         try:
-            self.sftp.posix_rename(self._p(src), self._p(dst))
+            self._replace(self._p(src), self._p(dst))
         except OSError as e:
             raise self._io(e, dst) from None
 

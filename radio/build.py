@@ -96,14 +96,14 @@ def _files(folder: Path, pattern: str = "*") -> list[Path]:
 
 def _common(station: Station, week: str) -> list[Path]:
     """What every stage reads: the config, the desk, the rundown, the station's templates."""
-    return [station.root / CONFIG_NAME, *_files(station.week_dir(week) / "reports", "*.md"),
+    return [station.root / CONFIG_NAME, *_files(station.reports_dir(week), "*.md"),
             rd.rundown_path(station, week), *_files(station.root / "templates")]
 
 
 def _sound(station: Station, week: str) -> list[Path]:
     """What timing reads besides: the station's sounds and the hosts' takes."""
     return [*(station.element_path(n) for n in sorted(station.config.elements)),
-            *_files(station.edition_dir(week) / "segments")]
+            *_files(station.segments_dir(week))]
 
 
 def _takes_and_sounds(station: Station, rundown: rd.Rundown) -> list[Path]:
@@ -204,10 +204,9 @@ STAGES: list[Stage] = [
           outputs=_out("podcast.mp3", "onair.wav", "tags.json"), run=run_tag),
     Stage("publish", "tag",
           inputs=lambda s, w, o: [*_common(s, w), _cover(s), s.out_dir(w) / "as-run.json", s.out_dir(w) / "tags.json",
-                                  *_files(s.week_dir(w) / "history"),  # corrections and retractions
+                                  *_files(s.history_dir(w)),  # corrections and retractions
                                   f"allow_draft={o.draft}"],
-          outputs=lambda s, w: [s.root / "feeds" / s.config.show.slug / "feed.xml",
-                                s.root / "feeds" / s.config.show.slug / "episodes" / w / "index.html"],
+          outputs=lambda s, w: [s.publish_root / "feed.xml", s.publish_root / "episodes" / w / "index.html"],
           run=run_publish),
 ]
 BY_NAME = {s.name: s for s in STAGES}
@@ -216,7 +215,7 @@ BY_NAME = {s.name: s for s in STAGES}
 # --- running them -----------------------------------------------------------------------------------
 
 def build_lock(station: Station):
-    path = station.root / "episodes" / ".build.lock"
+    path = station.build_lock_path
     return fsutil.locked(path, lambda: RadioError("another build of this station is running", where=path,
                                                   fix="wait for it to finish, then build again"))
 

@@ -28,7 +28,7 @@ FIX = "re-record it, or pass --allow-stale-take if the change does not touch wha
 
 
 def record_path(station: Station, week: str) -> Path:
-    return station.edition_dir(week) / "segments" / RECORD
+    return station.segments_dir(week) / RECORD
 
 
 def _h(text: str) -> str:
@@ -107,7 +107,7 @@ def check(station: Station, rundown, recordings: dict[str, Path], *, accept: boo
     entries = {e.id: e for e in rundown.entries}
     why = _why_dropped(rundown)
     stale: dict[str, str] = {}
-    lock = station.root / "episodes" / ".recorded.lock"  # beside the build lock, never committed
+    lock = station.recorded_lock_path  # beside the build lock, never committed
     with fsutil.locked(lock, lambda: RadioError("another command is registering recordings", where=path,
                                                 fix="try again in a moment"), wait=10.0):
         whole = _load(path)

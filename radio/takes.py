@@ -40,7 +40,7 @@ class Takes:
 
 
 def segments_dir(station: Station, week: str) -> Path:
-    return station.edition_dir(week) / "segments"
+    return station.segments_dir(week)
 
 
 def _suggest(stem: str, ext: str, ids: list[str]) -> str:

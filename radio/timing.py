@@ -32,7 +32,7 @@ def estimate_ms(station: Station, entry: Entry, wpm: float | None = None) -> int
 
 
 def draft_path(station: Station, week: str, item_id: str) -> Path:
-    return station.out_dir(week) / "drafts" / f"{item_id}.wav"
+    return station.drafts_dir(week) / f"{item_id}.wav"
 
 
 @dataclass

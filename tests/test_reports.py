@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from radio.config import ID_RE, Verification
-from radio.station import Station
+from radio.station import Station, gitignore
 from radio.errors import RadioError
 from radio.reports.files import read_report
 from radio.reports.model import Check, PublicReport, Report, make_id, policy_holds, public
@@ -219,8 +219,7 @@ def test_init_makes_a_valid_empty_station(tmp_path):
     assert r.exit_code == 0, r.output
     st_ = Station.open(target)
     assert st_.config.show.slug == "my-station"
-    assert (target / ".gitignore").read_text().splitlines()[1:] == ["private/", "episodes/*/out/", "episodes/.build.lock",
-                                                                     "episodes/*/reports/.*.lock", "feeds/"]
+    assert (target / ".gitignore").read_text() == gitignore()
     r = CliRunner().invoke(cli, ["--station", str(target), "report", "list", WEEK])
     assert r.exit_code == 0 and r.stdout == f"no reports in {WEEK}\n"
     r = CliRunner().invoke(cli, ["init", str(target)])

@@ -44,12 +44,8 @@ class Published:
     record: dict
 
 
-def publish_root(station: Station) -> Path:
-    return station.root / "feeds" / station.config.show.slug
-
-
 def lock(station: Station, what: str = "publish"):
-    path = station.root / "feeds" / f".{station.config.show.slug}.lock"
+    path = station.publish_lock_path
     return fsutil.locked(path, lambda: PublishError(f"another {what} of {station.config.show.slug} is running",
                                                      where=path, fix="wait for it to finish, then run this again"))
 
@@ -185,7 +181,7 @@ def publish(station: Station, week: str, *, allow_draft: bool = False) -> Publis
         raise PublishError(f"{week} is a draft build: synthesized voices stand in for missing recordings",
                            fix="record them and build again, or pass --allow-draft to publish the draft")
     cover_data, mime = cover_image(station)
-    root = publish_root(station)
+    root = station.publish_root
     with lock(station):
         for stale in root.parent.glob(f".{cfg.show.slug}.staging-*"):  # left by a publish that was killed
             shutil.rmtree(stale, ignore_errors=True)

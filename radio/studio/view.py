@@ -36,7 +36,7 @@ def fingerprint(station: Station, week: str) -> tuple:
     """Every file the state depends on, by size and time: a take dropped in by hand changes it."""
     wd = station.week_dir(week)
     files = [station.root / CONFIG_NAME, rd.rundown_path(station, week)]
-    for folder, pattern in ((wd / "reports", "*.md"), (store.segments(station, week), "*"),
+    for folder, pattern in ((station.reports_dir(week), "*.md"), (store.segments(station, week), "*"),
                             (timing.draft_path(station, week, "x").parent, "*.wav")):
         if folder.is_dir():
             files += sorted(p for p in folder.glob(pattern) if not p.name.startswith("."))

@@ -12,7 +12,8 @@ from radio import media, recorded, takes
 from radio.asrun import AsRun
 from radio.config import format_ms, parse_duration_ms
 from radio.errors import RadioError
-from radio.rundown.model import SPEECH, Entry, Rundown, words
+from radio.rundown.model import SPEECH, Entry, Rundown, load, words
+from radio.stages import current
 from radio.station import Station
 
 DEFAULT_WPM = 165.0  # a host without a configured rate
@@ -213,3 +214,14 @@ def against_slot(station: Station, show: ShowTime) -> str:
 def estimate(n_words: int, wpm: float) -> int:
     """How long `n_words` take to read at `wpm` (ms): the one estimate formula."""
     return round(n_words * 60000 / wpm)
+
+
+def timed(station: Station, week: str, *, as_run: bool = True, rundown: Rundown | None = None,
+          decode_takes: bool = True) -> tuple[Rundown, ShowTime]:
+    """The week's rundown and its times: the one function status, the script, the run sheet, the studio and the
+    build summary read, so they always give the same total. With `as_run`, and an as-run assembled from the
+    rundown and takes as they are now (radio/stages.py), the times are where the items are in the on-air master.
+    `rundown`: the week's, when the caller has just loaded it."""
+    rundown = rundown if rundown is not None else load(station, week)
+    built = current(station, week) if as_run else None
+    return rundown, show_time(station, rundown, as_run=built.as_run if built else None, decode_takes=decode_takes)

@@ -313,7 +313,7 @@ def test_a_locked_report_fails_loudly_and_changes_nothing(station, monkeypatch):
 # --- Found 5: stage commands and the build lock ------------------------------------------------------
 
 def test_stage_commands_take_the_build_lock_and_invalidate_later_stages(station):
-    from radio.build import build_lock
+    from radio.stages import build_lock
     run = runner_for(station)
     assert run("plan", WEEK).exit_code == 0
     assert run("build", WEEK).exit_code == 0
@@ -333,7 +333,7 @@ def test_stage_commands_take_the_build_lock_and_invalidate_later_stages(station)
 @pytest.mark.parametrize("old,new", [("status: verified", "status: unverified"), ("exposure: named", "exposure: none"),
                                      (f"appeal: Write to the {TOWN}", "appeal: Write to the")])
 def test_exposure_status_and_appeal_are_build_inputs(station, old, new):
-    from radio.build import STAGES, Options, fingerprint
+    from radio.stages import STAGES, Options, fingerprint
     st = Station.open(station)
     runner_for(station)("plan", WEEK)
     before = {s.name: fingerprint(st, s.inputs(st, WEEK, Options())) for s in STAGES}

@@ -117,6 +117,18 @@ def test_allow_stale_take_overrides_and_accepts(station):
     assert "stale" not in run("status", WEEK).out
 
 
+def test_a_build_with_allow_stale_take_leaves_a_current_as_run(station):
+    """--allow-stale-take is part of assembly's fingerprint, so it is saved with it: status, the run sheet and the
+    summary read the as-run it made, not estimates."""
+    from radio.stages import current
+    from radio.station import Station
+    scrub(station)
+    r = runner_for(station)("build", WEEK, "--allow-stale-take")
+    assert r.exit_code == 0, r.err
+    built = current(Station.open(station), WEEK)
+    assert built is not None and built.as_run.content_ms > 0
+
+
 def test_a_copied_take_keeps_its_registration(station):
     """Checked out or copied (a new mtime, the same content): still the take registered against the old text."""
     import os

@@ -88,7 +88,8 @@ def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool
       radio assemble 2026-W47 --draft --edition fr
     """
     from radio.asrun import read
-    from radio.build import Options, run_stage
+    from radio.build import run_stage
+    from radio.stages import Options
     from radio.summary import loudness_lines
     for s in each_edition(c, edition):
         announce(c, s)
@@ -137,7 +138,7 @@ def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, a
       radio build 2026-W47 --draft
       radio build 2026-W47 --draft --edition fr
     """
-    from radio.build import Options
+    from radio.stages import Options
     from radio.build import build as run_build
     from radio.rundown.model import rundown_path
     for s in each_edition(c, edition):
@@ -167,7 +168,8 @@ def publish(c: Ctx, week: str, allow_draft: bool, edition: str | None) -> None:
     Example:
       radio publish 2026-W47
     """
-    from radio.build import Options, run_stage
+    from radio.build import run_stage
+    from radio.stages import Options
     for s in each_edition(c, edition):
         announce(c, s)
         say_dropped(c, s, week)

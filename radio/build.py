@@ -208,5 +208,5 @@ def build(station: Station, week: str, opts: Options, on_stage: Callable[[str, s
 def status_text(station: Station, week: str) -> str:
     from radio.script import status_table
     media.recall(station.root, Stamps(station, week).data.get("probes"))  # read only: a build may be running
-    rundown, show = timed(station, week)
+    rundown, show = timed(station, week, record=False)  # status only reads: it writes nothing
     return status_table(station, rundown, show)

@@ -97,7 +97,8 @@ def _load(path: Path) -> dict:
         return {}
 
 
-def check(station: Station, rundown, recordings: dict[str, Path], *, accept: bool = False) -> dict[str, str]:
+def check(station: Station, rundown, recordings: dict[str, Path], *, accept: bool = False,
+          register: bool = True) -> dict[str, str]:
     """Register recordings seen for the first time; return {item id: why it is stale} for the others whose
     spoken text changed since. With `accept` the stale ones are registered against the current text instead
     (the producer says the change does not touch what was read)."""
@@ -135,16 +136,16 @@ def check(station: Station, rundown, recordings: dict[str, Path], *, accept: boo
             data[item_id] = {"file": rec.name, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
                              "sha256": old["sha256"] if same_file else _file_hash(rec), **now}
             changed = True
-        if changed:
+        if changed and register:  # a command that only reads (status) judges without registering
             fsutil.write_text(path, json.dumps({"week": rundown.week, "items": data}, indent=2, sort_keys=True) + "\n")
     return stale
 
 
-def stale(station: Station, rundown, *, accept: bool = False) -> dict[str, str]:
+def stale(station: Station, rundown, *, accept: bool = False, register: bool = True) -> dict[str, str]:
     """`check` over every spoken item's current recording (the segments folder read once, not once an item)."""
     ids = [e.id for e in rundown.entries if e.item.type in rd.SPEECH]
     found = takes.scan(station, rundown.week, ids).recordings
-    return check(station, rundown, {i: found[i] for i in ids if i in found}, accept=accept)
+    return check(station, rundown, {i: found[i] for i in ids if i in found}, accept=accept, register=register)
 
 
 def line(item_id: str, reason: str) -> str:

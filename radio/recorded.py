@@ -1,7 +1,7 @@
 """What each recording was recorded against, so a take made before the public text changed never airs.
 
 A host's recording (`segments/<item-id>.<ext>`) says the words of the script as it was when it was recorded. The
-first time a recording is used (status, script, assemble, build, the studio) it is registered in
+first time a recording is used (script, assemble, build, the studio; `status` only reads) it is registered in
 `segments/.recorded.json`, committed with the week: the file's name, size and content hash, and a hash of the
 item's spoken text at that moment (what the script shows the host), with, for each report the text draws on, a
 hash of that report's part and its public fields. A new take (another file, size or content) is registered
@@ -13,6 +13,7 @@ never stale.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -109,8 +110,10 @@ def check(station: Station, rundown, recordings: dict[str, Path], *, accept: boo
     why = _why_dropped(rundown)
     stale: dict[str, str] = {}
     lock = station.recorded_lock_path  # beside the build lock, never committed
-    with fsutil.locked(lock, lambda: RadioError("another command is registering recordings", where=path,
-                                                fix="try again in a moment"), wait=10.0):
+    # a command that only reads (status) judges without the lock: it writes nothing, and the file is replaced whole
+    with (fsutil.locked(lock, lambda: RadioError("another command is registering recordings", where=path,
+                                                 fix="try again in a moment"), wait=10.0)
+          if register else contextlib.nullcontext()):
         whole = _load(path)
         # a segments folder copied from another week starts afresh: its registrations are that week's
         data = whole.get("items", {}) if whole.get("week") == rundown.week else {}

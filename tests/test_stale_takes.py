@@ -98,7 +98,7 @@ def test_scrubbed_report_makes_its_recordings_stale_until_re_recorded(station):
 
 def test_a_held_report_makes_the_headlines_stale(station):
     run = runner_for(station)
-    assert run("report", "hold", "second-story", "--reason", "a source asked us to wait").exit_code == 0
+    assert run("report", "hold", "second-story", "--private-note", "a source asked us to wait").exit_code == 0
     r = run("build", WEEK)
     assert r.exit_code == 1
     assert "headlines: recorded before the public text changed (report second-story is held)" in r.err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from radio.cli.base import (Ctx, ProgressView, announce, audio_options, cli, each_edition, edition_option,
-                            pass_ctx, say_dropped, week_arg)
+                            pass_ctx, renamed, say_dropped, week_arg)
 
 
 @cli.command()
@@ -158,10 +158,11 @@ def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, a
 
 @cli.command()
 @week_arg
-@click.option("--allow-draft", is_flag=True, help="Publish a draft build (synthesized voices).")
+@click.option("--draft", is_flag=True, help="Publish a draft build (synthesized voices).")
+@renamed("--allow-draft", "draft", "--draft", flag=True)
 @edition_option
 @pass_ctx
-def publish(c: Ctx, week: str, allow_draft: bool, edition: str | None) -> None:
+def publish(c: Ctx, week: str, draft: bool, edition: str | None) -> None:
     """Publish WEEK into feeds/<show>/: media, transcript, chapters, episode page and the feed.
 
     \b
@@ -173,6 +174,6 @@ def publish(c: Ctx, week: str, allow_draft: bool, edition: str | None) -> None:
     for s in each_edition(c, edition):
         announce(c, s)
         say_dropped(c, s, week)
-        result = run_stage(s, week, "publish", Options(draft=allow_draft))
+        result = run_stage(s, week, "publish", Options(draft=draft))
         c.say(f"published {result.page.relative_to(c.station.root)}")
         c.say(f"feed {result.feed.relative_to(c.station.root)}: {s.feed_url}")

@@ -179,7 +179,7 @@ def publish(station: Station, week: str, *, allow_draft: bool = False) -> Publis
     as_run = _as_run(station, week)
     if as_run["draft"] and not allow_draft:
         raise PublishError(f"{week} is a draft build: synthesized voices stand in for missing recordings",
-                           fix="record them and build again, or pass --allow-draft to publish the draft")
+                           fix="record them and build again, or pass --draft to publish the draft")
     cover_data, mime = cover_image(station)
     root = station.publish_root
     with lock(station):

@@ -12,6 +12,7 @@ from typing import Annotated, Callable, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from radio.errors import ConfigError, from_validation
+from radio.hosting.settings import Broadcaster, Publish
 
 CONFIG_NAME = "radio.toml"
 ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -446,6 +447,8 @@ class Config(_Model):
     elements: dict[str, Element] = Field(default_factory=dict)
     editions: list[Edition] = Field(default_factory=list)
     mail: Mail = Mail()
+    publish: Publish = Publish()  # hosting targets, mirrors, retention, WebSub hub (radio/hosting)
+    broadcaster: Broadcaster | None = None  # where the on-air master is delivered (radio deliver)
 
     @model_validator(mode="after")
     def _refs(self) -> Config:

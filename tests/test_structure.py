@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent / "radio"
 
 STAGES: list[tuple[str, list[str]]] = [
     ("foundations", ["errors", "fsutil", "yamlio", "text", "i18n", "media", "withheld"]),
-    ("config", ["config"]),
+    ("config", ["config", "hosting.settings"]),
     ("station", ["station"]),
     ("desk", ["reports", "history", "publishable", "threads", "desk", "mail.intake", "mail.secrets",
               "mail.subscribers"]),
@@ -27,12 +27,12 @@ STAGES: list[tuple[str, list[str]]] = [
     ("script", ["render", "script"]),
     ("assemble", ["audio", "gates", "summary"]),
     ("tag", ["tags"]),
-    ("publish", ["publish", "mail.archive", "mail.bulletin", "mail.send"]),
+    ("publish", ["publish", "mail.archive", "mail.bulletin", "mail.send", "hosting"]),
     ("studio", ["studio"]),
     ("build", ["build"]),
     ("cli", ["cli", "__main__"]),
 ]
-PACKAGES = {"", "audio", "mail"}  # namespaces only: their __init__ owns nothing
+PACKAGES = {"", "audio", "mail", "hosting"}  # namespaces only: their __init__ owns nothing
 
 
 def modules() -> dict[str, Path]:

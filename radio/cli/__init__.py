@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from radio.cli.base import cli
 from radio.cli import check, mail, report, serve, stages, station  # noqa: F401  (each registers its commands)
+from radio.cli.hosting import deliver
+
+cli.add_command(deliver)
 
 __all__ = ["cli", "main"]
 

@@ -13,7 +13,7 @@ from radio.station import Week
 @click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @pass_ctx
 def serve(c: Ctx, port: int, bind: str) -> None:
-    """Preview feeds/ at any address: byte ranges, CORS, URLs rewritten to this server. Ctrl-C stops it.
+    """Preview feeds/: byte ranges, CORS; on a loopback address, URLs name this server. Ctrl-C stops it.
 
     \b
     Example:
@@ -25,7 +25,7 @@ def serve(c: Ctx, port: int, bind: str) -> None:
     httpd = server(root, bind, port, quiet=not c.verbose, published=c.station.config.podcast.base_url)
     host = f"[{bind}]" if ":" in bind else bind
     c.say(f"serving {root} on http://{host}:{httpd.server_address[1]}/ (Ctrl-C to stop; addresses in feeds and "
-          "pages are rewritten to the one each request used)")
+          + ("pages name this address)" if httpd.served_base else f"pages stay {c.station.config.podcast.base_url})"))
     for s in c.station.editions():
         c.say(f"feed: http://{host}:{httpd.server_address[1]}/{s.config.show.slug}/feed.xml"
               + (f" ({s.language})" if s.full_config.editions else ""))

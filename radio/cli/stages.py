@@ -160,16 +160,22 @@ def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, a
 @week_arg
 @click.option("--draft", is_flag=True, help="Publish a draft build (synthesized voices).")
 @renamed("--allow-draft", "draft", "--draft", flag=True)
+@click.option("--to", "to", multiple=True, metavar="TARGET",
+              help="Then upload feeds/ there: a target named in [publish] or s3://bucket/prefix, sftp://host/path, "
+                   "/a/directory (repeatable; default: every target in [publish], if any).")
 @edition_option
 @pass_ctx
-def publish(c: Ctx, week: str, draft: bool, edition: str | None) -> None:
-    """Publish WEEK into feeds/<show>/: media, transcript, chapters, episode page and the feed.
+def publish(c: Ctx, week: str, draft: bool, to: tuple[str, ...], edition: str | None) -> None:
+    """Publish WEEK into feeds/<show>/: media, transcript, chapters, episode page and the feed; then upload
+    feeds/ to each hosting target (media first, feeds last, only what changed).
 
     \b
     Example:
       radio publish 2026-W47
+      radio publish 2026-W47 --to s3://radio-feeds/podcast
     """
     from radio.build import run_stage
+    from radio.cli.hosting import upload_all
     from radio.stages import Options
     for s in each_edition(c, edition):
         announce(c, s)
@@ -177,3 +183,5 @@ def publish(c: Ctx, week: str, draft: bool, edition: str | None) -> None:
         result = run_stage(s, week, "publish", Options(draft=draft))
         c.say(f"published {result.page.relative_to(c.station.root)}")
         c.say(f"feed {result.feed.relative_to(c.station.root)}: {s.feed_url}")
+    if to or c.station.full_config.publish.targets:
+        upload_all(c, c.station, to)

@@ -26,6 +26,7 @@ from radio import asrun, fsutil
 from radio.rundown import model as rd
 from radio.config import format_ms, text_direction
 from radio.errors import PublishError
+from radio.hosting import mirrors
 from radio.i18n import day_month_year, locale
 from radio.publish import corrections, transcript
 from radio.publish.feed import CHAPTERS_TYPE, build_feed
@@ -149,6 +150,7 @@ def make_record(station: Station, week: str, media: Path, old: dict | None, othe
         "report_starts": corrections.report_starts(as_run["podcast"], rundown),
         "notices": _notices(stories),
         "reports": corrections.episode_reports(rundown),
+        **mirrors.integrity(station, media),  # SRI of the media, when mirrors list it as an alternate
     }
 
 
@@ -194,6 +196,7 @@ def publish(station: Station, week: str, *, allow_draft: bool = False) -> Publis
             shutil.copyfile(mp3, s_media)
             rec = make_record(station, week, s_media, existing.get(week), existing, podcast)
             all_records = {**existing, week: rec}
+            mirrors.fill_integrity(station, root, all_records)
             cover_name = "cover.jpg" if mime == "image/jpeg" else "cover.png"
             weeks = sorted(all_records)
             files: dict[str, bytes | str] = {

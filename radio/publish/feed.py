@@ -16,11 +16,13 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 from markupsafe import Markup
 
+from radio.hosting.mirrors import alternate
 from radio.i18n import gettext
 from radio.station import Station
 
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+ATOM_NS = "http://www.w3.org/2005/Atom"
 CHAPTERS_TYPE = "application/json+chapters"
 DESCRIPTION_BYTES = 4000  # Apple's limit for an episode description
 APPLE_TAGS = {"p", "ol", "ul", "li", "a"}  # the only tags Apple keeps in a description
@@ -50,12 +52,15 @@ class PodcastIndex(BaseExtension):
         self.people: list[str] = []
         self.txt: dict[str, str] = {}
         self.medium: str | None = None
+        self.hub: str | None = None  # a WebSub hub (radio/hosting pings it after an upload)
 
     def extend_ns(self):
-        return {"podcast": PODCAST_NS, "itunes": ITUNES_NS}
+        return {"podcast": PODCAST_NS, "itunes": ITUNES_NS, "atom": ATOM_NS}
 
     def extend_rss(self, rss):
         channel = rss[0]
+        if self.hub:
+            _el(channel, ATOM_NS, "link", rel="hub", href=self.hub)
         if self.explicit is not None:
             _el(channel, ITUNES_NS, "explicit", "true" if self.explicit else "false")
         if self.locked_owner:
@@ -82,6 +87,7 @@ class PodcastIndexEntry(BaseEntryExtension):
         self.explicit: bool | None = None
         self.people: list[str] = []
         self.location: str | None = None
+        self.alternate: dict | None = None  # the media's copies at mirrors (radio/hosting/mirrors.py)
 
     def extend_rss(self, item):
         desc = item.find("description")
@@ -98,6 +104,12 @@ class PodcastIndexEntry(BaseEntryExtension):
         _people(item, self.people)
         if self.location:
             _el(item, PODCAST_NS, "location", self.location)
+        if self.alternate:
+            a = self.alternate
+            alt = _el(item, PODCAST_NS, "alternateEnclosure", type_=a["type"], length=a["length"], default="true")
+            for uri in a["sources"]:
+                _el(alt, PODCAST_NS, "source", uri=uri)
+            _el(alt, PODCAST_NS, "integrity", type_="sri", value=a["integrity"])
         return item
 
 
@@ -188,6 +200,7 @@ def build_feed(station: Station, episodes: list[dict], build_time: dt.datetime) 
     ext.funding = (p.funding_url, p.funding_text) if p.funding_url else None
     ext.people = [h.name for h in cfg.hosts]
     ext.txt = dict(p.txt)
+    ext.hub = station.full_config.publish.hub
     funding = (p.funding_url, p.funding_text) if p.funding_url else None
     for ep in sorted(episodes, key=lambda e: (e["pub_date"], e["week"]), reverse=True):
         fe = fg.add_entry(order="append")
@@ -212,6 +225,7 @@ def build_feed(station: Station, episodes: list[dict], build_time: dt.datetime) 
         fe.podcastindex.chapters = f"{station.show_url}{ep['chapters']}"
         fe.podcastindex.people = list(ep["hosts"])
         fe.podcastindex.location = ep["location"]
+        fe.podcastindex.alternate = alternate(station, ep)
     return fg.rss_str(pretty=True, xml_declaration=True, encoding="UTF-8")
 
 

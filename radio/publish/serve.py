@@ -5,16 +5,24 @@ file outside feeds/ (symlinks that leave it are refused), never a dotfile, the p
 never a directory listing. The feed and pages are rewritten as they are sent so that their URLs point at the
 address actually answering (as `mkdocs serve` does); the files on disk are not touched.
 
-Every connection gets a few seconds to send its request head and a bounded worker pool serves them: a crowd of
-stalled clients waits in a short queue (or is turned away) instead of holding a thread each.
+Addresses are never built from what a client sends (its Host or X-Forwarded-Proto): on a loopback address the
+feed names the address the server listens on, anywhere else the station's own base URL.
+
+A connection is handed to a worker only once its whole request head has arrived: until then one gate thread
+holds it (a selector, no thread each), for at most `head_timeout` seconds, and at most `per_client` connections
+from one address at a time. Stalled sockets, however many, hold no worker, so they cannot lock others out.
 """
 
 from __future__ import annotations
 
+import collections
 import errno
+import io
+import ipaddress
 import os
 import posixpath
 import re
+import selectors
 import socket
 import sys
 import threading
@@ -34,8 +42,6 @@ TYPES = {".mp3": "audio/mpeg", ".vtt": "text/vtt; charset=utf-8", ".json": "appl
          ".jpg": "image/jpeg", ".css": "text/css; charset=utf-8", ".txt": "text/plain; charset=utf-8",
          ".conf": "text/plain; charset=utf-8"}
 REWRITTEN = {".xml", ".html", ".json", ".vtt"}  # small text files that may name the published address
-HOST_RE = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})*|\[[0-9A-Fa-f:.]+\])"
-                     r"(?::\d{1,5})?")
 RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)")
 MAX_DIGITS = 18  # a byte position longer than this is past the end of any file we serve
 
@@ -104,6 +110,9 @@ class Handler(SimpleHTTPRequestHandler):
     def setup(self):
         super().setup()
         self.connection.settimeout(self.idle_timeout)
+        head = self.server.take_head(self.connection) if hasattr(self.server, "take_head") else b""
+        if head:  # the gate already read the request head: read it again from there, then the socket
+            self.rfile = io.BufferedReader(_Primed(head, self.connection))
         self.rfile = _HeadDeadline(self.rfile, self.connection, self.head_timeout, self.idle_timeout)
 
     def handle_one_request(self):
@@ -233,12 +242,8 @@ class Handler(SimpleHTTPRequestHandler):
         return first, min(size - 1, last if last is not None else size - 1)
 
     def _served_base(self) -> str:
-        host = (self.headers.get("Host") or "").strip()
-        if not HOST_RE.fullmatch(host):
-            addr, port = self.server.server_address[:2]
-            host = f"{addr}:{port}"
-        proto = (self.headers.get("X-Forwarded-Proto") or "http").strip().lower()
-        return f"{proto if proto in ('http', 'https') else 'http'}://{host}/"
+        """The listening loopback address, or the published base URL: never the client's Host header."""
+        return self.server.served_base or self.rewriter.published
 
     def _headers(self, path, length, mtime):
         self.send_header("Content-Type", content_type(path))
@@ -272,21 +277,149 @@ class _Limited:
         self.f.close()
 
 
+class _Primed(io.RawIOBase):
+    """A socket's byte stream with what was already read from it put back in front."""
+
+    def __init__(self, head: bytes, sock: socket.socket):
+        self.head, self.sock = memoryview(head), sock
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        if self.head:
+            n = min(len(b), len(self.head))
+            b[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
+        return self.sock.recv_into(b)
+
+
 class PoolServer(HTTPServer):
-    """An HTTP server whose requests run on a fixed pool of threads, with a bounded queue in front of it."""
+    """Requests run on a fixed pool of threads once their head is in; a gate thread holds connections until then."""
 
     request_queue_size = 64
+    max_head = 64 * 1024  # bytes of request line and headers
+    max_waiting = 1024  # connections the gate holds at once, from every client together
 
-    def __init__(self, address, handler, *, workers: int = 8, queue: int = 32):
+    def __init__(self, address, handler, *, workers: int = 8, queue: int = 32, per_client: int = 16,
+                 head_timeout: float = 10.0, served_base: str | None = None):
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="radio-serve")
         self.slots = threading.BoundedSemaphore(workers + queue)
+        self.per_client, self.head_timeout = per_client, head_timeout
+        self.clients: collections.Counter[str] = collections.Counter()
+        self.lock = threading.Lock()
+        self.inbox: collections.deque = collections.deque()
+        self.heads: dict[int, bytes] = {}
+        self.sel = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self.sel.register(self._wake_r, selectors.EVENT_READ, None)
+        self.waiting: dict[socket.socket, tuple] = {}
+        self.closing = False
         super().__init__(address, handler)
+        self.served_base = served_base
+        if served_base is None:
+            host, port = self.server_address[:2]
+            if ipaddress.ip_address(host).is_loopback:
+                self.served_base = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+        self.gate = threading.Thread(target=self._gate, name="radio-serve-gate", daemon=True)
+        self.gate.start()
 
     def process_request(self, request, client_address):
-        if not self.slots.acquire(blocking=False):
-            self.shutdown_request(request)  # full: turned away rather than queued without end
+        ip = client_address[0]
+        with self.lock:
+            if self.clients[ip] >= self.per_client or sum(self.clients.values()) >= self.max_waiting + 64:
+                refused = True
+            else:
+                refused = False
+                self.clients[ip] += 1
+        if refused:
+            self.shutdown_request(request)  # over its share: turned away at once, holding nothing
             return
-        self.pool.submit(self._work, request, client_address)
+        self.inbox.append((request, client_address))
+        try:
+            self._wake_w.send(b"x")
+        except OSError:
+            pass
+
+    def _release(self, client_address) -> None:
+        with self.lock:
+            self.clients[client_address[0]] -= 1
+            if self.clients[client_address[0]] <= 0:
+                del self.clients[client_address[0]]
+
+    def _drop(self, sock, client_address) -> None:
+        try:
+            self.sel.unregister(sock)
+        except (KeyError, ValueError):
+            pass
+        self.waiting.pop(sock, None)
+        self.shutdown_request(sock)
+        self._release(client_address)
+
+    def _gate(self) -> None:
+        """Read request heads without a thread each; hand a connection on once its head is complete."""
+        while not self.closing:
+            now = time.monotonic()
+            timeout = min((w[1] for w in self.waiting.values()), default=now + 1.0) - now
+            try:
+                events = self.sel.select(max(0.0, min(timeout, 1.0)))
+            except (OSError, ValueError):
+                return
+            for key, _ in events:
+                sock = key.fileobj
+                if sock is self._wake_r:
+                    try:
+                        while self._wake_r.recv(4096):
+                            pass
+                    except (BlockingIOError, OSError):
+                        pass
+                    continue
+                addr, deadline, buf = self.waiting[sock]
+                try:
+                    data = sock.recv(65536)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    self._drop(sock, addr)
+                    continue
+                buf += data
+                if b"\r\n\r\n" in buf or b"\n\n" in buf:
+                    self.sel.unregister(sock)
+                    del self.waiting[sock]
+                    self._hand(sock, addr, bytes(buf))
+                elif len(buf) > self.max_head:
+                    self._drop(sock, addr)
+            while self.inbox:
+                sock, addr = self.inbox.popleft()
+                if len(self.waiting) >= self.max_waiting:
+                    self.shutdown_request(sock)
+                    self._release(addr)
+                    continue
+                sock.setblocking(False)
+                self.waiting[sock] = (addr, time.monotonic() + self.head_timeout, bytearray())
+                self.sel.register(sock, selectors.EVENT_READ, None)
+            now = time.monotonic()
+            for sock, (addr, deadline, _) in list(self.waiting.items()):
+                if deadline <= now:  # too slow with its head: closed, and its place freed
+                    self._drop(sock, addr)
+
+    def _hand(self, sock, addr, head: bytes) -> None:
+        if not self.slots.acquire(blocking=False):
+            self.shutdown_request(sock)  # every worker busy and the queue full: turned away
+            self._release(addr)
+            return
+        sock.setblocking(True)
+        with self.lock:
+            self.heads[sock.fileno()] = head
+        self.pool.submit(self._work, sock, addr)
+
+    def take_head(self, sock) -> bytes:
+        with self.lock:
+            return self.heads.pop(sock.fileno(), b"")
 
     def _work(self, request, client_address):
         try:
@@ -296,6 +429,7 @@ class PoolServer(HTTPServer):
         finally:
             self.shutdown_request(request)
             self.slots.release()
+            self._release(client_address)
 
     def handle_error(self, request, client_address):
         kind, value = sys.exc_info()[:2]
@@ -303,14 +437,27 @@ class PoolServer(HTTPServer):
             sys.stderr.write(f"radio serve: {client_address[0]}: {kind.__name__}: {value}\n")
 
     def server_close(self):
+        self.closing = True
+        try:
+            self._wake_w.send(b"x")
+        except OSError:
+            pass
+        if getattr(self, "gate", None) is not None:  # not started when binding failed
+            self.gate.join(5)
+        for sock, (addr, _, _) in list(self.waiting.items()):
+            self._drop(sock, addr)
         super().server_close()
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.sel.close()
+        self._wake_r.close()
+        self._wake_w.close()
 
 
 def server(directory: Path, bind: str = "127.0.0.1", port: int = 8000, quiet: bool = True, *,
            published: str | None = None, workers: int = 8, head_timeout: float = 10.0,
-           idle_timeout: float = 30.0) -> PoolServer:
-    """A server for `directory`. With `published` (the station's base_url), URLs are rewritten as served."""
+           idle_timeout: float = 30.0, per_client: int = 16) -> PoolServer:
+    """A server for `directory`. With `published` (the station's base_url), URLs in the feed and pages name the
+    loopback address it listens on (on a loopback address), else they stay as published."""
     attrs = {"quiet": quiet, "rewriter": Rewriter(published) if published else None, "head_timeout": head_timeout,
              "idle_timeout": idle_timeout}
     handler_cls = type("ServeHandler", (Handler,), attrs)
@@ -319,7 +466,7 @@ def server(directory: Path, bind: str = "127.0.0.1", port: int = 8000, quiet: bo
         return handler_cls(*args, directory=str(directory), **kwargs)
 
     try:
-        return PoolServer((bind, port), handler, workers=workers)
+        return PoolServer((bind, port), handler, workers=workers, per_client=per_client, head_timeout=head_timeout)
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             raise RadioError(f"port {port} on {bind} is already in use", fix=f"stop what is using it, or pick "

@@ -1,7 +1,7 @@
 """The import order of radio/: no circles, and no module importing one of a later stage.
 
 The stages are listed bottom up, as the week runs: foundations, config, the station, the desk, the plan, the
-takes, timing, the script, assembly, tags, publishing, the studio, the build, the command line. A module may
+takes, timing, the script, assembly, tags, publishing, the studio, the build, the newsroom, the command line. A module may
 import its own stage or an earlier one. Imports inside functions count (a late import is still an arrow);
 imports under `if TYPE_CHECKING:` do not (they are for the type checker only). A new module must be given a
 stage here, which is the moment to ask where it belongs.
@@ -27,12 +27,13 @@ STAGES: list[tuple[str, list[str]]] = [
     ("script", ["render", "script"]),
     ("assemble", ["audio", "gates", "summary"]),
     ("tag", ["tags"]),
-    ("publish", ["publish", "mail.archive", "mail.bulletin", "mail.send", "hosting"]),
+    ("publish", ["publish", "mail.archive", "mail.bulletin", "mail.send", "mail.unsubscribe", "hosting"]),
     ("studio", ["studio"]),
     ("build", ["build"]),
+    ("newsroom", ["web"]),
     ("cli", ["cli", "__main__"]),
 ]
-PACKAGES = {"", "audio", "mail", "hosting"}  # namespaces only: their __init__ owns nothing
+PACKAGES = {"", "audio", "mail", "hosting", "web"}  # namespaces only: their __init__ owns nothing
 
 
 def modules() -> dict[str, Path]:

@@ -531,3 +531,12 @@ def intake(station: Station, week: str, *, maildir: str | None = None, mbox: str
         return take_in(station, week, from_mbox(Path(mbox)))
     with imap_session(station, imap) as (_conn, items):  # type: ignore[arg-type]
         return take_in(station, week, items)
+
+
+def file_submission(station: Station, week: str, *, submission_id: str, title: str, body: str, received: dt.date,
+                    private: dict, attachments: list[tuple[str, bytes]], source: str) -> str:
+    """A report sent through the desk's submission form, filed exactly as a message is (same fields, same
+    private block layout, attachments under private/intake/<report-id>/). Returns the report id."""
+    parse_week(week)
+    taken = Taken(f"<{submission_id}@desk>", title[:200], body.strip(), received, "", {}, private, attachments)
+    return _file(station, week, taken, Incoming(source, b""), received)

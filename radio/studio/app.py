@@ -29,6 +29,7 @@ from radio.studio import store, view
 HERE = Path(__file__).parent
 COOKIE = "radio-studio"
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # Opus at a browser's bitrate is far below this for a whole show
+MAX_JSON_BYTES = 64 * 1024  # a rundown edit or a keep is a few dozen bytes
 MAX_TAKE_MS = 30 * 60 * 1000  # and no take may be longer than the slot either
 UPLOAD_TYPES = {"audio/webm", "audio/ogg", "video/webm", "audio/mp4", "audio/x-matroska"}
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
@@ -62,6 +63,10 @@ class Guard:
             status = 403 if given or held else 401
             return await _deny(scope, receive, send, status,
                                "open the studio at the address `radio studio` printed, with its ?token=")
+        length = headers.get("content-length")
+        limit = MAX_UPLOAD_BYTES if scope["path"].endswith("/takes") else MAX_JSON_BYTES
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return await _deny(scope, receive, send, 413, "the request is too large")
         if scope["method"] not in SAFE_METHODS:
             origin = headers.get("origin")
             scheme = "https" if self.secure else "http"
@@ -101,7 +106,8 @@ class Guard:
 
 
 async def _deny(scope, receive, send, status: int, why: str) -> None:
-    resp = PlainTextResponse(f"{status} {'unauthorized' if status == 401 else 'forbidden'}: {why}\n",
+    name = {401: "unauthorized", 413: "too large"}.get(status, "forbidden")
+    resp = PlainTextResponse(f"{status} {name}: {why}\n",
                              status_code=status)
     resp.headers["cache-control"] = "no-store"
     await resp(scope, receive, send)
@@ -118,6 +124,11 @@ def _error(e: RadioError, status: int = 400) -> JSONResponse:
 
 def create_app(station: Station, week: str, token: str, *, hosts: set[str] | None = None,
                secure: bool = False) -> Guard:
+    return Guard(Starlette(routes=routes(station, week)), token, hosts, secure)
+
+
+def routes(station: Station, week: str) -> list:
+    """The studio's pages and API for one week; `radio desk` mounts the same routes behind its accounts."""
     env = _templates()
     live = view.Live(station, week)
     max_ms = min(MAX_TAKE_MS, station.config.show.slot_ms)
@@ -228,7 +239,7 @@ def create_app(station: Station, week: str, token: str, *, hosts: set[str] | Non
             return PlainTextResponse("404 no such take\n", status_code=404)
         return FileResponse(t.path, media_type="audio/ogg")
 
-    routes = [
+    return [
         Route("/", rundown_page),
         Route("/booth/{item}", booth_page),
         Route("/api/state", api_state),
@@ -239,4 +250,3 @@ def create_app(station: Station, week: str, token: str, *, hosts: set[str] | Non
         Route("/takes/{item}/{n:int}", take_audio),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    return Guard(Starlette(routes=routes), token, hosts, secure)

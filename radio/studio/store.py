@@ -112,7 +112,8 @@ def add_take(station: Station, week: str, item: str, upload: Path, *, max_ms: in
     folder = segments(station, week)
     ogg = fsutil.temp_path(folder / f"{item}{UPLOAD_MARK}{EXT}")
     try:
-        _to_ogg(upload, ogg)
+        _refuse_long(upload, item, max_ms)
+        _to_ogg(upload, ogg, max_ms + 1000)
         ms = media.duration_ms(ogg)
         if ms > max_ms:
             raise AudioError(f"item {item}: the take is {format_ms(ms)}, longer than the {format_ms(max_ms)} a take "
@@ -125,10 +126,24 @@ def add_take(station: Station, week: str, item: str, upload: Path, *, max_ms: in
         ogg.unlink(missing_ok=True)
 
 
-def _to_ogg(src: Path, dest: Path) -> None:
-    """Opus from the browser into Ogg, whose length ffprobe reads exactly (a recorder's WebM has none)."""
+def _refuse_long(upload: Path, item: str, max_ms: int) -> None:
+    """A length the container declares is read before anything is decoded: a small file of very low bitrate
+    can hold hours, and decoding them only to refuse them costs minutes of processor and a disk's worth."""
+    try:
+        ms = media.duration_ms(upload)
+    except AudioError:  # a recorder's WebM declares no length: decoding below stops at the limit instead
+        return
+    if ms > max_ms:
+        raise AudioError(f"item {item}: the take is {format_ms(ms)}, longer than the {format_ms(max_ms)} a take "
+                         "may be", fix="record the item on its own, within the show's slot")
+
+
+def _to_ogg(src: Path, dest: Path, limit_ms: int) -> None:
+    """Opus from the browser into Ogg, whose length ffprobe reads exactly (a recorder's WebM has none); never more
+    than `limit_ms` of it, so an upload longer than any take may be costs no more than the longest one."""
     ffmpeg = media.need("ffmpeg")
-    base = [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", str(src), "-map", "0:a:0", "-vn", "-map_metadata", "-1"]
+    base = [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", str(src), "-t", f"{limit_ms / 1000:.3f}", "-map", "0:a:0",
+            "-vn", "-map_metadata", "-1"]
     r = subprocess.run([*base, "-c:a", "copy", "-f", "ogg", str(dest)], capture_output=True, text=True)
     if r.returncode != 0:  # not Opus (some browsers record AAC): encode it
         r = subprocess.run([*base, "-c:a", "libopus", "-b:a", "96k", "-f", "ogg", str(dest)],

@@ -1,4 +1,10 @@
-// Talking to the studio server: same origin, the access token travels as a cookie.
+// Talking to the studio server: same origin, the access token travels as a cookie. Inside the desk, every
+// change also carries the session's CSRF token (the radio-csrf cookie, sent back as a header).
+function csrf() {
+  const m = document.cookie.match(/(?:^|; )radio-csrf=([^;]*)/);
+  return m ? { "X-CSRF-Token": decodeURIComponent(m[1]) } : {};
+}
+
 export async function getJSON(url) {
   const r = await fetch(url, { credentials: "same-origin", cache: "no-store" });
   const body = await r.json().catch(() => ({ error: `${r.status} ${r.statusText}` }));
@@ -8,7 +14,7 @@ export async function getJSON(url) {
 export async function postJSON(url, data) {
   const r = await fetch(url, {
     method: "POST", credentials: "same-origin", cache: "no-store",
-    headers: { "Content-Type": "application/json" }, body: JSON.stringify(data),
+    headers: { "Content-Type": "application/json", ...csrf() }, body: JSON.stringify(data),
   });
   const body = await r.json().catch(() => ({ error: `${r.status} ${r.statusText}` }));
   return { ok: r.ok, status: r.status, body };
@@ -17,7 +23,7 @@ export async function postJSON(url, data) {
 export async function postBlob(url, blob) {
   const r = await fetch(url, {
     method: "POST", credentials: "same-origin", cache: "no-store",
-    headers: { "Content-Type": blob.type || "audio/webm" }, body: blob,
+    headers: { "Content-Type": blob.type || "audio/webm", ...csrf() }, body: blob,
   });
   const body = await r.json().catch(() => ({ error: `${r.status} ${r.statusText}` }));
   return { ok: r.ok, status: r.status, body };

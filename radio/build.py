@@ -1,11 +1,11 @@
-"""The week's stages, forward only: plan → script → assemble → run sheet → tag → publish.
+"""Running the week's stages, forward only: plan → script → assemble → run sheet → tag → publish.
 
 Each stage reads only what the producer, the hosts and the stages before it wrote, never a later stage's
 output: the script (for the host: estimates) is made from the rundown and the takes; assembly makes the masters
 and the as-run; the run sheet (as aired: actual times) is made from the as-run; tags from the as-run; publish
-from what tag wrote. Each stage names its inputs, its outputs and its function. It runs when the fingerprint of
-its inputs (text by content, audio by size and time, the stage it follows, the code itself) differs from the
-one recorded when it last ran, or an output is missing; otherwise it is skipped. The same record (out/.build.json)
+from what tag wrote. Each stage is declared once in radio/stages.py (what it follows, reads, writes, and the
+options that change it); here each has its function. It runs when the fingerprint of its inputs differs from
+the one recorded when it last ran, or an output is missing; otherwise it is skipped. The same record (out/.build.json)
 keeps what ffprobe said about each sound, by size and time, so a rebuild that changes nothing starts no ffprobe.
 
 Every stage runs under the station's build lock, whether `radio build` runs them all or a command runs one;
@@ -16,35 +16,19 @@ start of every run, temporary files left by a run that was killed are swept.
 from __future__ import annotations
 
 import dataclasses
-
-import hashlib
-import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from radio import asrun, fsutil, gates, media
+from radio import asrun, gates, media
+from radio.errors import RadioError, warn
 from radio.rundown import model as rd
 from radio.rundown.plan import plan
-from radio import timing
-from radio.config import CONFIG_NAME
-from radio.errors import RadioError, warn
+from radio.stages import (BY_NAME, STAGES, Options, Stage, Stamps, _sound, build_lock, dependents, fingerprint,
+                          options_key, sweep)
 from radio.station import Station
-
-Progress = Callable[[str, int, int, str], None]
-
-
-@dataclass
-class Options:
-    draft: bool = False
-    allow_over: bool = False
-    allow_under: bool = False
-    allow_clipped: bool = False
-    allow_stale_take: bool = False
-    decode_takes: bool = True  # measure takes before assembly (a build leaves it to assembly, which decodes them)
-    progress: Progress = lambda *a: None  # noqa: E731
+from radio.timing import timed
 
 
 def stale_gate(station: Station, week: str, *, allow_stale_take: bool = False,
@@ -56,54 +40,6 @@ def stale_gate(station: Station, week: str, *, allow_stale_take: bool = False,
     if rundown is not None or rd.rundown_path(station, week).is_file():
         recorded.gate(recorded.stale(station, rundown if rundown is not None else rd.load(station, week),
                                      accept=allow_stale_take))
-
-
-# --- fingerprints ----------------------------------------------------------------------------------
-
-@lru_cache(maxsize=1)
-def code_version() -> str:
-    """The package's own source and templates: a new version of radio re-runs every stage."""
-    root = Path(__file__).parent
-    h = hashlib.sha256()
-    for p in sorted(root.rglob("*")):
-        if p.is_file() and p.suffix in (".py", ".html", ".md", ".css", ".toml", ".js", ".po"):
-            h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes())
-    return h.hexdigest()[:16]
-
-
-def fingerprint(station: Station, items: list[Path | str]) -> str:
-    """Text by content; audio and images by size and modification time (hashing gigabytes would be slow)."""
-    h = hashlib.sha256(code_version().encode())
-    for item in items:
-        if isinstance(item, str):
-            h.update(b"s" + item.encode() + b"\0")
-            continue
-        rel = str(item.relative_to(station.root)) if item.is_relative_to(station.root) else str(item)
-        if not item.is_file():
-            h.update(b"-" + rel.encode() + b"\0")
-        elif item.suffix.lower() in (".md", ".yaml", ".toml", ".html", ".css", ".json", ".txt", ".csv"):
-            h.update(b"t" + rel.encode() + b"\0" + item.read_bytes())
-        else:
-            st = item.stat()
-            h.update(f"b{rel}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
-    return h.hexdigest()[:24]
-
-
-def _files(folder: Path, pattern: str = "*") -> list[Path]:
-    return sorted(p for p in folder.glob(pattern) if not p.name.startswith(".") and p.is_file()) \
-        if folder.is_dir() else []
-
-
-def _common(station: Station, week: str) -> list[Path]:
-    """What every stage reads: the config, the desk, the rundown, the station's templates."""
-    return [station.root / CONFIG_NAME, *_files(station.week_dir(week) / "reports", "*.md"),
-            rd.rundown_path(station, week), *_files(station.root / "templates")]
-
-
-def _sound(station: Station, week: str) -> list[Path]:
-    """What timing reads besides: the station's sounds and the hosts' takes."""
-    return [*(station.element_path(n) for n in sorted(station.config.elements)),
-            *_files(station.edition_dir(week) / "segments")]
 
 
 def _takes_and_sounds(station: Station, rundown: rd.Rundown) -> list[Path]:
@@ -121,25 +57,7 @@ def _takes_and_sounds(station: Station, rundown: rd.Rundown) -> list[Path]:
     return paths
 
 
-def _cover(station: Station) -> Path:
-    return station.path(station.config.podcast.cover, what="podcast.cover")
-
-
-def _out(*names: str) -> Callable[[Station, str], list[Path]]:
-    return lambda station, week: [station.out_dir(week) / n for n in names]
-
-
-# --- the stages -------------------------------------------------------------------------------------
-
-def timed(station: Station, week: str, *, as_run: bool = True, rundown: rd.Rundown | None = None,
-          decode_takes: bool = True) -> tuple[rd.Rundown, timing.ShowTime]:
-    """The week's rundown and its times: the one function status, the run sheet and the build summary read, so
-    they always give the same total. With `as_run`, and an as-run assembled from the rundown and takes as they
-    are now, the times are where the items are in the on-air master. `rundown`: the week's, when the caller has
-    just loaded it."""
-    rundown = rundown if rundown is not None else rd.load(station, week)
-    built = current(station, week) if as_run else None
-    return rundown, timing.show_time(station, rundown, as_run=built.as_run if built else None, decode_takes=decode_takes)
+# --- what each stage does ---------------------------------------------------------------------------
 
 
 def run_script(station: Station, week: str, opts: Options) -> list[Path]:
@@ -177,79 +95,11 @@ def run_publish(station: Station, week: str, opts: Options):
     return publish(station, week, allow_draft=opts.draft)
 
 
-@dataclass(frozen=True)
-class Stage:
-    name: str
-    after: str | None  # the stage whose output it reads
-    inputs: Callable[[Station, str, Options], list[Path | str]]
-    outputs: Callable[[Station, str], list[Path]]
-    run: Callable[[Station, str, Options], Any]
-
-
-STAGES: list[Stage] = [
-    Stage("script", None,
-          inputs=lambda s, w, o: [*_common(s, w), *_sound(s, w)],
-          outputs=_out("script.html", "script.md"), run=run_script),
-    Stage("assemble", None,
-          inputs=lambda s, w, o: [*_common(s, w), *_sound(s, w), f"draft={o.draft}", f"allow_over={o.allow_over}",
-                                  f"allow_under={o.allow_under}", f"allow_clipped={o.allow_clipped}",
-                                  f"allow_stale_take={o.allow_stale_take}"],
-          outputs=_out("onair.wav", "podcast.mp3", "as-run.json", "loudness.json", "audio-report.html"),
-          run=run_assemble),
-    Stage("runsheet", "assemble",
-          inputs=lambda s, w, o: [*_common(s, w), *_sound(s, w), s.out_dir(w) / "as-run.json"],
-          outputs=_out("runsheet.html", "runsheet.csv"), run=run_runsheet),
-    Stage("tag", "assemble",
-          inputs=lambda s, w, o: [*_common(s, w), _cover(s), s.out_dir(w) / "as-run.json",
-                                  s.out_dir(w) / "loudness.json"],
-          outputs=_out("podcast.mp3", "onair.wav", "tags.json"), run=run_tag),
-    Stage("publish", "tag",
-          inputs=lambda s, w, o: [*_common(s, w), _cover(s), s.out_dir(w) / "as-run.json", s.out_dir(w) / "tags.json",
-                                  *_files(s.week_dir(w) / "history"),  # corrections and retractions
-                                  f"allow_draft={o.draft}"],
-          outputs=lambda s, w: [s.root / "feeds" / s.config.show.slug / "feed.xml",
-                                s.root / "feeds" / s.config.show.slug / "episodes" / w / "index.html"],
-          run=run_publish),
-]
-BY_NAME = {s.name: s for s in STAGES}
+RUN: dict[str, Callable[[Station, str, Options], Any]] = {
+    "script": run_script, "assemble": run_assemble, "runsheet": run_runsheet, "tag": run_tag, "publish": run_publish}
 
 
 # --- running them -----------------------------------------------------------------------------------
-
-def build_lock(station: Station):
-    path = station.root / "episodes" / ".build.lock"
-    return fsutil.locked(path, lambda: RadioError("another build of this station is running", where=path,
-                                                  fix="wait for it to finish, then build again"))
-
-
-KEEP = {".build.json", ".takes.json"}  # hidden files in out/ that are records, not leftovers
-
-
-def sweep(station: Station, week: str) -> list[Path]:
-    """Remove the temporary files a killed run left in out/ (half-written masters, mixes, drafts). Called under
-    the build lock, so no running stage owns them."""
-    out = station.out_dir(week)
-    gone = []
-    if out.is_dir():
-        for p in sorted(out.rglob(".*")):
-            if p.is_file() and not (p.parent == out and p.name in KEEP):
-                p.unlink(missing_ok=True)
-                gone.append(p)
-    return gone
-
-
-class Stamps:
-    """out/.build.json: each stage's fingerprint when it last ran to the end, and the options assembly ran with."""
-
-    def __init__(self, station: Station, week: str):
-        self.path = station.out_dir(week) / ".build.json"
-        try:
-            self.data: dict[str, Any] = json.loads(self.path.read_text()) if self.path.is_file() else {}
-        except ValueError:
-            self.data = {}
-
-    def save(self) -> None:
-        fsutil.write_text(self.path, json.dumps(self.data, indent=2, sort_keys=True) + "\n")
 
 
 @contextmanager
@@ -277,27 +127,18 @@ def _fingerprints(station: Station, week: str, opts: Options) -> dict[str, str]:
     return done
 
 
-def dependents(name: str) -> list[str]:
-    """The stages that read what `name` writes, directly or through another."""
-    out: list[str] = []
-    for s in STAGES:
-        if s.after == name or s.after in out:
-            out.append(s.name)
-    return out
-
-
 def _run(station: Station, week: str, stage: Stage, opts: Options, stamps: Stamps, fp: str | None) -> Any:
     # forget this stage and the ones that read its output first: a run that stops half-way (or a stage run on
     # its own, remaking files a later stage had changed) is never taken for done
     for name in [stage.name, *dependents(stage.name)]:
         stamps.data.pop(name, None)
+        stamps.data.pop(options_key(name), None)
     stamps.save()
-    value = stage.run(station, week, opts)
+    value = RUN[stage.name](station, week, opts)
     if fp is not None:
         stamps.data[stage.name] = fp
-        if stage.name == "assemble":
-            stamps.data["assemble:options"] = {"draft": opts.draft, "allow_over": opts.allow_over,
-                                               "allow_under": opts.allow_under, "allow_clipped": opts.allow_clipped}
+        if stage.options:  # every option in the fingerprint is saved: a later reader can remake it
+            stamps.data[options_key(stage.name)] = stage.saved(opts)
         stamps.save()
     return value
 
@@ -314,22 +155,7 @@ def run_stage(station: Station, week: str, name: str, opts: Options | None = Non
 
 
 def _assembled_with(station: Station, week: str, option: str) -> bool:
-    return bool(Stamps(station, week).data.get("assemble:options", {}).get(option))
-
-
-def current(station: Station, week: str) -> asrun.Built | None:
-    """The week's as-run, if it was assembled from the rundown, takes and config as they are now."""
-    built = asrun.read(station, week)
-    if built is None:
-        return None
-    stamps = Stamps(station, week)
-    used = stamps.data.get("assemble:options")
-    if not used or "assemble" not in stamps.data:
-        return None
-    opts = Options(draft=used.get("draft", False), allow_over=used.get("allow_over", False),
-                   allow_under=used.get("allow_under", False), allow_clipped=used.get("allow_clipped", False))
-    fp = fingerprint(station, BY_NAME["assemble"].inputs(station, week, opts))
-    return built if fp == stamps.data["assemble"] else None
+    return bool(Stamps(station, week).data.get(options_key("assemble"), {}).get(option))
 
 
 @dataclass
@@ -382,5 +208,5 @@ def build(station: Station, week: str, opts: Options, on_stage: Callable[[str, s
 def status_text(station: Station, week: str) -> str:
     from radio.script import status_table
     media.recall(station.root, Stamps(station, week).data.get("probes"))  # read only: a build may be running
-    rundown, show = timed(station, week)
+    rundown, show = timed(station, week, record=False)  # status only reads: it writes nothing
     return status_table(station, rundown, show)

@@ -29,7 +29,7 @@ PUBLIC_EVENTS = ("correction", "retraction")
 
 
 def history_path(station: Station, week: str, report_id: str) -> Path:
-    return station.week_dir(week) / "history" / f"{report_id}.jsonl"
+    return station.history_dir(week) / f"{report_id}.jsonl"
 
 
 def now(station: Station) -> dt.datetime:
@@ -73,7 +73,7 @@ def read(station: Station, week: str, report_id: str) -> list[dict]:
 
 def week_events(station: Station, week: str) -> dict[str, list[dict]]:
     """Every report's history in a week, by report id."""
-    folder = station.week_dir(week) / "history"
+    folder = station.history_dir(week)
     if not folder.is_dir():
         return {}
     return {p.stem: read(station, week, p.stem) for p in sorted(folder.glob("*.jsonl"))}
@@ -103,12 +103,8 @@ def day(at: str) -> str:
     return f"{t.day} {t:%B}"
 
 
-def _record(station: Station, week: str) -> Path:
-    return station.root / "feeds" / station.config.show.slug / "episodes" / week / "episode.json"
-
-
 def is_published(station: Station, week: str) -> bool:
-    return _record(station, week).is_file()
+    return station.published_record(week).is_file()
 
 
 def when(station: Station, at: str) -> str:

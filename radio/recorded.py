@@ -1,7 +1,7 @@
 """What each recording was recorded against, so a take made before the public text changed never airs.
 
 A host's recording (`segments/<item-id>.<ext>`) says the words of the script as it was when it was recorded. The
-first time a recording is used (status, script, assemble, build, the studio) it is registered in
+first time a recording is used (script, assemble, build, the studio; `status` only reads) it is registered in
 `segments/.recorded.json`, committed with the week: the file's name, size and content hash, and a hash of the
 item's spoken text at that moment (what the script shows the host), with, for each report the text draws on, a
 hash of that report's part and its public fields. A new take (another file, size or content) is registered
@@ -13,6 +13,7 @@ never stale.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -28,7 +29,7 @@ FIX = "re-record it, or pass --allow-stale-take if the change does not touch wha
 
 
 def record_path(station: Station, week: str) -> Path:
-    return station.edition_dir(week) / "segments" / RECORD
+    return station.segments_dir(week) / RECORD
 
 
 def _h(text: str) -> str:
@@ -97,7 +98,8 @@ def _load(path: Path) -> dict:
         return {}
 
 
-def check(station: Station, rundown, recordings: dict[str, Path], *, accept: bool = False) -> dict[str, str]:
+def check(station: Station, rundown, recordings: dict[str, Path], *, accept: bool = False,
+          register: bool = True) -> dict[str, str]:
     """Register recordings seen for the first time; return {item id: why it is stale} for the others whose
     spoken text changed since. With `accept` the stale ones are registered against the current text instead
     (the producer says the change does not touch what was read)."""
@@ -107,9 +109,11 @@ def check(station: Station, rundown, recordings: dict[str, Path], *, accept: boo
     entries = {e.id: e for e in rundown.entries}
     why = _why_dropped(rundown)
     stale: dict[str, str] = {}
-    lock = station.root / "episodes" / ".recorded.lock"  # beside the build lock, never committed
-    with fsutil.locked(lock, lambda: RadioError("another command is registering recordings", where=path,
-                                                fix="try again in a moment"), wait=10.0):
+    lock = station.recorded_lock_path  # beside the build lock, never committed
+    # a command that only reads (status) judges without the lock: it writes nothing, and the file is replaced whole
+    with (fsutil.locked(lock, lambda: RadioError("another command is registering recordings", where=path,
+                                                 fix="try again in a moment"), wait=10.0)
+          if register else contextlib.nullcontext()):
         whole = _load(path)
         # a segments folder copied from another week starts afresh: its registrations are that week's
         data = whole.get("items", {}) if whole.get("week") == rundown.week else {}
@@ -135,16 +139,16 @@ def check(station: Station, rundown, recordings: dict[str, Path], *, accept: boo
             data[item_id] = {"file": rec.name, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
                              "sha256": old["sha256"] if same_file else _file_hash(rec), **now}
             changed = True
-        if changed:
+        if changed and register:  # a command that only reads (status) judges without registering
             fsutil.write_text(path, json.dumps({"week": rundown.week, "items": data}, indent=2, sort_keys=True) + "\n")
     return stale
 
 
-def stale(station: Station, rundown, *, accept: bool = False) -> dict[str, str]:
+def stale(station: Station, rundown, *, accept: bool = False, register: bool = True) -> dict[str, str]:
     """`check` over every spoken item's current recording (the segments folder read once, not once an item)."""
     ids = [e.id for e in rundown.entries if e.item.type in rd.SPEECH]
     found = takes.scan(station, rundown.week, ids).recordings
-    return check(station, rundown, {i: found[i] for i in ids if i in found}, accept=accept)
+    return check(station, rundown, {i: found[i] for i in ids if i in found}, accept=accept, register=register)
 
 
 def line(item_id: str, reason: str) -> str:

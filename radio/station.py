@@ -51,6 +51,9 @@ class Week(str):
 
 
 GUIDS_NAME = "podcast-guids.toml"
+EPISODES_DIR, OUT_DIR, FEEDS_DIR = "episodes", "out", "feeds"
+REPORTS_DIR, HISTORY_DIR, SEGMENTS_DIR = "reports", "history", "segments"
+BUILD_LOCK, RECORDED_LOCK = ".build.lock", ".recorded.lock"
 GUIDS_HEADER = ("# podcast:guid of each feed, keyed by its slug: fixed at the feed's first publish and committed with\n"
                 "# the station. Podcast apps know the show by it; do not edit or delete a line.\n")
 
@@ -122,10 +125,10 @@ class Station:
         return full
 
     def week_dir(self, week: str) -> Path:
-        return self.root / "episodes" / Week(week)
+        return self.root / EPISODES_DIR / Week(week)
 
     def out_dir(self, week: str) -> Path:
-        return self.edition_dir(week) / "out"
+        return self.edition_dir(week) / OUT_DIR
 
     # --- editions: one week, several languages ---
     @property
@@ -171,7 +174,7 @@ class Station:
                          fix=f"use one of: {', '.join(s.edition_id for s in every)}")
 
     def weeks(self) -> list[str]:
-        ep = self.root / "episodes"
+        ep = self.root / EPISODES_DIR
         return sorted(p.name for p in ep.iterdir() if p.is_dir() and WEEK_RE.match(p.name)) if ep.is_dir() else []
 
     def air_datetime(self, week: str) -> dt.datetime:
@@ -216,9 +219,70 @@ class Station:
         older feed still names (with its length) until the new feed is in place."""
         return f"{self.config.show.slug}-{week}-{digest[:12]}.mp3"
 
+    # --- where everything is: every path and lock of a station is spelled here, and .gitignore follows ---
     @property
     def private_dir(self) -> Path:
-        return self.root / "private"
+        return self.root / PRIVATE_DIR
+
+    def reports_dir(self, week: str) -> Path:
+        """The week's desk: reports and their translations, shared by every edition."""
+        return self.week_dir(week) / REPORTS_DIR
+
+    def report_lock_path(self, report: Path) -> Path:
+        """The lock a desk command holds while it changes one report: beside it, hidden, never committed."""
+        return report.with_name(f".{report.stem}.lock")
+
+    def history_dir(self, week: str) -> Path:
+        return self.week_dir(week) / HISTORY_DIR
+
+    def segments_dir(self, week: str) -> Path:
+        """This edition's takes, as the hosts recorded them."""
+        return self.edition_dir(week) / SEGMENTS_DIR
+
+    def drafts_dir(self, week: str) -> Path:
+        """Read-throughs made for a draft build."""
+        return self.out_dir(week) / "drafts"
+
+    @property
+    def feeds_dir(self) -> Path:
+        """Everything published, every edition's feed and site."""
+        return self.root / FEEDS_DIR
+
+    @property
+    def publish_root(self) -> Path:
+        """This edition's feed, site and media."""
+        return self.feeds_dir / self.config.show.slug
+
+    def published_record(self, week: str) -> Path:
+        """Written when a week is published: its presence says the week went out."""
+        return self.publish_root / "episodes" / week / "episode.json"
+
+    @property
+    def bulletin_root(self) -> Path:
+        return self.publish_root / "bulletin"
+
+    @property
+    def build_lock_path(self) -> Path:
+        return self.root / EPISODES_DIR / BUILD_LOCK
+
+    @property
+    def recorded_lock_path(self) -> Path:
+        return self.root / EPISODES_DIR / RECORDED_LOCK
+
+    @property
+    def publish_lock_path(self) -> Path:
+        return self.feeds_dir / f".{self.config.show.slug}.lock"
+
+    @property
+    def bulletin_lock_path(self) -> Path:
+        return self.feeds_dir / f".{self.config.show.slug}.bulletin.lock"
+
+    @property
+    def intake_lock_path(self) -> Path:
+        return self.private_dir / "intake" / ".lock"
+
+    def send_lock_path(self, week: str) -> Path:
+        return self.private_dir / "send" / f".{week}.lock"
 
     def element_path(self, name: str) -> Path:
         el = self.config.elements.get(name)
@@ -240,14 +304,19 @@ def published_path(station: Station, rel: str | Path, *, what: str) -> Path:
 
 # --- creating a station, and the register of correspondents -----------------------------------------
 
-GITIGNORE = """\
-# Never in version control: identities of correspondents, and everything generated.
-private/
-episodes/*/out/
-episodes/.build.lock
-episodes/*/reports/.*.lock
-feeds/
-"""
+def gitignore() -> str:
+    """What `radio init` keeps out of version control, from the same names the paths above are made of: the
+    identities of correspondents, everything generated (each edition's out/ too) and every lock beside the data."""
+    lines = [f"{PRIVATE_DIR}/",
+             f"{EPISODES_DIR}/*/{OUT_DIR}/",  # the station's own edition
+             f"{EPISODES_DIR}/*/*/{OUT_DIR}/",  # every other edition's, under its id
+             f"{EPISODES_DIR}/{BUILD_LOCK}",
+             f"{EPISODES_DIR}/{RECORDED_LOCK}",
+             f"{EPISODES_DIR}/*/{REPORTS_DIR}/.*.lock",
+             f"{EPISODES_DIR}/.index.sqlite*",  # the desk's index (radio/index.py), rebuilt from the reports
+             f"{FEEDS_DIR}/"]
+    return "# Never in version control: identities of correspondents, and everything generated.\n" + \
+        "".join(f"{line}\n" for line in lines)
 
 
 def init_station(root: Path) -> Path:
@@ -259,10 +328,10 @@ def init_station(root: Path) -> Path:
     template = (Path(__file__).parent / "templates" / "radio.toml").read_text(encoding="utf-8")
     text = template.replace("{name}", root.name or "Station").replace("{title}", root.name or "Show") \
         .replace("{slug}", slug[:64].strip("-"))
-    for sub in ("elements", "episodes", "feeds", "templates"):
+    for sub in ("elements", EPISODES_DIR, FEEDS_DIR, "templates"):
         (root / sub).mkdir(parents=True, exist_ok=True)
-    fsutil.private_dirs(root / "private")
-    fsutil.write_text(root / ".gitignore", GITIGNORE)
+    fsutil.private_dirs(root / PRIVATE_DIR)
+    fsutil.write_text(root / ".gitignore", gitignore())
     fsutil.write_text(root / "private" / "correspondents.yaml", private=True, text=
                       "# pseudonym: {name: ..., contact: ..., email: [addresses radio intake takes reports from],\n"
                       "#             attribution: public line, region: public region}  (PRIVATE: never published)\n{}\n")

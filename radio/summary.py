@@ -37,7 +37,7 @@ def summary(station: Station, week: str, rundown: rd.Rundown, show: timing.ShowT
         pod = json.loads(republished.read_text())["podcast"]
         lines.append(f"published {rel(republished.with_suffix('.mp3'))}: {format_ms(round(pod['seconds'] * 1000))}, "
                      f"without {', '.join(pod['retracted'])} (retracted)")
-    root = station.root / "feeds" / station.config.show.slug
+    root = station.publish_root
     lines.append(f"site      {rel(root / 'episodes' / week / 'index.html')}")
     lines.append(f"feed      {rel(root / 'feed.xml')} -> {station.feed_url}")
     return lines

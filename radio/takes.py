@@ -40,7 +40,7 @@ class Takes:
 
 
 def segments_dir(station: Station, week: str) -> Path:
-    return station.edition_dir(week) / "segments"
+    return station.segments_dir(week)
 
 
 def _suggest(stem: str, ext: str, ids: list[str]) -> str:
@@ -202,8 +202,9 @@ def remember(station: Station, week: str, path: Path, m: Measure) -> None:
         pass  # a cache only
 
 
-def measure(station: Station, week: str, path: Path) -> Measure:
-    """A take's measurement, decoded for it unless already known."""
+def measure(station: Station, week: str, path: Path, *, keep: bool = True) -> Measure:
+    """A take's measurement, decoded for it unless already known; `keep` remembers it (not for a command that
+    only reads)."""
     m = cached(station, week, path)
     if m is not None:
         return m
@@ -212,12 +213,13 @@ def measure(station: Station, week: str, path: Path) -> Measure:
         raise AudioError("the file is empty (0 bytes)", where=path, fix="record or export it again")
     m = _measure(str(path), st.st_size, st.st_mtime_ns, station.config.audio.silence_db,
                  station.config.audio.sample_rate)
-    remember(station, week, path, m)
+    if keep:
+        remember(station, week, path, m)
     return m
 
 
-def problem(station: Station, week: str, item_id: str, path: Path, estimated_ms: int, *, decode: bool = True
-            ) -> str | None:
+def problem(station: Station, week: str, item_id: str, path: Path, estimated_ms: int, *, decode: bool = True,
+            keep: bool = True) -> str | None:
     """Why this take cannot air, as one line naming the item and the fix; None when it can. Without `decode`,
     a take not measured yet is only checked for its length (assembly measures it as it mixes it)."""
     slot = station.config.show.slot_ms
@@ -226,7 +228,7 @@ def problem(station: Station, week: str, item_id: str, path: Path, estimated_ms:
         if ms > slot:
             return (f"{path}: item {item_id}: the recording is {format_ms(ms)}, longer than the whole "
                     f"{format_ms(slot)} slot (check it is the right file, or edit it)")
-        m = measure(station, week, path) if decode else cached(station, week, path)
+        m = measure(station, week, path, keep=keep) if decode else cached(station, week, path)
     except AudioError as e:  # it names the file, which is named for the item
         return e.format_message()
     return judge(station, item_id, path, m, estimated_ms) if m is not None else None

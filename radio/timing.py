@@ -12,7 +12,8 @@ from radio import media, recorded, takes
 from radio.asrun import AsRun
 from radio.config import format_ms, parse_duration_ms
 from radio.errors import RadioError
-from radio.rundown.model import SPEECH, Entry, Rundown, words
+from radio.rundown.model import SPEECH, Entry, Rundown, load, words
+from radio.stages import current
 from radio.station import Station
 
 DEFAULT_WPM = 165.0  # a host without a configured rate
@@ -32,7 +33,7 @@ def estimate_ms(station: Station, entry: Entry, wpm: float | None = None) -> int
 
 
 def draft_path(station: Station, week: str, item_id: str) -> Path:
-    return station.out_dir(week) / "drafts" / f"{item_id}.wav"
+    return station.drafts_dir(week) / f"{item_id}.wav"
 
 
 @dataclass
@@ -101,7 +102,8 @@ def cut_candidates(live: list[ItemTime], overlaps: list[int], gap_ms: int, slot_
 
 
 def show_time(station: Station, rundown: Rundown, *, actuals: dict[str, int] | None = None,
-           as_run: AsRun | None = None, accept_stale: bool = False, decode_takes: bool = True) -> ShowTime:
+           as_run: AsRun | None = None, accept_stale: bool = False, decode_takes: bool = True,
+           record: bool = True) -> ShowTime:
     """Estimated and actual durations, front and back times, over/under and cut candidates.
 
     Before assembly, an item's actual time is its take's length. With the week's `as_run` (current: assembled
@@ -126,7 +128,7 @@ def show_time(station: Station, rundown: Rundown, *, actuals: dict[str, int] | N
         p = found.recordings.get(e.id)
         if p is None:
             continue
-        why = takes.problem(station, week, e.id, p, estimate_ms(station, e), decode=decode_takes)
+        why = takes.problem(station, week, e.id, p, estimate_ms(station, e), decode=decode_takes, keep=record)
         if why is None:
             try:
                 rec_ms[e.id] = media.duration_ms(p)
@@ -137,7 +139,7 @@ def show_time(station: Station, rundown: Rundown, *, actuals: dict[str, int] | N
             continue
         w, ms = measured.get(e.item.host or "", (0, 0))
         measured[e.item.host or ""] = (w + words(e.text), ms + rec_ms[e.id])
-    stale = recorded.stale(station, rundown, accept=accept_stale)
+    stale = recorded.stale(station, rundown, accept=accept_stale, register=record)
     rates: dict[str, tuple[float, float | None]] = {}
     for h in cfg.hosts:
         w, ms = measured.get(h.id, (0, 0))
@@ -213,3 +215,16 @@ def against_slot(station: Station, show: ShowTime) -> str:
 def estimate(n_words: int, wpm: float) -> int:
     """How long `n_words` take to read at `wpm` (ms): the one estimate formula."""
     return round(n_words * 60000 / wpm)
+
+
+def timed(station: Station, week: str, *, as_run: bool = True, rundown: Rundown | None = None,
+          decode_takes: bool = True, record: bool = True) -> tuple[Rundown, ShowTime]:
+    """The week's rundown and its times: the one function status, the script, the run sheet, the studio and the
+    build summary read, so they always give the same total. With `as_run`, and an as-run assembled from the
+    rundown and takes as they are now (radio/stages.py), the times are where the items are in the on-air master.
+    `rundown`: the week's, when the caller has just loaded it. `record=False` (status) writes nothing: takes are
+    measured but not remembered, recordings judged but not registered."""
+    rundown = rundown if rundown is not None else load(station, week)
+    built = current(station, week) if as_run else None
+    return rundown, show_time(station, rundown, as_run=built.as_run if built else None, decode_takes=decode_takes,
+                              record=record)

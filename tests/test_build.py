@@ -36,7 +36,8 @@ def station(tmp_path):
 
 
 def _build(root: Path, *args: str, **kw):
-    from radio.build import Options, build
+    from radio.build import build
+    from radio.stages import Options
     from radio.station import Station
     return build(Station.open(root), WEEK, Options(*args, **kw))
 

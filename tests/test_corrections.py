@@ -71,7 +71,7 @@ def test_correct_then_republish(station):
     report = root / "episodes" / WEEK / "reports" / "second-story.md"
     report.write_text(report.read_text().replace("Workers held a meeting today.",
                                                  "Workers held two meetings today."))
-    r = run("report", "correct", "second-story", "--note", "There were two meetings, not one.")
+    r = run("report", "correct", "second-story", "--public-note", "There were two meetings, not one.")
     assert r.exit_code == 0, r.err
     assert "second-story: correction of" in r.out and f"radio publish {WEEK}" in r.out
     for _ in range(2):  # republishing twice lists the correction once
@@ -93,7 +93,7 @@ def test_correct_then_republish(station):
 
 def test_correction_needs_a_published_week(tmp_path):
     root = tiny_station(tmp_path / "st")
-    r = runner_for(root)("report", "correct", "first-story", "--note", "x")
+    r = runner_for(root)("report", "correct", "first-story", "--public-note", "x")
     assert r.exit_code == 1
     assert r.err.startswith("error: ") and f"{WEEK} is not published yet" in r.err
 
@@ -105,7 +105,7 @@ def test_retract_takes_the_item_out_of_the_podcast_only(station):
     onair, as_run_before = sha(out / "onair.wav"), (out / "as-run.json").read_text()
     old = json.loads(as_run_before)["podcast"]
     before = feedparser.parse(str(root / FEED)).entries[0]
-    r = run("report", "retract", "first-story", "--reason", "The second source withdrew.")
+    r = run("report", "retract", "first-story", "--public-note", "The second source withdrew.")
     assert r.exit_code == 0, r.err
     r = run("publish", WEEK)
     assert r.exit_code == 0, r.err
@@ -175,8 +175,8 @@ def test_retract_takes_the_item_out_of_the_podcast_only(station):
 def test_history_is_kept_through_plan_force_and_rebuilds(station):
     root, _ = station
     run = runner_for(root)
-    assert run("report", "correct", "second-story", "--note", "A typo in the title.").exit_code == 0
-    assert run("report", "retract", "first-story", "--reason", "Withdrawn.").exit_code == 0
+    assert run("report", "correct", "second-story", "--public-note", "A typo in the title.").exit_code == 0
+    assert run("report", "retract", "first-story", "--public-note", "Withdrawn.").exit_code == 0
     log = root / "episodes" / WEEK / "history"
     kept = {p.name: p.read_bytes() for p in log.iterdir()}
     assert run("plan", WEEK, "--force").exit_code == 0
@@ -189,7 +189,7 @@ def test_history_is_kept_through_plan_force_and_rebuilds(station):
     lines = r.out.splitlines()
     assert lines[0] == f"first-story ({WEEK}): retracted"
     assert "received" in lines[1] and lines[-1].endswith("retraction (public): Withdrawn.")
-    assert run("report", "retract", "first-story", "--reason", "again").exit_code == 1
+    assert run("report", "retract", "first-story", "--public-note", "again").exit_code == 1
 
 
 W48 = "2026-W48"
@@ -245,7 +245,7 @@ def test_story_thread_across_weeks(station):
     from radio.station import Station
     assert f'<a href="{Station.open(root).show_url}threads/test-strike/">Test Strike</a>' in ep
     # a retraction reaches the thread page: a note in the item's place, no link into the episode
-    assert run("report", "retract", "first-story", "--reason", "Withdrawn by the desk.").exit_code == 0
+    assert run("report", "retract", "first-story", "--public-note", "Withdrawn by the desk.").exit_code == 0
     assert run("publish", WEEK).exit_code == 0
     page = (site / "threads" / "test-strike" / "index.html").read_text()
     assert "Retraction, " in page and "Withdrawn by the desk." in page and f"episodes/{WEEK}/#t=" not in page
@@ -336,7 +336,7 @@ def test_correction_after_exposure_lowered_removes_the_detail_everywhere(station
     for rid in ("first-story", "second-story"):
         report = root / "episodes" / WEEK / "reports" / f"{rid}.md"
         report.write_text(report.read_text().replace("exposure: regional", "exposure: none"))
-    r = run("report", "correct", "second-story", "--note", "We no longer name the region, at the source's request.")
+    r = run("report", "correct", "second-story", "--public-note", "We no longer name the region, at the source's request.")
     assert r.exit_code == 0, r.err
     assert run("publish", WEEK).exit_code == 0
     text_files = [p for p in site.rglob("*") if p.suffix in (".html", ".xml", ".json", ".vtt")]
@@ -354,7 +354,7 @@ def test_history_lists_checks_and_status_changes_with_dates(tmp_path):
     path = root / "episodes" / WEEK / "reports" / f"{rid}.md"  # a report is verified once it has its text
     path.write_text(path.read_text().replace("The text the host reads, in plain sentences.", "Drivers walked out."))
     for args in (("verify", rid, "--by", "ana", "--method", "phone"), ("verify", rid, "--by", "ben", "--method", "visit"),
-                 ("hold", rid, "--reason", "the source asked us to wait"), ("reopen", rid)):
+                 ("hold", rid, "--private-note", "the source asked us to wait"), ("reopen", rid)):
         assert run("report", *args).exit_code == 0
     from radio.history import now
     from radio.station import Station
@@ -368,7 +368,7 @@ def test_history_lists_checks_and_status_changes_with_dates(tmp_path):
     assert events == ["check by ana (phone)", "check by ben (visit)", "status unverified -> verified",
                       "status verified -> held: the source asked us to wait", "status held -> verified"]
     assert all(line.startswith(stamp) and line[16:20].strip() for line in body[1:])  # date, time and the zone
-    assert run("report", "correct", rid, "--note", "x").exit_code == 1  # not published: nothing to correct
+    assert run("report", "correct", rid, "--public-note", "x").exit_code == 1  # not published: nothing to correct
 
 
 @needs_chromium

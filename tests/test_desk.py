@@ -205,7 +205,7 @@ def test_a_change_on_a_report_changed_since_it_was_opened_is_refused(newsroom):
     desk, _ = newsroom
     c = logged_in(desk, "maria")
     page = c.get("/desk/r/factory-assembly-elects-committee")[2]
-    r = runner_for(desk.root)("report", "hold", "factory-assembly-elects-committee", "--reason", "terminal hold")
+    r = runner_for(desk.root)("report", "hold", "factory-assembly-elects-committee", "--private-note", "terminal hold")
     assert r.exit_code == 0, r.err
     path = desk.root / "episodes" / WEEK / "reports" / "factory-assembly-elects-committee.md"
     before = path.read_bytes()

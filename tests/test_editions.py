@@ -182,7 +182,7 @@ def test_holding_the_original_removes_it_from_every_edition(multi):
     assert run("plan", WEEK).exit_code == 0
     for ed in ("", "ru/", "fr/"):
         assert "report: pit-strike-second-week" in (multi / "episodes" / WEEK / f"{ed}rundown.yaml").read_text()
-    assert run("report", "hold", "pit-strike-second-week", "--reason", "source asked us to wait").exit_code == 0
+    assert run("report", "hold", "pit-strike-second-week", "--private-note", "source asked us to wait").exit_code == 0
     r = run("script", WEEK)  # the next build's first stage, on every edition, from the rundowns as they are
     assert r.exit_code == 0, r.err
     for ed in ("", "ru/", "fr/"):

@@ -171,7 +171,7 @@ def test_killed_uploads_never_leave_a_feed_naming_a_missing_file(s3, tmp_path):
     assert run("publish", WEEK, "--to", "s3://radio/kill", env=s3.env()).exit_code == 0
     feed_url = f"{s3.endpoint}/radio/kill/st/feed.xml"
     old = feed_urls(urllib.request.urlopen(feed_url).read())[0]
-    r = run("report", "retract", "first-story", "--reason", "Fictional: the meeting did not take place.")
+    r = run("report", "retract", "first-story", "--public-note", "Fictional: the meeting did not take place.")
     assert r.exit_code == 0, r.err
     env = {**os.environ, **s3.env(), "SOURCE_DATE_EPOCH": "1763740800"}
     for point in ("upload-tier-0", "upload-tier-1", "upload-tier-2", "upload-before-cleanup"):
@@ -204,7 +204,7 @@ def test_retraction_keeps_old_media_until_retention_then_removes_it(tmp_path):
     (old,) = (www / "st" / "media").glob("*.mp3")
     assert sorted(p.relative_to(www / "st") for p in (www / "st").rglob("*") if p.is_file()) == \
         sorted(p.relative_to(root / "feeds" / "st") for p in (root / "feeds" / "st").rglob("*") if p.is_file())
-    assert run("report", "retract", "first-story", "--reason", "Fictional: it did not happen.").exit_code == 0
+    assert run("report", "retract", "first-story", "--public-note", "Fictional: it did not happen.").exit_code == 0
     r = run("publish", WEEK)
     assert r.exit_code == 0, r.err
     assert f"kept st/media/{old.name} until" in r.out, r.out

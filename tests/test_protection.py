@@ -148,7 +148,7 @@ def test_edit_rundown_hold_plan_force_build_drops_every_trace(station):
     feed = (station / "feeds" / "st" / "feed.xml").read_bytes()
     rundown = station / "episodes" / WEEK / "rundown.yaml"
     edit(rundown, "  - id: closing\n", "  # producer: read this one slowly\n  - id: closing\n")
-    assert run("report", "hold", "first-story", "--reason", "the source asked us to wait").exit_code == 0
+    assert run("report", "hold", "first-story", "--private-note", "the source asked us to wait").exit_code == 0
     # the masters made before the hold hold its voice: neither tag nor publish will touch them
     for cmd in ("tag", "publish"):
         r = run(cmd, WEEK)
@@ -181,7 +181,7 @@ def test_a_rundown_planned_with_copies_is_migrated_by_plan_force(station):
     edit(rundown, "    generated: headlines\n", f"    text: The headlines. Miners at {TOWN} strike.\n")
     edit(rundown, "    generated: appeals\n", f"    text: Before we go, how you can help. Write to the {TOWN} "
                                               "strike committee.\n")
-    run("report", "hold", "first-story", "--reason", "x")
+    run("report", "hold", "first-story", "--private-note", "x")
     r = run("plan", WEEK, "--force")
     assert r.exit_code == 0, r.err
     assert "headlines: now drawn from the reports on air at every build (was a copy)" in r.out
@@ -283,7 +283,7 @@ def test_verify_and_hold_at_the_same_moment_end_held(station):
     path = reports(station) / "first-story.md"
     for rnd in range(4):
         procs = [_radio(station, "report", "verify", "first-story", "--by", f"e{rnd}", "--method", "visit"),
-                 _radio(station, "report", "hold", "first-story", "--reason", "threat"),
+                 _radio(station, "report", "hold", "first-story", "--private-note", "threat"),
                  _radio(station, "report", "verify", "first-story", "--by", f"f{rnd}", "--method", "document")]
         results = [(p.wait(timeout=300), p.stdout.read()) for p in procs]
         assert all(code == 0 for code, _ in results), results
@@ -303,7 +303,7 @@ def test_a_locked_report_fails_loudly_and_changes_nothing(station, monkeypatch):
     monkeypatch.setattr(rp, "LOCK_WAIT_S", 0.2)
     with open(path.with_name(".first-story.lock"), "a+") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
-        r = runner_for(station)("report", "hold", "first-story", "--reason", "x")
+        r = runner_for(station)("report", "hold", "first-story", "--private-note", "x")
     assert r.exit_code == 1
     assert r.err == f"error: {path}: another desk command is still changing this report (nothing was changed; run " \
                     "the command again)\n"
@@ -313,7 +313,7 @@ def test_a_locked_report_fails_loudly_and_changes_nothing(station, monkeypatch):
 # --- Found 5: stage commands and the build lock ------------------------------------------------------
 
 def test_stage_commands_take_the_build_lock_and_invalidate_later_stages(station):
-    from radio.build import build_lock
+    from radio.stages import build_lock
     run = runner_for(station)
     assert run("plan", WEEK).exit_code == 0
     assert run("build", WEEK).exit_code == 0
@@ -333,7 +333,7 @@ def test_stage_commands_take_the_build_lock_and_invalidate_later_stages(station)
 @pytest.mark.parametrize("old,new", [("status: verified", "status: unverified"), ("exposure: named", "exposure: none"),
                                      (f"appeal: Write to the {TOWN}", "appeal: Write to the")])
 def test_exposure_status_and_appeal_are_build_inputs(station, old, new):
-    from radio.build import STAGES, Options, fingerprint
+    from radio.stages import STAGES, Options, fingerprint
     st = Station.open(station)
     runner_for(station)("plan", WEEK)
     before = {s.name: fingerprint(st, s.inputs(st, WEEK, Options())) for s in STAGES}
@@ -458,7 +458,7 @@ def _apply(root: Path, action: tuple) -> None:
     if kind == "verify":
         run("report", "verify", args[0], "--by", args[1], "--method", args[2])
     elif kind in ("hold", "reject"):
-        run("report", kind, args[0], "--reason", "the desk decided")
+        run("report", kind, args[0], "--private-note", "the desk decided")
     elif kind == "reopen":
         run("report", "reopen", args[0])
     elif kind == "exposure":

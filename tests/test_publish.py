@@ -337,9 +337,9 @@ def test_draft_needs_allow_draft_and_untagged_is_refused(tmp_path):
     r = run("publish", WEEK)
     assert r.exit_code == 1
     assert r.err == (f"error: {WEEK} is a draft build: synthesized voices stand in for missing recordings (record "
-                     "them and build again, or pass --allow-draft to publish the draft)\n")
+                     "them and build again, or pass --draft to publish the draft)\n")
     assert not (root / "feeds" / "st" / "feed.xml").exists()
-    assert run("publish", WEEK, "--allow-draft").exit_code == 0
+    assert run("publish", WEEK, "--draft").exit_code == 0
     page = (root / "feeds" / "st" / "episodes" / WEEK / "index.html").read_text()
     assert "This is a draft" in page
     # the feed item says so too, in its title and its description

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from radio.config import ID_RE, Verification
-from radio.station import Station
+from radio.station import Station, gitignore
 from radio.errors import RadioError
 from radio.reports.files import read_report
 from radio.reports.model import Check, PublicReport, Report, make_id, policy_holds, public
@@ -64,7 +64,7 @@ def test_new_report_then_verify_to_verified(run, station):
     # the same person with the same method counts once
     r = run("report", "verify", "depot-workers-walk-out", "--by", "Maria", "--method", "phone")
     assert r.out == "depot-workers-walk-out: 1/2 checks, status unverified\n"
-    r = run("report", "verify", "depot-workers-walk-out", "--by", "maria", "--method", "visit", "--note", "seen")
+    r = run("report", "verify", "depot-workers-walk-out", "--by", "maria", "--method", "visit", "--private-note", "seen")
     assert r.out == "depot-workers-walk-out: 2/2 checks, status verified\n"
     text = (station / REPORTS / "depot-workers-walk-out.md").read_text()
     assert "# FICTIONAL SAMPLE FIELDS" in text  # comments survive the rewrite
@@ -100,13 +100,13 @@ def test_policy(policy, checks, ok):
 
 
 def test_hold_reject_reopen(run, station):
-    assert run("report", "hold", "pit-strike-second-week", "--reason", "wait").out == \
+    assert run("report", "hold", "pit-strike-second-week", "--private-note", "wait").out == \
         "pit-strike-second-week: status held\n"
     r = run("report", "hold", "pit-strike-second-week")
-    assert r.exit_code == 2 and "--reason" in r.err
+    assert r.exit_code == 2 and "Missing option '--private-note'" in r.err
     assert run("report", "reopen", "pit-strike-second-week").out == "pit-strike-second-week: status verified\n"
     assert "reason:" not in (station / REPORTS / "pit-strike-second-week.md").read_text()
-    assert run("report", "reject", "cement-works-arrest", "--reason", "x").out == "cement-works-arrest: status rejected\n"
+    assert run("report", "reject", "cement-works-arrest", "--private-note", "x").out == "cement-works-arrest: status rejected\n"
     assert run("report", "reopen", "cement-works-arrest").out == "cement-works-arrest: status unverified\n"
 
 
@@ -219,8 +219,7 @@ def test_init_makes_a_valid_empty_station(tmp_path):
     assert r.exit_code == 0, r.output
     st_ = Station.open(target)
     assert st_.config.show.slug == "my-station"
-    assert (target / ".gitignore").read_text().splitlines()[1:] == ["private/", "episodes/*/out/", "episodes/.build.lock",
-                                                                     "episodes/*/reports/.*.lock", "feeds/"]
+    assert (target / ".gitignore").read_text() == gitignore()
     r = CliRunner().invoke(cli, ["--station", str(target), "report", "list", WEEK])
     assert r.exit_code == 0 and r.stdout == f"no reports in {WEEK}\n"
     r = CliRunner().invoke(cli, ["init", str(target)])
@@ -315,3 +314,16 @@ def test_readme_names_every_command():
         assert f"`radio {name}" in readme, f"README does not document `radio {name}`"
         for sub in getattr(cmd, "commands", {}):
             assert sub in readme.split(f"`radio {name} ")[1].split("`")[0], f"README misses radio {name} {sub}"
+
+
+def test_private_and_public_notes_are_named_so_and_old_names_still_work(run, station):
+    """The desk's own words are --private-note, what listeners read is --public-note; --note and --reason (which
+    meant one or the other depending on the command) are still taken, with a warning, and no longer shown."""
+    r = run("report", "hold", "pit-strike-second-week", "--reason", "wait")
+    assert (r.exit_code, r.out) == (0, "pit-strike-second-week: status held\n")
+    assert r.err == "warning: --reason is now --private-note; the old name will go\n"
+    for argv in (["report", "hold"], ["report", "verify"], ["report", "correct"], ["report", "retract"]):
+        text = run(*argv, "--help").out
+        assert "--reason" not in text and "--note" not in text
+        assert ("--public-note" if argv[1] in ("correct", "retract") else "--private-note") in text
+

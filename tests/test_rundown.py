@@ -76,7 +76,7 @@ def test_hand_edits_survive_and_plan_refuses_without_force(run, station):
                     "it, keeping your edits)\n"
     assert path.read_text() == text  # nothing written
     # a report is held meanwhile, another verified: --force merges, keeping the edit and the comment
-    assert run("report", "hold", "rail-workers-safety-walkout", "--reason", "x").exit_code == 0
+    assert run("report", "hold", "rail-workers-safety-walkout", "--private-note", "x").exit_code == 0
     run("report", "verify", "port-cranes-slowdown", "--by", "a", "--method", "phone")
     run("report", "verify", "port-cranes-slowdown", "--by", "b", "--method", "visit")
     r = run("plan", WEEK, "--force")
@@ -126,7 +126,7 @@ def test_rundown_errors_name_the_item(run, station, old, new, message):
 
 def test_a_report_held_after_planning_is_dropped_with_a_line(run, station):
     run("plan", WEEK)
-    run("report", "hold", "pit-strike-second-week", "--reason", "lawyer")
+    run("report", "hold", "pit-strike-second-week", "--private-note", "lawyer")
     r = run("script", WEEK)
     assert r.exit_code == 0, r.err
     assert r.out.splitlines()[0] == "dropped pit-strike-second-week: report pit-strike-second-week is held"

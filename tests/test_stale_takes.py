@@ -98,7 +98,7 @@ def test_scrubbed_report_makes_its_recordings_stale_until_re_recorded(station):
 
 def test_a_held_report_makes_the_headlines_stale(station):
     run = runner_for(station)
-    assert run("report", "hold", "second-story", "--reason", "a source asked us to wait").exit_code == 0
+    assert run("report", "hold", "second-story", "--private-note", "a source asked us to wait").exit_code == 0
     r = run("build", WEEK)
     assert r.exit_code == 1
     assert "headlines: recorded before the public text changed (report second-story is held)" in r.err
@@ -115,6 +115,18 @@ def test_allow_stale_take_overrides_and_accepts(station):
     r = run("build", WEEK)  # accepted: the recordings now stand for the new text
     assert r.exit_code == 0, r.err
     assert "stale" not in run("status", WEEK).out
+
+
+def test_a_build_with_allow_stale_take_leaves_a_current_as_run(station):
+    """--allow-stale-take is part of assembly's fingerprint, so it is saved with it: status, the run sheet and the
+    summary read the as-run it made, not estimates."""
+    from radio.stages import current
+    from radio.station import Station
+    scrub(station)
+    r = runner_for(station)("build", WEEK, "--allow-stale-take")
+    assert r.exit_code == 0, r.err
+    built = current(Station.open(station), WEEK)
+    assert built is not None and built.as_run.content_ms > 0
 
 
 def test_a_copied_take_keeps_its_registration(station):

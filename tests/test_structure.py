@@ -22,6 +22,7 @@ STAGES: list[tuple[str, list[str]]] = [
               "mail.subscribers"]),
     ("plan", ["rundown"]),
     ("takes", ["takes", "recorded", "asrun"]),
+    ("stages", ["stages"]),
     ("timing", ["timing"]),
     ("script", ["render", "script"]),
     ("assemble", ["audio", "gates", "summary"]),

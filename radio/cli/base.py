@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import traceback
@@ -115,6 +116,30 @@ def announce(c: Ctx, s: Station) -> None:
     """With several editions, each one's lines come under its name."""
     if s.full_config.editions:
         c.say(f"== edition {s.edition_id} ({s.language}): {s.config.show.title}")
+
+
+def renamed(old: str, dest: str, new: str, *, flag: bool = False):
+    """The old spelling of an option, still taken for a while: hidden from the help, and it says the new one."""
+    hidden = f"old_{dest}"
+
+    def wrap(f):
+        @functools.wraps(f)
+        def command(*args, **kwargs):
+            value = kwargs.pop(hidden)
+            if value not in (None, False):
+                click.echo(f"warning: {old} is now {new}; the old name will go", err=True)
+                if kwargs.get(dest) in (None, False):
+                    kwargs[dest] = value
+            return f(*args, **kwargs)
+        return click.option(old, hidden, hidden=True, is_flag=flag, default=False if flag else None)(command)
+    return wrap
+
+
+def required(value: str | None, name: str) -> str:
+    """An option that is required, checked once its old spelling has been taken into account."""
+    if value is None:
+        raise click.UsageError(f"Missing option '{name}'.")
+    return value
 
 
 def audio_options(draft_help: str):

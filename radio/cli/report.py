@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from radio.cli.base import Ctx, RadioGroup, cli, pass_ctx, week_arg
+from radio.cli.base import Ctx, RadioGroup, cli, pass_ctx, renamed, required, week_arg
 from radio.station import Week
 
 
@@ -18,8 +18,8 @@ def report() -> None:
     The life of a report:
       unverified  `report new` writes it; `verify` adds a check
       verified    once its checks meet [verification] in radio.toml
-      held        `hold --reason`: off the air until `reopen`
-      rejected    `reject --reason`: off the air until `reopen`
+      held        `hold --private-note`: off the air until `reopen`
+      rejected    `reject --private-note`: off the air until `reopen`
       (reopen)    back to verified or unverified, as its checks allow
 
     \b
@@ -36,7 +36,7 @@ def report() -> None:
     Example:
       radio report new 2026-W47 --title "Pit strike enters second week" --region Komi
       radio report verify pit-strike-enters-second-week --by maria --method phone
-      radio report hold pit-strike-enters-second-week --reason "source asked us to wait"
+      radio report hold pit-strike-enters-second-week --private-note "source asked us to wait"
     """
 
 
@@ -146,14 +146,15 @@ def report_show(c: Ctx, report_id: str, show_private: bool) -> None:
 @click.argument("report_id")
 @click.option("--by", "by", required=True, help="Who made the check.")
 @click.option("--method", required=True, help="How: phone, visit, document, second-source ...")
-@click.option("--note", help="An internal note (never published).")
+@click.option("--private-note", "note", help="A note for the desk (never published).")
+@renamed("--note", "note", "--private-note")
 @pass_ctx
 def report_verify(c: Ctx, report_id: str, by: str, method: str, note: str | None) -> None:
     """Add a verification check; the report is verified once the station's policy holds.
 
     \b
     Example:
-      radio report verify pit-strike --by maria --method phone --note "union office confirmed"
+      radio report verify pit-strike --by maria --method phone --private-note "union office confirmed"
     """
     from radio.desk.commands import add_check
     rf, done, need = add_check(c.station, report_id, by, method, note)
@@ -163,19 +164,23 @@ def report_verify(c: Ctx, report_id: str, by: str, method: str, note: str | None
 def _status_command(name: str, status: str, doc: str):
     @report.command(name, help=doc)
     @click.argument("report_id")
-    @click.option("--reason", required=status != "unverified", help="Why (kept on the desk, never published).")
+    @click.option("--private-note", "reason", help="Why (kept on the desk, never published)."
+                  + (" Required." if status != "unverified" else ""))
+    @renamed("--reason", "reason", "--private-note")
     @pass_ctx
     def command(c: Ctx, report_id: str, reason: str | None = None) -> None:
         from radio.desk.commands import set_status
+        if status != "unverified":
+            required(reason, "--private-note")
         rf = set_status(c.station, report_id, status, reason)  # type: ignore[arg-type]
         c.say(f"{report_id}: status {rf.report.status}")
     return command
 
 
-_status_command("hold", "held", "Hold a report off the air.\n\n\b\nExample:\n  radio report hold pit-strike --reason "
+_status_command("hold", "held", "Hold a report off the air.\n\n\b\nExample:\n  radio report hold pit-strike --private-note "
                 '"source asked us to wait"')
 _status_command("reject", "rejected", "Reject a report.\n\n\b\nExample:\n  radio report reject pit-strike "
-                '--reason "second source denies it"')
+                '--private-note "second source denies it"')
 _status_command("reopen", "unverified", "Take a held or rejected report back onto the desk.\n\n\b\nExample:\n"
                 "  radio report reopen pit-strike")
 
@@ -196,38 +201,40 @@ def report_history(c: Ctx, report_id: str) -> None:
 
 @report.command("correct")
 @click.argument("report_id")
-@click.option("--note", required=True, help="What was corrected (public: shown under the item and on the "
-                                            "corrections page).")
+@click.option("--public-note", "note", help="What was corrected (public: shown under the item and on the "
+                                             "corrections page). Required.")
+@renamed("--note", "note", "--public-note")
 @pass_ctx
-def report_correct(c: Ctx, report_id: str, note: str) -> None:
+def report_correct(c: Ctx, report_id: str, note: str | None) -> None:
     """Record a correction to a published report (edit its text as usual; the note says what changed).
 
     \b
     Example:
-      radio report correct hospital-nurses-wage-arrears --note "Bonuses were cut for two months, not three."
+      radio report correct hospital-nurses-wage-arrears --public-note "Bonuses were cut for two months, not three."
     """
     from radio.desk.commands import correct
     from radio.history import day
-    week, event = correct(c.station, report_id, note)
+    week, event = correct(c.station, report_id, required(note, "--public-note"))
     c.say(f"{report_id}: correction of {day(event['at'])} recorded; `radio publish {week}` shows it to listeners")
 
 
 @report.command("retract")
 @click.argument("report_id")
-@click.option("--reason", required=True, help="Why (public: it replaces the item on the page and in the show "
-                                              "notes; keep private reasons in the report's private block).")
+@click.option("--public-note", "reason", help="Why (public: it replaces the item on the page and in the show "
+                                               "notes; keep private reasons in the report's private block). Required.")
+@renamed("--reason", "reason", "--public-note")
 @pass_ctx
-def report_retract(c: Ctx, report_id: str, reason: str) -> None:
+def report_retract(c: Ctx, report_id: str, reason: str | None) -> None:
     """Retract a published report: it leaves the podcast, transcript, chapters and site at the next publish.
 
     The on-air master and its as-run are kept as they are: they record what was broadcast.
 
     \b
     Example:
-      radio report retract warehouse-pickers-heat --reason "The company and the workers deny the petition."
+      radio report retract warehouse-pickers-heat --public-note "The company and the workers deny the petition."
     """
     from radio.desk.commands import retract
     from radio.history import day
-    week, event = retract(c.station, report_id, reason)
+    week, event = retract(c.station, report_id, required(reason, "--public-note"))
     c.say(f"{report_id}: retraction of {day(event['at'])} recorded; `radio publish {week}` takes it out of the "
           "podcast and the site")

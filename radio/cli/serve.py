@@ -20,7 +20,7 @@ def serve(c: Ctx, port: int, bind: str) -> None:
       radio serve --port 8000
     """
     from radio.publish.serve import server
-    root = c.station.root / "feeds"
+    root = c.station.feeds_dir
     root.mkdir(exist_ok=True)
     httpd = server(root, bind, port, quiet=not c.verbose, published=c.station.config.podcast.base_url)
     host = f"[{bind}]" if ":" in bind else bind

@@ -6,7 +6,7 @@ import click
 
 from radio.station import Week
 from radio.cli.base import (Ctx, ProgressView, announce, audio_options, cli, each_edition, edition_option,
-                            pass_ctx, say_dropped, week_arg)
+                            pass_ctx, renamed, say_dropped, week_arg)
 
 
 @cli.command()
@@ -89,7 +89,8 @@ def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool
       radio assemble 2026-W47 --draft --edition fr
     """
     from radio.asrun import read
-    from radio.build import Options, run_stage
+    from radio.build import run_stage
+    from radio.stages import Options
     from radio.summary import loudness_lines
     for s in each_edition(c, edition):
         announce(c, s)
@@ -138,7 +139,7 @@ def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, a
       radio build 2026-W47 --draft
       radio build 2026-W47 --draft --edition fr
     """
-    from radio.build import Options
+    from radio.stages import Options
     from radio.build import build as run_build
     from radio.rundown.model import rundown_path
     for s in each_edition(c, edition):
@@ -158,7 +159,8 @@ def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, a
 
 @cli.command()
 @click.argument("week", required=False, callback=lambda ctx, param, v: Week(v) if v else None)
-@click.option("--allow-draft", is_flag=True, help="Publish a draft build (synthesized voices).")
+@click.option("--draft", is_flag=True, help="Publish a draft build (synthesized voices).")
+@renamed("--allow-draft", "draft", "--draft", flag=True)
 @click.option("--all", "every", is_flag=True,
               help="Publish every published week again and make every page anew (the same bytes).")
 @click.option("--to", "to", multiple=True, metavar="TARGET",
@@ -166,7 +168,7 @@ def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, a
                    "/a/directory (repeatable; default: every target in [publish], if any).")
 @edition_option
 @pass_ctx
-def publish(c: Ctx, week: str | None, allow_draft: bool, every: bool, to: tuple[str, ...], edition: str | None
+def publish(c: Ctx, week: str | None, draft: bool, every: bool, to: tuple[str, ...], edition: str | None
             ) -> None:
     """Publish WEEK into feeds/<show>/: media, transcript, chapters, episode page, and the feeds and pages that
     list it (nothing else is rewritten); then upload feeds/ to each hosting target (media first, feeds last,
@@ -180,19 +182,20 @@ def publish(c: Ctx, week: str | None, allow_draft: bool, every: bool, to: tuple[
     """
     if not week and not every:
         raise click.UsageError("name a WEEK (e.g. 2026-W47), or pass --all")
-    from radio.build import Options, run_stage
+    from radio.build import run_stage
     from radio.cli.hosting import upload_all
+    from radio.stages import Options
     for s in each_edition(c, edition):
         announce(c, s)
         if every:
             from radio.publish import publish_all
-            result = publish_all(s, allow_draft=allow_draft)
+            result = publish_all(s, allow_draft=draft)
             if result is None:
                 c.say(f"nothing published yet in {s.config.show.slug}")
                 continue
         else:
             say_dropped(c, s, week)
-            result = run_stage(s, week, "publish", Options(draft=allow_draft))
+            result = run_stage(s, week, "publish", Options(draft=draft))
             c.say(f"published {result.page.relative_to(c.station.root)}")
         c.say(f"feed {result.feed.relative_to(c.station.root)}: {s.feed_url}")
     if to or c.station.full_config.publish.targets:

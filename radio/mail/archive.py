@@ -20,7 +20,7 @@ from radio.render import environment
 
 
 def archive_root(station: Station) -> Path:
-    return station.root / "feeds" / station.config.show.slug / "bulletin"
+    return station.bulletin_root
 
 
 def archive_url(station: Station) -> str:
@@ -30,7 +30,7 @@ def archive_url(station: Station) -> str:
 def add_to_archive(station: Station, week: str, ctx: dict, page: str) -> Path:
     """The edition's own site gets the page: feeds/<edition slug>/bulletin/WEEK/."""
     root = archive_root(station)
-    lock = station.root / "feeds" / f".{station.config.show.slug}.bulletin.lock"
+    lock = station.bulletin_lock_path
     with fsutil.locked(lock, lambda: RadioError("another bulletin is being written", where=lock,
                                                 fix="wait for it to finish")):
         return _add(station, root, week, ctx, page)

@@ -557,7 +557,7 @@ def render_quarantine(rows: list[dict], week: str) -> str:
 
 
 def _intake_lock(station: Station):
-    path = station.private_dir / "intake" / ".lock"
+    path = station.intake_lock_path
     return fsutil.locked(path, lambda: RadioError("another intake is running", where=path,
                                                   fix="wait for it to finish"), private=True)
 

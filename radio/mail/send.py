@@ -255,7 +255,7 @@ class Journal:
 
 
 def _send_lock(station: Station, week: str):
-    path = station.private_dir / "send" / f".{week}.lock"
+    path = station.send_lock_path(week)
     return fsutil.locked(path, lambda: RadioError(f"another send of {week} is running", where=path,
                                                   fix="wait for it to finish"), private=True)
 

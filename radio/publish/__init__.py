@@ -45,12 +45,8 @@ class Published:
     record: dict
 
 
-def publish_root(station: Station) -> Path:
-    return station.root / "feeds" / station.config.show.slug
-
-
 def lock(station: Station, what: str = "publish"):
-    path = station.root / "feeds" / f".{station.config.show.slug}.lock"
+    path = station.publish_lock_path
     return fsutil.locked(path, lambda: PublishError(f"another {what} of {station.config.show.slug} is running",
                                                      where=path, fix="wait for it to finish, then run this again"))
 
@@ -184,7 +180,7 @@ def _checked_master(station: Station, week: str, allow_draft: bool) -> tuple[Pat
     as_run = _as_run(station, week)
     if as_run["draft"] and not allow_draft:
         raise PublishError(f"{week} is a draft build: synthesized voices stand in for missing recordings",
-                           fix="record them and build again, or pass --allow-draft to publish the draft")
+                           fix="record them and build again, or pass --draft to publish the draft")
     return mp3, podcast
 
 
@@ -210,7 +206,7 @@ def _publish(station: Station, weeks: list[str], *, allow_draft: bool, full: boo
     cfg = station.config
     masters = {w: _checked_master(station, w, allow_draft) for w in weeks}
     cover_data, mime = cover_image(station)
-    root = publish_root(station)
+    root = station.publish_root
     with lock(station):
         for stale in root.parent.glob(f".{cfg.show.slug}.staging-*"):  # left by a publish that was killed
             shutil.rmtree(stale, ignore_errors=True)

@@ -13,7 +13,6 @@ from lxml import etree
 
 from radio.config import APPLE_CATEGORIES
 from radio.station import GUIDS_NAME, Station
-from radio.publish import publish_root
 from radio.publish.feed import APPLE_TAGS, DESCRIPTION_BYTES, ITUNES_NS, PODCAST_NS, html_tags
 from radio.tags import image_size, repeats_show
 
@@ -68,7 +67,7 @@ def html_problem(text: str) -> str | None:
 
 
 def check(station: Station) -> list[tuple[bool, str]]:
-    root = publish_root(station)
+    root = station.publish_root
     results: list[tuple[bool, str]] = []
 
     def ok(cond: bool, what: str) -> bool:

@@ -196,7 +196,7 @@ def policy_error(rf: ReportFile, policy: Verification) -> ReportError | None:
 
 
 def reports_dir(station: Station, week: str) -> Path:
-    return station.week_dir(week) / "reports"
+    return station.reports_dir(week)
 
 
 MAX_BYTES = 256 * 1024  # a report is read aloud: 256 KB is hours of speech, and a drafting tool's limit is near
@@ -294,7 +294,7 @@ def editing(station: Station, report_id: str, week: str | None = None) -> Iterat
     path = report_path(station, report_id, week)
     busy = lambda: ReportError("another desk command is still changing this report", where=path,  # noqa: E731
                                fix="nothing was changed; run the command again")
-    with fsutil.locked(path.with_name(f".{path.stem}.lock"), busy, wait=LOCK_WAIT_S):
+    with fsutil.locked(station.report_lock_path(path), busy, wait=LOCK_WAIT_S):
         if not path.is_file():  # removed or renamed while we waited
             raise ReportError(f"no report {report_id!r}", where=path, fix="see `radio report list WEEK`")
         yield _with_register(station, read_report(path, station.config.verification, editable=True))

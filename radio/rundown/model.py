@@ -308,4 +308,4 @@ def dropped_lines(station: Station, week: str) -> list[str]:
 
 
 def reports_path(station: Station, week: str, rid: str) -> Path:
-    return station.week_dir(week) / "reports" / f"{rid}.md"
+    return station.reports_dir(week) / f"{rid}.md"

@@ -36,7 +36,7 @@ class Take:
 
 
 def segments(station: Station, week: str) -> Path:
-    return station.edition_dir(week) / "segments"  # where radio.rundown.recording looks
+    return station.segments_dir(week)
 
 
 def takes(station: Station, week: str, item: str) -> list[Take]:

@@ -34,10 +34,10 @@ def _stat(p: Path) -> tuple:
 
 def fingerprint(station: Station, week: str) -> tuple:
     """Every file the state depends on, by size and time: a take dropped in by hand changes it."""
-    wd = station.week_dir(week)
-    files = [station.root / CONFIG_NAME, rd.rundown_path(station, week)]
-    for folder, pattern in ((wd / "reports", "*.md"), (store.segments(station, week), "*"),
-                            (timing.draft_path(station, week, "x").parent, "*.wav")):
+    out = station.out_dir(week)
+    files = [station.root / CONFIG_NAME, rd.rundown_path(station, week), out / "as-run.json", out / ".build.json"]
+    for folder, pattern in ((station.reports_dir(week), "*.md"), (store.segments(station, week), "*"),
+                            (station.drafts_dir(week), "*.wav")):
         if folder.is_dir():
             files += sorted(p for p in folder.glob(pattern) if not p.name.startswith("."))
     return tuple(_stat(p) for p in files)
@@ -60,6 +60,10 @@ class Live:
 
 
 def _timed(station: Station, week: str, actuals: dict[str, int] | None = None):
+    """The week's times as status gives them (the as-run's, when it is current); with `actuals`, what they would
+    be with those lengths (a take just recorded: the as-run is not current any more)."""
+    if actuals is None:
+        return timing.timed(station, week)
     rundown = rd.load(station, week)
     return rundown, timing.show_time(station, rundown, actuals=actuals)
 

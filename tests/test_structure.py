@@ -1,6 +1,6 @@
 """The import order of radio/: no circles, and no module importing one of a later stage.
 
-The stages are listed bottom up, as the week runs: foundations, config, the station, the desk, the plan, the
+The stages are listed bottom up, as the week runs: foundations, the editors' keys, config, the station, the desk, the plan, the
 takes, timing, the script, assembly, tags, publishing, the studio, the build, the newsroom, the command line. A module may
 import its own stage or an earlier one. Imports inside functions count (a late import is still an arrow);
 imports under `if TYPE_CHECKING:` do not (they are for the type checker only). A new module must be given a
@@ -15,11 +15,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent / "radio"
 
 STAGES: list[tuple[str, list[str]]] = [
-    ("foundations", ["errors", "fsutil", "yamlio", "text", "i18n", "media", "withheld"]),
+    ("foundations", ["errors", "fsutil", "yamlio", "text", "i18n", "media", "matching", "sources", "withheld",
+                     "mail.headers", "mail.stream"]),
+    ("keys", ["keys"]),
     ("config", ["config", "hosting.settings"]),
     ("station", ["station"]),
-    ("desk", ["reports", "history", "publishable", "threads", "desk", "mail.intake", "mail.secrets",
-              "mail.subscribers"]),
+    ("desk", ["reports", "history", "index", "publishable", "threads", "desk", "mail.intake", "mail.secrets",
+              "keys.rotate", "keys.export"]),
     ("plan", ["rundown"]),
     ("takes", ["takes", "recorded", "asrun"]),
     ("stages", ["stages"]),
@@ -27,11 +29,12 @@ STAGES: list[tuple[str, list[str]]] = [
     ("script", ["render", "script"]),
     ("assemble", ["audio", "gates", "summary"]),
     ("tag", ["tags"]),
-    ("publish", ["publish", "mail.archive", "mail.bulletin", "mail.send", "mail.unsubscribe", "hosting"]),
+    ("publish", ["publish", "mail.archive", "mail.bulletin", "mail.send", "mail.unsubscribe", "mail.outgoing",
+                 "mail.digest", "mail.subscribers", "subscriptions", "press", "subscriptions.bounces", "subscriptions.imports", "hosting", "keys.audit"]),
     ("studio", ["studio"]),
-    ("build", ["build"]),
-    ("newsroom", ["web"]),
-    ("cli", ["cli", "__main__"]),
+    ("build", ["build", "rename"]),
+    ("newsroom", ["web", "subscriptions.web"]),
+    ("cli", ["cli", "__main__", "keys.commands"]),
 ]
 PACKAGES = {"", "audio", "mail", "hosting", "web"}  # namespaces only: their __init__ owns nothing
 

@@ -41,6 +41,7 @@ from radio.station import Station
 from radio.errors import RadioError
 from radio.mail import headers
 from radio.mail import subscribers as subs
+from radio.mail.subscribers import _secret, unsubscribe_token  # noqa: F401 (the bulletin's own names for them)
 from radio.i18n import day_month_year, gettext
 from radio.mail.bulletin import fingerprint, out_paths
 from radio.mail.bulletin import title as bulletin_title
@@ -90,21 +91,6 @@ class SendResult:
 
 def _from_address(station: Station) -> str:
     return station.config.mail.from_address or station.config.station.email
-
-
-def _secret(station: Station) -> bytes:
-    secret = os.environ.get("RADIO_UNSUBSCRIBE_SECRET", "").encode()
-    if not secret:
-        from radio.keys import store  # encrypted to the editors on a sealed station
-        if not store.exists(station, "unsubscribe.key"):
-            store.write_text(station, "unsubscribe.key", secrets.token_hex(32) + "\n")
-        secret = store.read_text(station, "unsubscribe.key", "making unsubscribe links").strip().encode()
-    return secret
-
-
-def unsubscribe_token(station: Station, address: str) -> str:
-    """HMAC of the address with the station's secret: stable, unguessable, says nothing about the address."""
-    return hmac.new(_secret(station), address.strip().lower().encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def message_id(station: Station, week: str, language: str, address: str) -> str:

@@ -15,6 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+import hashlib
+import hmac
+import os
+import secrets
+
 from radio import fsutil
 from radio.keys import store
 from radio.station import Station
@@ -70,7 +75,6 @@ def _without_pending(station: Station, rows: list[Subscriber]) -> list[Subscribe
     if not pending_file.is_file():
         return rows
     pending = set(pending_file.read_text(encoding="utf-8").split())
-    from radio.mail.send import unsubscribe_token  # send imports this module: imported when needed
     return [s for s in rows if unsubscribe_token(station, s.address) not in pending]
 
 
@@ -159,3 +163,20 @@ def parse(raw: bytes, p: Path | str) -> list[Subscriber]:
     if not out:
         raise RadioError("the subscriber list has no subscribers", where=p, fix="add a row per organisation")
     return out
+
+
+# --- the one-click unsubscribe token ------------------------------------------------------------------
+
+def _secret(station: Station) -> bytes:
+    secret = os.environ.get("RADIO_UNSUBSCRIBE_SECRET", "").encode()
+    if not secret:
+        from radio.keys import store  # encrypted to the editors on a sealed station
+        if not store.exists(station, "unsubscribe.key"):
+            store.write_text(station, "unsubscribe.key", secrets.token_hex(32) + "\n")
+        secret = store.read_text(station, "unsubscribe.key", "making unsubscribe links").strip().encode()
+    return secret
+
+
+def unsubscribe_token(station: Station, address: str) -> str:
+    """HMAC of the address with the station's secret: stable, unguessable, says nothing about the address."""
+    return hmac.new(_secret(station), address.strip().lower().encode(), hashlib.sha256).hexdigest()[:32]

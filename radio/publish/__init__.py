@@ -192,7 +192,7 @@ def publish(station: Station, week: str, *, allow_draft: bool = False) -> Publis
 def publish_all(station: Station, *, allow_draft: bool = False) -> Published | None:
     """Publish every published week again and make every page anew, ignoring the record of what was published:
     the same bytes as the publishes made one by one."""
-    weeks = sorted(records_weeks(publish_root(station)))
+    weeks = sorted(records_weeks(station.publish_root))
     if not weeks:
         return None
     return _publish(station, weeks, allow_draft=allow_draft, full=True)

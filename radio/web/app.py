@@ -608,6 +608,8 @@ STUDIO_ROLES = {
     ("/api/items/{item}/takes", "POST"): ("host",),
     ("/api/items/{item}/keep", "POST"): ("host",),
     ("/takes/{item}/{n:int}", "GET"): ("host", "producer"),
+    ("/audio-report", "GET"): ("producer",),  # the audio report of the last build, and its images
+    ("/audio-report{name}", "GET"): ("producer",),
 }
 STUDIO_TABLE = [("/studio" if p == "/" else p, (m,), sorted(r)) for (p, m), r in STUDIO_ROLES.items()]
 

@@ -98,7 +98,7 @@ def test_init_writes_a_commented_editions_example(tmp_path):
     assert r.exit_code == 0
     text = (tmp_path / "new" / "radio.toml").read_text()
     assert "# [[editions]]" in text and "# max_length" in text
-    example = "\n".join(line[2:] for line in text.split("# [[editions]]")[1].splitlines() if line.startswith("# "))
+    example = "\n".join(line[2:] for line in text.split("# [[editions]]")[1].split("\n\n")[0].splitlines() if line.startswith("# "))
     (tmp_path / "new" / "radio.toml").write_text(text + "\n[[editions]]\n" + example.split("\n", 1)[1] + "\n")
     assert [e.id for e in load_config(tmp_path / "new" / "radio.toml").editions] == ["fr"]
 

@@ -60,7 +60,7 @@ def sealed_station(tmp_path, keys, editors=("elena",)):
 def test_init_seals_everything_and_no_canary_is_left_in_plain_text(tmp_path, keys):
     root, run, canaries = sealed_station(tmp_path, keys)
     assert sorted(p.name for p in (root / "private").iterdir()) == \
-        ["correspondents.yaml.age", "notes.txt.age", "subscribers.csv.age"]
+        ["correspondents.yaml.age", "notes.txt.age", "readers.csv.age", "subscribers.csv.age"]
     assert leaks([root], canaries) == []
     text = (root / "episodes" / WEEK / "reports" / f"{REPORT}.md").read_text()
     assert "private: |\n  -----BEGIN AGE ENCRYPTED FILE-----\n" in text
@@ -75,7 +75,8 @@ def test_init_seals_everything_and_no_canary_is_left_in_plain_text(tmp_path, key
 def test_public_work_needs_no_key_and_private_work_says_what_it_needs(tmp_path, keys):
     root, run, canaries = sealed_station(tmp_path, keys)
     env = {"RADIO_IDENTITY": ""}
-    assert run("report", "list", WEEK, env=env).exit_code == 0
+    r = run("report", "list", WEEK, env=env)
+    assert r.exit_code == 0, r.err
     assert run("plan", WEEK, env=env).exit_code == 0
     assert run("script", WEEK, env=env).exit_code == 0
     r = run("report", "show", REPORT, "--private", env=env)
@@ -175,7 +176,7 @@ def test_rotation_killed_midway_leaves_every_file_readable_by_old_or_new(tmp_pat
     assert all(readers), "a file nobody can read"
     assert ("elena", "marek") in readers and ("elena",) in readers  # really interrupted midway
     assert "interrupted" in run("keys", "list").err
-    r = run("check")
+    r = run("-v", "check")
     assert r.exit_code == 1 and "FAIL a change of editors was interrupted: run `radio keys rotate`" in r.out
     assert run("--identity", str(elena[0]), "keys", "rotate").exit_code == 0
     for ct in [p.read_bytes() for p in sealed]:
@@ -208,7 +209,7 @@ def test_private_files_are_0600_in_0700_folders_whatever_the_umask(tmp_path, uma
 
 def test_check_fails_on_plain_text_and_wide_permissions(tmp_path, keys):
     root, run, _ = sealed_station(tmp_path, keys, editors=("elena", "marek"))
-    assert run("check").out.count("ok   nothing private in plain text in the station") == 1
+    assert run("-v", "check").out.count("ok   nothing private in plain text in the station") == 1
     (root / "private" / "dkim.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
     path = root / "episodes" / WEEK / "reports" / "textile-strike-rumour.md"
     t = path.read_text()
@@ -216,7 +217,7 @@ def test_check_fails_on_plain_text_and_wide_permissions(tmp_path, keys):
     block_end = block.index("\n---\n")
     path.write_text(head + "private:\n  contact: CANARYHANDWRITTEN\n" + block[block_end + 1:])
     (root / "private").chmod(0o755)
-    r = run("check")
+    r = run("-v", "check")
     assert r.exit_code == 1
     assert ("FAIL private data in plain text: private/dkim.pem, episodes/2026-W47/reports/textile-strike-rumour.md "
             "(encrypt it: `radio keys seal`)") in r.out
@@ -224,7 +225,7 @@ def test_check_fails_on_plain_text_and_wide_permissions(tmp_path, keys):
     assert run("keys", "seal").out == "encrypted: 1 private files, 0 journals, 1 reports' private blocks\n"
     assert "CANARYHANDWRITTEN" in run("--identity", str(keys["marek"][0]), "report", "show",
                                       "textile-strike-rumour", "--private").out
-    r = run("check")
+    r = run("-v", "check")
     assert "ok   nothing private in plain text in the station" in r.out and "FAIL private" not in r.out
 
 
@@ -249,27 +250,27 @@ def test_migration_says_history_is_not_clean_until_it_is_purged(tmp_path, keys):
     run = runner_for(root)
     r = run("keys", "init", "elena", keys["elena"][1])
     assert r.exit_code == 0
-    assert "git history still holds the old plain text (3 private/ files, 12 versions of reports): it is NOT clean" \
+    assert "git history still holds the old plain text (4 private/ files, 12 versions of reports): it is NOT clean" \
         in r.out
     assert "git filter-repo --force --invert-paths --path private/correspondents.yaml --path private/notes.txt " \
-           "--path private/subscribers.csv" in r.out
+           "--path private/readers.csv --path private/subscribers.csv" in r.out
     git(root, "add", "-A", "-f")
     git(root, "commit", "-qm", "sealed")
     assert run("keys", "add", "marek", keys["marek"][1], "--identity", str(keys["elena"][0])).exit_code == 0
     git(root, "add", "-A", "-f")
     git(root, "commit", "-qm", "a second editor")
-    r = run("check")
-    assert r.exit_code == 1 and "FAIL git history holds private data in plain text (3 private/ files, 12 versions " \
+    r = run("-v", "check")
+    assert r.exit_code == 1 and "FAIL git history holds private data in plain text (4 private/ files, 12 versions " \
                                 "of reports): purge it:" in r.out
     # the purge as printed (the report values through a pipe, never a file)
     purge = subprocess.run(["bash", "-c", f"cd {root} && git filter-repo --force --invert-paths "
-                            "--path private/correspondents.yaml --path private/notes.txt --path private/subscribers.csv"
+                            "--path private/correspondents.yaml --path private/notes.txt --path private/readers.csv --path private/subscribers.csv"
                             f" && git filter-repo --force --replace-text <({sys.executable} -m radio keys purge-list)"],
                            capture_output=True, text=True)
     assert purge.returncode == 0, purge.stderr
     git(root, "reflog", "expire", "--expire=now", "--all")
     git(root, "gc", "-q", "--prune=now")
-    r = run("check")
+    r = run("-v", "check")
     assert "ok   git history holds no private plain text" in r.out, r.out
     files = [p for p in root.rglob("*") if p.is_file() and ".git" not in p.parts]
     assert leaks(files, canaries) == []

@@ -306,16 +306,6 @@ def test_canary_helper_finds_a_planted_leak(station, tmp_path):
     assert leaks([f], canaries) == [(str(f), canaries[3])]
 
 
-def test_readme_names_every_command():
-    """The README's command table cannot drift from the CLI."""
-    from radio.cli import cli
-    readme = (Path(__file__).parent.parent / "README.md").read_text().split("## Commands")[1].split("\n## ")[0]
-    for name, cmd in cli.commands.items():
-        assert f"`radio {name}" in readme, f"README does not document `radio {name}`"
-        for sub in getattr(cmd, "commands", {}):
-            assert sub in readme.split(f"`radio {name} ")[1].split("`")[0], f"README misses radio {name} {sub}"
-
-
 def test_private_and_public_notes_are_named_so_and_old_names_still_work(run, station):
     """The desk's own words are --private-note, what listeners read is --public-note; --note and --reason (which
     meant one or the other depending on the command) are still taken, with a warning, and no longer shown."""

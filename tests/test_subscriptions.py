@@ -125,7 +125,7 @@ def test_subscribe_confirm_receive_leave_receive_nothing(reader_station, smtp): 
     assert status == 200 and "Subscribed" in page
     assert server.post(f"/subscribe/confirm/{link.group(1)}", {})[0] == 400  # a token works once
     assert server.post("/subscribe/confirm/" + "A" * 43, {})[0] == 400
-    r = run("send", MONTH, "--digest", env=env)
+    r = run("-v", "send", MONTH, "--digest", env=env)
     assert r.exit_code == 0 and r.out == "1 sent, 0 already sent, 0 uncertain, 0 failed\n", r.err
     digest = delivered(store, "Reader.One@example.org")[-1]
     assert digest["Subject"] == "Labour Week: monthly digest, November 2026"

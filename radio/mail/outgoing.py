@@ -95,7 +95,7 @@ def send_all(station: Station, key: str, fingerprint: str, people: list[Subscrib
     lock = station.private_dir / "send" / f".{key}.lock"
     with fsutil.locked(lock, lambda: RadioError(f"another send of {key} is running", where=lock,
                                                 fix="wait for it to finish")):
-        journal = Journal(station.private_dir / "send" / f"{key}.jsonl", fingerprint)
+        journal = Journal(station.private_dir / "send" / f"{key}.jsonl", fingerprint, station, f"send/{key}.jsonl")
         conn = Connection(station)
         last = None
         try:

@@ -242,7 +242,7 @@ def _aired(station: Station, week: str) -> tuple[Path, dict[str, tuple[int, int]
     built = asrun.read(station, week)
     if built is None or not built.podcast.is_file():
         return None
-    from radio import rundown as rd
+    from radio.rundown import model as rd
     try:
         rundown = rd.load(station, week)
     except RadioError:

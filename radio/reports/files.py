@@ -275,7 +275,12 @@ def _with_register(station: Station, rf: ReportFile) -> ReportFile:
     """The report with its correspondent's register entry, whose every detail it withholds."""
     from radio.sources import public_names
     from radio.station import correspondents
-    entry = correspondents(station).get(rf.report.private.correspondent or "")
+    from radio.keys.age import KeysError
+    try:
+        register = correspondents(station)
+    except KeysError:  # sealed and not unlocked: the public work goes on without the register's details
+        register = {}
+    entry = register.get(rf.report.private.correspondent or "")
     rf.report._register = entry if isinstance(entry, dict) else None
     rf.report._public_names = public_names(station.config)
     return rf

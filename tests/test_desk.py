@@ -15,7 +15,7 @@ import pytest
 
 from radio.web import sessions
 from tests.canary import assert_clean, leaks, plant
-from tests.conftest import copy_station, runner_for
+from tests.conftest import copy_station, demo_private, runner_for
 from tests.desk_util import ACCOUNTS, PASSWORD, RADIO, Client, Desk, add_accounts, digest_of
 
 WEEK = "2026-W47"
@@ -575,7 +575,7 @@ def test_the_producer_builds_publishes_and_sends_from_the_desk(tmp_path):
     root, _ = built_station(tmp_path / "tiny")
     add_accounts(root, {"pat": "producer"})
     from tests.conftest import REPO
-    (root / "private" / "subscribers.csv").write_bytes((REPO / "private" / "subscribers.csv").read_bytes())
+    (root / "private" / "subscribers.csv").write_bytes(demo_private("subscribers.csv"))
     desk = Desk(root, tmp_path / "log")
     try:
         c = logged_in(desk, "pat")

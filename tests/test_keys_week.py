@@ -128,7 +128,7 @@ def test_a_sealed_week_leaves_no_private_value_readable(tmp_path, smtp):  # noqa
 
 def test_the_demo_ships_sealed_and_its_identity_opens_it(tmp_path):
     root = copy_station(tmp_path / "demo", sealed=True)
-    assert sorted(p.name for p in (root / "private").iterdir()) == ["correspondents.yaml.age",
+    assert sorted(p.name for p in (root / "private").iterdir()) == ["correspondents.yaml.age", "readers.csv.age",
                                                                     "subscribers.csv.age"]
     assert "DEMO ONLY" in (REPO / "keys" / "demo-only" / "elena.key").read_text()
     run = runner_for(root)
@@ -136,7 +136,7 @@ def test_the_demo_ships_sealed_and_its_identity_opens_it(tmp_path):
     r = run("--identity", str(REPO / "keys" / "demo-only" / "elena.key"), "report", "show", "cement-works-arrest",
             "--private")
     assert r.exit_code == 0 and "leave word with the night nurse" in r.out
-    r = run("check")
+    r = run("-v", "check")
     assert "ok   2 editors hold the keys" in r.out and "FAIL private" not in r.out
 
 

@@ -121,7 +121,7 @@ def test_a_sealed_week_leaves_no_private_value_readable(tmp_path, smtp):  # noqa
     # and the desk still works for the editor who stayed
     shown = runner_for(root)("--identity", str(elena), "report", "show", "cement-works-arrest", "--private")
     assert shown.exit_code == 0 and "CANARYCONTACT" in shown.out
-    r = runner_for(root)("check")
+    r = runner_for(root)("-v", "check")
     assert "ok   nothing private in plain text in the station" in r.out
     assert "ok   git history holds no private plain text" in r.out
 

@@ -58,14 +58,15 @@ def import_csv(station: Station, path: Path) -> int:
 
 
 def _read(station: Station, path: Path) -> bytes:
-    """The CSV's bytes; a file kept under private/ is read as the station keeps it (sealed to the editors on a
-    sealed station, opened in memory)."""
+    """The CSV's bytes; a file kept under the station's private/ (named from the station's folder or any other
+    way) is read as the station keeps it: sealed to the editors on a sealed station, opened in memory."""
     from radio.keys import store
-    try:
-        rel = path.resolve().relative_to(station.private_dir.resolve())
-    except ValueError:
-        return path.read_bytes()
-    data = store.read_bytes(station, str(rel), "importing subscribers")
-    if data is None:
-        raise FileNotFoundError(2, "No such file or directory", str(path))
-    return data
+    for p in ([station.root / path] if not path.is_absolute() else []) + [path]:
+        try:
+            rel = p.resolve().relative_to(station.private_dir.resolve())
+        except ValueError:
+            continue
+        data = store.read_bytes(station, str(rel), "importing subscribers")
+        if data is not None:
+            return data
+    return path.read_bytes()

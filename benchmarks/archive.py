@@ -59,7 +59,8 @@ def build_archive(work: Path, sizes: list[int], runs: int = 3) -> list[dict]:
         have += 1
         site = root / "feeds" / "st"
         med = {c: sorted(ms, key=lambda m: m["cpu"])[len(ms) // 2] for c, ms in got.items()}
-        results.append({"weeks": size, **med, "feed": (site / "feed.xml").stat().st_size,
+        med = {c: {**m, "all": [round(x["cpu"], 2) for x in got[c]]} for c, m in med.items()}
+        results.append({"weeks": size, **med, "runs": runs, "load": os.getloadavg()[0], "feed": (site / "feed.xml").stat().st_size,
                         "page": (site / "index.html").stat().st_size,
                         "items": (site / "feed.xml").read_text().count("<item>")})
     return results
@@ -81,16 +82,20 @@ def _unpublish(root: Path, week: str) -> None:
 
 
 def table(results: list[dict]) -> str:
-    lines = ["", "Archive: a new week with N weeks published behind it (one edition; median of 3 runs, each command "
-                 "its own process, CPU seconds (user + system, steadier than wall time on a shared machine) with "
-                 "wall time in brackets; RSS is the peak of the process tree).", "",
+    lines = ["", f"Archive: a new week with N weeks published behind it (one edition; median of {results[0]['runs']} "
+                 "runs by CPU, each command its own process, CPU seconds (user + system, steadier than wall time on "
+                 "a shared machine) with wall time in brackets; RSS is the peak of the process tree; the load "
+                 "average when the size was done).", "",
              "| weeks behind | publish, peak RSS | plan | script | status | report list --thread | feed.xml | "
-             "show page |", "|---|---|---|---|---|---|---|---|"]
+             "show page | load |", "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         cell = {c: f"{r[c]['cpu']:.2f} s ({r[c]['wall']:.2f})" for c in COMMANDS}
         lines.append(f"| {r['weeks']} | {cell['publish']}, {r['publish']['rss']} MiB | {cell['plan']} | "
                      f"{cell['script']} | {cell['status']} | {cell['thread']} | {r['feed'] / 1024:.0f} KB, "
-                     f"{r['items']} items | {r['page'] / 1024:.0f} KB |")
+                     f"{r['items']} items | {r['page'] / 1024:.0f} KB | {r['load']:.1f} |")
+    lines += ["", "CPU seconds of every run: " + "; ".join(
+        f"{r['weeks']} weeks: " + ", ".join(f"{c} {'/'.join(str(v) for v in r[c]['all'])}" for c in COMMANDS)
+        for r in results)]
     by = {r["weeks"]: r for r in results}
     lo, hi = min(by), max(by)
     if lo != hi:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from radio import fsutil
+from radio import fsutil, index
 from radio.config import format_ms
 from radio.i18n import gettext, long_date
 from radio.render import render
@@ -111,6 +111,11 @@ def hit_time(air: dt.datetime, front_ms: int) -> str:
 
 
 def rows(station: Station, week: str, show: ShowTime) -> list[Row]:
+    with index.batch(station):  # each item's thread reminder looks at the index: the files are looked at once
+        return _rows(station, week, show)
+
+
+def _rows(station: Station, week: str, show: ShowTime) -> list[Row]:
     cfg = station.config
     _ = lambda message: gettext(station.language, message)  # noqa: E731
     air = station.air_datetime(week)

@@ -185,14 +185,18 @@ def main() -> None:
                          "then the desk at scale (weeks of 100 and 1,000 reports; 52 weeks of 100)")
     ap.add_argument("--archive-runs", type=int, default=5, help="runs of each archive and desk command (median)")
     ap.add_argument("--no-desk", action="store_true", help="leave the desk at scale out of --archive")
+    ap.add_argument("--archive-editions", type=int, nargs="*", default=[1, 3],
+                    help="archives of one and of three editions (each measured at every size)")
     args = ap.parse_args()
     if args.archive is not None:
         from benchmarks.archive import build_archive, table as archive_table
         from benchmarks.desk import desk_scale, table as desk_table
         with tempfile.TemporaryDirectory(prefix="radio-bench-") as tmp:
-            (Path(tmp) / "archive").mkdir()
-            text = archive_table(build_archive(Path(tmp) / "archive", args.archive or [10, 100, 520],
-                                               runs=args.archive_runs))
+            text = ""
+            for eds in args.archive_editions:
+                (Path(tmp) / f"archive-{eds}").mkdir()
+                text += archive_table(build_archive(Path(tmp) / f"archive-{eds}", args.archive or [10, 100, 520],
+                                                    runs=args.archive_runs, editions=eds))
             if not args.no_desk:
                 text += desk_table(desk_scale(Path(tmp) / "desk", runs=max(1, args.archive_runs - 2)))
         out = ROOT / "benchmarks" / "results"

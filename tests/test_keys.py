@@ -77,8 +77,13 @@ def test_public_work_needs_no_key_and_private_work_says_what_it_needs(tmp_path, 
     env = {"RADIO_IDENTITY": ""}
     r = run("report", "list", WEEK, env=env)
     assert r.exit_code == 0, r.err
-    assert run("plan", WEEK, env=env).exit_code == 0
-    assert run("script", WEEK, env=env).exit_code == 0
+    # what makes a public output checks it against the sources' details: a build host holds the leak-check key
+    # (tests/test_leak_digests.py), not an editor's
+    host = tmp_path / "build-host.key"
+    assert run("--identity", str(keys["elena"][0]), "keys", "leak-check-key", str(host)).exit_code == 0
+    assert run("plan", WEEK, env={**env, "RADIO_LEAK_CHECK_KEY": str(host)}).exit_code == 0
+    assert run("script", WEEK, env={**env, "RADIO_LEAK_CHECK_KEY": str(host)}).exit_code == 0
+    assert run("script", WEEK, env=env).exit_code == 1
     r = run("report", "show", REPORT, "--private", env=env)
     assert r.exit_code == 1 and r.err == ("error: `report show --private` needs an editor's key (pass --identity "
                                          "FILE or set RADIO_IDENTITY to an editor's age identity or SSH key)\n")

@@ -28,6 +28,7 @@ class Sealed:
     files: list[Path] = field(default_factory=list)
     journals: list[Path] = field(default_factory=list)
     reports: list[Path] = field(default_factory=list)
+    without_digests: int = 0  # sealed blocks left without leak-check digests (no key at hand)
 
     @property
     def count(self) -> int:
@@ -86,9 +87,70 @@ def plain_reports(station) -> list[Path]:
     return [p for p in report_files(station) if _has_plain_block(p)]
 
 
-def seal(station) -> Sealed:
+def seal(station, leak_key: bytes | None = None) -> Sealed:
     """Encrypt to the editors everything private that is still plain text: private/ files, journals (a line at
-    a time), reports' private blocks. Needs only the editors' public keys."""
+    a time), reports' private blocks. Needs only the editors' public keys. The leak-check digests follow where
+    a key is at hand (`leak_key`: the one `init` has just made)."""
+    register = _register(station)
+    k = leak_key or digests.recording_key(station)
+    with digests.given(k, register):
+        out = _seal(station)
+        out.without_digests = digest_all(station)
+    return out
+
+
+def _register(station) -> dict | None:
+    """The correspondents' register if it can be read here (plain, or sealed and an identity unlocked)."""
+    from radio.errors import RadioError
+    from radio.station import correspondents
+    try:
+        return correspondents(station)
+    except RadioError:
+        return None
+
+
+def digest_all(station) -> int:
+    """Bring the leak-check digests up to date for every sealed private block (and forget those of blocks no
+    longer there); the number of blocks left without them (no key here, or a block no identity opens)."""
+    from radio.errors import RadioError
+    from radio.reports.files import read_report
+    from radio.station import Station
+    s = station if isinstance(station, Station) else Station.open(editors.root_of(station))
+    k = digests.recording_key(station)
+    register = digests.given_register()
+    if register is None:
+        register = _register(station)
+    reg_fp = digests.register_fingerprint(station)
+    reports = [p for p in report_files(station)
+               if "-----BEGIN AGE ENCRYPTED FILE-----" in p.read_text(encoding="utf-8", errors="replace")]
+    if k is None:
+        return len(reports)
+    missing = 0
+    with digests.updating(station, k) as data:
+        keep = {}
+        for p in reports:
+            try:
+                rf = read_report(p, s.config.verification)
+            except RadioError:
+                missing += 1
+                continue
+            armor = rf.sealed_as[0] if rf.sealed_as else rf.report.private._armor
+            if not armor:
+                continue
+            fp = digests.fingerprint(armor)
+            e = data["blocks"].get(fp)
+            if e is None or e.get("register") not in (None, reg_fp):
+                block = rf.data.get("private") if rf.sealed_as else None
+                if not isinstance(block, dict) or (block.get("correspondent") and register is None):
+                    missing += 1
+                    continue
+                e = digests.entry(k, fp, block, register, reg_fp)
+            keep[fp] = e
+        data["blocks"] = keep
+    return missing
+
+
+def _seal(station) -> Sealed:
     recips = editors.recipients(station)
     out = Sealed()
     base = store.folder(station)
@@ -138,8 +200,7 @@ def init(station, name: str, public_key: str, *, demo: bool = False) -> Sealed:
                         fix="add editors with `radio keys add NAME PUBLIC-KEY`")
     with _lock(station):
         editors.save(station, [editors.Editor(name, " ".join(public_key.split()))], demo=demo)
-        digests.ensure_key(station)
-        return seal(station)
+        return seal(station, digests.ensure_key(station))
 
 
 def add(station, name: str, public_key: str) -> Sealed:
@@ -216,5 +277,6 @@ def rotate(station, new: list[editors.Editor] | None = None) -> Sealed:
             out.reports.append(p)
             fsutil.fault_point(f"rotate-after-{out.count}")
         digests.ensure_key(station)
+        out.without_digests = digest_all(station)
         journal.unlink()
         return out

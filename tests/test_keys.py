@@ -5,6 +5,7 @@ in the tree and in git history."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import signal
 import stat
@@ -35,9 +36,11 @@ def keys(tmp_path):
     return {"elena": (a, pa), "marek": (b, pb), "outsider": (c, pc)}
 
 
-# What is sealed at rest: the private block and everything under private/. Check records (who checked, how, their
-# note) and hold reasons stay plain text in the report (the build reads the checks for the policy).
-SEALED_KINDS = ("CONTACT", "CORRESPONDENT", "NOTES", "EXTRA", "PSEUD", "NAME", "PHONE", "PRIVFILE")
+# What is sealed at rest: the private block, everything under private/, each check's note and the hold or
+# rejection reason. Who checked and how stay plain text in the report (the build counts the checks for the
+# policy).
+SEALED_KINDS = ("CONTACT", "CORRESPONDENT", "NOTES", "EXTRA", "PSEUD", "NAME", "PHONE", "PRIVFILE", "CHECKNOTE",
+                "REASON")
 
 
 def sealed_canaries(root: Path) -> list[str]:
@@ -58,7 +61,27 @@ def sealed_station(tmp_path, keys, editors=("elena",)):
 
 
 def test_init_seals_everything_and_no_canary_is_left_in_plain_text(tmp_path, keys):
-    root, run, canaries = sealed_station(tmp_path, keys)
+    root = copy_station(tmp_path / "station")
+    canaries = sealed_canaries(root)
+    # a history kept before the station was sealed: its confidences are sealed in place, the rest stays plain
+    log = root / "episodes" / WEEK / "history" / f"{REPORT}.jsonl"
+    log.parent.mkdir()
+    events = [{"at": "2026-11-20T10:00:00+01:00", "by": "elena", "event": "check", "method": "phone",
+               "note": "CANARYHISTNOTE"},
+              {"at": "2026-11-20T11:00:00+01:00", "event": "status", "from": "unverified", "reason": "CANARYHISTREASON",
+               "to": "held"}]
+    log.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    canaries += ["CANARYHISTNOTE", "CANARYHISTREASON"]
+    run = runner_for(root)
+    r = run("keys", "init", "elena", keys["elena"][1])
+    assert r.exit_code == 0, r.err
+    stored = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [sorted(e) for e in stored] == [["at", "by", "event", "method", "sealed"],
+                                           ["at", "event", "from", "sealed", "to"]]
+    shown = run("--identity", str(keys["elena"][0]), "report", "history", REPORT).out
+    assert "check by elena (phone): CANARYHISTNOTE" in shown and "status unverified -> held: CANARYHISTREASON" in shown
+    shown = run("report", "history", REPORT, env={"RADIO_IDENTITY": ""}).out
+    assert "check by elena (phone): [sealed]" in shown and "CANARYHIST" not in shown and "CHECKNOTE" not in shown
     assert sorted(p.name for p in (root / "private").iterdir()) == \
         ["correspondents.yaml.age", "notes.txt.age", "readers.csv.age", "subscribers.csv.age"]
     assert leaks([root], canaries) == []

@@ -57,6 +57,7 @@ class Desk:
     limits: sessions.Limits
     key: bytes
     secure: bool
+    studio_station: Station | None = None  # an edition's studio (`radio studio --edition ID`), else the station's
 
 
 def file_digest(path: Path) -> str:
@@ -88,18 +89,19 @@ def plain(e: RadioError, station: Station) -> str:
     return text.replace(str(station.root) + "/", "").replace(str(station.root), "the station")
 
 
-def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
+def create_app(desk: Desk) -> Starlette:
     st = desk.station
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True,
+    from radio.studio.app import STATIC as STUDIO_STATIC, TEMPLATES as STUDIO_TEMPLATES
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(HERE / "templates"), str(STUDIO_TEMPLATES)]),
+                             autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     login_gate = asyncio.Semaphore(LOGIN_CONCURRENCY)
 
     def page(request: Request, template: str, status: int = 200, **ctx) -> HTMLResponse:
         s = request.state.session
-        resp = HTMLResponse(env.get_template(template).render(
-            station=st.config.station.name, show=st.config.show.title, user=s.name if s else None,
-            role=s.role if s else None, csrf=request.state.csrf, path=request.url.path, **ctx), status_code=status)
-        return resp
+        given = {"station": st.config.station.name, "show": st.config.show.title, "user": s.name if s else None,
+                 "role": s.role if s else None, "csrf": request.state.csrf, "path": request.url.path}
+        return HTMLResponse(env.get_template(template).render({**given, **ctx}), status_code=status)
 
     def problem(request: Request, status: int, message: str) -> HTMLResponse:
         return page(request, "error.html", status, status_code=status, message=message)
@@ -578,12 +580,12 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
         ("/replies", ("POST",), replies_post, PUBLIC),
     ]
     routes = [Route(path, guarded(roles, fn), methods=list(methods)) for path, methods, fn, roles in table]
-    routes += studio_routes(desk, guarded)
-    for r in extra_public or []:
-        routes.append(Route(r.path, guarded(PUBLIC, r.endpoint), methods=list(r.methods or ["GET"]))
-                      if isinstance(r, Route) else r)
+    routes += studio_routes(desk, guarded, page)
+    from radio.web.public import collect
+    contributed = collect(st, page)  # public routes other parts of radio contribute (unsubscribe, subscribe)
+    routes += [Route(r.path, guarded(PUBLIC, r.endpoint), methods=sorted(r.methods - {"HEAD"})) for r in contributed]
     routes += [Mount("/assets", StaticFiles(directory=str(HERE / "static")), name="assets"),
-               Mount("/static", StaticFiles(directory=str(HERE.parent / "studio" / "static")), name="static")]
+               Mount("/static", StaticFiles(directory=str(STUDIO_STATIC)), name="static")]
 
     async def not_found(request: Request, exc) -> Response:
         return PlainTextResponse(f"{exc.status_code} {'not found' if exc.status_code == 404 else 'error'}\n",
@@ -594,7 +596,8 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
                                  "page says so\n", status_code=500)
 
     app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found, 500: server_error})
-    app.state.table = [(p, m, sorted(r)) for p, m, _, r in table] + STUDIO_TABLE
+    app.state.table = [(p, m, sorted(r)) for p, m, _, r in table] + STUDIO_TABLE + \
+        [(r.path, tuple(sorted(r.methods - {"HEAD"})), sorted(PUBLIC)) for r in contributed]
     return app
 
 
@@ -614,7 +617,7 @@ STUDIO_ROLES = {
 STUDIO_TABLE = [("/studio" if p == "/" else p, (m,), sorted(r)) for (p, m), r in STUDIO_ROLES.items()]
 
 
-def studio_routes(desk: Desk, guarded) -> list:
+def studio_routes(desk: Desk, guarded, page) -> list:
     if desk.week is None:
         async def none(request: Request) -> Response:
             return PlainTextResponse("404 not found: no week has a rundown yet (radio plan WEEK)\n", status_code=404)
@@ -622,9 +625,7 @@ def studio_routes(desk: Desk, guarded) -> list:
                 for (p, m), r in STUDIO_ROLES.items()]
     from radio.studio.app import routes
     out = []
-    for r in routes(desk.station, desk.week):
-        if not isinstance(r, Route):
-            continue  # the studio's /static is mounted once, publicly, by the desk
+    for r in routes(desk.studio_station or desk.station, desk.week, page):
         method = sorted(r.methods - {"HEAD"})[0]
         roles = STUDIO_ROLES[(r.path, method)]
         out.append(Route("/studio" if r.path == "/" else r.path, guarded(frozenset(roles), r.endpoint),

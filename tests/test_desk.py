@@ -27,6 +27,11 @@ UNVERIFIED = "port-cranes-slowdown"
 def newsroom(tmp_path_factory):
     root = copy_station(tmp_path_factory.mktemp("desk") / "station", editions=True)
     canaries = plant(root)
+    report = root / "episodes" / WEEK / "reports" / f"{UNVERIFIED}.md"  # as intake marks mail it could not verify
+    text = report.read_text()
+    assert text.count("\nprivate:\n") == 1
+    report.write_text(text.replace("\nprivate:\n", "\nprivate:\n  sender:\n    verified: false\n"
+                                                   "    why: dkim fail, no result from our server\n"))
     assert runner_for(root)("plan", WEEK).exit_code == 0
     add_accounts(root)
     add_accounts(root, {"lee": "translator"})
@@ -171,6 +176,19 @@ def _client(desk: Desk, who: str | None, key: bytes) -> Client:
 
 
 # --- editors ---------------------------------------------------------------------------------------
+
+def test_the_sender_not_verified_mark_is_on_the_desk_as_in_report_list(newsroom):
+    desk, _ = newsroom
+    mark = "sender not verified: dkim fail, no result from our server"
+    assert f"{UNVERIFIED}: {mark}" in runner_for(desk.root)("report", "list", WEEK).out.splitlines()
+    maria = logged_in(desk, "maria")
+    rows = re.findall(r"<tr class=\"st-[a-z]+\">.*?</tr>", maria.get(f"/desk?week={WEEK}")[2], re.S)
+    marked = [r for r in rows if mark in r]
+    assert len(marked) == 1 and f"/desk/r/{UNVERIFIED}" in marked[0]
+    page = maria.get(f"/desk/r/{UNVERIFIED}")[2]
+    assert "Sender not verified: dkim fail, no result from our server." in page
+    assert "Sender not verified" not in maria.get(f"/desk/r/{VERIFIED}")[2]
+
 
 def test_two_editors_verifying_at_once_give_two_checks(newsroom):
     import threading

@@ -29,6 +29,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from radio.errors import RadioError
+from radio.keys import keyring
 from radio.station import Station
 from radio.web import accounts, audit, ops, sessions, submit
 from radio.web.guard import SAFE_METHODS
@@ -87,6 +88,32 @@ def plain(e: RadioError, station: Station) -> str:
     if e.where:
         text = text.replace(f"{e.where}: ", "", 1)
     return text.replace(str(station.root) + "/", "").replace(str(station.root), "the station")
+
+
+def _with_ring(ring, endpoint: Callable, request: Request) -> Response:
+    """Run a page in a worker thread with the session's unlocked identity, and no other: a request of someone
+    who unlocked nothing never uses an identity the server's environment names."""
+    with keyring.unlocked(ring):
+        return endpoint(request)
+
+
+def unlock_at_login(station: Station, name: str, passphrase: str) -> tuple[object | None, str]:
+    """An editor's identity kept in the station under their passphrase (`radio keys passphrase NAME`), unlocked
+    for one session's memory; or None and what is needed, in one line."""
+    try:
+        path = keyring.identity_path(station, name)
+    except RadioError:
+        path = None
+    if path is None:
+        return None, "No key can be kept for this account's name: ask an editor with the key."
+    if not path.is_file():
+        return None, (f"No key is kept for {name} in the station: an editor with the key runs `radio keys "
+                      f"passphrase {name}`, then you log in again.")
+    try:
+        return keyring.unlock(station, name, passphrase), ""
+    except RadioError:
+        return None, ("Your key did not open with that passphrase: log out, then log in again with the passphrase "
+                      "it is kept under (`radio keys passphrase`).")
 
 
 def create_app(desk: Desk) -> Starlette:
@@ -154,8 +181,13 @@ def create_app(desk: Desk) -> Starlette:
                         not hmac.compare_digest(cookie, want):
                     return PlainTextResponse("403 forbidden: the form's CSRF token is missing or wrong; reload the "
                                              "page and try again\n", status_code=403)
+            ring = s.unlocked.get("keyring") if s is not None else None
             try:
-                resp = await endpoint(request) if is_async else await run_in_threadpool(endpoint, request)
+                if is_async:
+                    with keyring.unlocked(ring):  # this request's task only
+                        resp = await endpoint(request)
+                else:
+                    resp = await run_in_threadpool(_with_ring, ring, endpoint, request)
             except Stale as e:
                 return problem(request, 409, plain(e, st))
             except RadioError as e:
@@ -195,7 +227,8 @@ def create_app(desk: Desk) -> Starlette:
 
     async def login(request: Request) -> Response:
         form = form_of(request)
-        name, password, otp = (str(form.get(k) or "")[:200] for k in ("username", "password", "otp"))
+        name, password, otp, phrase = (str(form.get(k) or "")[:200] for k in ("username", "password", "otp",
+                                                                                 "passphrase"))
         address = request.client.host if request.client else ""
         refused = desk.limits.refused(name, address)
         if refused:
@@ -210,7 +243,15 @@ def create_app(desk: Desk) -> Starlette:
             return page(request, "login.html", 401, name=name, next=_next(form.get("next")),
                         error="Wrong name, password or code.")
         desk.limits.succeeded(name)
+        ring, why = None, ""
+        if account.role == "editor":  # the private block and the register need the editor's own key
+            async with login_gate:  # scrypt, like argon2, takes its memory
+                ring, why = await run_in_threadpool(unlock_at_login, st, account.name, phrase or password)
         s, cookie = desk.sessions.start(account.name, account.role, account.hash)
+        if ring is not None:
+            s.unlocked["keyring"] = ring  # in this process's memory only; dropped when the session ends
+        elif why:
+            s.unlocked["why"] = why
         await run_in_threadpool(audit.record, st, account.name, "login")
         target = _next(form.get("next"))
         resp = RedirectResponse(HOME[account.role] if target == "/" else target, 303)
@@ -269,7 +310,8 @@ def create_app(desk: Desk) -> Starlette:
         box = (r.private.model_extra or {}).get("reply_box")
         return page(request, "report.html", status, r=r, text=ops.render_show(st, r.id, False), done=done, need=need,
                     history=ops.render_history(st, r.id), digest=file_digest(rf.path), notice=notice,
-                    can_reply=isinstance(box, str), week=rf.path.parent.parent.name)
+                    can_reply=isinstance(box, str), week=rf.path.parent.parent.name,
+                    unverified=ops.sender_unverified(r))
 
     def report_state(request: Request) -> Response:
         rf = _report(request)
@@ -277,8 +319,11 @@ def create_app(desk: Desk) -> Starlette:
 
     def private_page(request: Request) -> Response:
         rf = _report(request)
+        if rf.report.private.sealed:  # sealed, and this session unlocked no key that opens it
+            why = session(request).unlocked.get("why") or "Your key does not open this report's private block."
+            return page(request, "private.html", 403, r=rf.report, text=None, locked=why)
         record(request, "viewed private block", rf.report.id)
-        return page(request, "private.html", r=rf.report, text=ops.render_show(st, rf.report.id, True))
+        return page(request, "private.html", r=rf.report, text=ops.render_show(st, rf.report.id, True), locked=None)
 
     def _fresh(request: Request, rf) -> None:
         expect = str(form_of(request).get("digest") or "")
@@ -297,7 +342,7 @@ def create_app(desk: Desk) -> Starlette:
                 raise RadioError("a check needs a method", fix="say how you checked: phone, visit, document")
             with ops.editing(st, rid) as rf:  # a check is added to what is there now: two editors give two checks
                 ops.add_check_to(st, rf, session(request).name, method, text("note") or None, None)
-            record(request, "verified", rid, method=method)
+            record(request, "verified", rid)  # the method and note are in the report, not in the log
         elif what in ("hold", "reject", "reopen"):
             status = {"hold": "held", "reject": "rejected", "reopen": "unverified"}[what]
             reason = text("reason")

@@ -246,6 +246,7 @@ def test_an_edit_with_a_stale_digest_is_refused_and_writes_nothing(producer, sta
     status, body = producer.json("POST", "/api/rundown", {"op": "move", "id": "closing", "by": -1,
                                                            "digest": st["digest"]})
     assert status == 409 and body["conflict"] and "changed on disk since this page loaded" in body["error"]
+    assert str(root) not in json.dumps(body)  # errors name no file-system path
     assert rd.read_text() == text
     assert body["state"]["digest"] != st["digest"]
 

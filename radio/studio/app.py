@@ -28,14 +28,20 @@ MAX_TAKE_MS = 30 * 60 * 1000  # and no take may be longer than the slot either
 UPLOAD_TYPES = {"audio/webm", "audio/ogg", "video/webm", "audio/mp4", "audio/x-matroska"}
 
 
-def _error(e: RadioError, status: int = 400) -> JSONResponse:
-    return JSONResponse({"error": e.format_message()}, status_code=status)
+def said(e: RadioError, station: Station) -> str:
+    """The error for a browser: what and the fix, never a file-system path."""
+    root = str(station.root)
+    return e.format_message().replace(root + "/", "").replace(root, "the station")
 
 
 def routes(station: Station, week: str, page: Callable[..., Response]) -> list[Route]:
     """The studio's pages and API for one week, for the desk to mount behind its accounts (at /studio, the rest
     as named). `page(request, template, **ctx)` renders a template from TEMPLATES with the desk's own context."""
     live = view.Live(station, week)
+
+    def _error(e: RadioError, status: int = 400) -> JSONResponse:
+        return JSONResponse({"error": said(e, station)}, status_code=status)
+
     max_ms = min(MAX_TAKE_MS, station.config.show.slot_ms)
 
     def speech_item(request: Request) -> str:
@@ -62,7 +68,7 @@ def routes(station: Station, week: str, page: Callable[..., Response]) -> list[R
         try:
             item = speech_item(request)
         except RadioError as e:
-            return PlainTextResponse(f"404 {e.format_message()}\n", status_code=404)
+            return PlainTextResponse(f"404 {said(e, station)}\n", status_code=404)
         return page(request, "booth.html", week=week, show=station.config.show.title, item=item)
 
     def api_state(request: Request) -> Response:
@@ -91,7 +97,7 @@ def routes(station: Station, week: str, page: Callable[..., Response]) -> list[R
             await run_in_threadpool(edits.edit, station, week, change, expect=expect)
         except RadioError as e:
             conflict = "changed on disk" in e.format_message()
-            return JSONResponse({"error": e.format_message(), "conflict": conflict,
+            return JSONResponse({"error": said(e, station), "conflict": conflict,
                                  "state": await run_in_threadpool(live.state)}, status_code=409 if conflict else 400)
         return JSONResponse(await run_in_threadpool(live.state))
 
@@ -144,7 +150,7 @@ def routes(station: Station, week: str, page: Callable[..., Response]) -> list[R
         try:
             item = speech_item(request)
         except RadioError as e:
-            return PlainTextResponse(f"404 {e.format_message()}\n", status_code=404)
+            return PlainTextResponse(f"404 {said(e, station)}\n", status_code=404)
         n = request.path_params["n"]
         t = next((t for t in store.takes(station, week, item) if t.n == n), None)
         if t is None:

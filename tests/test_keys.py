@@ -157,6 +157,31 @@ def test_ssh_ed25519_editors(tmp_path, keys):
     assert r.exit_code == 0 and "CANARYCONTACT" in r.out
 
 
+def test_a_passphrase_protected_ssh_key_opens_in_memory(tmp_path, keys):
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "correct horse battery", "-C", "olga@laptop", "-f",
+                    str(tmp_path / "olga")], check=True)
+    root, run, _ = sealed_station(tmp_path, keys)
+    pub = (tmp_path / "olga.pub").read_text().strip()
+    assert run("--identity", str(keys["elena"][0]), "keys", "add", "olga", pub).exit_code == 0
+    olga = str(tmp_path / "olga")
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    r = run("--identity", olga, "report", "show", REPORT, "--private",
+            env={"RADIO_PASSPHRASE": "correct horse battery"})
+    assert r.exit_code == 0 and "CANARYCONTACT" in r.out, r.err
+    r = run("--identity", olga, "report", "show", REPORT, "--private", env={"RADIO_PASSPHRASE": "wrong horse"})
+    assert r.exit_code == 1 and r.err == (f"error: {olga}: wrong passphrase for the SSH key (or the key file is "
+                                         "damaged) (try the passphrase again)\n")
+    r = run("--identity", olga, "report", "show", REPORT, "--private", env={"RADIO_PASSPHRASE": ""})
+    assert r.exit_code == 1 and r.err == ("error: this identity is protected by a passphrase (set RADIO_PASSPHRASE "
+                                         "or run in a terminal)\n")
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before  # nothing opened was written
+    subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "x" * 10, "-f", str(tmp_path / "rsa")],
+                   check=True)
+    r = run("--identity", str(tmp_path / "rsa"), "report", "show", REPORT, "--private",
+            env={"RADIO_PASSPHRASE": "x" * 10})
+    assert r.exit_code == 1 and "only ed25519 keys can" in r.err
+
+
 def test_damaged_ciphertext_is_one_line_and_nothing_is_rewritten(tmp_path, keys):
     root, run, _ = sealed_station(tmp_path, keys)
     reg = root / "private" / "subscribers.csv.age"

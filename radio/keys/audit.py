@@ -9,7 +9,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-from radio.keys import editors, rotate, store
+from radio.keys import digests, editors, rotate, store
 
 Result = tuple[bool | None, str]  # (True ok / False fail / None warning, what)
 
@@ -137,6 +137,13 @@ def audit(station, *, with_history: bool = True) -> list[Result]:
     results.append((not found, "nothing private in plain text in the station" if not found else
                     f"private data in plain text: {', '.join(found[:5])}" + (f" and {len(found) - 5} more"
                     if len(found) > 5 else "") + " (encrypt it: `radio keys seal`)"))
+    armors = [a for p in rotate.report_files(station)
+              if (a := digests.front_matter_armor(p.read_text(encoding="utf-8", errors="replace")))]
+    behind = digests.stale(station, armors)
+    results.append((None if behind else True, f"{behind} of {len(armors)} sealed private blocks have no up-to-date "
+                    "leak-check digests: a build host with only the leak-check key refuses them (an editor runs "
+                    "`radio --identity FILE keys digests`)" if behind else
+                    f"leak-check digests are up to date for all {len(armors)} sealed private blocks"))
     modes = _modes(station)
     results.append((not modes, "private files are 0600 in 0700 folders" if not modes else
                     f"private paths others can read: {', '.join(modes[:5])}" + (f" and {len(modes) - 5} more"

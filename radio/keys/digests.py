@@ -376,3 +376,32 @@ def sealed_details(station, where: Path, armor: str, public_names: frozenset) ->
             continue  # a part of a name the station publishes itself (a host's)
         out.append((str(field), Sealed(bk, macs)))
     return out
+
+
+def front_matter_armor(text: str) -> str | None:
+    """A report's sealed private block as stored (its armor), read from the file's text; None if it has none."""
+    front = text.split("\n---", 1)[0]
+    at = front.find("\nprivate: |")
+    if at < 0:
+        return None
+    lines = front[at:].split("\n")[2:]
+    end = next((i for i, line in enumerate(lines) if line.strip() == "-----END AGE ENCRYPTED FILE-----"), None)
+    if end is None or not lines or lines[0].strip() != "-----BEGIN AGE ENCRYPTED FILE-----":
+        return None
+    return "\n".join(lines[:end + 1])
+
+
+def stale(station, armors: list[str]) -> int:
+    """How many of these sealed blocks have no up-to-date digests (no key needed to tell)."""
+    try:
+        data = load(station)
+    except KeysError:
+        return len(armors)
+    blocks = (data or {}).get("blocks", {})
+    reg = register_fingerprint(station)
+    n = 0
+    for a in armors:
+        e = blocks.get(fingerprint(a))
+        if e is None or e.get("register") not in (None, reg):
+            n += 1
+    return n

@@ -96,6 +96,13 @@ def test_a_sealed_week_leaves_no_private_value_readable(tmp_path, smtp):  # noqa
     run("report", "hold", "cement-works-arrest", "--private-note", "CANARYHOLDREASON: family asked us to wait")
     run("report", "translate", "cement-works-arrest", "--lang", "fr")
     commit(root, "the desk's week")
+    # what the desk sealed this week (intake, checks, a hold) has its leak-check digests: a build host with only
+    # the leak-check key plans the week without asking for an editor
+    host_key = tmp_path / "build-host" / "leak-check.key"
+    run("keys", "leak-check-key", str(host_key))
+    host = radio_in(root, tmp, {"RADIO_IDENTITY": "", "RADIO_LEAK_CHECK_KEY": str(host_key)})
+    host("plan", IN_WEEK)
+    host("plan", WEEK, "--force")
     run("build", WEEK, "--draft", "--allow-under", "--allow-over")
     commit(root, "built")
     run("bulletin", WEEK)

@@ -17,8 +17,8 @@ from radio.keys import block as keys_block
 from radio.keys import editors as keys_editors
 from radio.config import LANG_RE
 from radio.errors import ReportError
-from radio.reports.files import (FRONT, TEMPLATE_TEXT, ReportFile, _split, _validate, _yaml, editing, find_report,
-                                 is_template_text, reports_dir)
+from radio.reports.files import (FRONT, TEMPLATE_TEXT, ReportFile, _record_digests, _split, _validate, _yaml,
+                                 editing, find_report, is_template_text, reports_dir)
 from radio.reports.model import KINDS, Check, Status, make_id, policy_counts, policy_holds, public
 from radio.reports.translations import read_translation, report_language
 from radio.station import Station, Week
@@ -103,6 +103,7 @@ def file_report(station: Station, week: str, title: str, *, received: dt.date, b
     """A whole report written at once (intake from mail): unverified, no checks, validated before it is written."""
     if not title.strip():
         raise ReportError("the title is empty", fix="give the report a title")
+    sealed: list[str] = []
 
     def render(rid: str) -> str:
         data = CommentedMap()
@@ -113,13 +114,17 @@ def file_report(station: Station, week: str, title: str, *, received: dt.date, b
                 data[key] = value
         data["private"] = CommentedMap(private or {})
         if keys_editors.sealed(station):  # encrypted to the editors before it is written
-            data["private"] = LiteralScalarString(keys_block.seal_block(station, data["private"]))
+            sealed[:] = [keys_block.seal_block(station, data["private"])]
+            data["private"] = LiteralScalarString(sealed[0])
         data.yaml_set_comment_before_after_key("private", before="NEVER published: who sent it and how it came in")
         buf = io.StringIO()
         _yaml().dump(data, buf)
         return f"{FRONT}\n{buf.getvalue()}{FRONT}\n{body.strip()}\n"
 
-    return _create(station, week, title, render)
+    path = _create(station, week, title, render)
+    if sealed:  # its leak-check digests, for a build host without an editor's key
+        _record_digests(station.root, None, sealed[0], dict(private or {}))
+    return path
 
 
 def _set(data: CommentedMap, key: str, value: Any, after: str | None = None) -> None:
@@ -217,7 +222,7 @@ def translate(station: Station, report_id: str, lang: str) -> Path:
     path = rf.path.with_name(f"{r.id}.{lang}.md")
     if path.exists():
         raise ReportError("the translation exists already", where=path, fix="edit it")
-    pub = public(r, rf.path)
+    pub = public(r, rf.path, public_id="")  # the original's public text, for the translator
     lines = [f"title: {pub.title}", f"attribution: {r.attribution or ''}", f"appeal: {pub.appeal or ''}", "text:"]
     lines += pub.text.splitlines()
     original = "\n".join(("# " + x).rstrip() for x in lines)
@@ -247,7 +252,7 @@ def correct(station: Station, report_id: str, note: str) -> tuple[str, dict]:
         raise ReportError("the correction note is empty", fix='say what was wrong, e.g. --note "It was two months, '
                                                                 'not three."')
     rf, week = _published_report(station, report_id, "correct")
-    public(rf.report, rf.path)  # the corrected text must still keep withheld details out
+    public(rf.report, rf.path, public_id="")  # the corrected text must still keep withheld details out
     return week, history.append(station, week, report_id, "correction", note=" ".join(note.split()))
 
 

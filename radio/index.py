@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,30 +133,40 @@ def _is_retracted(station: Station, week: str, rid: str) -> bool:
         return False
 
 
-_batch: dict[Path, sqlite3.Connection] = {}  # station root -> the index refreshed for the batch open on it
+_local = threading.local()  # per thread (a connection belongs to its thread): .batch, station root -> the index
+
+
+def _batches() -> dict[Path, sqlite3.Connection | None]:
+    if not hasattr(_local, "batch"):
+        _local.batch = {}
+    return _local.batch
 
 
 @contextmanager
 def batch(station: Station) -> Iterator[None]:
     """Several lookups that may share one look at the files (those of one command, which changes no report
-    between them): the index is brought up to date once, at the first lookup, not once per lookup."""
-    if station.root in _batch:
+    between them): the index is brought up to date once, at the first lookup (none, if nothing looks)."""
+    batches = _batches()
+    if station.root in batches:
         yield
         return
-    db = refresh(station)
-    _batch[station.root] = db
+    batches[station.root] = None
     try:
         yield
     finally:
-        del _batch[station.root]
-        db.close()
+        db = batches.pop(station.root)
+        if db is not None:
+            db.close()
 
 
 @contextmanager
 def _looked_up(station: Station) -> Iterator[sqlite3.Connection]:
     """The index for one lookup: the batch's if one is open, else brought up to date now and closed after."""
-    if station.root in _batch:
-        yield _batch[station.root]
+    batches = _batches()
+    if station.root in batches:
+        if batches[station.root] is None:
+            batches[station.root] = refresh(station)
+        yield batches[station.root]  # type: ignore[misc]
         return
     with closing(refresh(station)) as db:
         yield db

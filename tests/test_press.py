@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -262,7 +263,10 @@ def test_the_press_page_is_paged_by_year(station):
     assert "Third fictional story" in index and "First fictional story" not in index  # the newest year only
     assert "Third fictional story" in y2026 and "First fictional story" not in y2026
     assert "First fictional story" in y2025 and "Second fictional story" in y2025 and "Third" not in y2025
-    assert 'href="../first-story.html"' in y2025 and 'href="third-story.html"' in index
+    for rel, page in (("", index), ("2025/", y2025), ("2026/", y2026)):  # every item's link resolves from its page
+        items = re.findall(r'href="([^"]+\.html)"', page)
+        assert items and all((root / PRESS / rel / href).resolve().is_file() for href in items), (rel, items)
+    assert all(href.startswith("../") for href in re.findall(r'href="([^"]+\.html)"', y2025))
     assert 'href="2025/"' in index and 'href="../2026/" aria-current' not in y2025
     assert 'href="../2025/" aria-current="page"' in y2025
     before = (root / PRESS / "2025" / "index.html").stat().st_mtime_ns

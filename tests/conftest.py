@@ -41,8 +41,8 @@ def without_editions(toml: str) -> str:
 DEMO_IDENTITY = REPO / "keys" / "demo-only" / "elena.key"
 
 
-def copy_station(dest: Path, editions: bool = False, sealed: bool = False) -> Path:
-    """A private copy of the demo station (config, elements, private, reports; no outputs).
+def copy_station(dest: Path, editions: bool = False, sealed: bool = False, weeks: tuple[str, ...] = (WEEK,)) -> Path:
+    """A private copy of the demo station (config, elements, private, the reports of `weeks`; no outputs).
 
     By default only the English edition: a test that builds the station builds one show, as before editions
     existed. `editions=True` keeps the Russian and French editions too.
@@ -58,7 +58,8 @@ def copy_station(dest: Path, editions: bool = False, sealed: bool = False) -> Pa
     if not editions:
         (dest / "radio.toml").write_text(without_editions((REPO / "radio.toml").read_text(encoding="utf-8")),
                                          encoding="utf-8")
-    shutil.copytree(REPO / "episodes" / WEEK / "reports", dest / "episodes" / WEEK / "reports")
+    for week in weeks:
+        shutil.copytree(REPO / "episodes" / week / "reports", dest / "episodes" / week / "reports")
     if sealed:
         for p in [dest / "private", dest / "keys", *(dest / "private").rglob("*"), *(dest / "keys").rglob("*")]:
             p.chmod(0o700 if p.is_dir() else 0o600)  # as a checkout made private by `chmod -R go= private keys`

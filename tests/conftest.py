@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -141,3 +142,28 @@ def golden(path: Path, actual: str, update: bool) -> None:
     if not path.exists():
         raise AssertionError(f"golden file {path} is missing; run pytest --update-golden and read the diff")
     assert actual == path.read_text(encoding="utf-8"), f"output differs from {path}"
+
+
+TEXT = {".xml", ".html", ".json", ".vtt", ".txt", ".atom", ".css", ".js", ".srt", ".csv", ".md", ""}
+MANIFEST = "MANIFEST"  # in a golden tree: every file of the tree it stands for, text or not
+
+
+def golden_tree(golden_dir: Path, tree: Path, update: bool) -> None:
+    """Compare a whole output tree with a golden tree: the list of files (so an extra or a missing file fails)
+    and every text file byte for byte; audio, images and the search bundles (pagefind's) by name only (their bytes follow from
+    espeak-ng and ffmpeg versions). `pytest --update-golden` rewrites the golden tree on purpose."""
+    files = sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_file())
+    texts = [f for f in files if Path(f).suffix in TEXT and not re.match(r"search/\d{4}/", f)]  # pagefind's own
+    if update:
+        shutil.rmtree(golden_dir, ignore_errors=True)
+        for rel in texts:
+            (golden_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            (golden_dir / rel).write_bytes((tree / rel).read_bytes())
+        (golden_dir / MANIFEST).write_text("".join(f + "\n" for f in files), encoding="utf-8")
+    if not (golden_dir / MANIFEST).is_file():
+        raise AssertionError(f"golden tree {golden_dir} is missing; run pytest --update-golden and read the diff")
+    want = (golden_dir / MANIFEST).read_text(encoding="utf-8").splitlines()
+    extra, missing = sorted(set(files) - set(want)), sorted(set(want) - set(files))
+    assert not extra and not missing, f"{tree}: extra files {extra}, missing files {missing} (against {golden_dir})"
+    for rel in texts:
+        assert (tree / rel).read_bytes() == (golden_dir / rel).read_bytes(), f"{tree / rel} differs from {golden_dir / rel}"

@@ -377,19 +377,21 @@ def test_lock_refuses_a_second_publish(site):
 
 
 def test_demo_week_golden_feed_and_pages(tmp_path, update_golden):
-    """The demo week, built as a draft under a fixed SOURCE_DATE_EPOCH: feed and pages byte for byte.
+    """The demo week with its history (a correction and a retraction after broadcast), built as a draft under a
+    fixed SOURCE_DATE_EPOCH, with its bulletin and press items: the whole published tree against a golden tree,
+    every file named (an extra or a missing one fails) and every text file byte for byte: feed, pages, episode
+    data, chapters, transcript, corrections, threads, bulletin archive, press, _headers.
     (Drafts are espeak-ng speech: a new espeak-ng changes their length, and so the enclosure length; update the
-    golden files on purpose then, with pytest --update-golden.)"""
-    from tests.conftest import copy_station, golden
+    golden tree on purpose then, with pytest --update-golden.)"""
+    from tests.conftest import copy_station, golden_tree
     root = copy_station(tmp_path / "demo")
-    r = runner_for(root)("build", WEEK, "--draft")
-    assert r.exit_code == 0, r.err
-    tree = root / "feeds" / "labour-week"
-    g = Path(__file__).parent / "golden" / "site"
-    for rel in ("feed.xml", "index.html", f"episodes/{WEEK}/index.html", f"media/{WEEK}.vtt",
-                f"media/{WEEK}.chapters.json", f"episodes/{WEEK}/episode.json"):
-        golden(g / rel, (tree / rel).read_text(), update_golden)
-    assert runner_for(root)("check").exit_code == 0
+    shutil.copytree(REPO / "episodes" / WEEK / "history", root / "episodes" / WEEK / "history")
+    run = runner_for(root)
+    for step in (("build", WEEK, "--draft"), ("bulletin", WEEK), ("press", WEEK)):
+        r = run(*step)
+        assert r.exit_code == 0, r.err
+    golden_tree(Path(__file__).parent / "golden" / "site", root / "feeds" / "labour-week", update_golden)
+    assert run("check").exit_code == 0
 
 
 # --- the listener's side: directory rules, Podcasting 2.0, the preview server, the pages --------------------

@@ -36,21 +36,21 @@ def otp_now(root: Path, name: str) -> str:
 class Desk:
     """The desk server; every response body and the server's output are kept for the canary scans."""
 
-    def __init__(self, root: Path, log: Path):
+    def __init__(self, root: Path, log: Path, *command: str):
+        """`radio desk` by default; `command` runs another that starts it (e.g. "studio", WEEK)."""
         self.root, self.seen = root, log
         self.seen.mkdir(parents=True, exist_ok=True)
         self.out = open(log / "server.log", "w")
-        self.proc = subprocess.Popen([*RADIO, "--station", str(root), "desk", "--port", "0"],
+        self.proc = subprocess.Popen([*RADIO, "--station", str(root), *(command or ("desk",)), "--port", "0"],
                                      stdout=subprocess.PIPE, stderr=self.out, text=True)
         self.lines = []
         while True:
             line = self.proc.stdout.readline()
             assert line, f"the desk did not start: {self.lines} {(log / 'server.log').read_text()}"
             self.lines.append(line.rstrip("\n"))
-            m = re.search(r"http://127\.0\.0\.1:(\d+)/login$", line)
+            m = re.search(r"(http://127\.0\.0\.1:(\d+))/(login|studio)$", line)
             if m:
-                self.port = int(m[1])
-                self.base = f"http://127.0.0.1:{self.port}"
+                self.base, self.port, self.url = m[1], int(m[2]), m[0]
                 break
         self.n = 0
 
@@ -104,18 +104,38 @@ class Client:
 
     def post(self, path: str, fields: dict | None = None, *, csrf: bool = True, origin: str | None = None,
              headers: dict | None = None, body: bytes | None = None) -> tuple[int, dict, str]:
+        """A form posted as the desk's pages post it; `origin=False` sends no Origin (a mail client's one click)."""
         fields = dict(fields or {})
         if csrf:
             if "radio-csrf" not in self.cookies:
                 self.get("/login")
             fields.setdefault("csrf", self.cookies.get("radio-csrf", ""))
-        h = {"Origin": origin if origin is not None else self.desk.base,
-             "Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
-        status, out, data = self.desk.request("POST", path, body if body is not None else urlencode(fields),
+        h = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
+        if origin is not False:
+            h["Origin"] = origin if origin is not None else self.desk.base
+        status, out, data = self.desk.request("POST", path, body if body is not None else urlencode(fields, doseq=True),
                                               headers=h, cookies=self.cookies)
         self.bodies.append(data)
         self._keep(out)
         return status, out, data.decode("utf-8", "replace")
+
+    def send(self, method: str, path: str, body: bytes | None, content_type: str, *, csrf: bool = True,
+             origin: str | None = None, headers: dict | None = None) -> tuple[int, dict, bytes]:
+        """A request as the pages' scripts make it: JSON or a recording, the CSRF token in X-CSRF-Token."""
+        h = {"Origin": origin if origin is not None else self.desk.base, "Content-Type": content_type,
+             **({"X-CSRF-Token": self.cookies.get("radio-csrf", "")} if csrf else {}), **(headers or {})}
+        status, out, data = self.desk.request(method, path, body, headers=h, cookies=self.cookies)
+        self.bodies.append(data)
+        self._keep(out)
+        return status, out, data
+
+    def json(self, method: str, path: str, payload=None, **kw):
+        if method == "GET":
+            status, _, body = self.get(path)
+            return status, json.loads(body)
+        status, _, data = self.send(method, path, json.dumps(payload).encode() if payload is not None else None,
+                                    "application/json", **kw)
+        return status, json.loads(data)
 
     def login(self, name: str, password: str = PASSWORD, otp: str | None = None) -> int:
         self.get("/login")

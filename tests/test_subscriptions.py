@@ -7,15 +7,10 @@ client keeping cookies; the mail goes through the real aiosmtpd server the bulle
 from __future__ import annotations
 
 import email
-import http.cookiejar
 import json
 import re
 import shutil
-import threading
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from email import policy
 from pathlib import Path
 
@@ -23,52 +18,33 @@ import pytest
 
 from tests.canary import leaks, plant
 from tests.conftest import runner_for
-from tests.mail_util import free_port, write_maildir
+from tests.desk_util import Client, Desk
+from tests.mail_util import write_maildir
 from tests.test_mail_send import env_for, mail_station, smtp  # noqa: F401  (the SMTP server fixture)
 
 MONTH = "2026-11"
 
 
 class Server:
-    """The subscribe routes in uvicorn, in a thread of this process."""
+    """`radio desk`, whose public routes the subscribe pages are; a browser's worth of cookies to use them."""
 
-    def __init__(self, root: Path):
-        import uvicorn
-        from radio.station import Station
-        from radio.subscriptions.web import app
-        self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app(Station.open(root)), host="127.0.0.1", port=self.port,
-                                                    log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert time.monotonic() < deadline, "the subscribe server did not start"
-            time.sleep(0.02)
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    def __init__(self, root: Path, log: Path):
+        self.desk = Desk(root, log)
+        self.base = self.desk.base
+        self.reader = Client(self.desk)
 
-    def get(self, path: str) -> tuple[int, str]:
-        return self._open(urllib.request.Request(self.base + path))
+    def get(self, path: str, client: Client | None = None) -> tuple[int, str]:
+        status, _, body = (client or self.reader).get(path)
+        return status, body
 
-    def post(self, path: str, fields: dict | list, origin: str | None = "self", opener=None) -> tuple[int, str]:
-        data = urllib.parse.urlencode(fields, doseq=True).encode()
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        if origin is not None:
-            headers["Origin"] = self.base if origin == "self" else origin
-        return self._open(urllib.request.Request(path if path.startswith("http") else self.base + path, data=data,
-                                                 headers=headers, method="POST"), opener)
-
-    def _open(self, req, opener=None) -> tuple[int, str]:
-        try:
-            with (opener or self.opener).open(req, timeout=30) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
+    def post(self, path: str, fields: dict, origin: str | None | bool = None,
+             client: Client | None = None) -> tuple[int, str]:
+        c = client or self.reader
+        status, _, body = c.post(path, fields, csrf=False, origin=origin)
+        return status, body
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(20)
+        self.desk.stop()
 
 
 @pytest.fixture
@@ -80,7 +56,7 @@ def reader_station(tmp_path, smtp, monkeypatch):  # noqa: F811
     for k, v in env_for(smtp).items():
         monkeypatch.setenv(k, v)  # the server thread sends the confirmation with them
     smtp["store"].clear()
-    server = Server(root)
+    server = Server(root, tmp_path / "log")
     yield root, server, smtp["store"]
     server.stop()
 
@@ -104,9 +80,9 @@ def test_subscribe_confirm_receive_leave_receive_nothing(reader_station, smtp): 
     # a form from elsewhere, or without the cookie's token, is refused and sends nothing
     assert server.post("/subscribe", {"address": "evil@example.org", "edition": "en", "list": "digest",
                                       "csrf": token}, origin="https://evil.example.net")[0] == 403
-    stranger = urllib.request.build_opener()
+    stranger = Client(server.desk)  # no cookie: the page's token alone is not enough
     assert server.post("/subscribe", {"address": "evil@example.org", "edition": "en", "list": "digest",
-                                      "csrf": token}, opener=stranger)[0] == 403
+                                      "csrf": token}, client=stranger)[0] == 403
     assert store.messages == []
     form = {"address": "Reader.One@Example.org", "edition": ["en"], "list": ["digest"], "csrf": token}
     status, page = server.post("/subscribe", form)
@@ -121,10 +97,12 @@ def test_subscribe_confirm_receive_leave_receive_nothing(reader_station, smtp): 
     status, page = server.get(f"/subscribe/confirm/{link.group(1)}")  # a mail scanner's GET confirms nothing
     assert status == 200 and "<button" in page
     assert json.loads((root / "private" / "subscriptions.json").read_text())["reader.one@example.org"]["state"] == "pending"
-    status, page = server.post(f"/subscribe/confirm/{link.group(1)}", {})
+    assert server.post(f"/subscribe/confirm/{link.group(1)}", {})[0] == 403  # not from the page: no token
+    token = csrf(page)
+    status, page = server.post(f"/subscribe/confirm/{link.group(1)}", {"csrf": token})
     assert status == 200 and "Subscribed" in page
-    assert server.post(f"/subscribe/confirm/{link.group(1)}", {})[0] == 400  # a token works once
-    assert server.post("/subscribe/confirm/" + "A" * 43, {})[0] == 400
+    assert server.post(f"/subscribe/confirm/{link.group(1)}", {"csrf": token})[0] == 400  # a token works once
+    assert server.post("/subscribe/confirm/" + "A" * 43, {"csrf": token})[0] == 400
     r = run("-v", "send", MONTH, "--digest", env=env)
     assert r.exit_code == 0 and r.out == "1 sent, 0 already sent, 0 uncertain, 0 failed\n", r.err
     digest = delivered(store, "Reader.One@example.org")[-1]
@@ -137,8 +115,8 @@ def test_subscribe_confirm_receive_leave_receive_nothing(reader_station, smtp): 
     assert "Bus drivers at Port Alder refuse unpaid overtime" in digest.get_body(("html",)).get_content()
     # one click (RFC 8058): the mail provider POSTs, with no cookie and no Origin
     path = urllib.parse.urlsplit(unsub.group(1).decode()).path
-    assert server.post(path, {"List-Unsubscribe": "One-Click"}, origin=None, opener=stranger)[0] == 200
-    assert server.post(path, {"List-Unsubscribe": "One-Click"}, origin=None, opener=stranger)[0] == 200  # again: the same
+    assert server.post(path, {"List-Unsubscribe": "One-Click"}, origin=False, client=stranger)[0] == 200
+    assert server.post(path, {"List-Unsubscribe": "One-Click"}, origin=False, client=stranger)[0] == 200  # again
     assert "reader.one@example.org  left" in run("subscribers", "list").out.lower()
     # the digest sent again from scratch: the reader who left gets nothing
     (root / "private" / "send" / f"digest-{MONTH}-en.jsonl").unlink()

@@ -171,19 +171,18 @@ def subscribers_bounces(c: Ctx, maildir: str) -> None:
     c.say(f"{len(rows)} address(es) bounced")
 
 
-@subscribers.command("serve")
-@click.option("--port", default=8410, show_default=True, help="Port to listen on (0: any free port).")
+@subscribers.command("serve", hidden=True)
+@click.option("--port", default=8400, show_default=True, help="Port to listen on (0: any free port).")
 @click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @pass_ctx
 def subscribers_serve(c: Ctx, port: int, bind: str) -> None:
-    """Serve the subscribe, confirm and one-click leave pages on their own (put them behind your https server at
-    [subscriptions] base_url). Ctrl-C stops it.
+    """The subscribe pages are public routes of the desk now: this starts `radio desk`.
 
     \b
     Example:
-      radio subscribers serve --port 8410
+      radio desk --port 8400
     """
-    import uvicorn
-    from radio.subscriptions.web import app
-    c.say(f"subscribe pages on http://{bind}:{port}/subscribe (Ctrl-C to stop)")
-    uvicorn.run(app(c.station), host=bind, port=port, log_level="warning")
+    from radio.web.serve import run
+    click.echo("warning: `radio subscribers serve` is now `radio desk`: the subscribe, confirm and unsubscribe "
+               "pages are its public routes", err=True)
+    run(c.station, bind=bind, port=port, say=click.echo)

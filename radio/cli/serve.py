@@ -41,19 +41,23 @@ def serve(c: Ctx, port: int, bind: str) -> None:
 @click.argument("week", required=False, callback=lambda ctx, param, v: Week(v) if v else None)
 @click.option("--port", default=8300, show_default=True, help="Port to listen on (0: any free port).")
 @click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--host", "names", multiple=True, metavar="NAME",
+              help="A host name the studio is reached by (needed, and the only ones accepted, off this machine).")
 @click.option("--certfile", type=click.Path(dir_okay=False), help="TLS certificate (PEM): needed off this machine.")
 @click.option("--keyfile", type=click.Path(dir_okay=False), help="TLS private key (PEM) for --certfile.")
 @click.option("--edition", metavar="ID", help="The edition to record (e.g. fr); default: the station's own.")
 @pass_ctx
-def studio(c: Ctx, week: str | None, port: int, bind: str, certfile: str | None, keyfile: str | None,
-           edition: str | None) -> None:
+def studio(c: Ctx, week: str | None, port: int, bind: str, names: tuple[str, ...], certfile: str | None,
+           keyfile: str | None, edition: str | None) -> None:
     """The studio in the browser: prompter, recorder, takes and live timing for WEEK (default: the newest
-    week with a rundown). Prints the address to open, with its access token.
+    week with a rundown). It is the desk (`radio desk`) opened at its studio: the same app, accounts and
+    protections; hosts and producers log in with their desk accounts. Prints the address to open.
 
     \b
     Example:
       radio studio 2026-W47
     """
-    from radio.studio.serve import run
+    from radio.web.serve import run
     station = c.station.for_edition(edition)[0] if edition else c.station
-    run(station, week, bind=bind, port=port, certfile=certfile, keyfile=keyfile, say=click.echo)
+    run(c.station, bind=bind, port=port, certfile=certfile, keyfile=keyfile, names=names, say=click.echo,
+        week=week, studio=station)

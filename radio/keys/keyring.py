@@ -34,6 +34,7 @@ class Keyring:
 
 _current: ContextVar[Keyring | None] = ContextVar("radio_keyring", default=None)
 _pending: ContextVar[str | None] = ContextVar("radio_identity_file", default=None)
+_only: ContextVar[bool] = ContextVar("radio_keyring_only", default=False)  # a desk request: no RADIO_IDENTITY
 
 
 def use_file(path: str | None) -> None:
@@ -66,7 +67,7 @@ def from_file(path: str | Path) -> Keyring:
 def current(what: str | None = None) -> Keyring | None:
     """The unlocked keyring; None without one, or (when `what` names what needs it) a one-line error."""
     ring = _current.get()
-    if ring is None:
+    if ring is None and not _only.get():
         source = _pending.get() or os.environ.get("RADIO_IDENTITY")
         if source:
             ring = from_file(source)
@@ -78,14 +79,17 @@ def current(what: str | None = None) -> Keyring | None:
 
 @contextmanager
 def unlocked(ring: Keyring | None) -> Iterator[None]:
-    """Run the block with `ring` as the unlocked identity (the desk: one logged-in editor's request)."""
+    """Run the block with `ring` as the only unlocked identity (the desk: one logged-in editor's request, or
+    None for anyone else's): an identity named by the server's environment is never used for it."""
     token = _current.set(ring)
     pending = _pending.set(None)
+    only = _only.set(True)
     try:
         yield
     finally:
         _current.reset(token)
         _pending.reset(pending)
+        _only.reset(only)
 
 
 # --- identities kept in the station under a passphrase, for the browser desk ---------------------------

@@ -21,6 +21,10 @@ from radio.keys.age import KeysError, decrypt, encrypt, recipient
 JOURNAL = "keys/rotate.journal"
 LOCK = "keys/.lock"
 PLAIN_SKIP = (".lock",)  # lock files hold nothing
+# The desk's own files (accounts, the session key, the audit log, replies to codenames) are read by the server
+# before anyone logs in, with no editor's key: they stay plain, 0600 (the README's "The desk's own files" says
+# why, file by file). Sealing them would lock everyone out of the desk.
+KEPT_PLAIN = ("desk",)
 
 
 @dataclass
@@ -49,7 +53,8 @@ def plain_private_files(station) -> list[Path]:
     """Files under private/ stored in plain text (anything that is not sealed, nor a lock)."""
     base = store.folder(station)
     return sorted(p for p in base.rglob("*") if p.is_file() and not p.name.endswith((store.SEALED_SUFFIX,
-                  store.LINES_SUFFIX)) and not p.name.endswith(PLAIN_SKIP))
+                  store.LINES_SUFFIX)) and not p.name.endswith(PLAIN_SKIP)
+                  and p.relative_to(base).parts[0] not in KEPT_PLAIN)
 
 
 def _has_plain_block(path: Path) -> bool:

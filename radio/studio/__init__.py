@@ -1,2 +1,3 @@
-"""The studio: a local web app where hosts read from a prompter and record takes, and producers reorder the
-rundown, with the show re-timed as each take lands. `radio studio WEEK` runs it (radio/studio/serve.py)."""
+"""The studio: hosts read from a prompter and record takes, producers reorder the rundown, with the show re-timed
+as each take lands. Its routes (app.py) are part of the desk (radio/web); `radio studio WEEK` starts the desk at
+its /studio page."""

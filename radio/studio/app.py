@@ -1,25 +1,19 @@
-"""The studio's web app (Starlette): pages, a small JSON API, uploads of takes, and the guard in front of it all.
-
-The guard: every request carries the access token printed with the address (once in the URL, then as a cookie),
-the Host header names this server (no DNS rebinding), and a request that changes anything comes from the
-studio's own origin. Pages allow only their own scripts and styles (no CDN, no inline code).
+"""The studio's routes (Starlette): the rundown with live timing, the booth (prompter and recorder), a small JSON
+API and uploads of takes. They run only inside the desk (`radio desk`, or `radio studio`, which starts the desk
+at its /studio page): the desk's accounts, sessions, CSRF, host, origin and body checks stand in front of them,
+and its page renderer (one base template) draws them.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
-from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode
+from typing import Callable
 
-import jinja2
-from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
 
 from radio.rundown import edits
 from radio.station import Station
@@ -27,115 +21,28 @@ from radio.errors import RadioError
 from radio.studio import store, view
 
 HERE = Path(__file__).parent
-COOKIE = "radio-studio"
+TEMPLATES = HERE / "templates"  # drawn on the desk's base template
+STATIC = HERE / "static"  # served by the desk at /static
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # Opus at a browser's bitrate is far below this for a whole show
-MAX_JSON_BYTES = 64 * 1024  # a rundown edit or a keep is a few dozen bytes
 MAX_TAKE_MS = 30 * 60 * 1000  # and no take may be longer than the slot either
 UPLOAD_TYPES = {"audio/webm", "audio/ogg", "video/webm", "audio/mp4", "audio/x-matroska"}
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
-       "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-SAFE_METHODS = {"GET", "HEAD"}
 
 
-class Guard:
-    """ASGI middleware: token, Host and Origin checks, and security headers on every response."""
-
-    def __init__(self, app, token: str, hosts: set[str] | None, secure: bool):
-        self.app, self.token, self.hosts, self.secure = app, token, hosts, secure
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        host = headers.get("host", "")
-        if self.hosts is not None and host.lower() not in self.hosts:
-            return await _deny(scope, receive, send, 403, "this studio answers only at the address it printed")
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        given = (query.get("token") or [""])[0]
-        cookie = SimpleCookie()
-        try:
-            cookie.load(headers.get("cookie", ""))
-        except Exception:  # a malformed cookie header is no token
-            pass
-        held = cookie[COOKIE].value if COOKIE in cookie else ""
-        by_url = bool(given) and hmac.compare_digest(given, self.token)
-        if not by_url and not (held and hmac.compare_digest(held, self.token)):
-            status = 403 if given or held else 401
-            return await _deny(scope, receive, send, status,
-                               "open the studio at the address `radio studio` printed, with its ?token=")
-        length = headers.get("content-length")
-        limit = MAX_UPLOAD_BYTES if scope["path"].endswith("/takes") else MAX_JSON_BYTES
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            return await _deny(scope, receive, send, 413, "the request is too large")
-        if scope["method"] not in SAFE_METHODS:
-            origin = headers.get("origin")
-            scheme = "https" if self.secure else "http"
-            if origin != f"{scheme}://{host}" or headers.get("sec-fetch-site", "same-origin") != "same-origin":
-                return await _deny(scope, receive, send, 403, "changes are accepted only from the studio's own pages")
-        if by_url and scope["method"] in SAFE_METHODS and not scope["path"].startswith("/api/"):
-            # Swap the token in the address for a cookie, so it stays out of history and shared screens.
-            rest = {k: v for k, v in query.items() if k != "token"}
-            target = scope["path"] + (f"?{urlencode(rest, doseq=True)}" if rest else "")
-            resp = RedirectResponse(target, status_code=303)
-            self._cookie(resp)
-            return await self._send(resp, scope, receive, send)
-
-        async def send_with_headers(message):
-            if message["type"] == "http.response.start":
-                extra = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
-                         (b"referrer-policy", b"no-referrer"), (b"x-frame-options", b"DENY"),
-                         (b"permissions-policy", b"microphone=(self), camera=()"),
-                         (b"cache-control", b"no-store")]
-                have = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [(k, v) for k, v in extra if k not in have]
-                if by_url:
-                    c = SimpleCookie()
-                    c[COOKIE] = self.token
-                    c[COOKIE].update({"httponly": True, "samesite": "Strict", "path": "/", "secure": self.secure})
-                    message["headers"].append((b"set-cookie", c[COOKIE].OutputString().encode()))
-            await send(message)
-        await self.app(scope, receive, send_with_headers)
-
-    def _cookie(self, resp: Response) -> None:
-        resp.set_cookie(COOKIE, self.token, httponly=True, samesite="strict", secure=self.secure, path="/")
-
-    async def _send(self, resp: Response, scope, receive, send) -> None:
-        resp.headers["cache-control"] = "no-store"
-        resp.headers["referrer-policy"] = "no-referrer"
-        await resp(scope, receive, send)
+def said(e: RadioError, station: Station) -> str:
+    """The error for a browser: what and the fix, never a file-system path."""
+    root = str(station.root)
+    return e.format_message().replace(root + "/", "").replace(root, "the station")
 
 
-async def _deny(scope, receive, send, status: int, why: str) -> None:
-    name = {401: "unauthorized", 413: "too large"}.get(status, "forbidden")
-    resp = PlainTextResponse(f"{status} {name}: {why}\n",
-                             status_code=status)
-    resp.headers["cache-control"] = "no-store"
-    await resp(scope, receive, send)
-
-
-def _templates() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-
-
-def _error(e: RadioError, status: int = 400) -> JSONResponse:
-    return JSONResponse({"error": e.format_message()}, status_code=status)
-
-
-def create_app(station: Station, week: str, token: str, *, hosts: set[str] | None = None,
-               secure: bool = False) -> Guard:
-    return Guard(Starlette(routes=routes(station, week)), token, hosts, secure)
-
-
-def routes(station: Station, week: str) -> list:
-    """The studio's pages and API for one week; `radio desk` mounts the same routes behind its accounts."""
-    env = _templates()
+def routes(station: Station, week: str, page: Callable[..., Response]) -> list[Route]:
+    """The studio's pages and API for one week, for the desk to mount behind its accounts (at /studio, the rest
+    as named). `page(request, template, **ctx)` renders a template from TEMPLATES with the desk's own context."""
     live = view.Live(station, week)
-    max_ms = min(MAX_TAKE_MS, station.config.show.slot_ms)
 
-    def page(name: str, **ctx) -> HTMLResponse:
-        return HTMLResponse(env.get_template(name).render(week=week, station=station.config.station.name,
-                                                          show=station.config.show.title, **ctx))
+    def _error(e: RadioError, status: int = 400) -> JSONResponse:
+        return JSONResponse({"error": said(e, station)}, status_code=status)
+
+    max_ms = min(MAX_TAKE_MS, station.config.show.slot_ms)
 
     def speech_item(request: Request) -> str:
         item = request.path_params["item"]
@@ -144,7 +51,8 @@ def routes(station: Station, week: str) -> list:
         return item
 
     def rundown_page(request: Request) -> Response:
-        return page("rundown.html", audio_report=(station.out_dir(week) / "audio-report.html").is_file())
+        return page(request, "rundown.html", week=week, show=station.config.show.title,
+                    audio_report=(station.out_dir(week) / "audio-report.html").is_file())
 
     def audio_report(request: Request) -> Response:
         """The producers' audio report of the last build (never published), and its images."""
@@ -160,8 +68,8 @@ def routes(station: Station, week: str) -> list:
         try:
             item = speech_item(request)
         except RadioError as e:
-            return PlainTextResponse(f"404 {e.format_message()}\n", status_code=404)
-        return page("booth.html", item=item)
+            return PlainTextResponse(f"404 {said(e, station)}\n", status_code=404)
+        return page(request, "booth.html", week=week, show=station.config.show.title, item=item)
 
     def api_state(request: Request) -> Response:
         return JSONResponse(live.state())
@@ -189,7 +97,7 @@ def routes(station: Station, week: str) -> list:
             await run_in_threadpool(edits.edit, station, week, change, expect=expect)
         except RadioError as e:
             conflict = "changed on disk" in e.format_message()
-            return JSONResponse({"error": e.format_message(), "conflict": conflict,
+            return JSONResponse({"error": said(e, station), "conflict": conflict,
                                  "state": await run_in_threadpool(live.state)}, status_code=409 if conflict else 400)
         return JSONResponse(await run_in_threadpool(live.state))
 
@@ -242,7 +150,7 @@ def routes(station: Station, week: str) -> list:
         try:
             item = speech_item(request)
         except RadioError as e:
-            return PlainTextResponse(f"404 {e.format_message()}\n", status_code=404)
+            return PlainTextResponse(f"404 {said(e, station)}\n", status_code=404)
         n = request.path_params["n"]
         t = next((t for t in store.takes(station, week, item) if t.n == n), None)
         if t is None:
@@ -260,5 +168,4 @@ def routes(station: Station, week: str) -> list:
         Route("/takes/{item}/{n:int}", take_audio),
         Route("/audio-report", audio_report),
         Route("/audio-report{name}", audio_report),
-        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]

@@ -1,92 +1,32 @@
-"""The public subscribe, confirm and leave pages, as Starlette routes the station's web app mounts.
+"""The public subscribe and confirm pages, routes of the desk (`radio desk`), behind its host, body-size and
+CSRF rules (the form carries the desk's page token; a POST from another origin is refused by the desk's guard):
 
-  GET  /subscribe                 the form (address, editions, lists), with its CSRF token
+  GET  /subscribe                 the form (address, editions, lists)
   POST /subscribe                 asks for a confirmation mail (double opt-in); the same answer whatever the
                                   address, so the page tells no one who is subscribed
   GET  /subscribe/confirm/TOKEN   a page with one button: mail scanners fetch links, only a person presses it
   POST /subscribe/confirm/TOKEN   confirms (once, before the request expires)
-  GET  /unsubscribe/TOKEN         a page with one button
-  POST /unsubscribe/TOKEN         leaves at once: RFC 8058 one-click (List-Unsubscribe-Post), no cookie needed
 
-Forms are CSRF-safe (a token bound to a cookie, checked with the Origin), requests are rate-limited per client,
-bodies are small, and every answer is the same on a second try (idempotent).
+Leaving is the desk's one /unsubscribe/TOKEN (radio/web/public.py), for every list. Requests are rate-limited per
+client address (in memory only, never written), and every answer is the same on a second try (idempotent).
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
-import secrets
 import time
 from collections import defaultdict, deque
-from urllib.parse import parse_qs, urlsplit
+from typing import Callable
 
-import jinja2
-from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route, Router
+from starlette.responses import Response
+from starlette.routing import Route
 
 from radio.errors import RadioError
 from radio.station import Station
 
-COOKIE = "radio-subscribe"
-MAX_BODY = 8 * 1024
-CSRF_SECONDS = 2 * 3600
-HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-                                      "base-uri 'none'; frame-ancestors 'none'",
-           "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
-
-PAGE = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
-<html lang="{{ lang }}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ title }}</title>
-<style>body{font-family:Georgia,serif;max-width:36rem;margin:2rem auto;padding:0 1rem;line-height:1.5}
-fieldset{border:1px solid #ccc;margin:1rem 0}button{font-size:1rem;padding:.4rem 1rem}.error{color:#8b1a1a}</style>
-</head><body><main>
-<h1>{{ title }}</h1>
-{% if message %}<p{% if error %} class="error" role="alert"{% endif %}>{{ message }}</p>{% endif %}
-{% if form == "subscribe" %}
-<form method="post" action="{{ action }}">
-<input type="hidden" name="csrf" value="{{ csrf }}">
-<p><label>E-mail address <input type="email" name="address" required maxlength="254" autocomplete="email"></label></p>
-<fieldset><legend>Editions</legend>
-{% for e in editions %}<label><input type="checkbox" name="edition" value="{{ e.id }}"{% if loop.first %} checked{% endif %}> {{ e.title }} ({{ e.language }})</label><br>{% endfor %}
-</fieldset>
-<fieldset><legend>What to receive</legend>
-<label><input type="checkbox" name="list" value="bulletin"> The weekly bulletin</label><br>
-<label><input type="checkbox" name="list" value="digest" checked> The monthly digest</label><br>
-<label><input type="checkbox" name="list" value="press"> Press items (for newsrooms)</label>
-</fieldset>
-<p><button type="submit">Subscribe</button></p>
-<p>We send a message to confirm the address; nothing else is sent until you confirm. Every message has a
-link to leave with one click.</p>
-</form>
-{% elif form %}
-<form method="post" action="{{ action }}"><p><button type="submit">{{ form }}</button></p></form>
-{% endif %}
-</main></body></html>
-""")
-
-
-def _secret(station: Station) -> bytes:
-    from radio.mail.send import unsubscribe_token
-    return unsubscribe_token(station, "csrf-key").encode()  # derived from the station's private secret
-
-
-def _csrf(station: Station, nonce: str, at: int) -> str:
-    mac = hmac.new(_secret(station), f"{nonce}|{at}".encode(), hashlib.sha256).hexdigest()[:32]
-    return f"{at}.{mac}"
-
-
-def _csrf_ok(station: Station, nonce: str | None, token: str) -> bool:
-    try:
-        at = int(token.split(".", 1)[0])
-    except ValueError:
-        return False
-    if not nonce or not 0 <= time.time() - at <= CSRF_SECONDS:
-        return False
-    return hmac.compare_digest(_csrf(station, nonce, at), token)
+TOKEN_CHARS = 64  # a confirmation token is 43 URL-safe characters; anything longer is no token
 
 
 class Limiter:
@@ -107,31 +47,6 @@ class Limiter:
         return True
 
 
-def _page(station: Station, title: str, status: int = 200, **ctx) -> HTMLResponse:
-    html = PAGE.render(lang=station.language, title=title, message=ctx.pop("message", ""), error=status >= 400,
-                       form=ctx.pop("form", None), **ctx)
-    return HTMLResponse(html, status_code=status, headers=HEADERS)
-
-
-async def _form(request: Request) -> dict[str, list[str]] | None:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            return None
-    try:
-        return parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
-    except (UnicodeDecodeError, ValueError):
-        return None
-
-
-def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    if origin is None or origin == "null":
-        return origin is None  # a browser sends Origin with a POST; "null" is an opaque (hostile) origin
-    return urlsplit(origin).netloc == request.headers.get("host", "")
-
-
 def confirmation_message(station: Station, address: str, token: str, entry) -> bytes:
     from radio.mail.outgoing import as_bytes, list_headers, message_id, new_message
     from radio.subscriptions.store import now
@@ -148,9 +63,9 @@ def confirmation_message(station: Station, address: str, token: str, entry) -> b
     return as_bytes(msg, mid)
 
 
-def routes(station: Station, *, send=None) -> list[Route]:
-    """The routes, for the station's web app to mount (`Mount("/", routes=routes(station))`).
-    `send(address, bytes)` mails a confirmation (default: over [mail] SMTP)."""
+def routes(station: Station, page: Callable[..., Response], *, send=None) -> list[Route]:
+    """The routes, for the desk to mount. `send(address, bytes)` mails a confirmation (default: over [mail]
+    SMTP)."""
     from radio.subscriptions import store
     per_hour = station.full_config.subscriptions.requests_per_hour
     limiter = Limiter(per_hour)  # asking for mail to be sent: the tight one
@@ -161,76 +76,51 @@ def routes(station: Station, *, send=None) -> list[Route]:
         def send(address: str, data: bytes) -> None:
             send_one(station, address, data)
 
+    editions = [{"id": s.edition_id, "title": s.config.show.title, "language": s.language} for s in station.editions()]
+    name = station.full_config.station.name
+
     def client(request: Request) -> str:
         return request.client.host if request.client else "?"
 
-    async def form(request: Request) -> Response:
-        nonce = request.cookies.get(COOKIE) or secrets.token_urlsafe(16)
-        eds = [{"id": s.edition_id, "title": s.config.show.title, "language": s.language} for s in station.editions()]
-        r = _page(station, f"Subscribe to {station.full_config.station.name}", form="subscribe",
-                  action=str(request.url_for("subscribe")), csrf=_csrf(station, nonce, int(time.time())),
-                  editions=eds)
-        r.set_cookie(COOKIE, nonce, max_age=CSRF_SECONDS, httponly=True, samesite="strict",
-                     secure=request.url.scheme == "https")
-        return r
+    def show(request: Request, title: str, status: int = 200, **ctx) -> Response:
+        ctx = {"form": None, "message": "", "token": "", **ctx}
+        return page(request, "subscribe.html", status, title=title, editions=editions, error=status >= 400, **ctx)
+
+    def form(request: Request) -> Response:
+        return show(request, f"Subscribe to {name}", form="subscribe")
 
     async def subscribe(request: Request) -> Response:
         if not limiter.allow(client(request)):
-            return _page(station, "Too many requests", 429, message="Too many requests from here: try again later.")
-        data = await _form(request)
-        if data is None:
-            return _page(station, "Not accepted", 400, message="The form was too large or not a form.")
-        if not _same_origin(request) or not _csrf_ok(station, request.cookies.get(COOKIE), (data.get("csrf") or [""])[0]):
-            return _page(station, "Not accepted", 403, message="This form has expired or did not come from our "
-                                                              "page: open the subscribe page again.")
-        address = (data.get("address") or [""])[0]
+            return show(request, "Too many requests", 429, message="Too many requests from here: try again later.")
+        data = await request.form(max_fields=20)  # read, size-limited and CSRF-checked by the desk already
+        address = str(data.get("address") or "")
+        chosen = [str(x) for x in data.getlist("edition")], [str(x) for x in data.getlist("list")]
         try:
-            entry, token = await run_in_threadpool(store.request, station, address, data.get("edition", []),
-                                                   data.get("list", []))
+            entry, token = await run_in_threadpool(store.request, station, address, *chosen)
             if token is not None:
                 await run_in_threadpool(send, entry.address, confirmation_message(station, entry.address, token, entry))
         except RadioError as e:
-            return _page(station, "Not accepted", 400, message=str(e.message))
-        return _page(station, "Check your mail", message="If the address is right, a message with a link to confirm "
-                                                         "is on its way. Nothing else is sent until you confirm.")
+            return show(request, "Not accepted", 400, message=str(e.message), form="subscribe")
+        return show(request, "Check your mail", message="If the address is right, a message with a link to confirm "
+                                                        "is on its way. Nothing else is sent until you confirm.")
 
-    async def confirm_page(request: Request) -> Response:
-        return _page(station, "Confirm your subscription", form="Confirm", action=str(request.url))
+    def _token(request: Request) -> str:
+        token = request.path_params["token"]
+        return token if len(token) <= TOKEN_CHARS else ""
+
+    def confirm_page(request: Request) -> Response:
+        return show(request, "Confirm your subscription", form="confirm", token=_token(request))
 
     async def confirm(request: Request) -> Response:
         if not links.allow(client(request)):
-            return _page(station, "Too many requests", 429, message="Too many requests from here: try again later.")
+            return show(request, "Too many requests", 429, message="Too many requests from here: try again later.")
         try:
-            e = await run_in_threadpool(store.confirm, station, request.path_params["token"])
+            e = await run_in_threadpool(store.confirm, station, _token(request))
         except RadioError as err:
-            return _page(station, "Not confirmed", 400, message=str(err.message))
-        return _page(station, "Subscribed", message=f"{e.address} now receives {', '.join(e.lists)} "
-                                                    f"({', '.join(e.editions)}). Every message has a link to leave.")
+            return show(request, "Not confirmed", 400, message=str(err.message))
+        return show(request, "Subscribed", message=f"{e.address} now receives {', '.join(e.lists)} "
+                                                   f"({', '.join(e.editions)}). Every message has a link to leave.")
 
-    async def leave_page(request: Request) -> Response:
-        return _page(station, "Leave the list", form="Unsubscribe", action=str(request.url))
-
-    async def leave(request: Request) -> Response:
-        # RFC 8058: a mail provider POSTs "List-Unsubscribe=One-Click" with no cookie; the token is the authority
-        if not links.allow(client(request)):
-            return _page(station, "Too many requests", 429, message="Too many requests from here: try again later.")
-        e = await run_in_threadpool(store.by_unsubscribe_token, station, request.path_params["token"])
-        if e is None:
-            return _page(station, "Unknown link", 404, message="This link names no subscription.")
-        await run_in_threadpool(store.leave, station, e.address)
-        return _page(station, "Unsubscribed", message="You will receive nothing more from us at this address.")
-
-    return [Route("/subscribe", form, methods=["GET"]), Route("/subscribe", subscribe, methods=["POST"], name="subscribe"),
+    return [Route("/subscribe", form, methods=["GET"]), Route("/subscribe", subscribe, methods=["POST"]),
             Route("/subscribe/confirm/{token}", confirm_page, methods=["GET"]),
-            Route("/subscribe/confirm/{token}", confirm, methods=["POST"]),
-            Route("/unsubscribe/{token}", leave_page, methods=["GET"]),
-            Route("/unsubscribe/{token}", leave, methods=["POST"])]
-
-
-def router(station: Station, **kw) -> Router:
-    return Router(routes=routes(station, **kw))
-
-
-def app(station: Station, **kw) -> Starlette:
-    """The subscribe pages on their own (until the station's web app mounts `routes`)."""
-    return Starlette(routes=routes(station, **kw))
+            Route("/subscribe/confirm/{token}", confirm, methods=["POST"])]

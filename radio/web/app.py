@@ -29,6 +29,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from radio.errors import RadioError
+from radio.keys import keyring
 from radio.station import Station
 from radio.web import accounts, audit, ops, sessions, submit
 from radio.web.guard import SAFE_METHODS
@@ -57,6 +58,7 @@ class Desk:
     limits: sessions.Limits
     key: bytes
     secure: bool
+    studio_station: Station | None = None  # an edition's studio (`radio studio --edition ID`), else the station's
 
 
 def file_digest(path: Path) -> str:
@@ -88,18 +90,45 @@ def plain(e: RadioError, station: Station) -> str:
     return text.replace(str(station.root) + "/", "").replace(str(station.root), "the station")
 
 
-def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
+def _with_ring(ring, endpoint: Callable, request: Request) -> Response:
+    """Run a page in a worker thread with the session's unlocked identity, and no other: a request of someone
+    who unlocked nothing never uses an identity the server's environment names."""
+    with keyring.unlocked(ring):
+        return endpoint(request)
+
+
+def unlock_at_login(station: Station, name: str, passphrase: str) -> tuple[object | None, str]:
+    """An editor's identity kept in the station under their passphrase (`radio keys passphrase NAME`), unlocked
+    for one session's memory; or None and what is needed, in one line."""
+    try:
+        path = keyring.identity_path(station, name)
+    except RadioError:
+        path = None
+    if path is None:
+        return None, "No key can be kept for this account's name: ask an editor with the key."
+    if not path.is_file():
+        return None, (f"No key is kept for {name} in the station: an editor with the key runs `radio keys "
+                      f"passphrase {name}`, then you log in again.")
+    try:
+        return keyring.unlock(station, name, passphrase), ""
+    except RadioError:
+        return None, ("Your key did not open with that passphrase: log out, then log in again with the passphrase "
+                      "it is kept under (`radio keys passphrase`).")
+
+
+def create_app(desk: Desk) -> Starlette:
     st = desk.station
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True,
+    from radio.studio.app import STATIC as STUDIO_STATIC, TEMPLATES as STUDIO_TEMPLATES
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(HERE / "templates"), str(STUDIO_TEMPLATES)]),
+                             autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     login_gate = asyncio.Semaphore(LOGIN_CONCURRENCY)
 
     def page(request: Request, template: str, status: int = 200, **ctx) -> HTMLResponse:
         s = request.state.session
-        resp = HTMLResponse(env.get_template(template).render(
-            station=st.config.station.name, show=st.config.show.title, user=s.name if s else None,
-            role=s.role if s else None, csrf=request.state.csrf, path=request.url.path, **ctx), status_code=status)
-        return resp
+        given = {"station": st.config.station.name, "show": st.config.show.title, "user": s.name if s else None,
+                 "role": s.role if s else None, "csrf": request.state.csrf, "path": request.url.path}
+        return HTMLResponse(env.get_template(template).render({**given, **ctx}), status_code=status)
 
     def problem(request: Request, status: int, message: str) -> HTMLResponse:
         return page(request, "error.html", status, status_code=status, message=message)
@@ -152,8 +181,13 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
                         not hmac.compare_digest(cookie, want):
                     return PlainTextResponse("403 forbidden: the form's CSRF token is missing or wrong; reload the "
                                              "page and try again\n", status_code=403)
+            ring = s.unlocked.get("keyring") if s is not None else None
             try:
-                resp = await endpoint(request) if is_async else await run_in_threadpool(endpoint, request)
+                if is_async:
+                    with keyring.unlocked(ring):  # this request's task only
+                        resp = await endpoint(request)
+                else:
+                    resp = await run_in_threadpool(_with_ring, ring, endpoint, request)
             except Stale as e:
                 return problem(request, 409, plain(e, st))
             except RadioError as e:
@@ -193,7 +227,8 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
 
     async def login(request: Request) -> Response:
         form = form_of(request)
-        name, password, otp = (str(form.get(k) or "")[:200] for k in ("username", "password", "otp"))
+        name, password, otp, phrase = (str(form.get(k) or "")[:200] for k in ("username", "password", "otp",
+                                                                                 "passphrase"))
         address = request.client.host if request.client else ""
         refused = desk.limits.refused(name, address)
         if refused:
@@ -208,7 +243,15 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
             return page(request, "login.html", 401, name=name, next=_next(form.get("next")),
                         error="Wrong name, password or code.")
         desk.limits.succeeded(name)
+        ring, why = None, ""
+        if account.role == "editor":  # the private block and the register need the editor's own key
+            async with login_gate:  # scrypt, like argon2, takes its memory
+                ring, why = await run_in_threadpool(unlock_at_login, st, account.name, phrase or password)
         s, cookie = desk.sessions.start(account.name, account.role, account.hash)
+        if ring is not None:
+            s.unlocked["keyring"] = ring  # in this process's memory only; dropped when the session ends
+        elif why:
+            s.unlocked["why"] = why
         await run_in_threadpool(audit.record, st, account.name, "login")
         target = _next(form.get("next"))
         resp = RedirectResponse(HOME[account.role] if target == "/" else target, 303)
@@ -267,7 +310,8 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
         box = (r.private.model_extra or {}).get("reply_box")
         return page(request, "report.html", status, r=r, text=ops.render_show(st, r.id, False), done=done, need=need,
                     history=ops.render_history(st, r.id), digest=file_digest(rf.path), notice=notice,
-                    can_reply=isinstance(box, str), week=rf.path.parent.parent.name)
+                    can_reply=isinstance(box, str), week=rf.path.parent.parent.name,
+                    unverified=ops.sender_unverified(r))
 
     def report_state(request: Request) -> Response:
         rf = _report(request)
@@ -275,8 +319,11 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
 
     def private_page(request: Request) -> Response:
         rf = _report(request)
+        if rf.report.private.sealed:  # sealed, and this session unlocked no key that opens it
+            why = session(request).unlocked.get("why") or "Your key does not open this report's private block."
+            return page(request, "private.html", 403, r=rf.report, text=None, locked=why)
         record(request, "viewed private block", rf.report.id)
-        return page(request, "private.html", r=rf.report, text=ops.render_show(st, rf.report.id, True))
+        return page(request, "private.html", r=rf.report, text=ops.render_show(st, rf.report.id, True), locked=None)
 
     def _fresh(request: Request, rf) -> None:
         expect = str(form_of(request).get("digest") or "")
@@ -295,7 +342,7 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
                 raise RadioError("a check needs a method", fix="say how you checked: phone, visit, document")
             with ops.editing(st, rid) as rf:  # a check is added to what is there now: two editors give two checks
                 ops.add_check_to(st, rf, session(request).name, method, text("note") or None, None)
-            record(request, "verified", rid, method=method)
+            record(request, "verified", rid)  # the method and note are in the report, not in the log
         elif what in ("hold", "reject", "reopen"):
             status = {"hold": "held", "reject": "rejected", "reopen": "unverified"}[what]
             reason = text("reason")
@@ -356,7 +403,7 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
         lang = request.path_params["lang"]
         if lang not in _languages():
             raise RadioError(f"no edition in {lang!r}", fix="pick a language the station airs")
-        pub = ops.public(rf.report, rf.path)
+        pub = ops.public(rf.report, rf.path, public_id="")  # the translator's view: no ids
         path = rf.path.with_name(f"{rf.report.id}.{lang}.md")
         t = ops.read_translation(path) if path.is_file() else None
         return page(request, "translation.html", status, pub=pub, lang=lang, t=t, digest=file_digest(path),
@@ -392,7 +439,7 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
         if t.state == "checked" and not ((t.title or "").strip() and t.body):
             raise RadioError("a checked translation needs a title and the text", fix="translate them, or keep it a draft")
         ops.public(rf.report.model_copy(update={"title": t.title or rf.report.title, "attribution": t.attribution,
-                                            "appeal": t.appeal, "body": t.body, "lang": lang}), path)
+                                            "appeal": t.appeal, "body": t.body, "lang": lang}), path, public_id="")
         import io
         from ruamel.yaml.comments import CommentedMap
         text = path.read_text(encoding="utf-8") if path.is_file() else ""
@@ -578,12 +625,12 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
         ("/replies", ("POST",), replies_post, PUBLIC),
     ]
     routes = [Route(path, guarded(roles, fn), methods=list(methods)) for path, methods, fn, roles in table]
-    routes += studio_routes(desk, guarded)
-    for r in extra_public or []:
-        routes.append(Route(r.path, guarded(PUBLIC, r.endpoint), methods=list(r.methods or ["GET"]))
-                      if isinstance(r, Route) else r)
+    routes += studio_routes(desk, guarded, page)
+    from radio.web.public import collect
+    contributed = collect(st, page)  # public routes other parts of radio contribute (unsubscribe, subscribe)
+    routes += [Route(r.path, guarded(PUBLIC, r.endpoint), methods=sorted(r.methods - {"HEAD"})) for r in contributed]
     routes += [Mount("/assets", StaticFiles(directory=str(HERE / "static")), name="assets"),
-               Mount("/static", StaticFiles(directory=str(HERE.parent / "studio" / "static")), name="static")]
+               Mount("/static", StaticFiles(directory=str(STUDIO_STATIC)), name="static")]
 
     async def not_found(request: Request, exc) -> Response:
         return PlainTextResponse(f"{exc.status_code} {'not found' if exc.status_code == 404 else 'error'}\n",
@@ -594,7 +641,8 @@ def create_app(desk: Desk, *, extra_public: list | None = None) -> Starlette:
                                  "page says so\n", status_code=500)
 
     app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found, 500: server_error})
-    app.state.table = [(p, m, sorted(r)) for p, m, _, r in table] + STUDIO_TABLE
+    app.state.table = [(p, m, sorted(r)) for p, m, _, r in table] + STUDIO_TABLE + \
+        [(r.path, tuple(sorted(r.methods - {"HEAD"})), sorted(PUBLIC)) for r in contributed]
     return app
 
 
@@ -614,7 +662,7 @@ STUDIO_ROLES = {
 STUDIO_TABLE = [("/studio" if p == "/" else p, (m,), sorted(r)) for (p, m), r in STUDIO_ROLES.items()]
 
 
-def studio_routes(desk: Desk, guarded) -> list:
+def studio_routes(desk: Desk, guarded, page) -> list:
     if desk.week is None:
         async def none(request: Request) -> Response:
             return PlainTextResponse("404 not found: no week has a rundown yet (radio plan WEEK)\n", status_code=404)
@@ -622,9 +670,7 @@ def studio_routes(desk: Desk, guarded) -> list:
                 for (p, m), r in STUDIO_ROLES.items()]
     from radio.studio.app import routes
     out = []
-    for r in routes(desk.station, desk.week):
-        if not isinstance(r, Route):
-            continue  # the studio's /static is mounted once, publicly, by the desk
+    for r in routes(desk.studio_station or desk.station, desk.week, page):
         method = sorted(r.methods - {"HEAD"})[0]
         roles = STUDIO_ROLES[(r.path, method)]
         out.append(Route("/studio" if r.path == "/" else r.path, guarded(frozenset(roles), r.endpoint),

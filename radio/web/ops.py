@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from radio.desk.commands import _add_check as add_check_to, _set_status as set_status_of  # noqa: F401
 from radio.desk.commands import correct, retract, translate  # noqa: F401
-from radio.desk.views import list_rows, render_history, render_show  # noqa: F401
+from radio.desk.views import list_rows, render_history, render_show, sender_unverified  # noqa: F401
 from radio.reports.files import _yaml as round_trip_yaml, editing, find_report, load_week  # noqa: F401
 from radio.reports.model import policy_counts, public  # noqa: F401
 from radio.reports.translations import Translation, read_translation  # noqa: F401

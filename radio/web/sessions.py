@@ -84,13 +84,16 @@ class Sessions:
         now = self.clock()
         s = Session(secrets.token_urlsafe(24), name, role, secrets.token_urlsafe(24), now, now, stamp)
         with self._lock:
+            self._sweep(now)
             self._by_id[s.sid] = s
         return s, sign(self.key, s.sid, int(now + MAX_S))
 
     def get(self, cookie: str | None) -> Session | None:
+        now = self.clock()
+        with self._lock:
+            self._sweep(now)
         if not cookie:
             return None
-        now = self.clock()
         sid = unsign(self.key, cookie, now)
         if sid is None:
             return None
@@ -113,6 +116,11 @@ class Sessions:
         with self._lock:
             for sid in [sid for sid, s in self._by_id.items() if s.name == name]:
                 self._end(sid)
+
+    def _sweep(self, now: float) -> None:
+        """End every session that has run out, used or not: what they unlocked is not kept waiting."""
+        for sid in [sid for sid, s in self._by_id.items() if now - s.seen > IDLE_S or now - s.started > MAX_S]:
+            self._end(sid)
 
     def _end(self, sid: str) -> None:
         s = self._by_id.pop(sid, None)

@@ -211,7 +211,7 @@ def write_runsheet(station: Station, rundown: Rundown, show: ShowTime, reminders
 
 def status_table(station: Station, rundown: Rundown, show: ShowTime) -> str:
     from radio.text import table
-    rs = rows(station, rundown.week, show)
+    rs = rows(station, rundown.week, show, {})  # a table of times: no reminders
     body = [[r.number, r.id, r.type, r.host, r.status, r.estimated, r.actual or "-", r.front or "-", r.back or "-"]
             for r in rs]
     lines = [f"{rundown.title} ({rundown.week})",

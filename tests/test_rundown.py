@@ -44,6 +44,7 @@ def test_demo_week_golden(run, station, update_golden):
     for name in ("script.md", "script.html", "runsheet.csv", "runsheet.html"):
         golden(GOLDEN / name, (out / name).read_text(), update_golden)
     s = run("status", WEEK)
+    assert s.exit_code == 0, s.err
     golden(GOLDEN / "status.txt", s.out, update_golden)
 
 

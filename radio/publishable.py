@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Collection
 
-from radio import history
+from radio import history, publicid
 from radio.config import Verification
 from radio.reports.model import PublicReport, Report, policy_counts, policy_holds, public
 from radio.reports.translations import edition_reports
@@ -58,13 +58,30 @@ def verdicts(station: Station, week: str, *, retractions: bool = True) -> tuple[
     return reports, {r.id: w for r in reports if (w := why_not(station, r, gone)) is not None}
 
 
-def publishable(station: Station, week: str, *, retractions: bool = True) -> list[PublicReport]:
-    """The week's reports this edition may publish, as their public projection, sorted by id."""
-    reports, why = verdicts(station, week, retractions=retractions)
-    return [public(r, r._source or r.id) for r in reports if r.id not in why]
+def publishable(station: Station, week: str, *, retractions: bool = True, publishing: bool = False
+                ) -> list[PublicReport]:
+    """The week's reports this edition may publish, as their public projection under their public ids, sorted
+    by desk id. `publishing` fixes those ids (radio/publicid.py): the caller is about to publish them."""
+    return [p for _, p in pairs(station, week, retractions=retractions, publishing=publishing)]
 
 
-def by_id(station: Station, week: str, *, retractions: bool = True) -> dict[str, PublicReport | None]:
-    """Every report of the week by id: its public projection when it may be published, else None."""
+def pairs(station: Station, week: str, *, retractions: bool = True, publishing: bool = False
+          ) -> list[tuple[str, PublicReport]]:
+    """(desk id, public projection) of what `publishable` returns: for code that joins what it publishes with
+    the desk's own records (history), and names nothing by the desk id in what it writes."""
     reports, why = verdicts(station, week, retractions=retractions)
-    return {r.id: (public(r, r._source or r.id) if r.id not in why else None) for r in reports}
+    pids = publicid.ids(station, week, reports)
+    out = [(r.id, public(r, r._source or r.id, public_id=pids[r.id])) for r in reports if r.id not in why]
+    if publishing:
+        publicid.record(station, week, {rid: p.id for rid, p in out})
+    return out
+
+
+def by_id(station: Station, week: str, *, retractions: bool = True
+          ) -> tuple[dict[str, PublicReport | None], dict[str, str]]:
+    """Every report of the week by desk id: its public projection when it may be published, else None; and
+    every report's public id by desk id (what published records name it by)."""
+    reports, why = verdicts(station, week, retractions=retractions)
+    pids = publicid.ids(station, week, reports)
+    return {r.id: (public(r, r._source or r.id, public_id=pids[r.id]) if r.id not in why else None)
+            for r in reports}, pids

@@ -56,14 +56,14 @@ def sources(rundown, entry) -> dict[str, list[str]]:
     if it.generated:
         on_air = [e for e in rundown.live if e.report is not None]
         if it.generated == "headlines":
-            parts = {e.report.id: e.item.headline or rd.headline(e.report.title)
+            parts = {e.item.report: e.item.headline or rd.headline(e.report.title)
                      for e in on_air if e.item.type in rd.SPEECH}
         else:
-            parts = {e.report.id: e.report.appeal for e in on_air if e.report.appeal}
-        reports = {e.report.id: e.report for e in on_air}
+            parts = {e.item.report: e.report.appeal for e in on_air if e.report.appeal}
+        reports = {e.item.report: e.report for e in on_air}
         return {rid: [_h(part), _public_fields(reports[rid])] for rid, part in parts.items()}
     if entry.report is not None:
-        return {entry.report.id: [_h(entry.text), _public_fields(entry.report)]}
+        return {entry.item.report: [_h(entry.text), _public_fields(entry.report)]}
     return {}
 
 

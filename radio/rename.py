@@ -4,8 +4,9 @@ A desk id is made from the title it was filed under, so it can name what the rep
 stonebridge-school"); the withheld-detail check refuses such an id like any public text. Renaming moves, for
 every edition of the report's week: the report and its translations, its history (with a `renamed` event),
 the rundown items that name it (and an item whose id was the report's, with its recordings, takes and draft),
-and its intake folder under private/. It runs under the build lock and the report's own lock, checks every
-target first, and moves nothing if any target is taken.
+its intake folder under private/, and its entry in the record of public ids (so nothing published moves). It
+runs under the build lock and the report's own lock, checks every target first, and moves nothing if any target
+is taken.
 """
 
 from __future__ import annotations
@@ -81,10 +82,12 @@ def rename(station: Station, old: str, new: str) -> list[str]:
             os.replace(a, b)
         for rd, text in rundowns:
             fsutil.write_text(rd, text)
-        from radio import history
+        from radio import history, publicid
         history.append(station, week, new, "renamed", **{"from": old})
+        published = publicid.renamed(station, week, old, new)  # what went out keeps its public id
     return [f"renamed {old} to {new} in {week}: " + ", ".join(
-        sorted({_what(a, old) for a, _ in moves} | ({"rundown"} if rundowns else set())))]
+        sorted({_what(a, old) for a, _ in moves} | ({"rundown"} if rundowns else set())
+               | ({"public id record"} if published else set())))]
 
 
 def _what(path: Path, old: str) -> str:

@@ -54,6 +54,7 @@ GUIDS_NAME = "podcast-guids.toml"
 EPISODES_DIR, OUT_DIR, FEEDS_DIR = "episodes", "out", "feeds"
 REPORTS_DIR, HISTORY_DIR, SEGMENTS_DIR = "reports", "history", "segments"
 BUILD_LOCK, RECORDED_LOCK = ".build.lock", ".recorded.lock"
+PUBLIC_IDS_LOCK = ".public-ids.lock"
 GUIDS_HEADER = ("# podcast:guid of each feed, keyed by its slug: fixed at the feed's first publish and committed with\n"
                 "# the station. Podcast apps know the show by it; do not edit or delete a line.\n")
 
@@ -278,6 +279,11 @@ class Station:
         return self.feeds_dir / f".{self.config.show.slug}.bulletin.lock"
 
     @property
+    def public_ids_lock_path(self) -> Path:
+        """Held while public ids are recorded (radio/publicid.py): beside the record, never committed."""
+        return self.root / PUBLIC_IDS_LOCK
+
+    @property
     def intake_lock_path(self) -> Path:
         return self.private_dir / "intake" / ".lock"
 
@@ -312,6 +318,7 @@ def gitignore() -> str:
              f"{EPISODES_DIR}/*/*/{OUT_DIR}/",  # every other edition's, under its id
              f"{EPISODES_DIR}/{BUILD_LOCK}",
              f"{EPISODES_DIR}/{RECORDED_LOCK}",
+             PUBLIC_IDS_LOCK,
              f"{EPISODES_DIR}/*/{REPORTS_DIR}/.*.lock",
              f"{EPISODES_DIR}/.index.sqlite*",  # the desk's index (radio/index.py), rebuilt from the reports
              f"{FEEDS_DIR}/"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from radio import index
+from radio import index, publicid
 from radio.station import Station, parse_week
 from radio.errors import RadioError
 from radio.publishable import why_not
@@ -43,6 +43,12 @@ def _report(station: Station, week: str, rid: str) -> Report:
     return read_report(reports_dir(station, week) / f"{rid}.md", station.config.verification).report
 
 
+def _pid(station: Station, week: str, rid: str) -> str:
+    """An earlier week's report's public id as recorded ("" when it was never published): the desk's thread views
+    use titles only."""
+    return publicid.stored(station).get(f"{week}/{rid}", "")
+
+
 def desk_items(station: Station, thread: str) -> list[tuple[str, Report, str]]:
     """(week, report, state) for every report of a thread, oldest week first: the desk's view.
 
@@ -60,7 +66,7 @@ def public_items(station: Station, thread: str, *, before: str | None = None,
             continue
         r = _report(station, row.week, row.id)
         if why_not(station, r) is None:  # radio/publishable.py decides
-            out.append(ThreadItem(row.week, public(r, r.id)))
+            out.append(ThreadItem(row.week, public(r, r.id, public_id=_pid(station, row.week, r.id))))
     return out
 
 
@@ -87,7 +93,7 @@ def previously(station: Station, week: str, report: PublicReport) -> str | None:
         return None
     last_week = rows[0].week
     r = _report(station, last_week, rows[0].id)
-    last = public(r, r.id)
+    last = public(r, r.id, public_id=_pid(station, last_week, r.id))
     air = station.air_datetime(last_week)
     return f"Previously ({air:%A} {air.day} {air:%B}): {last.title.rstrip('.')}."
 

@@ -70,7 +70,7 @@ def public_texts(report: Report) -> dict[str, str]:
     return {"title": report.title, "attribution": report.attribution or "", "appeal": report.appeal or "",
             "sector": report.sector or "", "text": report.body,
             "thread": (report.thread or "").replace("-", " "),  # a thread's name is shown on the site
-            "id": report.id.replace("-", " ")}  # a desk id is published in links and anchors
+            "id": report.id.replace("-", " ")}  # never published (radio/publicid.py), but the whole desk sees it
 
 
 def exposure_conflict(report: Report) -> tuple[str, str, str] | None:

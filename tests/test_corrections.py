@@ -236,8 +236,8 @@ def test_story_thread_across_weeks(station):
     site = root / "feeds" / "st"
     page = (site / "threads" / "test-strike" / "index.html").read_text()
     starts = {w: json.loads((site / "episodes" / w / "episode.json").read_text())["report_starts"] for w in (WEEK, W48)}
-    assert f'href="../../episodes/{WEEK}/#t={starts[WEEK]["first-story"] / 1000:g}"' in page
-    assert f'href="../../episodes/{W48}/#t={starts[W48]["third-story"] / 1000:g}"' in page
+    assert f'href="../../episodes/{WEEK}/#t={starts[WEEK]["first-fictional-story"] / 1000:g}"' in page
+    assert f'href="../../episodes/{W48}/#t={starts[W48]["third-fictional-story"] / 1000:g}"' in page
     assert page.index("Third fictional story") < page.index("First fictional story")  # newest first
     assert "Held fictional story" not in page and "Hiddentown" not in page
     assert (site / "threads" / "other-dispute" / "index.html").is_file()
@@ -393,8 +393,8 @@ def test_thread_page_links_into_the_episode_at_the_item(station):
             if t > 0:
                 break
             time.sleep(0.1)
-        assert driver.current_url.endswith(f"/st/episodes/{WEEK}/#t={start['first-story'] / 1000:g}")
-        assert abs(t - start["first-story"] / 1000) < 0.05, t
+        assert driver.current_url.endswith(f"/st/episodes/{WEEK}/#t={start['first-fictional-story'] / 1000:g}")
+        assert abs(t - start["first-fictional-story"] / 1000) < 0.05, t
     finally:
         driver.quit()
         server.close()

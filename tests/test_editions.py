@@ -158,7 +158,7 @@ def test_withheld_town_is_caught_in_transliteration(multi):
     fr = next(s for s in Station.open(multi).for_edition("fr"))
     r = next(x for x in edition_reports(fr, WEEK) if x.id == "factory-assembly-elects-committee")
     with pytest.raises(RadioError, match=r"the text names the withheld place \(exposure regional\)"):
-        public(r, tr)
+        public(r, tr, public_id="")
 
 
 def test_withheld_town_is_caught_through_an_alias(multi):

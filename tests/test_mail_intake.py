@@ -90,7 +90,7 @@ def test_maildir_mbox_and_imap_give_the_same_reports(tmp_path, ca, dovecot):
     reports = {r.id: r for r in week_reports(station, IN_WEEK)}
     for r in reports.values():
         assert r.status == "unverified" and r.checks == [], "an intake never verifies anything"
-        pub = public(r)
+        pub = public(r, public_id="")
         shown = " ".join(str(v) for v in vars(pub).values())
         for value in SENDER_VALUES:
             assert value.lower() not in shown.lower(), f"{value} reached a public field of {r.id}"
@@ -108,7 +108,7 @@ def test_maildir_mbox_and_imap_give_the_same_reports(tmp_path, ca, dovecot):
     quarry = reports["quarry-drivers-elect-a-strike-committee"]
     assert quarry.body.strip() == "Drivers at the North Basin quarry met on Tuesday.\n\n" \
                                   "They elected a strike committee of five."
-    assert quarry.attribution is None and public(quarry).attribution == "Our correspondent in North Basin"
+    assert quarry.attribution is None and public(quarry, public_id="").attribution == "Our correspondent in North Basin"
 
     # the server: every message flagged, none deleted; a second intake takes nothing twice
     conn = dovecot.connect(ca[0])

@@ -747,7 +747,7 @@ def test_location_only_from_what_every_report_publishes():
     def rep(place, region, exposure):
         return public(Report.model_validate({
             "id": "r", "title": "Fictional", "received": "2026-11-16", "place": place, "region": region, "kind": "strike",
-            "exposure": exposure, "status": "verified"}), "r")
+            "exposure": exposure, "status": "verified"}), "r", public_id="fictional")
 
     town = rep("Kestrel Ridge", "North Basin", "named")
     assert location([town, rep("Kestrel Ridge", "North Basin", "named")]) == "Kestrel Ridge, North Basin"

@@ -20,7 +20,7 @@ STAGES: list[tuple[str, list[str]]] = [
     ("keys", ["keys"]),
     ("config", ["config", "hosting.settings"]),
     ("station", ["station"]),
-    ("desk", ["reports", "history", "index", "publishable", "threads", "desk", "mail.intake", "mail.secrets",
+    ("desk", ["reports", "history", "index", "publicid", "publishable", "threads", "desk", "mail.intake", "mail.secrets",
               "keys.rotate", "keys.export"]),
     ("plan", ["rundown"]),
     ("takes", ["takes", "recorded", "asrun"]),

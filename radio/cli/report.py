@@ -100,7 +100,8 @@ def report_rename(c: Ctx, report_id: str, new_id: str) -> None:
     """Change a report's desk id everywhere on the desk: report, translations, history, rundowns, takes.
 
     An id is made from the title the report was filed under; one that names what the report withholds is
-    refused like any public text, and this is how it is fixed.
+    refused like any public text, and this is how it is fixed. Nothing published moves: feeds, pages, mail and
+    press name a report by its public id (see `radio report show`), which keeps its place in public-ids.toml.
 
     \b
     Example:

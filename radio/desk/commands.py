@@ -217,7 +217,7 @@ def translate(station: Station, report_id: str, lang: str) -> Path:
     path = rf.path.with_name(f"{r.id}.{lang}.md")
     if path.exists():
         raise ReportError("the translation exists already", where=path, fix="edit it")
-    pub = public(r, rf.path)
+    pub = public(r, rf.path, public_id="")  # the original's public text, for the translator
     lines = [f"title: {pub.title}", f"attribution: {r.attribution or ''}", f"appeal: {pub.appeal or ''}", "text:"]
     lines += pub.text.splitlines()
     original = "\n".join(("# " + x).rstrip() for x in lines)
@@ -247,7 +247,7 @@ def correct(station: Station, report_id: str, note: str) -> tuple[str, dict]:
         raise ReportError("the correction note is empty", fix='say what was wrong, e.g. --note "It was two months, '
                                                                 'not three."')
     rf, week = _published_report(station, report_id, "correct")
-    public(rf.report, rf.path)  # the corrected text must still keep withheld details out
+    public(rf.report, rf.path, public_id="")  # the corrected text must still keep withheld details out
     return week, history.append(station, week, report_id, "correction", note=" ".join(note.split()))
 
 

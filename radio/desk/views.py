@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from radio import history
+from radio import history, publicid
 from radio.station import Station
 from radio.errors import RadioError
 from radio.reports.files import find_report, load_week
@@ -27,7 +27,7 @@ def list_rows(station: Station, week: str, status: str | None,
             continue
         done, need = policy_counts(r.checks, policy)
         try:
-            pub = public(r, rf.path)
+            pub = public(r, rf.path, public_id="")  # a check: nothing is published here
             shown = ", ".join(x for x in (pub.place, pub.region) if x) or "(withheld)"
         except RadioError as e:  # a leak in the public text is listed, not hidden
             errors.append(e)
@@ -56,7 +56,7 @@ def _translation_state(station: Station, week: str, r, lang: str, errors: list[R
     try:
         t = read_translation(path)
         public(r.model_copy(update={"title": t.title or r.title, "attribution": t.attribution, "appeal": t.appeal,
-                                    "body": t.body, "lang": lang}), path)
+                                    "body": t.body, "lang": lang}), path, public_id="")
     except RadioError as e:
         errors.append(e)
         return "error"
@@ -126,12 +126,14 @@ def listing(station: Station, week: str | None, *, status: str | None = None, as
 def render_show(station: Station, report_id: str, show_private: bool) -> str:
     rf = find_report(station, report_id)
     r = rf.report
-    pub = public(r, rf.path)
+    pub = public(r, rf.path, public_id="")
+    pid, fixed = publicid.of(station, rf.path.parent.parent.name, r)
     done, need = policy_counts(r.checks, station.config.verification)
     lines = [
         pub.title,
         "=" * min(len(pub.title), 72),
-        f"id:          {pub.id}",
+        f"id:          {r.id}",
+        f"public id:   {pid}" + ("" if fixed else " (fixed when it is first published)"),
         f"status:      {r.status} ({done}/{need} checks)" + (f" — {r.reason}" if r.reason else ""),
         f"kind:        {pub.kind}, priority {pub.priority}",
         f"published as: {pub.dateline or '(no place)'} (exposure: {r.exposure})",
@@ -139,12 +141,12 @@ def render_show(station: Station, report_id: str, show_private: bool) -> str:
     ]
     unverified = sender_unverified(r)
     if unverified:
-        lines.insert(4, f"sender:      not verified: {unverified}")
+        lines.insert(5, f"sender:      not verified: {unverified}")
     for w in mixed_scripts(r):
-        lines.insert(4, f"warning:     {w}")
+        lines.insert(5, f"warning:     {w}")
     why = on_air_ready(r, station.config.verification)
     if r.status == "verified" and why:  # verified, and still kept off the air: say why
-        lines.insert(4, f"on air:      no: it {why}")
+        lines.insert(5, f"on air:      no: it {why}")
     if pub.event_date:
         lines.append(f"event date:  {pub.event_date.isoformat()}")
     if pub.appeal:

@@ -45,8 +45,9 @@ def out_paths(station: Station, week: str) -> tuple[Path, Path, Path]:
 
 def stories(station: Station, week: str) -> list[PublicReport]:
     """What this edition may publish (radio/publishable.py): verified under the station's policy, not held or
-    retracted, in its language (checked translations)."""
-    return publishable(station, week)
+    retracted, in its language (checked translations), in the desk's order, each under its public id, which
+    is fixed from here on: the bulletin and the digest publish them."""
+    return publishable(station, week, publishing=True)
 
 
 def groups(station: Station, reports: list[PublicReport]) -> list[dict]:
@@ -56,7 +57,7 @@ def groups(station: Station, reports: list[PublicReport]) -> list[dict]:
     for r in reports:
         by.setdefault(getattr(r, key) or other, []).append(r)
     names = sorted((n for n in by if n != other), key=str.casefold) + ([other] if other in by else [])
-    return [{"name": n, "reports": [_story(r) for r in sorted(by[n], key=lambda r: (r.priority, r.title, r.id))]}
+    return [{"name": n, "reports": [_story(r) for r in sorted(by[n], key=lambda r: (r.priority, r.title))]}
             for n in names]
 
 
@@ -81,7 +82,7 @@ def context(station: Station, week: str) -> dict:
         "date_long": day_month_year(station.language, date), "title": title(station), "station": cfg.station.name,
         "website": cfg.station.website, "email": cfg.mail.from_address or cfg.station.email,
         "show": cfg.show.title, "groups": groups(station, reports),
-        "appeals": [{"title": r.title, "appeal": r.appeal} for r in sorted(reports, key=lambda r: r.id) if r.appeal],
+        "appeals": [{"title": r.title, "appeal": r.appeal} for r in reports if r.appeal],
         "count": len(reports),
     }
 

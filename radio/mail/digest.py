@@ -92,9 +92,9 @@ def month_long(lang: str, month: str) -> str:
 
 
 def _stories(station: Station, month: str) -> tuple[list[dict], list[str]]:
-    from radio import history
-    from radio.mail.bulletin import stories
-    from radio.press.items import now, paragraphs as paragraphs_of, parse_time, public_id
+    from radio import history, publicid
+    from radio.press.items import now, paragraphs as paragraphs_of, parse_time
+    from radio.publishable import pairs
     from radio.press.site import press_root, press_url
     from radio.publish.corrections import thread_title
     from radio.reports.translations import edition_reports
@@ -105,15 +105,15 @@ def _stories(station: Station, month: str) -> tuple[list[dict], list[str]]:
             continue
         for r in edition_reports(station, week):
             if r.status == "verified" and r._gap:
-                lines.append(f"left out of the {station.language} digest: {public_id(station, r.id)} {r._gap}")
+                lines.append(f"left out of the {station.language} digest: {r.id} {r._gap}")
         events = history.week_events(station, week)
         published = history.is_published(station, week)
-        for r in stories(station, week):
+        included: dict[str, str] = {}
+        for rid, r in pairs(station, week):
             if r.embargo and parse_time(station, r.embargo, "embargo") > t:
-                lines.append(f"left out of the {station.language} digest: {public_id(station, r.id)} is under "
-                             "embargo")
+                lines.append(f"left out of the {station.language} digest: {rid} is under embargo")
                 continue
-            pid = public_id(station, r.id)
+            pid = included[rid] = r.id
             links = []
             if published:
                 links.append({"text": gettext(station.language, "Listen"), "href": station.episode_url(week)})
@@ -125,8 +125,9 @@ def _stories(station: Station, month: str) -> tuple[list[dict], list[str]]:
                         "thread": thread_title(r.thread) if r.thread else "", "priority": r.priority,
                         "paragraphs": paragraphs_of(r.text),
                         "corrections": [{"date": c["at"][:10], "note": c["note"]}
-                                        for c in history.corrections(events.get(r.id, []))],
+                                        for c in history.corrections(events.get(rid, []))],
                         "links": links})
+        publicid.record(station, week, included)  # the digest publishes them: their public ids are fixed
     return out, lines
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from markupsafe import escape
 
-from radio import fsutil
+from radio import fsutil, publicid
 from radio.errors import RadioError
 from radio.station import Station
 
@@ -50,6 +50,7 @@ class Item:
     public: bool  # may be on public pages and feeds now (not under embargo)
     clip: Path | None = None  # the item's audio, cut from the podcast master, for press/media/
     clip_name: str | None = None
+    desk_id: str = ""  # for the desk's own messages only: nothing published is named by it
 
 
 @dataclass
@@ -61,15 +62,6 @@ class Made:
 
 
 # --- ids, clock, schema ----------------------------------------------------------------------------------
-
-def public_id(station: Station, report_id: str) -> str:
-    """The id a report is published under (file names, the item's uri)."""
-    try:
-        from radio import publicid  # type: ignore[attr-defined]
-        return publicid.public_id(station, report_id)
-    except ImportError:
-        return report_id
-
 
 def item_uri(station: Station, pid: str) -> str:
     """Stable for the report and the edition, whatever changes: a name, like the episode GUIDs, not a link."""
@@ -234,7 +226,8 @@ def withheld(station: Station, pid: str, headline: str) -> dict:
 # --- the clip --------------------------------------------------------------------------------------------
 
 def _aired(station: Station, week: str) -> tuple[Path, dict[str, tuple[int, int]]] | None:
-    """The podcast master as aired and where each report's item lies in it (ms), once the week is published."""
+    """The podcast master as aired and where each report's item lies in it (ms, by public id), once the week is
+    published."""
     from radio import asrun
     from radio.history import is_published
     if not is_published(station, week):
@@ -264,11 +257,11 @@ def cut_clip(master: Path, start_ms: int, end_ms: int, target: Path) -> None:
                          fix="run `radio build WEEK` again; if it persists, report it")
 
 
-def _clip(station: Station, week: str, pid: str, rid: str, aired, workdir: Path) -> tuple[Path, str, dict] | None:
-    if aired is None or rid not in aired[1]:
+def _clip(station: Station, week: str, pid: str, aired, workdir: Path) -> tuple[Path, str, dict] | None:
+    if aired is None or pid not in aired[1]:
         return None
     master, spans = aired
-    start, end = spans[rid]
+    start, end = spans[pid]
     tmp = workdir / f"{pid}.mp3"
     workdir.mkdir(parents=True, exist_ok=True)
     cut_clip(master, start, end, tmp)
@@ -299,8 +292,11 @@ def make(station: Station, week: str, *, embargo: str | None = None, clock: dt.d
     made = Made(station, week)
     workdir = station.out_dir(week) / "press" / ".clips"
     new_record: dict[str, dict] = {}
-    for r in sorted(edition_reports(station, week), key=lambda r: (r.priority, r.id)):
-        pid = public_id(station, r.id)
+    going: dict[str, str] = {}
+    reports = edition_reports(station, week)
+    pids = publicid.ids(station, week, reports)  # file names and the item's uri: never the desk id
+    for r in sorted(reports, key=lambda r: (r.priority, r.id)):
+        pid = pids[r.id]
         before = record.get(pid)
         log = events.get(r.id, [])
         gone = history.retraction(log)
@@ -313,21 +309,21 @@ def make(station: Station, week: str, *, embargo: str | None = None, clock: dt.d
         elif why_not is not None:
             if before is None:
                 if r._gap and why_not == r._gap:  # publishable but for its translation
-                    made.lines.append(f"left out of the {station.language} press: {pid} {r._gap}")
+                    made.lines.append(f"left out of the {station.language} press: {r.id} {r._gap}")
                 continue
             if before.get("pubstatus") == "canceled":
                 continue
             if r._gap:  # the translation went back to draft: what went out stays as it was
                 new_record[pid] = before
-                made.lines.append(f"kept as it was in the {station.language} press: {pid} {r._gap}")
+                made.lines.append(f"kept as it was in the {station.language} press: {r.id} {r._gap}")
                 continue
             item = withheld(station, pid, before["headline"])
         else:
-            pub = public(r, r._source or r.id)
+            pub = public(r, r._source or r.id, public_id=pid)
             item = usable(station, pid, pub, history.corrections(log))
             if not aired_done:
                 aired, aired_done = _aired(station, week), True
-            clip = _clip(station, week, pid, r.id, aired, workdir)
+            clip = _clip(station, week, pid, aired, workdir)
             if clip:
                 item["renditions"] = [clip[2]]
         when = r.embargo and parse_time(station, r.embargo, f"{r.id}: embargo")
@@ -352,7 +348,10 @@ def make(station: Station, week: str, *, embargo: str | None = None, clock: dt.d
                            "headline": item["headlines"][0]["value"], "pubstatus": item["pubstatus"],
                            "embargoed": item.get("embargoed"), "report": r.id}
         made.items.append(Item(pid, week, item, status, public=emb is None or emb <= t,
-                               clip=clip[0] if clip else None, clip_name=clip[1] if clip else None))
+                               clip=clip[0] if clip else None, clip_name=clip[1] if clip else None,
+                               desk_id=r.id))
+        going[r.id] = pid
+    publicid.record(station, week, going)  # the press publishes them: their public ids are fixed
     for pid, rec in record.items():  # an item whose report has gone from the desk stays as it went out
         new_record.setdefault(pid, rec)
     if new_record != record:

@@ -41,7 +41,7 @@ class Written:
         for i in self.made.items:
             state = {"new": "new", "changed": "new version", "same": "unchanged"}[i.status]
             where = "embargoed until " + i.ninjs["embargoed"] if i.pid in self.embargoed else "public"
-            out.append(f"{i.pid}: version {i.ninjs['version']} ({state}), {i.ninjs['pubstatus']}, {where}")
+            out.append(f"{i.desk_id}: version {i.ninjs['version']} ({state}), {i.ninjs['pubstatus']}, {where}")
         out.append(f"{len(self.public)} public, {len(self.embargoed)} embargoed item(s) in "
                    f"{press_root(self.made.station).relative_to(root)}/")
         return out

@@ -22,7 +22,7 @@ from pathlib import Path
 from markupsafe import Markup
 from mutagen.id3 import ID3, ID3NoHeaderError
 
-from radio import asrun, fsutil
+from radio import asrun, fsutil, publicid
 from radio.rundown import model as rd
 from radio.config import format_ms, text_direction
 from radio.errors import PublishError
@@ -75,7 +75,7 @@ def _stories(rundown: rd.Rundown) -> tuple[list[dict], list[str]]:
         r = e.report
         if r is None:
             continue
-        stories.append({"id": e.id, "title": r.title, "attribution": r.attribution[:1].upper() + r.attribution[1:],
+        stories.append({"id": r.id, "title": r.title, "attribution": r.attribution[:1].upper() + r.attribution[1:],
                         "dateline": r.dateline,
                         "paragraphs": [p.strip() for p in r.text.split("\n") if p.strip()]})
         if r.appeal:
@@ -123,6 +123,8 @@ def make_record(station: Station, week: str, media: Path, old: dict | None, othe
     rundown = rd.load(station, week)
     # masters mixed before a report was held still hold its voice: never published, whatever ran since
     rd.refuse_stale_masters(rundown, [i for m in ("onair", "podcast") for i in as_run[m]["items"]], out / "as-run.json")
+    # what goes out names each report by its public id, fixed from now on (radio/publicid.py)
+    publicid.record(station, week, {e.item.report: e.report.id for e in rundown.live if e.report is not None})
     entries = {e.id: e for e in rundown.entries}
     hosts = {h.id: h.name for h in cfg.hosts}
     cues = transcript.cues(as_run["podcast"]["items"], entries, hosts)

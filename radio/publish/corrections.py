@@ -28,7 +28,7 @@ from radio import asrun, fsutil, history, media
 from radio.rundown import model as rd
 from radio.station import Station
 from radio.errors import PublishError
-from radio import publishable
+from radio import publicid, publishable
 from radio.reports.model import PublicReport
 
 REPUBLISHED = "republished"  # episodes/W/out/republished/: the podcast master as published after retractions
@@ -193,20 +193,21 @@ def amend_stories(station: Station, week: str, rundown: rd.Rundown, stories: lis
     """Each story with its corrections, its thread, or in its place a retraction note; appeals without
     those of retracted items."""
     events = history.week_events(station, week)
-    by_item = {e.id: e.report for e in rundown.live if e.report is not None}
+    on = [e for e in rundown.live if e.report is not None]
+    by_pid = {e.report.id: e for e in on}  # a story names its report by the public id; the history, by the desk's
     out = []
     for s in stories:
-        log = events.get(s.get("id", ""), [])
+        e = by_pid.get(s.get("id", ""))
+        log = events.get(e.item.report or "", []) if e else []
         gone = history.retraction(log)
-        report = by_item.get(s.get("id", ""))
-        thread = report.thread if report else None
+        thread = e.report.thread if e and e.report else None
         out.append({**s,
                     "corrections": [{"date": history.day(c["at"]), "note": c["note"]} for c in history.corrections(log)],
                     "retraction": {"date": history.day(gone["at"]), "reason": gone["reason"]} if gone else None,
                     "thread": thread_title(thread) if thread and not gone else None,
                     "thread_url": thread_url(station, thread) if thread and not gone else None})
     gone_ids = set(history.retracted(station, week))
-    appeals = [r.appeal for i, r in by_item.items() if r.appeal and i not in gone_ids]
+    appeals = [e.report.appeal for e in on if e.report and e.report.appeal and e.item.report not in gone_ids]
     return out, appeals
 
 
@@ -218,24 +219,26 @@ def report_starts(podcast: dict, rundown: rd.Rundown) -> dict[str, int]:
 
 # --- the corrections page and feed, and the thread pages ---------------------------------------------------
 
-def _reports(station: Station, week: str) -> dict[str, PublicReport | None]:
-    """The week's reports as this edition may publish them now, in its language (None when one may not be:
-    held, rejected, no checked translation...)."""
+def _reports(station: Station, week: str) -> tuple[dict[str, PublicReport | None], dict[str, str]]:
+    """The week's reports by desk id as this edition may publish them now, in its language (None when one may
+    not be: held, rejected, no checked translation...), and their public ids by desk id."""
     return publishable.by_id(station, week, retractions=False)  # a retraction is shown here, not hidden
 
 
 def episode_reports(rundown: rd.Rundown) -> list[str]:
-    """The reports in an episode as it was made, retracted ones included: what its corrections are about."""
+    """The reports in an episode as it was made, retracted ones included, by public id: what its corrections
+    are about."""
     return [e.report.id for e in rundown.live if e.report is not None]
 
 
 def week_corrections(station: Station, week: str, record: dict) -> list[dict]:
     """A published week's public corrections and retractions (of the reports in its episode)."""
     out = []
-    reports = _reports(station, week)
+    reports, pids = _reports(station, week)
     aired = record.get("reports")
     for rid, events in history.week_events(station, week).items():
-        if aired is not None and rid not in aired:
+        pid = pids.get(rid) or publicid.stored(station).get(f"{week}/{rid}")  # gone from the desk since
+        if pid is None or (aired is not None and pid not in aired):
             continue  # not in this edition's episode
         r = reports.get(rid)
         for e in events:
@@ -246,7 +249,7 @@ def week_corrections(station: Station, week: str, record: dict) -> list[dict]:
                         "kind": "Correction" if e["event"] == "correction" else "Retraction",
                         "title": r.title if r else "an item", "text": text or "",
                         "href": f"../episodes/{week}/", "url": station.episode_url(week),
-                        "id": str(uuid.uuid5(station.feed_guid, f"{week}/{rid}/{e['event']}/{e['at']}"))})
+                        "id": str(uuid.uuid5(station.feed_guid, f"{week}/{pid}/{e['event']}/{e['at']}"))})
     return out
 
 
@@ -260,7 +263,7 @@ def week_threads(station: Station, week: str, record: dict) -> dict[str, list[di
     """thread -> a published week's items in it."""
     out: dict[str, list[dict]] = {}
     starts = record.get("report_starts", {})
-    reports = _reports(station, week)
+    reports, _ = _reports(station, week)
     events = history.week_events(station, week)
     for rid, r in sorted(reports.items(), key=lambda kv: (kv[1].priority if kv[1] else 9, kv[0])):
         if r is None or not r.thread:
@@ -268,12 +271,13 @@ def week_threads(station: Station, week: str, record: dict) -> dict[str, list[di
         log = events.get(rid, [])
         gone = history.retraction(log)
         aired = record.get("reports")
-        if (rid not in starts and not gone) or (aired is not None and rid not in aired):
+        pid = r.id
+        if (pid not in starts and not gone) or (aired is not None and pid not in aired):
             continue  # not in this edition's episode
         out.setdefault(r.thread, []).append({
             "week": week, "date": record["date"], "title": r.title, "dateline": r.dateline,
-            "attribution": r.attribution[:1].upper() + r.attribution[1:], "start": starts.get(rid, -1), "href": f"../../episodes/{week}/#t={starts[rid] / 1000:g}"
-            if rid in starts and not gone else None,
+            "attribution": r.attribution[:1].upper() + r.attribution[1:], "start": starts.get(pid, -1), "href": f"../../episodes/{week}/#t={starts[pid] / 1000:g}"
+            if pid in starts and not gone else None,
             "retraction": {"date": history.day(gone["at"]), "reason": gone["reason"]} if gone else None,
             "corrections": [{"date": history.day(c["at"]), "note": c["note"]} for c in history.corrections(log)]})
     return out

@@ -75,7 +75,8 @@ def cues(items: list[dict], entries: dict[str, Entry], hosts: dict[str, str]) ->
             done += len(" ".join(p))
             b = start + span * done // total
             out.append({"start_ms": a, "end_ms": b, "speaker": hosts.get(e.item.host or "", ""),
-                        "text": " ".join(p), "lines": p, "item": it["id"]})
+                        "text": " ".join(p), "lines": p,
+                        "item": e.report.id if e.report is not None else it["id"]})  # a report by its public id
     previous = None
     for c in out:  # a speaker is named only where the speaker changes
         c["new_speaker"] = bool(c["speaker"]) and c["speaker"] != previous

@@ -79,6 +79,7 @@ class Report(BaseModel):
     body: str = ""
     _gap: str | None = PrivateAttr(default=None)  # why this edition cannot air it (no checked translation)
     _source: Path | None = PrivateAttr(default=None)  # the file its public text came from
+    _original_title: str | None = PrivateAttr(default=None)  # a translation's: the title its public id is made from
     _register: dict | None = PrivateAttr(default=None)  # its correspondent's entry in private/correspondents.yaml
     _public_names: frozenset = PrivateAttr(default=frozenset())  # name parts the station publishes (its hosts)
 
@@ -103,7 +104,8 @@ class Report(BaseModel):
 
 @dataclass(frozen=True)
 class PublicReport:
-    """What may be published of a report. It has no field for anything said in confidence."""
+    """What may be published of a report. It has no field for anything said in confidence, nor for its desk id:
+    `id` is its public id (radio/publicid.py), which names nothing the report withholds."""
 
     id: str
     title: str
@@ -167,8 +169,8 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
-def public(report: Report, where: Path | str | None = None) -> PublicReport:
-    """The publishable view of a report, enforcing its exposure level.
+def public(report: Report, where: Path | str | None = None, *, public_id: str) -> PublicReport:
+    """The publishable view of a report under its public id (radio/publicid.py), enforcing its exposure level.
 
     With `regional` the town and workplace are withheld, with `none` the region too; if the public
     text still names a withheld detail, that is an error (jigsaw identification), not a silent leak.
@@ -190,7 +192,7 @@ def public(report: Report, where: Path | str | None = None) -> PublicReport:
         attribution = gettext(lang, "Our correspondent in {place}").format(place=place or region) \
             if (place or region) else gettext(lang, "Our correspondent")
     opt = lambda v: clean(v).strip() or None if v else None  # noqa: E731
-    return PublicReport(id=report.id, title=clean(report.title).strip(), event_date=report.event_date,
+    return PublicReport(id=public_id, title=clean(report.title).strip(), event_date=report.event_date,
                         place=opt(place), workplace=opt(report.workplace) if named else None, region=opt(region),
                         sector=opt(report.sector), kind=report.kind, attribution=clean(attribution).strip(),
                         priority=report.priority, appeal=opt(report.appeal), text=clean(report.body).strip(),

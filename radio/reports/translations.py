@@ -116,5 +116,6 @@ def edition_reports(station: Station, week: str) -> list[Report]:
         tr = r.model_copy(update={"title": t.title, "attribution": t.attribution, "appeal": t.appeal,
                                   "body": t.body, "lang": lang})
         tr._source = path
+        tr._original_title = r.title
         out.append(tr)
     return out

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml.comments import CommentedMap
 
-from radio import yamlio
+from radio import publicid, yamlio
 from radio.config import parse_duration_ms
 from radio.errors import RadioError, RundownError, from_validation
 from radio.i18n import N_, gettext
@@ -205,6 +205,7 @@ def _resolve(station: Station, week: str, path: Path, rf: RundownFile) -> Rundow
     host_ids = {h.id for h in cfg.hosts}
     every, why = ready_reports(station, week)
     reports = {r.id: r for r in every}
+    pids = publicid.ids(station, week, every)  # what publishing names them by, never the desk id
     owner: dict[tuple[str, str], str] = {}
     for r in every:
         for d in withheld_details(r):
@@ -261,7 +262,7 @@ def _resolve(station: Station, week: str, path: Path, rf: RundownFile) -> Rundow
                 continue
             # the producer's words on a report's item are held to that report's exposure
             _check_words(it, withheld_details(r), owner, where)
-            report = public(r, r._source or reports_path(station, week, r.id))
+            report = public(r, r._source or reports_path(station, week, r.id), public_id=pids[r.id])
         else:  # words not tied to one report may name no report's withheld details
             _check_words(it, list(owner), owner, where)
         resolved.append((it, report))

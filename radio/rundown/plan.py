@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from radio import fsutil
+from radio import fsutil, publicid
 from radio.errors import RundownError
 from radio.i18n import day_month_year, gettext, joined, long_date
 from radio.reports.model import clean, public
@@ -26,10 +26,12 @@ def _fresh_plan(station: Station, week: str, notes: list[str] | None = None) -> 
     for r in every:  # a verified report kept off the air for a reason the desk may not expect
         if r.id in why and r.status == "verified" and not r._gap and notes is not None:
             notes.append(f"left out {r.id}: report {r.id} {why[r.id]}")
-    reports = [public(r, r._source or r.id) for r in every if r.id not in why]
+    pids = publicid.ids(station, week, every)
+    reports = [public(r, r._source or r.id, public_id=pids[r.id]) for r in every if r.id not in why]
+    desk = {pids[r.id]: r.id for r in every}  # the rundown names reports by their desk ids
     # a report made by `report new` has no event date yet: it sorts after the dated ones of its priority
     reports.sort(key=lambda r: (r.priority, r.event_date is None, r.event_date or dt.date.min,
-                               "" if r.event_date else r.title, r.id))
+                               "" if r.event_date else r.title, desk[r.id]))
     features = [r for r in reports if r.kind in cfg.show.feature_kinds]
     news = [r for r in reports if r.kind not in cfg.show.feature_kinds]
     hosts = [h.id for h in cfg.hosts]
@@ -79,10 +81,10 @@ def _fresh_plan(station: Station, week: str, notes: list[str] | None = None) -> 
                 bed=cfg.show.bed)
         elif section == "news":
             for i, r in enumerate(news):
-                add(comment="news" if i == 0 else None, id=r.id, type="read", host=host(), report=r.id)
+                add(comment="news" if i == 0 else None, id=desk[r.id], type="read", host=host(), report=desk[r.id])
         elif section == "features":
             for i, r in enumerate(features):
-                add(comment="features" if i == 0 else None, id=r.id, type="recorded", host=host(), report=r.id)
+                add(comment="features" if i == 0 else None, id=desk[r.id], type="recorded", host=host(), report=desk[r.id])
         elif section == "appeals":
             add(comment="appeals", id="appeals", type="read", host=host(), title=_("Solidarity appeals"),
                 generated="appeals", bed=cfg.show.bed)

@@ -483,7 +483,7 @@ def create_app(desk: Desk) -> Starlette:
         lang = request.path_params["lang"]
         if lang not in _languages():
             raise RadioError(f"no edition in {lang!r}", fix="pick a language the station airs")
-        pub = ops.public(rf.report, rf.path)
+        pub = ops.public(rf.report, rf.path, public_id="")  # the translator's view: no ids
         path = rf.path.with_name(f"{rf.report.id}.{lang}.md")
         t = ops.read_translation(path) if path.is_file() else None
         return page(request, "translation.html", status, pub=pub, lang=lang, t=t, digest=file_digest(path),
@@ -519,7 +519,7 @@ def create_app(desk: Desk) -> Starlette:
         if t.state == "checked" and not ((t.title or "").strip() and t.body):
             raise RadioError("a checked translation needs a title and the text", fix="translate them, or keep it a draft")
         ops.public(rf.report.model_copy(update={"title": t.title or rf.report.title, "attribution": t.attribution,
-                                            "appeal": t.appeal, "body": t.body, "lang": lang}), path)
+                                            "appeal": t.appeal, "body": t.body, "lang": lang}), path, public_id="")
         import io
         from ruamel.yaml.comments import CommentedMap
         text = path.read_text(encoding="utf-8") if path.is_file() else ""

@@ -2,11 +2,12 @@
 
 An account adds a passkey from its /passkeys page; the station keeps only the credential's id, public key and
 signature count (private/desk/users.json). Logging in with one takes the password first (argon2, rate-limited
-as every login), then the passkey's signature over a fresh challenge that works once, within CHALLENGE_S,
-for the origin the desk was started for. A passkey is bound to the desk's host name (its RP ID), so the desk
-must be opened by name (`localhost` on this machine), never by an IP address.
+as every login), then the passkey's signature over a fresh challenge that works once, within CHALLENGE_S, for
+the origin the desk was started for. Between the two steps the waiting login (Pending) holds, in memory only,
+the passphrase that unlocks an editor's kept key at login; it is dropped when used or expired. A passkey is
+bound to the desk's host name (its RP ID), so the desk must be opened by name (`localhost` on this machine),
+never by an IP address.
 """
-
 from __future__ import annotations
 
 import datetime as dt
@@ -93,7 +94,8 @@ def verify(station: Station, account: accounts.Account, credential, challenge: b
         return False
     try:
         v = verify_authentication_response(credential=credential, expected_challenge=challenge, expected_rp_id=rp_id,
-                                           expected_origin=origin, credential_public_key=base64url_to_bytes(entry["key"]),
+                                           expected_origin=origin,
+                                           credential_public_key=base64url_to_bytes(entry["key"]),
                                            credential_current_sign_count=entry["count"])
     except Exception:  # a bad signature, origin, challenge or count, or a malformed answer
         return False

@@ -303,3 +303,58 @@ def test_attachments_of_a_same_named_report_in_another_week_keep_their_own_folde
         assert sorted(p.name for p in (intake / folder).iterdir()) == ["canteen.jpg", "letter_from_management.pdf"]
     later = (root / "episodes" / "2026-W50" / "reports" / "smelter-canteen-workers-win-a-raise.md").read_text()
     assert f"folder: private/intake/{folders[1]}" in later
+
+
+def test_imap_reads_a_message_a_piece_at_a_time_and_takes_it_in_as_a_maildir_would(tmp_path, ca, dovecot):
+    """A message larger than the limit, on the IMAP server: read in pieces of IMAP_PIECE bytes by partial fetches
+    (imaplib would hold a whole fetched message in memory), and quarantined as the same message in a Maildir is."""
+    import email.message
+    import os
+    from radio.mail.intake import IMAP_PIECE, ImapBody
+    m = email.message.EmailMessage()
+    m["From"], m["To"], m["Subject"] = "Someone <someone@example.net>", "desk@radio.example.org", "Filmed (fictional)"
+    m["Date"], m["Message-ID"] = "Tue, 17 Nov 2026 09:00:00 +0000", "<big-imap@example.net>"
+    m.set_content("The whole meeting, filmed.")
+    m.add_attachment(os.urandom(int(2.5 * IMAP_PIECE)), maintype="video", subtype="mp4", filename="meeting.mp4")
+    raw = m.as_bytes(policy=m.policy.clone(linesep="\r\n"))
+    _made_folder(dovecot, ca, "Big")
+    dovecot.fill(ca[0], [("big", raw)], folder="Big")
+    conn = dovecot.connect(ca[0])
+    try:
+        conn.select("Big")
+        uid = conn.uid("SEARCH", None, "ALL")[1][0].split()[-1]
+        body = ImapBody(conn, uid, len(raw), "test")
+        piece = bytearray(4 * IMAP_PIECE)
+        got = [body.readinto(piece)]
+        assert got == [IMAP_PIECE], "a read asks for at most one piece, however much the reader wants"
+        rest = bytearray(piece[:got[0]])
+        while n := body.readinto(piece):
+            got.append(n)
+            rest += piece[:n]
+        assert bytes(rest) == raw and max(got) == IMAP_PIECE and len(got) == -(-len(raw) // IMAP_PIECE)
+    finally:
+        conn.logout()
+    results = {}
+    for kind in ("maildir", "imap"):
+        root = copy_station(tmp_path / kind)
+        toml = root / "radio.toml"
+        toml.write_text(re.sub(r"max_attachment_mb = \S+", "max_attachment_mb = 1", toml.read_text()))
+        run = runner_for(root)
+        if kind == "maildir":
+            r = run("intake", IN_WEEK, "--maildir", str(write_maildir(tmp_path / "Maildir", [("big", raw)])))
+        else:
+            r = run("intake", IN_WEEK, "--imap", dovecot.url("Big"), env=imap_env(ca, dovecot))
+        assert r.exit_code == 0, r.err
+        results[kind] = (r.out, desk(root))
+    qid = short_id("<big-imap@example.net>")
+    assert results["imap"][0] == (f"quarantined {qid}: attachment of 2.62 MB is over the 1 MB limit\n"
+                                  "0 taken in, 1 quarantined, 0 already taken in\n")
+    assert results["imap"] == results["maildir"]
+
+
+def _made_folder(dovecot, ca, folder: str) -> None:
+    conn = dovecot.connect(ca[0])
+    try:
+        assert conn.create(folder)[0] == "OK"
+    finally:
+        conn.logout()

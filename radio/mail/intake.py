@@ -439,7 +439,8 @@ def from_mbox(path: Path) -> list[Incoming]:
 
 @contextmanager
 def imap_session(station: Station, url: str) -> Iterator[tuple[imaplib.IMAP4, list[Incoming]]]:
-    """Log in over TLS (imaps://) or STARTTLS (imap://), select the folder, fetch every message unseen-safe."""
+    """Log in over TLS (imaps://) or STARTTLS (imap://), select the folder, list every message with its size;
+    each is read (unseen-safe) a piece at a time when intake reads it, never whole."""
     u = urllib.parse.urlsplit(url)
     if u.scheme not in ("imaps", "imap"):
         raise RadioError(f"{u.scheme or '(none)'}: is not an IMAP URL scheme",
@@ -482,18 +483,57 @@ def imap_session(station: Station, url: str) -> Iterator[tuple[imaplib.IMAP4, li
         uids = (data[0] or b"").split() if typ == "OK" else []
         items = []
         for uid in uids:
-            typ, parts = conn.uid("FETCH", uid, "(BODY.PEEK[])")
-            raw = next((p[1] for p in parts if isinstance(p, tuple)), None) if typ == "OK" else None
-            if raw is None:
+            typ, data = conn.uid("FETCH", uid, "(RFC822.SIZE)")
+            sizes = [re.search(rb"RFC822\.SIZE (\d+)", d if isinstance(d, bytes) else d[0])
+                     for d in (data if typ == "OK" else []) if d]
+            size = next((int(m.group(1)) for m in sizes if m), None)
+            if size is None:
                 continue
-            items.append(Incoming(f"{folder}#{uid.decode()}", raw,  # imaplib reads a message whole
-                                  (lambda u=uid: conn.uid("STORE", u, "+FLAGS", "(\\Flagged)"))))
+            # read a piece at a time when it is read, never whole: a message may be far larger than memory
+            items.append(Incoming(f"{folder}#{uid.decode()}", None,
+                                  (lambda u=uid: conn.uid("STORE", u, "+FLAGS", "(\\Flagged)")),
+                                  opener=(lambda u=uid, n=size: io.BufferedReader(ImapBody(conn, u, n, where),
+                                                                                  IMAP_PIECE)), size=size))
         yield conn, items
     finally:
         try:
             conn.logout()
         except (OSError, imaplib.IMAP4.error):
             pass
+
+
+IMAP_PIECE = 1 << 20  # a message is fetched from the IMAP server this much at a time
+
+
+class ImapBody(io.RawIOBase):
+    """A message on the IMAP server, read in pieces of at most IMAP_PIECE bytes with partial fetches
+    (`BODY.PEEK[]<offset.length>`, RFC 3501 6.4.5): imaplib holds a fetched literal whole in memory, so a message
+    fetched in one piece would cost its whole size. Reading it again starts a new one."""
+
+    def __init__(self, conn: imaplib.IMAP4, uid: bytes, size: int, where: str) -> None:
+        self.conn, self.uid, self.left, self.at, self.where = conn, uid, size, 0, where
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        want = min(len(buf), IMAP_PIECE, self.left)
+        if want <= 0:
+            return 0
+        try:
+            typ, parts = self.conn.uid("FETCH", self.uid, f"(BODY.PEEK[]<{self.at}.{want}>)")
+        except (OSError, imaplib.IMAP4.error) as e:
+            raise RadioError(f"the IMAP server stopped answering: {e}", where=self.where,
+                             fix="run the intake again: what was taken in is not taken in twice") from None
+        data = next((p[1] for p in parts if isinstance(p, tuple)), None) if typ == "OK" else None
+        if not data:
+            self.left = 0
+            return 0
+        n = min(len(data), want)
+        buf[:n] = data[:n]
+        self.at += n
+        self.left = 0 if n < want else self.left - n  # a shorter piece is the end of the message
+        return n
 
 
 def _quote(folder: str) -> str:

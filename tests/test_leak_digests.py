@@ -254,3 +254,19 @@ def test_when_an_editor_leaves_the_leak_check_key_is_new(tmp_path):
     assert run("plan", WEEK, "--force", env={**host, digests.ENV: str(fresh)}).exit_code == 0
     r = run("-v", "check")
     assert "ok   leak-check digests are up to date for all 12 sealed private blocks" in r.out, r.out
+
+
+def test_the_digests_list_a_block_in_the_desks_order():
+    """Whatever order an editor wrote the block in, the digests keep the desk's: the first detail a text names is
+    the one both checks name."""
+    import datetime as dt
+    from radio.reports.model import Report
+    block = {"notes": "Met Tomas Unreal at the depot.", "extra": "Greyhaven", "correspondent": "lantern",
+             "sender_name": "Sofia Imaginary"}
+    register = {"lantern": {"name": "Sofia Imaginary", "town": "Stonebridge"}}
+    report = Report(id="x-y", title="A title", received=dt.date(2026, 11, 20), private=block)
+    report._register = register["lantern"]
+    k = os.urandom(32)
+    e = digests.entry(k, "0" * 64, block, register, "r")
+    assert [d[0] for d in e["details"]] == [f for f, _ in withheld_details(report)]
+    assert e["register"] == "r" and not digests.entry(k, "0" * 64, {"notes": "x y z"}, register, "r")["register"]

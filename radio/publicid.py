@@ -174,6 +174,33 @@ def record(station: Station, week: str, chosen: dict[str, str]) -> None:
         fsutil.write_text(record_path(station), _text(have))
 
 
+def telling(station: Station, week: str, report: Report) -> str | None:
+    """Why a report may not go out under the public id it was published with: the id names a detail the report
+    withholds now (its exposure was lowered since, or the desk learned more), or None."""
+    pid = stored(station).get(f"{week}/{report.id}")
+    if pid is None or not _tells(pid, report):
+        return None
+    return (f"is published under a public id that names a detail it now withholds "
+            f"(give it a new one: radio report public-id {report.id} --new)")
+
+
+def reissue(station: Station, week: str, report: Report) -> tuple[str, str]:
+    """A published report's public id replaced by a new one from its current title (or an opaque one), for when
+    the old one names what the report now withholds: (old, new). What went out under the old id stays as it went
+    out; from now on everything names the new one."""
+    key = f"{week}/{report.id}"
+    with _lock(station):
+        have = dict(stored(station))
+        old = have.get(key)
+        if old is None:
+            raise RadioError(f"report {report.id} has not been published: it has no public id to change",
+                             fix="nothing to do: it gets one, made from its title, when it is first published")
+        new = fresh(week, report, set(have.values()))
+        have[key] = new
+        fsutil.write_text(record_path(station), _text(have))
+    return old, new
+
+
 def renamed(station: Station, week: str, old: str, new: str) -> bool:
     """Carry a report's public id to its new desk id (radio/rename.py): what was published stays put."""
     with _lock(station):

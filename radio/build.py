@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator
 
 from radio import asrun, gates, media
 from radio.errors import RadioError, warn
+from radio.keys import digests
 from radio.rundown import model as rd
 from radio.rundown.plan import plan
 from radio.stages import (BY_NAME, STAGES, Options, Stage, Stamps, _sound, build_lock, dependents, fingerprint,
@@ -146,7 +147,7 @@ def _run(station: Station, week: str, stage: Stage, opts: Options, stamps: Stamp
 def run_stage(station: Station, week: str, name: str, opts: Options | None = None) -> Any:
     """One stage on its own, as the CLI's single-stage commands run it: under the lock, after a sweep."""
     opts = opts or Options()
-    with build_lock(station):
+    with build_lock(station), digests.producing():
         sweep(station, week)
         stamps = Stamps(station, week)
         with probes(station, week, stamps):
@@ -172,7 +173,7 @@ def build(station: Station, week: str, opts: Options, on_stage: Callable[[str, s
     on_stage = on_stage or (lambda name, state: None)
     opts = dataclasses.replace(opts, decode_takes=False)  # assembly decodes every take anyway, and checks it then
     result = BuildResult()
-    with build_lock(station):
+    with build_lock(station), digests.producing():  # every output checked in full, or none made
         result.swept = sweep(station, week)
         if not rd.rundown_path(station, week).is_file():
             plan(station, week)

@@ -12,6 +12,11 @@ An event is a JSON object with `at` (ISO time in the station's zone) and `event`
   renamed     `from` (desk only): the report's earlier id
   released    `correspondent`, `quarantine`, `reason`, optional `by` (desk only): a quarantined message an
               editor took in by hand
+
+On a sealed station (radio/keys) what is said in confidence in an event (a check's note, a hold or rejection
+reason, a release's correspondent and reason, a report's earlier id) is stored as `sealed`: those fields as JSON,
+encrypted to the editors (age, base64). The rest stays plain: dates, who checked and how, status changes, and
+the public corrections and retractions. `read(..., private=True)` opens them for an editor who has unlocked.
 """
 
 from __future__ import annotations
@@ -26,6 +31,35 @@ from radio.station import Station
 from radio.errors import ReportError
 
 PUBLIC_EVENTS = ("correction", "retraction")
+# the fields of an event that are the desk's own confidences: sealed on a sealed station
+PRIVATE_FIELDS = {"status": ("reason",), "check": ("note",), "released": ("correspondent", "reason"),
+                  "renamed": ("from",)}
+SEALED = "sealed"
+
+
+def seal_event(station, entry: dict) -> dict:
+    """The event as stored: on a sealed station its private fields encrypted to the editors, as one field."""
+    from radio.keys import editors
+    private = {k: entry[k] for k in PRIVATE_FIELDS.get(entry.get("event"), ()) if entry.get(k) is not None}
+    if not private or not editors.sealed(station):
+        return entry
+    import base64
+    from radio.keys.age import encrypt
+    ct = encrypt(json.dumps(private, ensure_ascii=False, sort_keys=True).encode("utf-8"), editors.recipients(station))
+    return {**{k: v for k, v in entry.items() if k not in private}, SEALED: base64.b64encode(ct).decode("ascii")}
+
+
+def open_event(where, entry: dict, ring) -> dict:
+    """The event with its sealed fields opened (`ring`: the unlocked identities)."""
+    import base64
+    from radio.keys.age import KeysError, decrypt
+    try:
+        ct = base64.b64decode(entry[SEALED], validate=True)
+    except (ValueError, TypeError):
+        raise KeysError("a sealed history event is damaged", where=where,
+                        fix="restore the line from version control") from None
+    fields = json.loads(decrypt(ct, ring.identities, where).decode("utf-8"))
+    return {**{k: v for k, v in entry.items() if k != SEALED}, **fields}
 
 
 def history_path(station: Station, week: str, report_id: str) -> Path:
@@ -43,7 +77,7 @@ def append(station: Station, week: str, report_id: str, event: str, **fields: st
     entry = {"at": now(station).isoformat(), "event": event, **{k: v for k, v in fields.items() if v is not None}}
     path = history_path(station, week, report_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n"
+    line = json.dumps(seal_event(station, entry), ensure_ascii=False, sort_keys=True) + "\n"
     with open(path, "a", encoding="utf-8") as f:
         f.write(line)
         f.flush()
@@ -51,10 +85,16 @@ def append(station: Station, week: str, report_id: str, event: str, **fields: st
     return entry
 
 
-def read(station: Station, week: str, report_id: str) -> list[dict]:
+def read(station: Station, week: str, report_id: str, *, private: bool = False) -> list[dict]:
+    """The report's events, oldest first. `private`: sealed fields opened if an editor's identity is unlocked
+    (without one they stay sealed: the event has `sealed` instead of its private fields)."""
     path = history_path(station, week, report_id)
     if not path.is_file():
         return []
+    ring = None
+    if private:
+        from radio.keys import keyring
+        ring = keyring.current(None)
     events = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -67,6 +107,8 @@ def read(station: Station, week: str, report_id: str) -> list[dict]:
         except (ValueError, KeyError, TypeError) as err:
             raise ReportError(f"line {n} is not a history event ({err})", where=path,
                               fix="the history is append-only: restore the line from version control") from None
+        if ring is not None and SEALED in e:
+            e = open_event(f"{path}:{n}", e, ring)
         events.append(e)
     return events
 

@@ -55,13 +55,19 @@ def _with_parts(details: list[tuple[str, str]], public_names: frozenset[str]) ->
     """Each part of a person's name is a detail of its own ("Thanks, Sofia"), unless it is part of a name the
     station publishes anyway (a host called Pavel does not name a correspondent called Pavel)."""
     from radio.matching import detail_forms
+    return [(f, v) for f, v, part in _marked_parts(details)
+            if not part or detail_forms(v, "name").isdisjoint(public_names)]
+
+
+def _marked_parts(details: list[tuple[str, str]]) -> list[tuple[str, str, bool]]:
+    """(field, value, is a part of a name) for every detail and, after each person's name, its parts."""
     out = []
     for field, value in details:
-        out.append((field, value))
+        out.append((field, value, False))
         if field in _NAMES:
             parts = re.findall(r"[^\W\d_]{3,}", value)
             if len(parts) > 1:  # compared as the matcher compares them: Павел is Pavel
-                out += [(field, p) for p in parts if detail_forms(p, "name").isdisjoint(public_names)]
+                out += [(field, p, True) for p in parts]
     return out
 
 
@@ -77,6 +83,16 @@ def source_details(private: dict, register: dict | None,
                    published: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
     """Every (field, value) the desk knows about the report's source: its register entry first (what a refusal
     names is then the plainest field), then the private block. `published`: public_names()."""
+    return _with_parts(_own_details(private, register), published)
+
+
+def marked_source_details(private: dict, register: dict | None) -> list[tuple[str, str, bool]]:
+    """source_details() before the station's published names are taken out: (field, value, is a part of a
+    name). The leak-check digests keep the mark, so a build drops the same parts the desk would."""
+    return _marked_parts(_own_details(private, register))
+
+
+def _own_details(private: dict, register: dict | None) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for key, value in (register or {}).items():
         field = _REGISTER.get(str(key))
@@ -103,8 +119,7 @@ def source_details(private: dict, register: dict | None,
             field = f"private {key}"
         out += [(field, v) for v in _strings(value)]
     # a value of one or two letters ("x" as a codename) is no detail a reader could recognise
-    out = [(f, v) for f, v in out if len(re.sub(r"[\W_]", "", v)) >= 3]
-    return _with_parts(out, published)
+    return [(f, v) for f, v in out if len(re.sub(r"[\W_]", "", v)) >= 3]
 
 
 def refusal(report, text: str, field: str) -> tuple[str, str]:

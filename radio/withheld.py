@@ -42,7 +42,10 @@ def withheld_details(report: Report) -> list[tuple[str, str]]:
     details += [(field, alias) for field, _ in list(details) for alias in report.aliases.get(field, [])]
     details += source_details(report.private.model_dump(), report._register, report._public_names)
     seen: set[tuple[str, str]] = set()
-    return [d for d in details if d[1].strip() and not (d in seen or seen.add(d))]
+    details = [d for d in details if d[1].strip() and not (d in seen or seen.add(d))]
+    # a sealed private block that no editor's key opened: what it says, known by its keyed digests only
+    # (radio/keys/digests.py), in the order the desk would list it
+    return details + [d for d in report._digest_details if not (d in seen or seen.add(d))]
 
 
 def find_withheld(text: str, details: list[tuple[str, str]]) -> tuple[str, str] | None:
@@ -57,8 +60,14 @@ def find_withheld(text: str, details: list[tuple[str, str]]) -> tuple[str, str] 
         return None
     from radio import matching
     from radio.sources import kind_of
-    found = matching.text_candidates(text)
+    found = None
     for field, value in details:
+        if not isinstance(value, str):  # known by its keyed digests only: the same forms, compared as digests
+            if value.named_by(text):
+                return field, value
+            continue
+        if found is None:
+            found = matching.text_candidates(text)
         forms = matching.detail_forms(value, kind_of(field))
         if forms and not forms.isdisjoint(found):
             return field, value

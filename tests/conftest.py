@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from pathlib import Path
 
@@ -91,14 +93,19 @@ def unseal(root: Path) -> None:
         p.unlink()
     for p in sorted((root / "episodes").glob("*/reports/*.md")):
         text = p.read_text(encoding="utf-8")
-        if "private: |\n  -----BEGIN AGE ENCRYPTED FILE-----" not in text:
-            continue
-        head, rest = text.split("private: |\n", 1)
-        lines = rest.split("\n")
-        n = next(i for i, line in enumerate(lines) if line.strip() == "-----END AGE ENCRYPTED FILE-----")
-        block = pyrage.decrypt(dearmor("\n".join(lines[:n + 1]), p), ids).decode("utf-8")
-        plain = "private:\n" + "".join(f"  {line}\n" for line in block.splitlines())
-        p.write_text(head + plain + "\n".join(lines[n + 1:]), encoding="utf-8")
+        if "private: |\n  -----BEGIN AGE ENCRYPTED FILE-----" in text:
+            head, rest = text.split("private: |\n", 1)
+            lines = rest.split("\n")
+            n = next(i for i, line in enumerate(lines) if line.strip() == "-----END AGE ENCRYPTED FILE-----")
+            block = pyrage.decrypt(dearmor("\n".join(lines[:n + 1]), p), ids).decode("utf-8")
+            plain = "private:\n" + "".join(f"  {line}\n" for line in block.splitlines())
+            text = head + plain + "\n".join(lines[n + 1:])
+        # a check's note and a hold or rejection reason, each sealed on its own
+        text = re.sub(r"(?m)^([ \t-]*(?:note|reason): )\|-?\n[ \t]+(-----BEGIN AGE ENCRYPTED FILE-----\n"
+                      r"(?:[^\n]*\n)*?)[ \t]*(-----END AGE ENCRYPTED FILE-----)\n",
+                      lambda m: m.group(1) + json.dumps(pyrage.decrypt(dearmor(m.group(2) + m.group(3), p), ids)
+                                                        .decode("utf-8"), ensure_ascii=False) + "\n", text)
+        p.write_text(text, encoding="utf-8")
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ in the tree and in git history."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import signal
 import stat
@@ -35,9 +36,11 @@ def keys(tmp_path):
     return {"elena": (a, pa), "marek": (b, pb), "outsider": (c, pc)}
 
 
-# What is sealed at rest: the private block and everything under private/. Check records (who checked, how, their
-# note) and hold reasons stay plain text in the report (the build reads the checks for the policy).
-SEALED_KINDS = ("CONTACT", "CORRESPONDENT", "NOTES", "EXTRA", "PSEUD", "NAME", "PHONE", "PRIVFILE")
+# What is sealed at rest: the private block, everything under private/, each check's note and the hold or
+# rejection reason. Who checked and how stay plain text in the report (the build counts the checks for the
+# policy).
+SEALED_KINDS = ("CONTACT", "CORRESPONDENT", "NOTES", "EXTRA", "PSEUD", "NAME", "PHONE", "PRIVFILE", "CHECKNOTE",
+                "REASON")
 
 
 def sealed_canaries(root: Path) -> list[str]:
@@ -58,7 +61,27 @@ def sealed_station(tmp_path, keys, editors=("elena",)):
 
 
 def test_init_seals_everything_and_no_canary_is_left_in_plain_text(tmp_path, keys):
-    root, run, canaries = sealed_station(tmp_path, keys)
+    root = copy_station(tmp_path / "station")
+    canaries = sealed_canaries(root)
+    # a history kept before the station was sealed: its confidences are sealed in place, the rest stays plain
+    log = root / "episodes" / WEEK / "history" / f"{REPORT}.jsonl"
+    log.parent.mkdir()
+    events = [{"at": "2026-11-20T10:00:00+01:00", "by": "elena", "event": "check", "method": "phone",
+               "note": "CANARYHISTNOTE"},
+              {"at": "2026-11-20T11:00:00+01:00", "event": "status", "from": "unverified", "reason": "CANARYHISTREASON",
+               "to": "held"}]
+    log.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    canaries += ["CANARYHISTNOTE", "CANARYHISTREASON"]
+    run = runner_for(root)
+    r = run("keys", "init", "elena", keys["elena"][1])
+    assert r.exit_code == 0, r.err
+    stored = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [sorted(e) for e in stored] == [["at", "by", "event", "method", "sealed"],
+                                           ["at", "event", "from", "sealed", "to"]]
+    shown = run("--identity", str(keys["elena"][0]), "report", "history", REPORT).out
+    assert "check by elena (phone): CANARYHISTNOTE" in shown and "status unverified -> held: CANARYHISTREASON" in shown
+    shown = run("report", "history", REPORT, env={"RADIO_IDENTITY": ""}).out
+    assert "check by elena (phone): [sealed]" in shown and "CANARYHIST" not in shown and "CHECKNOTE" not in shown
     assert sorted(p.name for p in (root / "private").iterdir()) == \
         ["correspondents.yaml.age", "notes.txt.age", "readers.csv.age", "subscribers.csv.age"]
     assert leaks([root], canaries) == []
@@ -77,8 +100,13 @@ def test_public_work_needs_no_key_and_private_work_says_what_it_needs(tmp_path, 
     env = {"RADIO_IDENTITY": ""}
     r = run("report", "list", WEEK, env=env)
     assert r.exit_code == 0, r.err
-    assert run("plan", WEEK, env=env).exit_code == 0
-    assert run("script", WEEK, env=env).exit_code == 0
+    # what makes a public output checks it against the sources' details: a build host holds the leak-check key
+    # (tests/test_leak_digests.py), not an editor's
+    host = tmp_path / "build-host.key"
+    assert run("--identity", str(keys["elena"][0]), "keys", "leak-check-key", str(host)).exit_code == 0
+    assert run("plan", WEEK, env={**env, "RADIO_LEAK_CHECK_KEY": str(host)}).exit_code == 0
+    assert run("script", WEEK, env={**env, "RADIO_LEAK_CHECK_KEY": str(host)}).exit_code == 0
+    assert run("script", WEEK, env=env).exit_code == 1
     r = run("report", "show", REPORT, "--private", env=env)
     assert r.exit_code == 1 and r.err == ("error: `report show --private` needs an editor's key (pass --identity "
                                          "FILE or set RADIO_IDENTITY to an editor's age identity or SSH key)\n")
@@ -127,6 +155,31 @@ def test_ssh_ed25519_editors(tmp_path, keys):
     assert run("--identity", str(keys["elena"][0]), "keys", "add", "olga", pub).exit_code == 0
     r = run("--identity", str(tmp_path / "olga"), "report", "show", REPORT, "--private")
     assert r.exit_code == 0 and "CANARYCONTACT" in r.out
+
+
+def test_a_passphrase_protected_ssh_key_opens_in_memory(tmp_path, keys):
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "correct horse battery", "-C", "olga@laptop", "-f",
+                    str(tmp_path / "olga")], check=True)
+    root, run, _ = sealed_station(tmp_path, keys)
+    pub = (tmp_path / "olga.pub").read_text().strip()
+    assert run("--identity", str(keys["elena"][0]), "keys", "add", "olga", pub).exit_code == 0
+    olga = str(tmp_path / "olga")
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    r = run("--identity", olga, "report", "show", REPORT, "--private",
+            env={"RADIO_PASSPHRASE": "correct horse battery"})
+    assert r.exit_code == 0 and "CANARYCONTACT" in r.out, r.err
+    r = run("--identity", olga, "report", "show", REPORT, "--private", env={"RADIO_PASSPHRASE": "wrong horse"})
+    assert r.exit_code == 1 and r.err == (f"error: {olga}: wrong passphrase for the SSH key (or the key file is "
+                                         "damaged) (try the passphrase again)\n")
+    r = run("--identity", olga, "report", "show", REPORT, "--private", env={"RADIO_PASSPHRASE": ""})
+    assert r.exit_code == 1 and r.err == ("error: this identity is protected by a passphrase (set RADIO_PASSPHRASE "
+                                         "or run in a terminal)\n")
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before  # nothing opened was written
+    subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "x" * 10, "-f", str(tmp_path / "rsa")],
+                   check=True)
+    r = run("--identity", str(tmp_path / "rsa"), "report", "show", REPORT, "--private",
+            env={"RADIO_PASSPHRASE": "x" * 10})
+    assert r.exit_code == 1 and "only ed25519 keys can" in r.err
 
 
 def test_damaged_ciphertext_is_one_line_and_nothing_is_rewritten(tmp_path, keys):

@@ -65,7 +65,8 @@ def commit(root: Path, what: str) -> None:
 def test_a_sealed_week_leaves_no_private_value_readable(tmp_path, smtp):  # noqa: F811
     root = copy_station(tmp_path / "station")
     register = (root / "private" / "correspondents.yaml").read_text(encoding="utf-8")
-    canaries = sealed_canaries(root) + SENDER_VALUES + ["Oleg Notreal", "night nurse", "signal: heron-demo"]
+    canaries = sealed_canaries(root) + SENDER_VALUES + ["Oleg Notreal", "night nurse", "signal: heron-demo",
+                                                        "CANARYVERIFYNOTE", "CANARYHOLDREASON"]
     with (root / "private" / "correspondents.yaml").open("a", encoding="utf-8") as f:
         f.write(register)  # the demo's correspondents again, so their mail is taken in
     toml = root / "radio.toml"
@@ -90,10 +91,18 @@ def test_a_sealed_week_leaves_no_private_value_readable(tmp_path, smtp):  # noqa
     # a message is taken in once, though what says it was is sealed
     assert run("intake", IN_WEEK, "--maildir", maildir).stdout == "0 taken in, 0 quarantined, 10 already taken in\n"
     commit(root, "intake")
-    run("report", "verify", "teacher-dismissed-after-meeting", "--by", "ana", "--method", "phone")
-    run("report", "hold", "cement-works-arrest", "--reason", "family asked us to wait")
+    run("report", "verify", "teacher-dismissed-after-meeting", "--by", "ana", "--method", "phone",
+        "--private-note", "CANARYVERIFYNOTE: the head teacher's sister confirmed it")
+    run("report", "hold", "cement-works-arrest", "--private-note", "CANARYHOLDREASON: family asked us to wait")
     run("report", "translate", "cement-works-arrest", "--lang", "fr")
     commit(root, "the desk's week")
+    # what the desk sealed this week (intake, checks, a hold) has its leak-check digests: a build host with only
+    # the leak-check key plans the week without asking for an editor
+    host_key = tmp_path / "build-host" / "leak-check.key"
+    run("keys", "leak-check-key", str(host_key))
+    host = radio_in(root, tmp, {"RADIO_IDENTITY": "", "RADIO_LEAK_CHECK_KEY": str(host_key)})
+    host("plan", IN_WEEK)
+    host("plan", WEEK, "--force")
     run("build", WEEK, "--draft", "--allow-under", "--allow-over")
     commit(root, "built")
     run("bulletin", WEEK)
@@ -120,7 +129,11 @@ def test_a_sealed_week_leaves_no_private_value_readable(tmp_path, smtp):  # noqa
     assert found([planted], canaries) == [(str(planted), canaries[0])]
     # and the desk still works for the editor who stayed
     shown = runner_for(root)("--identity", str(elena), "report", "show", "cement-works-arrest", "--private")
-    assert shown.exit_code == 0 and "CANARYCONTACT" in shown.out
+    assert shown.exit_code == 0 and "CANARYCONTACT" in shown.out and "CANARYHOLDREASON" in shown.out
+    history = runner_for(root)("--identity", str(elena), "report", "history", "teacher-dismissed-after-meeting")
+    assert "CANARYVERIFYNOTE" in history.out, history.out
+    history = runner_for(root)("report", "history", "cement-works-arrest", env={"RADIO_IDENTITY": ""})
+    assert history.exit_code == 0 and "-> held: [sealed]" in history.out, history.out
     r = runner_for(root)("-v", "check")
     assert "ok   nothing private in plain text in the station" in r.out
     assert "ok   git history holds no private plain text" in r.out

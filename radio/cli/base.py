@@ -15,10 +15,11 @@ from radio.station import Station, Week
 
 
 class Ctx:
-    def __init__(self, station: str | None, verbose: int, quiet: bool):
+    def __init__(self, station: str | None, verbose: int, quiet: bool, limited_leak_check: bool = False):
         self.station_dir = station
         self.verbose = verbose
         self.quiet = quiet
+        self.limited_leak_check = limited_leak_check
         self._station: Station | None = None
 
     @property
@@ -43,8 +44,8 @@ def hoist_globals(args: list[str]) -> list[str]:
         if a == "--":
             rest += args[i:]
             break
-        if a in ("--verbose", "-q", "--quiet") or re.fullmatch(r"-v+", a) or a.startswith(("--station=",
-                                                                                              "--identity=")):
+        if a in ("--verbose", "-q", "--quiet", "--limited-leak-check") or re.fullmatch(r"-v+", a) or \
+                a.startswith(("--station=", "--identity=")):
             front.append(a)
         elif a in ("--station", "--identity") and i + 1 < len(args):
             front += [a, args[i + 1]]
@@ -84,6 +85,17 @@ class RadioGroup(click.Group):
 def _verbose(ctx: click.Context) -> bool:
     root = ctx.find_root()
     return bool(root.obj and root.obj.verbose)
+
+
+def leak_checked(f):
+    """A command that makes public outputs: on a sealed station without an editor's key, its leak check uses the
+    leak-check digests, and without those it refuses (or, with --limited-leak-check, says so and goes on)."""
+    @functools.wraps(f)
+    def run(*args, **kwargs):
+        from radio.keys import digests
+        with digests.checking(click.get_current_context().find_root().obj.limited_leak_check):
+            return f(*args, **kwargs)
+    return run
 
 
 def week_arg(f):
@@ -199,11 +211,16 @@ class ProgressView:
 @click.option("--identity", metavar="FILE",
               help="An editor's age identity or SSH key, to unlock private data (default: $RADIO_IDENTITY). "
                    "Read only when something private is needed; never copied.")
+@click.option("--limited-leak-check", is_flag=True, envvar="RADIO_LIMITED_LEAK_CHECK",
+              help="On a sealed station with neither an editor's key nor the leak-check key "
+                   "($RADIO_LEAK_CHECK_KEY), make outputs anyway, checked against the public details only (one "
+                   "warning). Without it such a build refuses.")
 @click.option("-v", "--verbose", count=True, help="Show detail, and tracebacks on errors.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.version_option(__version__, prog_name="radio")
 @click.pass_context
-def cli(ctx: click.Context, station: str | None, identity: str | None, verbose: int, quiet: bool) -> None:
+def cli(ctx: click.Context, station: str | None, identity: str | None, limited_leak_check: bool, verbose: int,
+        quiet: bool) -> None:
     """Verified reports to a broadcast script, an on-air master and a podcast.
 
     \b
@@ -211,7 +228,7 @@ def cli(ctx: click.Context, station: str | None, identity: str | None, verbose: 
       radio report list 2026-W47
       radio build 2026-W47 --draft
     """
-    ctx.obj = Ctx(station, verbose, quiet)
+    ctx.obj = Ctx(station, verbose, quiet, limited_leak_check)
     from radio.keys import keyring
     keyring.use_file(identity)  # RADIO_IDENTITY is read by the keyring itself, when something private is needed
 

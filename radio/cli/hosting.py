@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from radio.cli.base import Ctx, pass_ctx, week_arg
+from radio.cli.base import Ctx, leak_checked, pass_ctx, week_arg
 from radio.errors import RadioError
 from radio.station import Station
 
@@ -45,6 +45,7 @@ def upload_all(c: Ctx, station: Station, to: tuple[str, ...]) -> None:
               "sftp:// URL.")
 @click.option("--again", is_flag=True, help="Deliver again even though this master was delivered already.")
 @pass_ctx
+@leak_checked
 def deliver(c: Ctx, week: str, to: str | None, again: bool) -> None:
     """Deliver WEEK's on-air master to the broadcaster: in the format and channel layout [broadcaster] names,
     measured as delivered, uploaded under a temporary name, verified, renamed; a checksum and a cue sheet beside it.

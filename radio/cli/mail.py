@@ -6,7 +6,8 @@ import click
 
 from radio.errors import RadioError
 from radio.station import Week
-from radio.cli.base import Ctx, RadioGroup, announce, cli, each_edition, edition_option, pass_ctx, week_arg
+from radio.cli.base import (Ctx, RadioGroup, announce, cli, each_edition, edition_option, leak_checked, pass_ctx,
+                            week_arg)
 
 
 class IntakeGroup(RadioGroup):
@@ -71,6 +72,7 @@ def intake_release(c: Ctx, qid: str, codename: str, by: str | None) -> None:
 @week_arg
 @edition_option
 @pass_ctx
+@leak_checked
 def bulletin(c: Ctx, week: str, edition: str | None) -> None:
     """Write WEEK's bulletin for member organisations: out/bulletin.html, .txt and .pdf, and its site page.
 
@@ -100,6 +102,7 @@ def bulletin(c: Ctx, week: str, edition: str | None) -> None:
               help="bulletin: private/subscribers.csv; press: WEEK's new and changed press items to private/press.csv.")
 @click.option("--digest", is_flag=True, help="Send the digest of the month WEEK names (e.g. 2026-11) to its readers.")
 @pass_ctx
+@leak_checked
 def send(c: Ctx, week: str, dry_run: bool, uncertain: str | None, to: str, digest: bool) -> None:
     """Send WEEK's bulletin to everyone in private/subscribers.csv, once each (a rerun resumes); with --to press
     the week's press items to private/press.csv; with --digest a month's digest to those who subscribed to it.

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from radio.cli.base import Ctx, RadioGroup, announce, cli, each_edition, edition_option, pass_ctx, week_arg
+from radio.cli.base import (Ctx, RadioGroup, announce, cli, each_edition, edition_option, leak_checked, pass_ctx,
+                            week_arg)
 from radio.errors import RadioError
 from radio.station import Week
 
@@ -18,6 +19,7 @@ from radio.station import Week
                                                '("2026-11-20 18:00", the show\'s time zone unless one is given).')
 @edition_option
 @pass_ctx
+@leak_checked
 def press(c: Ctx, week: str, embargo: str | None, edition: str | None) -> None:
     """Write WEEK's publishable reports as IPTC ninjs 2.2 items into feeds/<show>/press/ (JSON, a page per item,
     index.json, an Atom feed); corrections are new versions, retractions cancel, a hold withholds.
@@ -38,6 +40,7 @@ def press(c: Ctx, week: str, embargo: str | None, edition: str | None) -> None:
 @click.argument("month")
 @edition_option
 @pass_ctx
+@leak_checked
 def digest(c: Ctx, month: str, edition: str | None) -> None:
     """Write MONTH's digest (the weeks whose Monday falls in it): HTML, 72-column text and PDF into
     digests/MONTH/EDITION/, and its page in the archive on the edition's site.

@@ -6,7 +6,7 @@ import click
 
 from radio.station import Week
 from radio.cli.base import (Ctx, ProgressView, announce, audio_options, cli, each_edition, edition_option,
-                            pass_ctx, renamed, say_dropped, week_arg)
+                            leak_checked, pass_ctx, renamed, say_dropped, week_arg)
 
 
 @cli.command()
@@ -14,6 +14,7 @@ from radio.cli.base import (Ctx, ProgressView, announce, audio_options, cli, eac
 @click.option("--force", is_flag=True, help="Merge new reports into a hand-edited rundown, keeping the edits.")
 @edition_option
 @pass_ctx
+@leak_checked
 def plan(c: Ctx, week: str, force: bool, edition: str | None) -> None:
     """Build WEEK's rundown.yaml from the show format and the verified reports.
 
@@ -38,6 +39,7 @@ def plan(c: Ctx, week: str, force: bool, edition: str | None) -> None:
 @week_arg
 @edition_option
 @pass_ctx
+@leak_checked
 def script(c: Ctx, week: str, edition: str | None) -> None:
     """Write the script and run sheet for WEEK (HTML, Markdown, CSV) into episodes/WEEK/out/.
 
@@ -78,6 +80,7 @@ def status(c: Ctx, week: str, edition: str | None) -> None:
 @audio_options("Fill missing recordings with espeak-ng read-throughs of the script.")
 @edition_option
 @pass_ctx
+@leak_checked
 def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, allow_clipped: bool,
              allow_stale_take: bool,
              edition: str | None) -> None:
@@ -106,6 +109,7 @@ def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool
 @week_arg
 @edition_option
 @pass_ctx
+@leak_checked
 def tag(c: Ctx, week: str, edition: str | None) -> None:
     """Tag WEEK's masters: ID3v2.3 with chapters and cover on the MP3, BWF bext and INFO on the WAV.
 
@@ -128,6 +132,7 @@ def tag(c: Ctx, week: str, edition: str | None) -> None:
 @audio_options("Fill missing recordings with read-throughs, and publish the draft.")
 @edition_option
 @pass_ctx
+@leak_checked
 def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, allow_clipped: bool,
           allow_stale_take: bool, edition: str | None) -> None:
     """Run WEEK's stages in order (script, assemble, run sheet, tag, publish), skipping what has not changed.
@@ -168,6 +173,7 @@ def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, a
                    "/a/directory (repeatable; default: every target in [publish], if any).")
 @edition_option
 @pass_ctx
+@leak_checked
 def publish(c: Ctx, week: str | None, draft: bool, every: bool, to: tuple[str, ...], edition: str | None
             ) -> None:
     """Publish WEEK into feeds/<show>/: media, transcript, chapters, episode page, and the feeds and pages that

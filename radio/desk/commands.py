@@ -17,8 +17,8 @@ from radio.keys import block as keys_block
 from radio.keys import editors as keys_editors
 from radio.config import LANG_RE
 from radio.errors import ReportError
-from radio.reports.files import (FRONT, TEMPLATE_TEXT, ReportFile, _split, _validate, _yaml, editing, find_report,
-                                 is_template_text, reports_dir)
+from radio.reports.files import (FRONT, TEMPLATE_TEXT, ReportFile, _record_digests, _split, _validate, _yaml,
+                                 editing, find_report, is_template_text, reports_dir)
 from radio.reports.model import KINDS, Check, Status, make_id, policy_counts, policy_holds, public
 from radio.reports.translations import read_translation, report_language
 from radio.station import Station, Week
@@ -103,6 +103,7 @@ def file_report(station: Station, week: str, title: str, *, received: dt.date, b
     """A whole report written at once (intake from mail): unverified, no checks, validated before it is written."""
     if not title.strip():
         raise ReportError("the title is empty", fix="give the report a title")
+    sealed: list[str] = []
 
     def render(rid: str) -> str:
         data = CommentedMap()
@@ -113,13 +114,17 @@ def file_report(station: Station, week: str, title: str, *, received: dt.date, b
                 data[key] = value
         data["private"] = CommentedMap(private or {})
         if keys_editors.sealed(station):  # encrypted to the editors before it is written
-            data["private"] = LiteralScalarString(keys_block.seal_block(station, data["private"]))
+            sealed[:] = [keys_block.seal_block(station, data["private"])]
+            data["private"] = LiteralScalarString(sealed[0])
         data.yaml_set_comment_before_after_key("private", before="NEVER published: who sent it and how it came in")
         buf = io.StringIO()
         _yaml().dump(data, buf)
         return f"{FRONT}\n{buf.getvalue()}{FRONT}\n{body.strip()}\n"
 
-    return _create(station, week, title, render)
+    path = _create(station, week, title, render)
+    if sealed:  # its leak-check digests, for a build host without an editor's key
+        _record_digests(station.root, None, sealed[0], dict(private or {}))
+    return path
 
 
 def _set(data: CommentedMap, key: str, value: Any, after: str | None = None) -> None:

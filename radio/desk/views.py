@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from radio import history, publicid
+from radio.keys import block as keys_block
 from radio.station import Station
 from radio.errors import RadioError
 from radio.reports.files import find_report, load_week
@@ -214,7 +215,10 @@ def render_history(station: Station, report_id: str) -> str:
     """The desk's view of a report's whole history, oldest first (the desk's own notes included)."""
     rf = find_report(station, report_id)
     week = rf.path.parent.parent.name
-    events = history.read(station, week, report_id)
+    events = history.read(station, week, report_id, private=True)
+    sealed = keys_block.SEALED_MARK  # a confidence no identity opened: there is one, and that is all it says
+    events = [{**e, **{k: sealed for k in history.PRIVATE_FIELDS.get(e["event"], ())}} if history.SEALED in e else e
+              for e in events]
     logged = {(e.get("by"), e.get("method"), e["at"][:10]) for e in events if e["event"] == "check"}
     rows: list[tuple[str, str]] = [(rf.report.received.isoformat(), "received")]
     for c in rf.report.checks:  # checks made before the log existed live only in the report

@@ -83,8 +83,9 @@ def dearmor(text: str, where: str | Path) -> bytes:
 
 
 def parse_identities(data: bytes, where: str | Path, passphrase: Callable[[], str] | None = None) -> list:
-    """The identities in an age identity file (AGE-SECRET-KEY-1 lines), an OpenSSH ed25519 private key, or an
-    age identity file encrypted under a passphrase (`age -p`, or `radio keys passphrase`)."""
+    """The identities in an age identity file (AGE-SECRET-KEY-1 lines), an OpenSSH ed25519 private key (with or
+    without a passphrase), or an age identity file encrypted under a passphrase (`age -p`, `radio keys
+    passphrase`). `passphrase` is asked only when the file needs one."""
     stripped = data.lstrip()
     if stripped.startswith(MAGIC) or stripped.startswith(ARMOR_BEGIN.encode()):
         if passphrase is None:
@@ -100,10 +101,11 @@ def parse_identities(data: bytes, where: str | Path, passphrase: Callable[[], st
     if stripped.startswith(b"-----BEGIN OPENSSH PRIVATE KEY-----"):
         try:
             return [ssh.Identity.from_buffer(stripped)]
-        except pyrage.IdentityError:
-            raise KeysError("an SSH private key that cannot be used (a passphrase-protected or non-ed25519 key)",
-                            where=where, fix="make an age identity with age-keygen, or convert the key with "
-                                             "`ssh-keygen -p -N ''` into a file only you can read") from None
+        except pyrage.IdentityError as e:
+            if "decrypted first" not in str(e):
+                raise KeysError("an SSH private key that cannot be used (only ed25519 keys can)", where=where,
+                                fix="make an age identity with age-keygen, or use an ssh-ed25519 key") from None
+        return [ssh.Identity.from_buffer(_open_ssh_key(stripped, where, passphrase))]
     found = []
     for line in stripped.decode("utf-8", "replace").splitlines():
         line = line.strip()
@@ -117,6 +119,31 @@ def parse_identities(data: bytes, where: str | Path, passphrase: Callable[[], st
         raise KeysError("no identity in this file", where=where,
                         fix="give an age identity file (from age-keygen) or an OpenSSH ed25519 private key")
     return found
+
+
+def _open_ssh_key(data: bytes, where: str | Path, passphrase: Callable[[], str] | None) -> bytes:
+    """A passphrase-protected OpenSSH ed25519 key, opened in memory (cryptography reads OpenSSH's own format and
+    bcrypt KDF) and written out unencrypted for pyrage, which takes only unencrypted keys. Nothing is written to
+    disk."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    if passphrase is None:
+        raise KeysError("this SSH key is protected by a passphrase", where=where,
+                        fix="set RADIO_PASSPHRASE, or run the command in a terminal to be asked for it")
+    secret = passphrase().encode("utf-8")
+    try:
+        key = serialization.load_ssh_private_key(data, password=secret)
+    except (ValueError, TypeError):
+        raise KeysError("wrong passphrase for the SSH key (or the key file is damaged)", where=where,
+                        fix="try the passphrase again") from None
+    except Exception:  # an unsupported cipher or KDF: the key cannot be opened here
+        raise KeysError("an SSH private key that cannot be opened", where=where,
+                        fix="use an ssh-ed25519 key made by ssh-keygen, or an age identity") from None
+    if not isinstance(key, ed25519.Ed25519PrivateKey):
+        raise KeysError("an SSH private key that cannot be used (only ed25519 keys can)", where=where,
+                        fix="make an age identity with age-keygen, or use an ssh-ed25519 key")
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                             serialization.NoEncryption())
 
 
 def new_identity() -> tuple[str, str]:

@@ -9,7 +9,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-from radio.keys import editors, rotate, store
+from radio.keys import digests, editors, rotate, store
 
 Result = tuple[bool | None, str]  # (True ok / False fail / None warning, what)
 
@@ -48,6 +48,8 @@ def history(station) -> tuple[list[str], list[tuple[str, bytes]]]:
         elif parts[0] == "episodes" and len(parts) == 4 and parts[2] == "reports" and parts[3].count(".") == 1 \
                 and parts[3].endswith(".md"):
             blobs.append((path, sha))
+        elif parts[0] == "episodes" and len(parts) == 4 and parts[2] == "history" and parts[3].endswith(".jsonl"):
+            blobs.append((path, sha))
     leaky: list[tuple[str, bytes]] = []
     if blobs:
         out = _git(root, "cat-file", "--batch", data="".join(f"{sha}\n" for _, sha in blobs).encode())
@@ -57,7 +59,9 @@ def history(station) -> tuple[list[str], list[tuple[str, bytes]]]:
             size = int(out[pos:header_end].split()[2])
             content = out[header_end + 1: header_end + 1 + size]
             pos = header_end + 1 + size + 1
-            if rotate.has_plain_block_text(content.decode("utf-8", "replace")):
+            text = content.decode("utf-8", "replace")
+            if (rotate.history_text_is_plain(text) if path.endswith(".jsonl") else
+                    rotate.has_plain_private_text(text)):
                 leaky.append((path, content))
     return sorted(plain_paths), leaky
 
@@ -75,10 +79,20 @@ def purge_commands(paths: list[str], reports: list[tuple[str, bytes]]) -> list[s
     return cmds
 
 
+_JSON_STR = r'"(?:[^"\\]|\\.)*"'
 PURGE_RULES = [
     # a report's private block written out in plain text (block style, then flow style), replaced by an empty one
     r"regex:(?m)^private:[ \t]*(?:#[^\n]*)?\n(?:[ \t]+[^\n]*\n|[ \t]*\n(?=[ \t]))+==>private: {}\n",
     r"regex:(?m)^private:[ \t]*\{[^\n]*\}[ \t]*$==>private: {}",
+    # a hold or rejection reason and a check's note, written on their line in plain text
+    r"regex:(?m)^reason:[ \t]+(?![|>\s])[^\n]*$==>reason: " + rotate.PURGED,
+    r"regex:(?m)^([ \t]*-?[ \t]*)note:[ \t]+(?![|>\s])[^\n]*$==>\1note: purged",
+    # the same confidences in a report's history (one JSON event a line, keys sorted)
+    rf'regex:("event": "check", "method": {_JSON_STR}, "note": ){_JSON_STR}==>\1"purged"',
+    rf'regex:("event": "status", "from": {_JSON_STR}, "reason": ){_JSON_STR}==>\1"purged"',
+    rf'regex:("correspondent": ){_JSON_STR}(, "event": "released")==>\1"purged"\2',
+    rf'regex:("event": "released", "quarantine": {_JSON_STR}, "reason": ){_JSON_STR}==>\1"purged"',
+    rf'regex:("event": "renamed", "from": ){_JSON_STR}==>\1"purged"',
 ]
 
 
@@ -107,6 +121,7 @@ def audit(station, *, with_history: bool = True) -> list[Result]:
     root = editors.root_of(station)
     results: list[Result] = []
     plain = [p.relative_to(root).as_posix() for p in rotate.plain_private_files(station)]
+    plain += [p.relative_to(root).as_posix() for p in rotate.plain_histories(station)]
     reports = [p.relative_to(root).as_posix() for p in rotate.plain_reports(station)]
     if not editors.sealed(station):
         # a station that never chose to seal is told by `radio keys list`; check judges sealed stations
@@ -122,6 +137,13 @@ def audit(station, *, with_history: bool = True) -> list[Result]:
     results.append((not found, "nothing private in plain text in the station" if not found else
                     f"private data in plain text: {', '.join(found[:5])}" + (f" and {len(found) - 5} more"
                     if len(found) > 5 else "") + " (encrypt it: `radio keys seal`)"))
+    armors = [a for p in rotate.report_files(station)
+              if (a := digests.front_matter_armor(p.read_text(encoding="utf-8", errors="replace")))]
+    behind = digests.stale(station, armors)
+    results.append((None if behind else True, f"{behind} of {len(armors)} sealed private blocks have no up-to-date "
+                    "leak-check digests: a build host with only the leak-check key refuses them (an editor runs "
+                    "`radio --identity FILE keys digests`)" if behind else
+                    f"leak-check digests are up to date for all {len(armors)} sealed private blocks"))
     modes = _modes(station)
     results.append((not modes, "private files are 0600 in 0700 folders" if not modes else
                     f"private paths others can read: {', '.join(modes[:5])}" + (f" and {len(modes) - 5} more"

@@ -13,7 +13,7 @@ from radio import yamlio
 from radio.keys import editors, keyring
 from radio.keys.age import armor, decrypt, dearmor, encrypt, is_armored
 
-__all__ = ["is_sealed", "open_block", "seal_block", "station_of"]
+__all__ = ["is_sealed", "open_block", "open_value", "seal_block", "seal_value", "station_of"]
 
 
 def is_sealed(value: object) -> bool:
@@ -43,3 +43,21 @@ def seal_block(station, data) -> str:
     buf = io.StringIO()
     yamlio.round_trip(preserve_quotes=True).dump(data, buf)
     return armor(encrypt(buf.getvalue().encode("utf-8"), editors.recipients(station)))
+
+
+# --- one private value in the public front matter: a check's note, a hold or rejection reason ------------
+
+SEALED_MARK = "[sealed]"  # what the desk shows for a private value no identity opened
+
+
+def seal_value(station, text: str) -> str:
+    """One private value (a check's note, a reason) as armored ciphertext for the station's editors."""
+    return armor(encrypt(str(text).encode("utf-8"), editors.recipients(station)))
+
+
+def open_value(where: str | Path, value: str) -> str | None:
+    """The value in plain text, or None when no identity is unlocked."""
+    ring = keyring.current(None)
+    if ring is None:
+        return None
+    return decrypt(dearmor(value, where), ring.identities, where).decode("utf-8")

@@ -23,6 +23,9 @@ def _say(text: str = "") -> None:
 def _done(what: str, sealed) -> None:
     _say(f"{what}: {len(sealed.files)} private files, {len(sealed.journals)} journals, "
          f"{len(sealed.reports)} reports' private blocks")
+    if sealed.without_digests:
+        click.echo(f"warning: {sealed.without_digests} reports' private blocks have no leak-check digests yet: "
+                   "an editor runs `radio --identity FILE keys digests`", err=True)
 
 
 @click.group()
@@ -199,6 +202,33 @@ def keys_leak_check_key(file: str) -> None:
     """
     from radio.keys import digests
     _say(f"wrote {digests.export_key(_station(), Path(file))} (keep it like a key: 0600, off the station)")
+
+
+@keys.command("digests")
+def keys_digests() -> None:
+    """Bring the leak-check digests up to date (needs your identity), so a build host with only the leak-check
+    key checks every output against what the desk knows about the sources.
+
+    The desk writes them whenever an editor seals a report; this is for what changed without one (a register
+    sealed with `radio keys seal`, a report written elsewhere).
+
+    \b
+    Example:
+      radio --identity ~/elena.key keys digests
+    """
+    from radio.keys import digests, editors, keyring, rotate
+    s = _station()
+    if not editors.sealed(s):
+        raise KeysError("the station is not sealed", where=editors.path(s), fix="run `radio keys init NAME PUBLIC-KEY`")
+    keyring.current("writing the leak-check digests")
+    with rotate._lock(s):
+        left = rotate.digest_all(s)
+    data = digests.load(s) or {"blocks": {}}
+    if left:
+        raise KeysError(f"{left} reports' private blocks could not be opened for their digests",
+                        where=digests.digests_path(s), fix="run it with an identity of one of the editors who sealed "
+                                                           "them (radio keys list)")
+    _say(f"leak-check digests: {len(data['blocks'])} reports' private blocks")
 
 
 @keys.command("purge-list")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from radio import fsutil
 from radio.keys import digests, editors, keyring, store
-from radio.keys.age import KeysError, decrypt, encrypt, recipient
+from radio.keys.age import KeysError, decrypt, encrypt, is_armored, recipient
 
 JOURNAL = "keys/rotate.journal"
 LOCK = "keys/.lock"
@@ -32,6 +32,7 @@ class Sealed:
     files: list[Path] = field(default_factory=list)
     journals: list[Path] = field(default_factory=list)
     reports: list[Path] = field(default_factory=list)
+    without_digests: int = 0  # sealed blocks left without leak-check digests (no key at hand)
 
     @property
     def count(self) -> int:
@@ -87,13 +88,95 @@ def has_plain_block_text(text: str) -> bool:
     return True
 
 
+PURGED = "purged"  # what the purge rules (radio keys purge-list) leave of a confidence in git history
+
+
+def has_plain_notes_text(text: str) -> bool:
+    """Whether a report's front matter holds a hold or rejection reason, or a check's note, in plain text."""
+    front = text.split("\n---", 1)[0]
+    for m in re.finditer(r"(?m)^(?:reason|[ \t-]+note):[ \t]*(.*)$", front):
+        rest = m.group(1).split(" #")[0].strip()
+        if rest.startswith(("|", ">")):
+            if not front[m.end():].lstrip().startswith("-----BEGIN AGE ENCRYPTED FILE-----"):
+                return True
+        elif rest and rest not in ("null", "~", "''", '""', PURGED):
+            return True
+    return False
+
+
+def has_plain_private_text(text: str) -> bool:
+    return has_plain_block_text(text) or has_plain_notes_text(text)
+
+
 def plain_reports(station) -> list[Path]:
-    return [p for p in report_files(station) if _has_plain_block(p)]
+    return [p for p in report_files(station)
+            if has_plain_private_text(p.read_text(encoding="utf-8", errors="replace"))]
 
 
-def seal(station) -> Sealed:
+def seal(station, leak_key: bytes | None = None) -> Sealed:
     """Encrypt to the editors everything private that is still plain text: private/ files, journals (a line at
-    a time), reports' private blocks. Needs only the editors' public keys."""
+    a time), reports' private blocks. Needs only the editors' public keys. The leak-check digests follow where
+    a key is at hand (`leak_key`: the one `init` has just made)."""
+    register = _register(station)
+    k = leak_key or digests.recording_key(station)
+    with digests.given(k, register):
+        out = _seal(station)
+        out.without_digests = digest_all(station)
+    return out
+
+
+def _register(station) -> dict | None:
+    """The correspondents' register if it can be read here (plain, or sealed and an identity unlocked)."""
+    from radio.errors import RadioError
+    from radio.station import correspondents
+    try:
+        return correspondents(station)
+    except RadioError:
+        return None
+
+
+def digest_all(station) -> int:
+    """Bring the leak-check digests up to date for every sealed private block (and forget those of blocks no
+    longer there); the number of blocks left without them (no key here, or a block no identity opens)."""
+    from radio.errors import RadioError
+    from radio.reports.files import read_report
+    from radio.station import Station
+    s = station if isinstance(station, Station) else Station.open(editors.root_of(station))
+    k = digests.recording_key(station)
+    register = digests.given_register()
+    if register is None:
+        register = _register(station)
+    reg_fp = digests.register_fingerprint(station)
+    reports = [p for p in report_files(station)
+               if "-----BEGIN AGE ENCRYPTED FILE-----" in p.read_text(encoding="utf-8", errors="replace")]
+    if k is None:
+        return len(reports)
+    missing = 0
+    with digests.updating(station, k) as data:
+        keep = {}
+        for p in reports:
+            try:
+                rf = read_report(p, s.config.verification)
+            except RadioError:
+                missing += 1
+                continue
+            armor = rf.sealed_as[0] if rf.sealed_as else rf.report.private._armor
+            if not armor:
+                continue
+            fp = digests.fingerprint(armor)
+            e = data["blocks"].get(fp)
+            if e is None or e.get("register") not in (None, reg_fp):
+                block = rf.data.get("private") if rf.sealed_as else None
+                if not isinstance(block, dict) or (block.get("correspondent") and register is None):
+                    missing += 1
+                    continue
+                e = digests.entry(k, fp, block, register, reg_fp)
+            keep[fp] = e
+        data["blocks"] = keep
+    return missing
+
+
+def _seal(station) -> Sealed:
     recips = editors.recipients(station)
     out = Sealed()
     base = store.folder(station)
@@ -115,7 +198,64 @@ def seal(station) -> Sealed:
     for p in plain_reports(station):
         _reseal_report(station, p)
         out.reports.append(p)
+    for p in history_files(station):
+        if _reseal_history(station, p, None):
+            out.journals.append(p)
     return out
+
+
+def history_files(station) -> list[Path]:
+    return sorted(editors.root_of(station).glob("episodes/*/history/*.jsonl"))
+
+
+def _history_private(entry: dict) -> bool:
+    from radio.history import PRIVATE_FIELDS
+    return any(entry.get(k) is not None for k in PRIVATE_FIELDS.get(entry.get("event"), ()))
+
+
+def plain_histories(station) -> list[Path]:
+    """Report histories with a confidence (a check's note, a reason, a release) in plain text."""
+    return [p for p in history_files(station) if history_text_is_plain(p.read_text(encoding="utf-8", errors="replace"))]
+
+
+def history_text_is_plain(text: str) -> bool:
+    """Whether a report history (its text) holds a confidence in plain text."""
+    for line in text.splitlines():
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(e, dict) and _history_private({k: v for k, v in e.items() if v != PURGED}):
+            return True
+    return False
+
+
+def _reseal_history(station, path: Path, ring) -> bool:
+    """Seal a report history's private fields for the editors as they are now (opening those sealed before,
+    with `ring`), the whole file replaced at once under the report's desk lock. Whether anything changed."""
+    from radio.errors import ReportError
+    from radio.history import SEALED, open_event, seal_event
+    report = path.parent.parent / "reports" / f"{path.stem}.md"
+    busy = lambda: ReportError("a desk command is changing this report", where=report, fix="run it again")  # noqa: E731
+    with fsutil.locked(report.with_name(f".{path.stem}.lock"), busy, wait=10.0):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        out = []
+        for n, line in enumerate(lines, start=1):
+            try:
+                e = json.loads(line)
+            except ValueError:
+                out.append(line)  # not ours to judge here: `radio report history` names it
+                continue
+            if not isinstance(e, dict) or not (_history_private(e) or (ring is not None and SEALED in e)):
+                out.append(line)
+                continue
+            if SEALED in e:
+                e = open_event(f"{path}:{n}", e, ring)
+            out.append(json.dumps(seal_event(station, e), ensure_ascii=False, sort_keys=True))
+        if out == lines:
+            return False
+        fsutil.write_text(path, "".join(x + "\n" for x in out), private=True)
+        return True
 
 
 def _reseal_report(station, path: Path) -> None:
@@ -128,7 +268,8 @@ def _reseal_report(station, path: Path) -> None:
     with fsutil.locked(path.with_name(f".{path.stem}.lock"), busy, wait=10.0):
         rf = read_report(path, s.config.verification, editable=True)
         rf.sealed_as = None  # sealed again, for whoever the editors are now
-        if not isinstance(rf.data.get("private"), dict):
+        rf.sealed_values = {}
+        if is_armored(rf.data.get("private")):
             raise KeysError("the private block cannot be opened", where=path,
                             fix="unlock with an identity of one of the editors who sealed it")
         rf.save()
@@ -143,8 +284,7 @@ def init(station, name: str, public_key: str, *, demo: bool = False) -> Sealed:
                         fix="add editors with `radio keys add NAME PUBLIC-KEY`")
     with _lock(station):
         editors.save(station, [editors.Editor(name, " ".join(public_key.split()))], demo=demo)
-        digests.ensure_key(station)
-        return seal(station)
+        return seal(station, digests.ensure_key(station))
 
 
 def add(station, name: str, public_key: str) -> Sealed:
@@ -220,6 +360,11 @@ def rotate(station, new: list[editors.Editor] | None = None) -> Sealed:
             _reseal_report(station, p)
             out.reports.append(p)
             fsutil.fault_point(f"rotate-after-{out.count}")
+        for p in history_files(station):
+            if _reseal_history(station, p, ring):
+                out.journals.append(p)
+                fsutil.fault_point(f"rotate-after-{out.count}")
         digests.ensure_key(station)
+        out.without_digests = digest_all(station)
         journal.unlink()
         return out

@@ -3,11 +3,12 @@ one by id, the week's desk, and the per-report lock under which a desk command c
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -41,13 +42,35 @@ class ReportFile:
     body: str
     report: Report
     sealed_as: tuple[str, str] | None = None  # (ciphertext read, its block as read): unchanged blocks keep it
+    sealed_values: dict[str, str] = field(default_factory=dict)  # a note or reason as read -> its ciphertext
 
     def save(self) -> None:
         buf = io.StringIO()
-        _yaml().dump(_sealed_data(self.path, self.data, self.sealed_as), buf)
-        fsutil.write_text(self.path, f"{FRONT}\n{buf.getvalue()}{FRONT}\n{self.body}",
-                          private=keys_block.station_of(self.path) is not None
-                          and keys_editors.sealed(keys_block.station_of(self.path)))
+        root = keys_block.station_of(self.path)
+        sealed = root is not None and keys_editors.sealed(root)
+        stored = _sealed_data(root, self.data, self.sealed_as, self.sealed_values) if sealed else self.data
+        _yaml().dump(stored, buf)
+        fsutil.write_text(self.path, f"{FRONT}\n{buf.getvalue()}{FRONT}\n{self.body}", private=sealed)
+        block = self.data.get("private")
+        if sealed and isinstance(block, dict) and \
+                (self.sealed_as is None or str(stored["private"]) != self.sealed_as[0]):
+            _record_digests(root, self.sealed_as[0] if self.sealed_as else None, str(stored["private"]), block)
+
+
+def _record_digests(root: Path, old: str | None, armor: str, block: dict) -> None:
+    """The leak-check digests of a block just sealed, so a build host with only the leak-check key checks what
+    it withholds (radio/keys/digests.py). Where they cannot be made now, the build says so."""
+    from radio.keys import digests
+    from radio.keys.age import KeysError
+    from radio.station import correspondents
+    register = digests.given_register()
+    known = register is not None
+    if not known and block.get("correspondent"):
+        try:
+            register, known = correspondents(root), True
+        except (KeysError, RadioError):
+            register = None
+    digests.record(root, old, armor, block, register, register_known=known or not block.get("correspondent"))
 
 
 def _block_text(data: Any) -> str:
@@ -56,22 +79,70 @@ def _block_text(data: Any) -> str:
     return buf.getvalue()
 
 
-def _sealed_data(path: Path, data: CommentedMap, sealed_as: tuple[str, str] | None) -> CommentedMap:
-    """The front matter as it is stored: on a sealed station the private block encrypted to the editors (the
-    ciphertext it was read with, if it did not change, so an edit elsewhere leaves the block's bytes alone)."""
-    block = data.get("private")
-    if not isinstance(block, dict):
-        return data
-    root = keys_block.station_of(path)
-    if root is None or not keys_editors.sealed(root):
-        return data
-    if sealed_as and _block_text(block) == sealed_as[1]:
-        text = sealed_as[0]
-    else:
-        text = keys_block.seal_block(root, block)
+def _sealed_data(root: Path, data: CommentedMap, sealed_as: tuple[str, str] | None,
+                 sealed_values: dict[str, str]) -> CommentedMap:
+    """The front matter as it is stored on a sealed station: the private block, each check's note and the
+    hold or rejection reason encrypted to the editors (each with the ciphertext it was read with, if it did not
+    change, so an edit elsewhere leaves their bytes alone). Who checked and how stay plain: the verification
+    policy is counted from them."""
     out = data.copy()
-    out["private"] = LiteralScalarString(text)
+    block = data.get("private")
+    if isinstance(block, dict):
+        if sealed_as and _block_text(block) == sealed_as[1]:
+            text = sealed_as[0]
+        else:
+            text = keys_block.seal_block(root, block)
+        out["private"] = LiteralScalarString(text)
+
+    def seal(value):
+        if not isinstance(value, str) or not value.strip() or keys_block.is_sealed(value):
+            return value
+        return LiteralScalarString(sealed_values.get(value) or keys_block.seal_value(root, value))
+
+    if "reason" in data:
+        out["reason"] = seal(data["reason"])
+    checks = data.get("checks")
+    if isinstance(checks, list) and any(isinstance(c, dict) and c.get("note") for c in checks):
+        seq = copy.deepcopy(checks)
+        for c in seq:
+            if isinstance(c, dict) and "note" in c:
+                c["note"] = seal(c["note"])
+        out["checks"] = seq
     return out
+
+
+def _open_values(path: Path, data: Any, fields: dict) -> dict[str, str]:
+    """A sealed check note or reason opened in place when an identity is unlocked (`data` then holds the plain
+    text, sealed again on saving); without one the model sees none, and the file keeps the ciphertext."""
+    opened: dict[str, str] = {}
+
+    def value(v):
+        if not keys_block.is_sealed(v):
+            return v
+        plain = keys_block.open_value(path, str(v))
+        if plain is None:
+            return keys_block.SEALED_MARK  # the desk sees there is one, and nothing of it
+        opened[plain] = str(v)
+        return plain
+
+    if keys_block.is_sealed(fields.get("reason")):
+        fields["reason"] = value(fields["reason"])
+        if fields["reason"] in opened:
+            data["reason"] = fields["reason"]
+    checks = fields.get("checks")
+    if isinstance(checks, list) and any(isinstance(c, dict) and keys_block.is_sealed(c.get("note")) for c in checks):
+        copies = []
+        for i, c in enumerate(checks):
+            if isinstance(c, dict) and keys_block.is_sealed(c.get("note")):
+                c2 = dict(c)
+                c2["note"] = value(c["note"])
+                if c2["note"] in opened:
+                    data["checks"][i]["note"] = c2["note"]
+                copies.append(c2)
+            else:
+                copies.append(c)
+        fields["checks"] = copies
+    return opened
 
 
 def _line_of(data: Any, key: str | int) -> int | None:
@@ -156,6 +227,7 @@ def _validate(path: Path, data: Any, body: str, policy: Verification) -> ReportF
         if opened is not None:
             sealed_as = (str(data["private"]), _block_text(opened))
             data["private"] = opened  # an edit changes the block itself; saving seals it again
+    sealed_values = _open_values(path, data, fields)
     fields.setdefault("id", path.stem)
     if fields["id"] != path.stem:
         raise ReportError(f"id {fields['id']!r} does not match the file name", where=f"{path}:{_line_of(data, 'id')}",
@@ -177,7 +249,8 @@ def _validate(path: Path, data: Any, body: str, policy: Verification) -> ReportF
                    "literal_error": "use one of the values listed"}) from None
     if keys_block.is_sealed(data.get("private")):
         report.private._sealed = True
-    return ReportFile(path, data, body, report, sealed_as)
+        report.private._armor = str(data["private"])
+    return ReportFile(path, data, body, report, sealed_as, sealed_values)
 
 
 def policy_error(rf: ReportFile, policy: Verification) -> ReportError | None:
@@ -283,6 +356,10 @@ def _with_register(station: Station, rf: ReportFile) -> ReportFile:
     entry = register.get(rf.report.private.correspondent or "")
     rf.report._register = entry if isinstance(entry, dict) else None
     rf.report._public_names = public_names(station.config)
+    if rf.report.private.sealed:  # no key opened it: what it withholds is known by its leak-check digests
+        from radio.keys import digests
+        rf.report._digest_details = tuple(digests.sealed_details(station, rf.path, rf.report.private._armor,
+                                                                 rf.report._public_names))
     return rf
 
 

@@ -44,6 +44,7 @@ class Private(BaseModel):
     contact: str | None = None
     notes: str | None = None
     _sealed: bool = PrivateAttr(default=False)  # encrypted to the editors and not unlocked: nothing is known
+    _armor: str | None = PrivateAttr(default=None)  # that ciphertext, as stored (its leak-check digests' key)
 
     @property
     def sealed(self) -> bool:
@@ -82,6 +83,8 @@ class Report(BaseModel):
     _original_title: str | None = PrivateAttr(default=None)  # a translation's: the title its public id is made from
     _register: dict | None = PrivateAttr(default=None)  # its correspondent's entry in private/correspondents.yaml
     _public_names: frozenset = PrivateAttr(default=frozenset())  # name parts the station publishes (its hosts)
+    # (field, keyed digests) of a sealed private block no key opened: radio/keys/digests.py
+    _digest_details: tuple = PrivateAttr(default=())
 
     @field_validator("lang")
     @classmethod

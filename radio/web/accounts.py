@@ -1,4 +1,5 @@
-"""Accounts: a name, a role, an argon2 hash of the password and, for editors and producers, a TOTP secret.
+"""Accounts: a name, a role, an argon2 hash of the password and, for editors and producers, a TOTP secret;
+any account may add passkeys (WebAuthn, radio/web/passkeys.py), each a second factor in place of the code.
 
 Stored in private/desk/users.json (0600, written atomically); no password is ever on disk, only its hash.
 """
@@ -8,7 +9,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Callable
 from pathlib import Path
 
 from radio import fsutil
@@ -28,6 +30,7 @@ class Account:
     role: str
     hash: str
     totp: str | None = None
+    passkeys: list[dict] = field(default_factory=list)  # {id, key, count, added}: public keys, no secret
 
 
 def desk_dir(station: Station) -> Path:
@@ -114,6 +117,23 @@ def passwd(station: Station, name: str, password: str) -> None:
         _save(station, users)
 
 
+def change_passkeys(station: Station, name: str, change: Callable[[list[dict]], None]) -> None:
+    """Change an account's passkeys under the accounts' lock (a new one added, a sign count moved on)."""
+    with _lock(station):
+        users = load(station)
+        if name not in users:
+            raise RadioError(f"no account {name!r}", fix="see `radio users list`")
+        change(users[name].passkeys)
+        _save(station, users)
+
+
+def factors(account: Account) -> str:
+    """The second factors an account has, as `radio users list` shows them."""
+    n = len(account.passkeys)
+    parts = (["totp"] if account.totp else []) + ([f"{n} passkey{'s' if n > 1 else ''}"] if n else [])
+    return ", ".join(parts) or "-"
+
+
 def otp_uri(account: Account) -> str | None:
     if not account.totp:
         return None
@@ -125,8 +145,9 @@ def otp_uri(account: Account) -> str | None:
 _DUMMY: list[str] = []
 
 
-def authenticate(station: Station, name: str, password: str, otp: str) -> Account | None:
-    """The account if the password (and, for editors and producers, the current TOTP code) is right."""
+def authenticate(station: Station, name: str, password: str, otp: str | None) -> Account | None:
+    """The account if the password (and, for editors and producers, the current TOTP code) is right. With
+    `otp=None`, the password only: the caller then asks for a passkey."""
     from argon2.exceptions import InvalidHashError, VerificationError
     account = load(station).get(name)
     ph = _hasher()
@@ -142,6 +163,8 @@ def authenticate(station: Station, name: str, password: str, otp: str) -> Accoun
         ph.verify(account.hash, password)
     except (VerificationError, InvalidHashError):
         return None
+    if otp is None:  # the passkey login: the passkey stands in for the code (radio/web/passkeys.py)
+        return account
     if account.totp:
         import pyotp
         if not pyotp.TOTP(account.totp).verify(otp.strip(), valid_window=1):

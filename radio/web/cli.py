@@ -92,7 +92,7 @@ def users_list(c) -> None:
     """
     from radio.text import table
     from radio.web import accounts
-    rows = [[a.name, a.role, "totp" if a.totp else "-"] for a in accounts.load(c.station).values()]
+    rows = [[a.name, a.role, accounts.factors(a)] for a in accounts.load(c.station).values()]
     click.echo(table(["NAME", "ROLE", "2FA"], rows) if rows else "no accounts yet (radio users add NAME --role ROLE)")
 
 

@@ -72,6 +72,7 @@ class Session:
     seen: float
     stamp: str = ""  # the account's password hash at login: a new password or a removed account ends the session
     unlocked: dict = field(default_factory=dict)  # what this session unlocked, forgotten when it ends
+    pending: dict = field(default_factory=dict)  # a passkey being added: its challenge, until when
 
 
 class Sessions:
@@ -126,6 +127,7 @@ class Sessions:
         s = self._by_id.pop(sid, None)
         if s is not None:
             s.unlocked.clear()
+            s.pending.clear()
 
 
 class Limits:

@@ -225,3 +225,17 @@ def test_an_item_id_the_episode_publishes_may_not_name_a_withheld_detail(tmp_pat
     assert r.exit_code == 1
     assert r.err == (f"error: {rundown}: the id of item #2 names the withheld place of report first-story "
                      "(give the item another id)\n")
+
+
+def test_a_report_published_before_public_ids_were_recorded_keeps_the_id_it_went_out_under(tmp_path):
+    root = tiny_station(tmp_path / "st")
+    station = Station.open(root)
+    reports = [_report("first-story", "First fictional story"), _report("second-story", "Second fictional story"),
+               _report("third-story", "Third fictional story")]
+    # as a station published before: its episode record named reports by their desk ids, and so did its press
+    record = root / "feeds" / "st" / "episodes" / WEEK / "episode.json"
+    record.parent.mkdir(parents=True)
+    record.write_text(json.dumps({"reports": ["first-story"]}))
+    (root / "episodes" / WEEK / "press.json").write_text(json.dumps({"second-story": {"version": 1}}))
+    assert publicid.ids(station, WEEK, reports) == {
+        "first-story": "first-story", "second-story": "second-story", "third-story": "third-fictional-story"}

@@ -44,15 +44,19 @@ def ff(*args: str) -> None:
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True)
 
 
+EDITIONS = (("fr", "fr-fr", "La Semaine du travail"), ("es", "es", "La Semana del Trabajo"))
+
+
 def demo_format_station(root: Path, minutes: int, *, filler: float = 0.1, rate: int = 44100, reports: int | None = None,
-                        long_take: float | None = None, formats: tuple[str, ...] = FORMATS) -> Path:
+                        long_take: float | None = None, formats: tuple[str, ...] = FORMATS, editions: int = 1) -> Path:
     """The demo station's own show format at `minutes`: theme, welcome, headlines over the ducked news bed,
     station ID (crossfaded), reports and features, appeals over the bed, closing, theme, with the demo's own
     elements and the news bed as filler. Every speech item has a recording at `rate` in wav, flac, mp3 or ogg in
     turn: pink noise gated at syllable rate and low-passed like a voice, with room noise and digital silence to
     trim, a click in some lead-ins. About `filler` of the slot is left for the filler. With `reports`, that many
     reports (the demo's format then has four more speech items); with `long_take` (minutes), the first report
-    is one take that long and every other speech item 20 s."""
+    is one take that long and every other speech item 20 s. With `editions` (up to 3), as many on-air editions of
+    the same week, each with every report translated (checked) and the same recordings in its own segments/."""
     n = reports or max(4, round(minutes * 0.4))
     slot = f"{minutes // 60}:{minutes % 60:02d}:00"
     station_with_reports(root, n, slot=slot, features=max(1, n // 6))
@@ -67,6 +71,17 @@ def demo_format_station(root: Path, minutes: int, *, filler: float = 0.1, rate: 
     section = re.compile(r"^\[elements\]\n(?:(?!\[).*\n?)*", re.M)  # the [elements] table, to the next one
     elements = section.search(demo).group(0).replace("crossfade = 0.0", "crossfade = 0.5")  # type: ignore[union-attr]
     text = section.sub(lambda _: elements, text) if section.search(text) else text + "\n" + elements
+    for ed, voice, title in EDITIONS[: editions - 1]:
+        text += (f'\n[[editions]]\nid = "{ed}"\nlanguage = "{ed}"\nslug = "bench-{ed}"\ntitle = "{title}"\n'
+                 f'description = "A fictional benchmark edition."\non_air = true\nslot = "{slot}"\n'
+                 f'hosts = [{{ id = "host-{ed}", name = "Host {ed.upper()}", voice = "{voice}", rate_wpm = 150 }}]\n')
+        for report in sorted((root / "episodes" / WEEK / "reports").glob("report-*.md")):
+            if report.name.count(".") == 1:  # an original, not a translation
+                _, front, body = report.read_text(encoding="utf-8").split("---\n", 2)
+                appeal = "".join(line + "\n" for line in front.splitlines() if line.startswith("appeal:"))
+                report.with_name(f"{report.stem}.{ed}.md").write_text(
+                    f"---\n# FICTIONAL generated translation\ntitle: {ed} {report.stem}\n{appeal}translator: bench\n"
+                    f"state: checked\n---\n{body}", encoding="utf-8")
     cfg.write_text(text, encoding="utf-8")
     for name in ("theme.flac", "id.flac", "newsbed.flac", "cover.png"):
         shutil.copy2(ROOT / "elements" / name, root / "elements" / name)
@@ -74,7 +89,8 @@ def demo_format_station(root: Path, minutes: int, *, filler: float = 0.1, rate: 
     from radio.rundown.model import load
     from radio.rundown.plan import plan
     station = Station.open(root)
-    plan(station, WEEK)
+    for s in station.editions():
+        plan(s, WEEK)
     rundown = load(station, WEEK)
     speech = [e for e in rundown.live if e.item.type in ("read", "recorded")]
     seg = root / "episodes" / WEEK / "segments"
@@ -96,4 +112,6 @@ def demo_format_station(root: Path, minutes: int, *, filler: float = 0.1, rate: 
            f"[1]aeval='val(0){click}':c=same[r];[v][r]amix=inputs=2:normalize=0:duration=first,adelay=500,"
            "aformat=channel_layouts=mono",
            "-ar", str(rate), *(("-b:a", "192k") if ext == "mp3" else ()), str(seg / f"{e.id}.{ext}"))
+    for s in station.editions()[1:]:  # the same recordings, each edition its own copy
+        shutil.copytree(seg, s.edition_dir(WEEK) / "segments")
     return root

@@ -62,9 +62,9 @@ def _takes_and_sounds(station: Station, rundown: rd.Rundown) -> list[Path]:
 
 
 def run_script(station: Station, week: str, opts: Options) -> list[Path]:
-    from radio.script import write_script  # jinja2 and the templates: only when a page is made
+    from radio.script import reminders, write_script  # jinja2 and the templates: only when a page is made
     rundown, show = timed(station, week, as_run=False, decode_takes=opts.decode_takes)
-    return write_script(station, rundown, show)
+    return write_script(station, rundown, show, reminders(station, rundown))
 
 
 def run_assemble(station: Station, week: str, opts: Options):
@@ -81,8 +81,9 @@ def run_assemble(station: Station, week: str, opts: Options):
 
 
 def run_runsheet(station: Station, week: str, opts: Options) -> list[Path]:
-    from radio.script import write_runsheet
-    return write_runsheet(station, *timed(station, week))
+    from radio.script import reminders, write_runsheet
+    rundown, show = timed(station, week)
+    return write_runsheet(station, rundown, show, reminders(station, rundown))
 
 
 def run_tag(station: Station, week: str, opts: Options):

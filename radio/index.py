@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from contextlib import closing
+import threading
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from radio.errors import RadioError
 from radio.station import WEEK_RE, Station
@@ -81,7 +83,7 @@ def _open(station: Station) -> sqlite3.Connection:
 def _scan(station: Station) -> dict[str, tuple[str, str, int, int]]:
     """path (relative to episodes/) -> (week, kind, size, mtime_ns) for every report and history file."""
     out = {}
-    root = station.root / "episodes"
+    root = os.fspath(station.root / "episodes")  # plain strings: this runs over every week of the archive
     try:
         weeks = [e.name for e in os.scandir(root) if e.is_dir() and WEEK_RE.match(e.name)]
     except FileNotFoundError:
@@ -89,7 +91,7 @@ def _scan(station: Station) -> dict[str, tuple[str, str, int, int]]:
     for week in weeks:
         for kind, folder in (("report", "reports"), ("history", "history")):
             try:
-                entries = list(os.scandir(root / week / folder))
+                entries = list(os.scandir(f"{root}/{week}/{folder}"))
             except (FileNotFoundError, NotADirectoryError):
                 continue
             for e in entries:
@@ -129,6 +131,45 @@ def _is_retracted(station: Station, week: str, rid: str) -> bool:
         return history.retraction(history.read(station, week, rid)) is not None
     except (RadioError, OSError, UnicodeDecodeError):
         return False
+
+
+_local = threading.local()  # per thread (a connection belongs to its thread): .batch, station root -> the index
+
+
+def _batches() -> dict[Path, sqlite3.Connection | None]:
+    if not hasattr(_local, "batch"):
+        _local.batch = {}
+    return _local.batch
+
+
+@contextmanager
+def batch(station: Station) -> Iterator[None]:
+    """Several lookups that may share one look at the files (those of one command, which changes no report
+    between them): the index is brought up to date once, at the first lookup (none, if nothing looks)."""
+    batches = _batches()
+    if station.root in batches:
+        yield
+        return
+    batches[station.root] = None
+    try:
+        yield
+    finally:
+        db = batches.pop(station.root)
+        if db is not None:
+            db.close()
+
+
+@contextmanager
+def _looked_up(station: Station) -> Iterator[sqlite3.Connection]:
+    """The index for one lookup: the batch's if one is open, else brought up to date now and closed after."""
+    batches = _batches()
+    if station.root in batches:
+        if batches[station.root] is None:
+            batches[station.root] = refresh(station)
+        yield batches[station.root]  # type: ignore[misc]
+        return
+    with closing(refresh(station)) as db:
+        yield db
 
 
 def refresh(station: Station) -> sqlite3.Connection:
@@ -175,12 +216,12 @@ _ROWS = """SELECT r.week, r.id, r.thread, CASE WHEN x.id IS NULL THEN r.status E
 
 def thread_rows(station: Station, thread: str) -> list[Row]:
     """Every report of a thread, oldest week first, then by id."""
-    with closing(refresh(station)) as db:
+    with _looked_up(station) as db:
         return [Row(*r) for r in db.execute(f"{_ROWS} WHERE r.thread = ? ORDER BY r.week, r.id", (thread,))]
 
 
 def threads_in(station: Station, weeks: list[str]) -> list[str]:
-    with closing(refresh(station)) as db:
+    with _looked_up(station) as db:
         marks = ",".join("?" * len(weeks))
         return [t for (t,) in db.execute(
             f"SELECT DISTINCT thread FROM reports WHERE thread IS NOT NULL AND week IN ({marks}) ORDER BY thread",
@@ -189,7 +230,7 @@ def threads_in(station: Station, weeks: list[str]) -> list[str]:
 
 def latest_before(station: Station, thread: str, week: str) -> list[Row]:
     """A thread's verified, unretracted reports in the latest week before `week` that has any."""
-    with closing(refresh(station)) as db:
+    with _looked_up(station) as db:
         rows = [Row(*r) for r in db.execute(
             f"""{_ROWS} WHERE r.thread = ? AND r.week < ? AND r.status = 'verified' AND x.id IS NULL
                 AND r.week = (SELECT MAX(r2.week) FROM reports r2 LEFT JOIN retracted x2

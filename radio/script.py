@@ -10,14 +10,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from radio import fsutil
+from radio import fsutil, index
 from radio.config import format_ms
 from radio.i18n import gettext, long_date
 from radio.render import render
 from radio.station import Station
 from radio.rundown.model import Rundown, attribution_line
-from radio.timing import ShowTime, against_slot, over_under
 from radio.threads import previously
+from radio.timing import ShowTime, against_slot, over_under
 
 RUNSHEET_COLUMNS = ["#", "id", "slug", "type", "host", "in words", "out words", "estimated", "actual", "front time",
                     "back time", "media file", "status", "notes"]
@@ -110,7 +110,20 @@ def hit_time(air: dt.datetime, front_ms: int) -> str:
     return (air + dt.timedelta(seconds=(front_ms + 500) // 1000)).strftime("%H:%M:%S")
 
 
-def rows(station: Station, week: str, show: ShowTime) -> list[Row]:
+def reminders(station: Station, rundown: Rundown) -> dict[str, str]:
+    """The host's reminder for each item in a running thread, by item id: read by the stage (or the studio) that
+    loads the week, before anything is rendered, and handed to `rows`."""
+    out = {}
+    with index.batch(station):  # each item's reminder looks at the index: the files are looked at once
+        for e in rundown.entries:
+            if e.report and (line := previously(station, rundown.week, e.report)):
+                out[e.item.id] = line
+    return out
+
+
+def rows(station: Station, week: str, show: ShowTime, reminders: dict[str, str]) -> list[Row]:
+    """`reminders`: the thread reminder of each item that has one (radio.threads.reminders), given by the stage
+    that loaded the week: rendering reads nothing from disk."""
     cfg = station.config
     _ = lambda message: gettext(station.language, message)  # noqa: E731
     air = station.air_datetime(week)
@@ -144,18 +157,18 @@ def rows(station: Station, week: str, show: ShowTime) -> list[Row]:
             words=t.words, skipped=it.skip, paragraphs=paragraphs,
             hit=hit_time(air, t.front_ms) if t.number else "",
             pages=paginate(paragraphs, size, first_page=PAPER[size]["first"] - 4 if not out else None),
-            previously=(previously(station, week, e.report) or "") if e.report else ""))
+            previously=reminders.get(it.id, "")))
     return out
 
 
-def context(station: Station, rundown: Rundown, show: ShowTime) -> dict:
+def context(station: Station, rundown: Rundown, show: ShowTime, reminders: dict[str, str]) -> dict:
     cfg = station.config
     air = station.air_datetime(rundown.week)
     return {
         "show": {"title": cfg.show.title, "station": cfg.station.name, "language": cfg.station.language},
         "week": rundown.week, "title": rundown.title,
         "air": f"{long_date(station.language, air.date())}, {air:%H:%M} {air.tzname()}",
-        "rows": rows(station, rundown.week, show), "slot": format_ms(show.slot_ms), "total": format_ms(show.total_ms),
+        "rows": rows(station, rundown.week, show, reminders), "slot": format_ms(show.slot_ms), "total": format_ms(show.total_ms),
         "over_under": over_under(show.over_ms), "over": show.over_ms > 0, "cut": show.cut,
         "hosts": [{"id": h.id, "name": h.name} for h in cfg.hosts],
         "paper": paper(station),
@@ -183,23 +196,23 @@ def _write(station: Station, week: str, files: dict[str, str]) -> list[Path]:
     return [out / name for name in files]
 
 
-def write_script(station: Station, rundown: Rundown, show: ShowTime) -> list[Path]:
+def write_script(station: Station, rundown: Rundown, show: ShowTime, reminders: dict[str, str]) -> list[Path]:
     """The host's script: estimates, from the rundown and the takes (made before assembly)."""
-    ctx = context(station, rundown, show)
+    ctx = context(station, rundown, show, reminders)
     return _write(station, rundown.week, {"script.html": render(station, "script.html", ctx),
                                           "script.md": render(station, "script.md", ctx)})
 
 
-def write_runsheet(station: Station, rundown: Rundown, show: ShowTime) -> list[Path]:
+def write_runsheet(station: Station, rundown: Rundown, show: ShowTime, reminders: dict[str, str]) -> list[Path]:
     """The run sheet: after assembly, the times as aired (from the as-run); before it, the estimates."""
-    ctx = context(station, rundown, show)
+    ctx = context(station, rundown, show, reminders)
     return _write(station, rundown.week, {"runsheet.html": render(station, "runsheet.html", ctx),
                                           "runsheet.csv": runsheet_csv(ctx)})
 
 
 def status_table(station: Station, rundown: Rundown, show: ShowTime) -> str:
     from radio.text import table
-    rs = rows(station, rundown.week, show)
+    rs = rows(station, rundown.week, show, {})  # a table of times: no reminders
     body = [[r.number, r.id, r.type, r.host, r.status, r.estimated, r.actual or "-", r.front or "-", r.back or "-"]
             for r in rs]
     lines = [f"{rundown.title} ({rundown.week})",

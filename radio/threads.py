@@ -100,6 +100,11 @@ def previously(station: Station, week: str, report: PublicReport) -> str | None:
 
 def follow_ups(station: Station, week: str) -> list[str]:
     """Threads with an item last week and none on air this week: the planner's suggestions."""
+    with index.batch(station):  # one look at the files for every lookup below
+        return _follow_ups(station, week)
+
+
+def _follow_ups(station: Station, week: str) -> list[str]:
     prev = _previous_week(week)
     out = []
     for thread in threads_in(station, [prev]):

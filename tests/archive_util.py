@@ -20,8 +20,8 @@ def week_after(week: str, k: int) -> str:
 def copy_week(root: Path, week: str, src: str = WEEK) -> None:
     """Another week like `src`: its reports, rundown, takes and masters, under its own ISO week (no history)."""
     shutil.copytree(root / "episodes" / src, root / "episodes" / week, ignore=shutil.ignore_patterns("history"))
-    rd = root / "episodes" / week / "rundown.yaml"
-    rd.write_text(rd.read_text(encoding="utf-8").replace(f"week: {src}", f"week: {week}"), encoding="utf-8")
+    for rd in sorted((root / "episodes" / week).rglob("rundown.yaml")):  # every edition's
+        rd.write_text(rd.read_text(encoding="utf-8").replace(f"week: {src}", f"week: {week}"), encoding="utf-8")
 
 
 def add_weeks(root: Path, count: int, *, publish: bool = True, start: int = 1) -> list[str]:

@@ -43,8 +43,8 @@ def without_editions(toml: str) -> str:
 DEMO_IDENTITY = REPO / "keys" / "demo-only" / "elena.key"
 
 
-def copy_station(dest: Path, editions: bool = False, sealed: bool = False) -> Path:
-    """A private copy of the demo station (config, elements, private, reports; no outputs).
+def copy_station(dest: Path, editions: bool = False, sealed: bool = False, weeks: tuple[str, ...] = (WEEK,)) -> Path:
+    """A private copy of the demo station (config, elements, private, the reports of `weeks`; no outputs).
 
     By default only the English edition: a test that builds the station builds one show, as before editions
     existed. `editions=True` keeps the Russian and French editions too.
@@ -60,7 +60,8 @@ def copy_station(dest: Path, editions: bool = False, sealed: bool = False) -> Pa
     if not editions:
         (dest / "radio.toml").write_text(without_editions((REPO / "radio.toml").read_text(encoding="utf-8")),
                                          encoding="utf-8")
-    shutil.copytree(REPO / "episodes" / WEEK / "reports", dest / "episodes" / WEEK / "reports")
+    for week in weeks:
+        shutil.copytree(REPO / "episodes" / week / "reports", dest / "episodes" / week / "reports")
     if sealed:
         for p in [dest / "private", dest / "keys", *(dest / "private").rglob("*"), *(dest / "keys").rglob("*")]:
             p.chmod(0o700 if p.is_dir() else 0o600)  # as a checkout made private by `chmod -R go= private keys`
@@ -147,3 +148,28 @@ def golden(path: Path, actual: str, update: bool) -> None:
     if not path.exists():
         raise AssertionError(f"golden file {path} is missing; run pytest --update-golden and read the diff")
     assert actual == path.read_text(encoding="utf-8"), f"output differs from {path}"
+
+
+TEXT = {".xml", ".html", ".json", ".vtt", ".txt", ".atom", ".css", ".js", ".srt", ".csv", ".md", ""}
+MANIFEST = "MANIFEST"  # in a golden tree: every file of the tree it stands for, text or not
+
+
+def golden_tree(golden_dir: Path, tree: Path, update: bool) -> None:
+    """Compare a whole output tree with a golden tree: the list of files (so an extra or a missing file fails)
+    and every text file byte for byte; audio, images and the search bundles (pagefind's) by name only (their bytes follow from
+    espeak-ng and ffmpeg versions). `pytest --update-golden` rewrites the golden tree on purpose."""
+    files = sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_file())
+    texts = [f for f in files if Path(f).suffix in TEXT and not re.match(r"search/\d{4}/", f)]  # pagefind's own
+    if update:
+        shutil.rmtree(golden_dir, ignore_errors=True)
+        for rel in texts:
+            (golden_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            (golden_dir / rel).write_bytes((tree / rel).read_bytes())
+        (golden_dir / MANIFEST).write_text("".join(f + "\n" for f in files), encoding="utf-8")
+    if not (golden_dir / MANIFEST).is_file():
+        raise AssertionError(f"golden tree {golden_dir} is missing; run pytest --update-golden and read the diff")
+    want = (golden_dir / MANIFEST).read_text(encoding="utf-8").splitlines()
+    extra, missing = sorted(set(files) - set(want)), sorted(set(want) - set(files))
+    assert not extra and not missing, f"{tree}: extra files {extra}, missing files {missing} (against {golden_dir})"
+    for rel in texts:
+        assert (tree / rel).read_bytes() == (golden_dir / rel).read_bytes(), f"{tree / rel} differs from {golden_dir / rel}"

@@ -280,7 +280,7 @@ def test_readme_walkthrough(tmp_path):
     root.mkdir()
     for name in ("elements", "private"):
         shutil.copytree(REPO / name, root / name)
-    toml = (REPO / "radio.toml").read_text().replace('slot = "28:30"', 'slot = "1:30"')
+    toml = re.sub(r'(?m)^slot = "[^"]*"', 'slot = "1:30"', (REPO / "radio.toml").read_text(), count=1)
     (root / "radio.toml").write_text(toml.split("\n[[editions]]")[0] + "\n"
                                      "[takes]\nmin_fraction = 0.02  # one-second tones stand in for whole readings\n")
     for week, parts in ((WEEK, ("reports", "history")), (W48, ("reports",))):

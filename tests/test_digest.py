@@ -56,3 +56,19 @@ def test_a_month_with_no_reports_and_a_bad_month_are_one_line(tmp_path):
     assert not (root / "digests").exists()
     r = run("digest", "2026-13")
     assert (r.exit_code, r.err) == (1, "error: '2026-13' is not a month (write it as YEAR-MM, e.g. 2026-11)\n")
+
+
+def test_digest_and_press_message_ids_are_keyed(tmp_path):
+    """A Message-ID made from a plain hash of the address could be checked against a guessed list of addresses
+    by anyone who sees it: the digest's and the press's are keyed with the station's secret, as the bulletin's."""
+    import hashlib
+    from radio.mail.outgoing import message_id
+    from radio.station import Station
+    from tests.conftest import copy_station
+    station = Station.open(copy_station(tmp_path / "st"))
+    for kind, key in (("digest", "2026-11-en"), ("press", "2026-W47-en")):
+        address = "reader@example.org"
+        mid = message_id(station, kind, key, address)
+        plain = hashlib.sha256(f"{kind}\n{key}\n{address}".encode()).hexdigest()[:20]
+        assert mid.startswith(f"<{kind}.{key}.") and plain not in mid
+        assert mid == message_id(station, kind, key, " Reader@Example.org ")  # stable for the person

@@ -37,8 +37,7 @@ def multi(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> tuple[Path, list[str]]:
-    """The demo station with its editions, canaries planted, the Russian and French editions built (shortened
-    Russian slot: the test is about languages, not about filling 14:30 with the news bed).
+    """The demo station with its editions, canaries planted, the Russian and French editions built.
 
     Built once per test run: with several workers the first builds it under a lock and the others read it."""
     import fcntl
@@ -52,9 +51,6 @@ def built(tmp_path_factory) -> tuple[Path, list[str]]:
         if not done.is_file():
             shutil.rmtree(root, ignore_errors=True)
             copy_station(root, editions=True)
-            cfg = root / "radio.toml"
-            cfg.write_text(cfg.read_text(encoding="utf-8").replace('slot = "14:30"', 'slot = "5:00"'),
-                           encoding="utf-8")
             canaries = plant(root)
             run = runner_for(root)
             for ed in EDITIONS:

@@ -205,3 +205,68 @@ def test_stale_digests_wrong_key_and_no_key_are_each_one_line(tmp_path):
     assert r.exit_code == 1 and r.err == (
         f"error: {path}: the private block changed since its leak-check digests were written (an editor brings "
         "them up to date: `radio --identity FILE keys digests`)\n")
+
+
+def test_the_producers_own_words_are_refused_alike(sealed):
+    """Words in the rundown tied to no report may name no report's withheld detail: the same refusal from the
+    editor's check and the build host's."""
+    from ruamel.yaml import YAML
+    run, root = sealed["run"], sealed["root"]
+    assert run("--identity", str(sealed["identity"]), "plan", WEEK, "--force").exit_code == 0
+    path = root / "episodes" / WEEK / "rundown.yaml"
+    before = path.read_text(encoding="utf-8")
+    yaml = YAML()
+    data = yaml.load(before)
+    data["items"].append({"id": "thanks", "type": "read", "host": "anna", "text": "Thanks to Ѕonya for the call."})
+    with path.open("w", encoding="utf-8") as f:
+        yaml.dump(data, f)
+    try:
+        editor = run("--identity", str(sealed["identity"]), "script", WEEK)
+        host = run("script", WEEK, env={"RADIO_IDENTITY": "", digests.ENV: str(sealed["key"])})
+    finally:
+        path.write_text(before, encoding="utf-8")
+    assert editor.exit_code == host.exit_code == 1
+    assert editor.err == host.err == (
+        f"error: {path}: item thanks: the text names the withheld correspondent's alias of report {REPORT} "
+        f"(rewrite the text without it (see `radio report show {REPORT}`), or remove it to use the report's own "
+        "words)\n")
+
+
+def test_when_an_editor_leaves_the_leak_check_key_is_new(tmp_path):
+    s = _seal(tmp_path)
+    run, root = s["run"], s["root"]
+    marek = tmp_path / "marek.key"
+    assert run("keys", "new", str(marek)).exit_code == 0
+    public = marek.read_text().split("public key: ")[1].split()[0]
+    assert run("--identity", str(s["identity"]), "keys", "add", "marek", public).exit_code == 0
+    host = {"RADIO_IDENTITY": "", digests.ENV: str(s["key"])}
+    assert run("plan", WEEK, env=host).exit_code == 0  # adding an editor keeps the key
+    r = run("--identity", str(s["identity"]), "keys", "remove", "marek")
+    assert r.exit_code == 0 and r.out.splitlines()[-1] == (
+        "the leak-check key is new (they knew the old one): give each build host its new copy with `radio keys "
+        "leak-check-key FILE`")
+    r = run("plan", WEEK, "--force", env=host)
+    assert r.exit_code == 1 and "not the leak-check key this station's digests were made with" in r.err
+    assert r.err.count("\n") == 1
+    fresh = tmp_path / "build-host" / "new.key"
+    assert run("--identity", str(s["identity"]), "keys", "leak-check-key", str(fresh)).exit_code == 0
+    assert fresh.read_text() != s["key"].read_text()
+    assert run("plan", WEEK, "--force", env={**host, digests.ENV: str(fresh)}).exit_code == 0
+    r = run("-v", "check")
+    assert "ok   leak-check digests are up to date for all 12 sealed private blocks" in r.out, r.out
+
+
+def test_the_digests_list_a_block_in_the_desks_order():
+    """Whatever order an editor wrote the block in, the digests keep the desk's: the first detail a text names is
+    the one both checks name."""
+    import datetime as dt
+    from radio.reports.model import Report
+    block = {"notes": "Met Tomas Unreal at the depot.", "extra": "Greyhaven", "correspondent": "lantern",
+             "sender_name": "Sofia Imaginary"}
+    register = {"lantern": {"name": "Sofia Imaginary", "town": "Stonebridge"}}
+    report = Report(id="x-y", title="A title", received=dt.date(2026, 11, 20), private=block)
+    report._register = register["lantern"]
+    k = os.urandom(32)
+    e = digests.entry(k, "0" * 64, block, register, "r")
+    assert [d[0] for d in e["details"]] == [f for f, _ in withheld_details(report)]
+    assert e["register"] == "r" and not digests.entry(k, "0" * 64, {"notes": "x y z"}, register, "r")["register"]

@@ -458,3 +458,49 @@ def test_each_edition_has_its_bulletin_and_each_subscriber_gets_their_language(t
     assert "Pour ne plus recevoir ce bulletin" in (decoded / "1.txt").read_text()
     outs = [ed.out_dir(WEEK) for ed in station.editions()]
     assert_clean([*outs, root / "feeds", decoded], canaries, min_files=15)
+
+
+def test_the_bulletin_archive_is_paged_by_year_and_its_feed_stays_short(tmp_path):
+    import shutil
+    from html.parser import HTMLParser
+
+    from tests.archive_util import week_after
+    root = copy_station(tmp_path / "st")
+    cfg = root / "radio.toml"
+    cfg.write_text(re.sub(r"^\[podcast\]\n", "[podcast]\nfeed_items = 2\n", cfg.read_text(encoding="utf-8"), flags=re.M),
+                   encoding="utf-8")
+    later = [week_after(WEEK, k) for k in (8, 9)]  # both in 2027
+    for week in later:
+        shutil.copytree(root / "episodes" / WEEK / "reports", root / "episodes" / week / "reports")
+    archive = root / "feeds" / "labour-week" / "bulletin"
+    run = runner_for(root)
+    assert run("bulletin", WEEK).exit_code == 0
+    assert not (archive / "2026").exists()  # one year: the index is the archive
+    assert run("bulletin", later[0]).exit_code == 0
+    page_2026 = (archive / "2026" / "index.html").read_bytes()
+    assert run("bulletin", later[1]).exit_code == 0
+    assert (archive / "2026" / "index.html").read_bytes() == page_2026  # a year nothing was added to is left alone
+
+    class Links(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.hrefs: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "a":
+                self.hrefs.append(dict(attrs)["href"])
+
+    def links(rel: str) -> list[str]:
+        p = Links()
+        p.feed((archive / rel).read_text(encoding="utf-8"))
+        base = (archive / rel).parent
+        for href in p.hrefs:  # every link resolves to a page of the archive
+            assert (base / href / "index.html").is_file() or (base / href).is_file(), (rel, href)
+        return p.hrefs
+
+    assert links("index.html") == ["feed.xml", "2027/", "2026/", f"{later[1]}/", f"{later[0]}/"]
+    assert links("2027/index.html") == ["../feed.xml", "../2027/", "../2026/", f"../{later[1]}/", f"../{later[0]}/"]
+    assert links("2026/index.html") == ["../feed.xml", "../2027/", "../2026/", f"../{WEEK}/"]
+    assert 'aria-current="page">2026<' in page_2026.decode()
+    feed = feedparser.parse((archive / "feed.xml").read_bytes())
+    assert not feed.bozo and [e.link.rsplit("/", 2)[1] for e in feed.entries] == [later[1], later[0]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -246,3 +247,28 @@ def test_readme_press_walkthrough(tmp_path):
         r = run(*argv)
         assert r.exit_code == 0, (argv, r.err)
         assert r.out == expected, argv
+
+
+def test_the_press_page_is_paged_by_year(station):
+    root, _ = station
+    assert press(root).exit_code == 0
+    assert not (root / PRESS / "2025").exists()  # one year: the index is the whole list
+    reports = root / "episodes" / WEEK / "reports"
+    (reports / "third-story.md").write_text((reports / "second-story.md").read_text()
+                                            .replace("Second fictional story", "Third fictional story"))
+    later = T0 + 400 * 86400  # the next year's clock
+    assert press(root, at=later).exit_code == 0
+    index, y2025, y2026 = ((root / PRESS / rel).read_text() for rel in ("index.html", "2025/index.html",
+                                                                          "2026/index.html"))
+    assert "Third fictional story" in index and "First fictional story" not in index  # the newest year only
+    assert "Third fictional story" in y2026 and "First fictional story" not in y2026
+    assert "First fictional story" in y2025 and "Second fictional story" in y2025 and "Third" not in y2025
+    for rel, page in (("", index), ("2025/", y2025), ("2026/", y2026)):  # every item's link resolves from its page
+        items = re.findall(r'href="([^"]+\.html)"', page)
+        assert items and all((root / PRESS / rel / href).resolve().is_file() for href in items), (rel, items)
+    assert all(href.startswith("../") for href in re.findall(r'href="([^"]+\.html)"', y2025))
+    assert 'href="2025/"' in index and 'href="../2026/" aria-current' not in y2025
+    assert 'href="../2025/" aria-current="page"' in y2025
+    before = (root / PRESS / "2025" / "index.html").stat().st_mtime_ns
+    assert press(root, at=later).exit_code == 0
+    assert (root / PRESS / "2025" / "index.html").stat().st_mtime_ns == before  # nothing changed there: not rewritten

@@ -194,7 +194,7 @@ def test_bad_config_names_key_and_suggests(run, station):
     cfg.write_text(cfg.read_text().replace("slot = ", "slto = "))
     r = run("report", "list", WEEK)
     assert r.err == f"error: {cfg}: unknown key 'show.slto' (did you mean 'slot'?)\n"
-    cfg.write_text(cfg.read_text().replace("slto = \"28:30\"", "slot = \"28:3x\""))
+    cfg.write_text(cfg.read_text().replace("slto = \"6:30\"", "slot = \"28:3x\""))
     r = run("report", "list", WEEK)
     assert r.err == (f"error: {cfg}: key 'show.slot': '28:3x' is not a duration (write MM:SS or H:MM:SS, e.g. 28:30) "
                      "(see the comments in radio.toml)\n")

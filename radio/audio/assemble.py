@@ -74,7 +74,8 @@ def gather(station: Station, rundown: rd.Rundown, draft: bool, progress: Progres
     for i, s in enumerate(todo):
         host = cfg.host(s.entry.item.host or cfg.hosts[0].id)
         progress("draft", i + 1, len(todo), s.entry.id)
-        s.path = tts.draft(s.entry.text, host.voice, host.rate_wpm, timing.draft_path(station, week, s.entry.id))
+        s.path = tts.draft(s.entry.text, host.voice, host.rate_wpm, timing.draft_path(station, week, s.entry.id),
+                             timing.estimate_ms(station, s.entry))
     return sources
 
 

@@ -108,9 +108,13 @@ def keys_remove(name: str) -> None:
       radio keys remove marek
     """
     from radio.keys import rotate
-    _done(f"{name} removed; re-encrypted", rotate.remove(_station(), name))
+    sealed = rotate.remove(_station(), name)
+    _done(f"{name} removed; re-encrypted", sealed)
     _say(f"{name} cannot read anything written from now on. What cannot be revoked: copies they already had "
          "(clones, backups, files they opened). Change what can be changed (meeting places, numbers).")
+    if sealed.new_leak_key:
+        _say("the leak-check key is new (they knew the old one): give each build host its new copy with "
+             "`radio keys leak-check-key FILE`")
 
 
 @keys.command("rotate")

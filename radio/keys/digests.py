@@ -171,9 +171,13 @@ def entry(k: bytes, fp: str, block: dict, register: dict | None, register_fp: st
     who = block.get("correspondent") if isinstance(block, dict) else None
     reg = register.get(who) if isinstance(register, dict) and isinstance(who, str) and who else None
     bk = _block_key(k, fp)
+    # in the order the desk's model lists the block (its own fields first), so the first detail a text names is
+    # the one the desk would name
+    block = dict(block or {})
+    ordered = {key: block.pop(key) for key in ("correspondent", "contact", "notes") if key in block} | block
     seen: set = set()
     details = []
-    for field, value, part in marked_source_details(dict(block or {}), reg if isinstance(reg, dict) else None):
+    for field, value, part in marked_source_details(ordered, reg if isinstance(reg, dict) else None):
         if (field, value, part) in seen:
             continue
         seen.add((field, value, part))

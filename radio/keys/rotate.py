@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ class Sealed:
     journals: list[Path] = field(default_factory=list)
     reports: list[Path] = field(default_factory=list)
     without_digests: int = 0  # sealed blocks left without leak-check digests (no key at hand)
+    new_leak_key: bool = False  # the leak-check key was replaced: build hosts need the new copy
 
     @property
     def count(self) -> int:
@@ -307,7 +309,8 @@ def remove(station, name: str) -> Sealed:
         raise KeysError(f"{name!r} is the last editor", where=editors.path(station),
                         fix="add another editor first: with nobody's key, the sources would be lost")
     keyring.current("removing an editor (everything is re-encrypted to those who remain)")
-    return rotate(station, rest)
+    # they knew the leak-check key: a new one, so they cannot test guesses against the digests made from now on
+    return rotate(station, rest, new_leak_key=True)
 
 
 def _need_sealed(station) -> list[editors.Editor]:
@@ -322,9 +325,10 @@ def unfinished(station) -> bool:
     return (editors.root_of(station) / JOURNAL).is_file()
 
 
-def rotate(station, new: list[editors.Editor] | None = None) -> Sealed:
+def rotate(station, new: list[editors.Editor] | None = None, *, new_leak_key: bool = False) -> Sealed:
     """Re-encrypt every sealed thing to `new` (default: the editors as they are, finishing a rotation a kill
-    interrupted). The editor running it must be able to read what is there."""
+    interrupted). The editor running it must be able to read what is there. `new_leak_key`: the leak-check key
+    is replaced (an editor left), and every digest made again under the new one."""
     ring = keyring.current("re-encrypting the station")
     root = editors.root_of(station)
     with _lock(station):
@@ -333,16 +337,24 @@ def rotate(station, new: list[editors.Editor] | None = None) -> Sealed:
         if not target:
             _need_sealed(station)
         journal = root / JOURNAL
+        if journal.is_file():  # finishing one a kill interrupted: it keeps its promise of a new key
+            try:
+                new_leak_key = new_leak_key or bool(json.loads(journal.read_text(encoding="utf-8"))
+                                                    .get("new_leak_key"))
+            except (ValueError, AttributeError):
+                pass
         fsutil.write_text(journal, json.dumps({"from": [e.recipient for e in old],
-                                               "to": [e.recipient for e in target]}) + "\n", private=True)
+                                               "to": [e.recipient for e in target],
+                                               "new_leak_key": new_leak_key}) + "\n", private=True)
         editors.save(station, target, demo=editors.is_demo(station))
         recips = [e.recipient for e in target]
         out = Sealed()
         base = store.folder(station)
         leak_key = root / digests.KEY_FILE
         if leak_key.is_file():
-            fsutil.write_bytes(leak_key, encrypt(decrypt(leak_key.read_bytes(), ring.identities, leak_key), recips),
-                               private=True)
+            k = os.urandom(32) if new_leak_key else decrypt(leak_key.read_bytes(), ring.identities, leak_key)
+            fsutil.write_bytes(leak_key, encrypt(k, recips), private=True)
+            out.new_leak_key = new_leak_key
         for p in sorted(base.rglob("*" + store.SEALED_SUFFIX)):
             fsutil.write_bytes(p, encrypt(decrypt(p.read_bytes(), ring.identities, p), recips), private=True)
             out.files.append(p)

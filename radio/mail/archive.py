@@ -1,4 +1,5 @@
-"""The bulletin on the site: one page per week under feeds/<show>/bulletin/, an archive index and its own feed.
+"""The bulletin on the site: one page per week under feeds/<show>/bulletin/, an archive index paged by year and its
+own feed.
 
 A separate corner of the publish tree: it never rewrites the show's feed or pages. Each week keeps a small
 public record beside its page; the index and feed.xml are rebuilt from all of them.
@@ -36,7 +37,14 @@ def add_to_archive(station: Station, week: str, ctx: dict, page: str) -> Path:
         return _add(station, root, week, ctx, page)
 
 
+def year(week: str) -> str:
+    return week[:4]
+
+
 def _add(station: Station, root: Path, week: str, ctx: dict, page: str) -> Path:
+    """The week's page and record; then the index (the newest year's bulletins, and a page per year once there is
+    more than one: bulletin/YYYY/, each rewritten only when its year changes or a year is added) and the feed (the
+    newest `[podcast] feed_items`): what a listener downloads stays small however many years the archive holds."""
     slug = week
     rec = {"week": week, "language": station.language, "date": ctx["date"], "title": f"{ctx['title']}, {ctx['date_long']}",
            "stories": [r["title"] for g in ctx["groups"] for r in g["reports"]], "href": f"{slug}/"}
@@ -44,13 +52,23 @@ def _add(station: Station, root: Path, week: str, ctx: dict, page: str) -> Path:
     fsutil.write_text(root / slug / "bulletin.json", json.dumps(rec, ensure_ascii=False, indent=1) + "\n")
     records = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(root.glob("*/bulletin.json"))]
     records.sort(key=lambda r: (r["date"], r["week"], r["language"]), reverse=True)
+    years = sorted({year(r["week"]) for r in records}, reverse=True)
+    many = years if len(years) > 1 else []
     env = environment(station, html=True)  # the archive page needs none of the bulletin's text filters
     cfg = station.config
-    index = env.get_template("bulletin_archive.html").render(
-        language=station.language, title=ctx["title"], station=cfg.station.name, show=cfg.show.title,
-        feed="feed.xml", bulletins=records)
-    fsutil.write_text(root / "index.html", index)
-    fsutil.write_bytes(root / "feed.xml", feed(station, ctx["title"], records))
+
+    def render(listed: list[dict], this: str | None, up: str) -> str:
+        return env.get_template("bulletin_archive.html").render(
+            language=station.language, title=ctx["title"], station=cfg.station.name, show=cfg.show.title,
+            feed=f"{up}feed.xml", bulletins=[{**r, "href": f"{up}{r['href']}"} for r in listed], years=many,
+            year=this, up=up)
+    newest = [r for r in records if year(r["week"]) == years[0]] if many else records
+    fsutil.write_text(root / "index.html", render(newest, None, ""))
+    if many:
+        new_year = not (root / year(week) / "index.html").is_file() or not (root / years[-1] / "index.html").is_file()
+        for y in (many if new_year else [year(week)]):
+            fsutil.write_text(root / y / "index.html", render([r for r in records if year(r["week"]) == y], y, "../"))
+    fsutil.write_bytes(root / "feed.xml", feed(station, ctx["title"], records[: cfg.podcast.feed_items]))
     return root / slug / "index.html"
 
 

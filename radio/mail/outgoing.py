@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
-import time
+import hmac
 import urllib.parse
 from email.message import EmailMessage
 from typing import Callable
@@ -18,8 +18,9 @@ from radio import fsutil
 from radio.errors import RadioError
 from radio.mail import headers
 from radio.mail import send as bulletin_send
-from radio.mail.send import Connection, Journal, Outgoing, SendResult, _deliver, dkim_key, sign
+from radio.mail.send import Connection, Journal, Outgoing, SendResult
 from radio.mail.subscribers import Subscriber
+from radio.mail.subscribers import _secret as secret
 from radio.station import Station
 
 
@@ -28,7 +29,10 @@ def from_address(station: Station) -> str:
 
 
 def message_id(station: Station, kind: str, key: str, address: str) -> str:
-    h = hashlib.sha256(f"{kind}\n{key}\n{address.strip().lower()}".encode()).hexdigest()[:20]
+    """Stable for a person's copy, keyed with the station's secret as the bulletin's are: a plain hash of the
+    address could be checked against a guessed list of addresses by anyone who sees the ID."""
+    h = hmac.new(secret(station), f"{kind}\n{key}\n{address.strip().lower()}".encode(),
+                 hashlib.sha256).hexdigest()[:20]
     return f"<{kind}.{key}.{h}@{from_address(station).rsplit('@', 1)[1]}>"
 
 
@@ -89,46 +93,11 @@ def send_all(station: Station, key: str, fingerprint: str, people: list[Subscrib
             fsutil.write_bytes(target, build(s).data)
             result.written.append(target)
         return result
-    dkey = dkim_key(station)
-    interval = 60.0 / station.full_config.mail.rate_per_minute
-    sender = from_address(station)
     lock = station.private_dir / "send" / f".{key}.lock"
     with fsutil.locked(lock, lambda: RadioError(f"another send of {key} is running", where=lock,
                                                 fix="wait for it to finish")):
         journal = Journal(station.private_dir / "send" / f"{key}.jsonl", fingerprint, station, f"send/{key}.jsonl")
-        conn = Connection(station)
-        last = None
-        try:
-            todo = []
-            for s in people:
-                state = journal.state.get(s.address.lower())
-                if state == "sent":
-                    result.already.append(s)
-                elif state == "data" and uncertain == "sent":
-                    journal.mark("sent", s.address, note="confirmed by the producer")
-                    result.already.append(s)
-                elif state == "data" and uncertain != "resend":
-                    result.uncertain.append(s)
-                else:
-                    todo.append(s)
-            for s in todo:
-                m = build(s)
-                if dkey:
-                    m.data = sign(station, m.data, dkey)
-                if last is not None:
-                    wait = last + interval - time.monotonic()
-                    if wait > 0:
-                        time.sleep(wait)
-                why = _deliver(conn, journal, sender, m)
-                last = time.monotonic()
-                if why:
-                    result.failed.append((s, why))
-                else:
-                    result.sent.append(s)
-        finally:
-            conn.quit()
-            journal.close()
-    return result
+        return bulletin_send.deliver_all(station, journal, people, build, uncertain=uncertain, result=result)
 
 
 def send_one(station: Station, to: str, data: bytes) -> None:

@@ -342,47 +342,62 @@ def send(station: Station, week: str, *, dry_run: bool = False, uncertain: str |
     editions = {_bulletin_for(station, week, s.language).edition_id: _bulletin_for(station, week, s.language)
                 for s in people}
     bulletin_id = fingerprint(sorted(p for ed in editions.values() for p in out_paths(ed, week)[:2]))
-    rate = station.config.mail.rate_per_minute
-    interval = 60.0 / rate
-    sender = _from_address(station)
     with _send_lock(station, week):
         journal = Journal(journal_path(station, week), bulletin_id, station, f"send/{week}.jsonl")
-        conn = Connection(station)
-        last = None
-        try:
-            todo = []
-            for s in people:
-                state = journal.state.get(s.address.lower())
-                if state == "sent":
-                    result.already.append(s)
-                elif state == "data" and uncertain == "sent":
-                    journal.mark("sent", s.address, id=message_id(station, week, _bulletin_for(
-                        station, week, s.language).language, s.address), note="confirmed by the producer")
-                    result.already.append(s)
-                elif state == "data" and uncertain != "resend":
-                    result.uncertain.append(s)
-                else:
-                    todo.append(s)
-            for i, sub in enumerate(todo, start=1):
-                m = build_message(station, week, sub)  # made when it is sent: a rerun makes only what it sends
-                if key:
-                    m.data = sign(station, m.data, key)
-                if last is not None:
-                    wait = last + interval - time.monotonic()
-                    if wait > 0:
-                        time.sleep(wait)
-                why = _deliver(conn, journal, sender, m)
-                last = time.monotonic()  # counted from the server's answer: arrivals are spaced, not just starts
-                if why:
-                    result.failed.append((m.subscriber, why))
-                else:
-                    result.sent.append(m.subscriber)
-                    fsutil.fault_point(f"send-after-{len(result.sent)}")
-                if progress:
-                    progress(i, len(todo))
-        finally:
-            conn.quit()
-            journal.close()
+        return deliver_all(station, journal, people, lambda s: build_message(station, week, s),
+                           uncertain=uncertain, progress=progress, result=result,
+                           sent_id=lambda s: message_id(station, week, _bulletin_for(station, week, s.language).language,
+                                                        s.address))
+
+
+def deliver_all(station: Station, journal: Journal, people: list[subs.Subscriber],
+                build: Callable[[subs.Subscriber], Outgoing], *, uncertain: str | None = None,
+                progress: Callable[[int, int], None] | None = None, result: SendResult | None = None,
+                sent_id: Callable[[subs.Subscriber], str] | None = None) -> SendResult:
+    """The one send loop of every list (bulletin, digest, press): each person once, by the journal; a message
+    left uncertain by a dropped connection is named, resent or confirmed as the producer says (`uncertain`);
+    DKIM-signed when the station has a key; spaced to the configured rate, counted from the server's answer.
+    Closes the journal."""
+    result = result if result is not None else SendResult()
+    key = dkim_key(station)
+    interval = 60.0 / station.config.mail.rate_per_minute
+    sender = _from_address(station)
+    conn = Connection(station)
+    last = None
+    try:
+        todo = []
+        for s in people:
+            state = journal.state.get(s.address.lower())
+            if state == "sent":
+                result.already.append(s)
+            elif state == "data" and uncertain == "sent":
+                journal.mark("sent", s.address, **({"id": sent_id(s)} if sent_id else {}),
+                             note="confirmed by the producer")
+                result.already.append(s)
+            elif state == "data" and uncertain != "resend":
+                result.uncertain.append(s)
+            else:
+                todo.append(s)
+        for i, person in enumerate(todo, start=1):
+            m = build(person)  # made when it is sent: a rerun makes only what it sends
+            if key:
+                m.data = sign(station, m.data, key)
+            if last is not None:
+                wait = last + interval - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+            why = _deliver(conn, journal, sender, m)
+            last = time.monotonic()  # counted from the server's answer: arrivals are spaced, not just starts
+            if why:
+                result.failed.append((person, why))
+            else:
+                result.sent.append(person)
+                fsutil.fault_point(f"send-after-{len(result.sent)}")
+            if progress:
+                progress(i, len(todo))
+    finally:
+        conn.quit()
+        journal.close()
     return result
 
 

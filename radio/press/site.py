@@ -137,10 +137,20 @@ def rebuild(station: Station) -> None:
     fsutil.write_bytes(root / "feed.atom", atom(station, items))
     env = environment(station, html=True)
     terms = station.full_config.press.usage_terms if station.full_config.press else ""
-    html = env.get_template("press_index.html").render(
-        language=station.language, show=station.config.show.title, usageterms=terms,
-        items=[{**r, "page": r["page"].rsplit("/", 1)[1]} for r in rows])
-    fsutil.write_text(root / "index.html", html)
+    # the page a person reads is paged by year (press/YYYY/) once there is more than one: it stays small
+    years = sorted({r["firstcreated"][:4] for r in rows}, reverse=True)
+    many = years if len(years) > 1 else []
+
+    def render(listed: list[dict], year: str | None, up: str) -> str:
+        return env.get_template("press_index.html").render(
+            language=station.language, show=station.config.show.title, usageterms=terms, years=many, year=year,
+            up=up, items=[{**r, "page": up + r["page"].rsplit("/", 1)[1]} for r in listed])
+    fsutil.write_text(root / "index.html", render([r for r in rows if r["firstcreated"][:4] == years[0]] if many
+                                                  else rows, None, ""))
+    for y in many:
+        path, text = root / y / "index.html", render([r for r in rows if r["firstcreated"][:4] == y], y, "../")
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:  # a year nothing changed in stays
+            fsutil.write_text(path, text)
 
 
 def atom(station: Station, items: list[dict]) -> bytes:

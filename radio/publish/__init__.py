@@ -376,23 +376,33 @@ def _archive_pages(station: Station, root: Path, rec: dict, made: dict[str, dict
     # search: a Pagefind bundle per year (its episodes' items and its thread items), made again only when what it
     # indexes changed, and the page that searches them all
     wanted: dict[str, list[dict]] = {}
+    in_bundle: dict[str, list[str]] = {}  # each bundle's published files, found in one pass over the record
+    for rel in rec["files"]:
+        if rel.startswith(search.SEARCH + "/") and rel.count("/") > 1:
+            in_bundle.setdefault(rel.rsplit("/", rel.count("/") - 1)[0], []).append(rel)
+    base = os.fspath(root)
 
     def bundle(folder: str, inputs: object, records) -> None:
         key = archive.input_key(inputs)
-        have = [rel for rel in rec["files"] if rel.startswith(folder + "/")]
-        if rec["inputs"].get(folder + "/") == key and have and all((root / rel).is_file() for rel in have):
+        have = in_bundle.get(folder, [])
+        if rec["inputs"].get(folder + "/") == key and have and all(os.path.isfile(f"{base}/{rel}") for rel in have):
             keep.update(have)
             return
         rec["inputs"][folder + "/"] = key
         wanted[folder] = records()
 
     bundles = []
-    for y in sorted({archive.year(w) for w in episodes}, reverse=True):
-        in_year = [w for w in archive.ordered(episodes) if archive.year(w) == y]
+    by_year: dict[str, list[str]] = {}
+    for w in archive.ordered(episodes):
+        by_year.setdefault(archive.year(w), []).append(w)
+    t_by_year: dict[str, dict[str, tuple[bool, list[dict]]]] = {}
+    for t, entries in sorted(threads.items()):
+        for e in entries:
+            t_by_year.setdefault(archive.year(e["week"]), {}).setdefault(t, (len(thread_years[t]) > 1, []))[1].append(e)
+    for y in sorted(by_year, reverse=True):
+        in_year = by_year[y]
         # the threads' items of the year, found on the thread's page (or its page for the year)
-        t_items = {t: (len(thread_years[t]) > 1, [e for e in entries if archive.year(e["week"]) == y])
-                   for t, entries in sorted(threads.items())}
-        t_items = {t: v for t, v in t_items.items() if v[1]}
+        t_items = t_by_year.get(y, {})
         bundle(f"{search.SEARCH}/{y}", [[(w, rec["files"].get(f"episodes/{w}/episode.json")) for w in in_year],
                                         t_items],
                lambda in_year=in_year, t_items=t_items, y=y: [
@@ -426,10 +436,13 @@ def _digest(path: Path) -> str:
 
 def _remove_unnamed_media(root: Path, all_records: dict[str, dict]) -> None:
     """Once the new feed is in place, the MP3s no episode names any more (older masters) go."""
-    named = {Path(r["media"]).name for r in all_records.values()}
-    for p in (root / "media").glob("*.mp3"):
-        if p.name not in named:
-            p.unlink(missing_ok=True)
+    named = {r["media"].rsplit("/", 1)[-1] for r in all_records.values()}
+    try:
+        found = [e.path for e in os.scandir(root / "media") if e.name.endswith(".mp3") and e.name not in named]
+    except FileNotFoundError:
+        return
+    for path in found:
+        Path(path).unlink(missing_ok=True)
 
 
 def _fix_guid(station: Station) -> None:

@@ -121,10 +121,10 @@ def week_fingerprint(station: Station, week: str) -> str:
     """Names, sizes and times of a week's report and history files (translations too): what its corrections and
     thread items are made from, besides its published record."""
     parts = []
-    base = station.week_dir(week)
+    base = os.fspath(station.root / "episodes")  # plain strings: this runs for every week of the archive
     for folder in ("reports", "history"):
         try:
-            entries = sorted(os.scandir(base / folder), key=lambda e: e.name)
+            entries = sorted(os.scandir(f"{base}/{week}/{folder}"), key=lambda e: e.name)
         except (FileNotFoundError, NotADirectoryError):
             continue
         for e in entries:
@@ -132,8 +132,8 @@ def week_fingerprint(station: Station, week: str) -> str:
                 st = e.stat(follow_symlinks=False)
             except FileNotFoundError:
                 continue
-            parts.append((folder, e.name, st.st_size, st.st_mtime_ns))
-    return input_key(parts)
+            parts.append(f"{folder}/{e.name}\0{st.st_size}\0{st.st_mtime_ns}\0")
+    return digest("".join(parts))  # no name holds a NUL: one string, hashed once
 
 
 def newest(episodes: dict[str, dict]) -> dt.datetime:

@@ -18,7 +18,7 @@ from radio.audio.decode import decode
 from radio.config import CONFIG_NAME, format_ms
 from radio.station import Station
 from radio.errors import RadioError
-from radio.script import rows
+from radio.script import reminders, rows
 from radio import takes
 from radio.studio import store
 
@@ -76,7 +76,7 @@ def state(station: Station, week: str) -> dict:
     except RadioError as e:
         return {"week": week, "digest": digest, "error": e.format_message()}
     items = []
-    for r, t in zip(rows(station, week, show), show.items):
+    for r, t in zip(rows(station, week, show, reminders(station, rundown)), show.items):
         speech = t.entry.item.type in rd.SPEECH
         items.append({
             "id": r.id, "number": r.number, "title": r.title, "type": r.type, "host": r.host_name,
@@ -102,7 +102,7 @@ def speech_ids(station: Station, week: str) -> list[str]:
 def booth(station: Station, week: str, item: str) -> dict:
     """One item for the prompter: its public text, in and out words, target, the host's reading rate, takes."""
     rundown, show = _timed(station, week)
-    rs = {r.id: r for r in rows(station, week, show)}
+    rs = {r.id: r for r in rows(station, week, show, reminders(station, rundown))}
     t = next(x for x in show.items if x.entry.id == item)
     r = rs[item]
     conf, meas = show.rates.get(t.entry.item.host or "", (timing.DEFAULT_WPM, None))

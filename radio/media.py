@@ -29,7 +29,7 @@ def need(tool: str) -> str:
 def _probe(path: Path) -> dict:
     r = subprocess.run([need("ffprobe"), "-v", "error", "-show_entries",
                         "format=duration:stream=codec_type,sample_rate,channels,duration", "-of", "json", str(path)],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, errors="replace")
     if r.returncode != 0:
         reason = (r.stderr.strip().splitlines() or ["unknown reason"])[-1]
         raise AudioError(f"ffmpeg cannot decode it: {reason}", where=path,

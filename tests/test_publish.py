@@ -758,3 +758,18 @@ def test_location_only_from_what_every_report_publishes():
     assert location([town, rep("Port Alder", "Eastern Coast", "named")]) is None  # unsure: nothing
     assert location([town, rep("Kestrel Ridge", "North Basin", "none")]) is None
     assert location([]) is None
+
+
+def test_check_reads_any_bytes_ffmpeg_prints(site, tmp_path):
+    """ffmpeg cuts a long tag it prints at a byte count, which can split a letter: a French description of
+    accented words once made `radio check` stop with an internal error. Whatever it prints, check reads it."""
+    from mutagen.id3 import COMM, ID3
+    root, _, _ = site
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy)
+    mp3 = _mp3(copy)
+    tags = ID3(mp3)
+    tags.setall("COMM", [COMM(encoding=3, lang="fra", desc="", text="é" * 1500)])
+    tags.save(mp3)
+    r = runner_for(copy)("check")
+    assert "internal error" not in r.err and r.exit_code in (0, 1), r.err

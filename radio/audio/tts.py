@@ -48,7 +48,7 @@ def _speak(text: str, voice: str, speed: int, tmp: Path, path: Path) -> int:
     """espeak-ng reads `text` into `tmp`; returns its length in ms."""
     # the text goes in on stdin: a long item would not fit in one command-line argument
     r = subprocess.run([need("espeak-ng"), "-v", voice, "-s", str(speed), "-w", str(tmp), "--stdin"],
-                       input=text, capture_output=True, text=True)
+                       input=text, capture_output=True, text=True, errors="replace")
     if r.returncode != 0 or tmp.stat().st_size <= 44:
         raise AudioError(f"espeak-ng could not read it in voice {voice!r}: {r.stderr.strip() or 'no audio'}",
                          where=path, fix="set the host's voice in radio.toml to one `espeak-ng --voices` lists")

@@ -67,7 +67,7 @@ def measure(path: Path, *, dualmono: bool = False, raw: tuple[int, int] | None =
     src = ["-f", "s24le", "-ar", str(raw[0]), "-ac", str(raw[1])] if raw else []
     r = subprocess.run(["ffmpeg", "-hide_banner", "-nostats", *src, "-i", str(path), "-af",
                         f"ebur128=peak=true:framelog=verbose{':dualmono=true' if dualmono else ''}", "-f", "null",
-                        "-"], capture_output=True, text=True)
+                        "-"], capture_output=True, text=True, errors="replace")
     if r.returncode != 0:
         raise RadioError("ffmpeg could not measure the file", where=path, fix="check that ffmpeg is installed")
     text = r.stderr
@@ -83,7 +83,7 @@ def measure(path: Path, *, dualmono: bool = False, raw: tuple[int, int] | None =
 
 def _channels(path: Path) -> int:
     r = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=channels",
-                        "-of", "csv=p=0", str(path)], capture_output=True, text=True)
+                        "-of", "csv=p=0", str(path)], capture_output=True, text=True, errors="replace")
     try:
         return int(r.stdout.strip())
     except ValueError:
@@ -150,7 +150,7 @@ def render(station: Station, week: str, b: Broadcaster, name: str) -> tuple[Path
         try:
             r = subprocess.run(["ffmpeg", "-hide_banner", "-nostats", "-v", "error", "-y", "-i", str(src), "-af", af,
                                 "-ar", str(rate), "-ac", str(b.channels), "-f", "s24le", "-c:a", "pcm_s24le",
-                                str(raw)], capture_output=True, text=True)
+                                str(raw)], capture_output=True, text=True, errors="replace")
             if r.returncode != 0:
                 raise RadioError(f"ffmpeg failed ({r.stderr.strip()[-200:]})", where=src, fix="check the master")
             loud = measure(raw, raw=(rate, b.channels))
@@ -170,7 +170,7 @@ def render(station: Station, week: str, b: Broadcaster, name: str) -> tuple[Path
         r = subprocess.run(["ffmpeg", "-hide_banner", "-nostats", "-v", "error", "-y", "-i", str(src), "-af", af,
                             "-ar", str(rate), "-ac", str(b.channels), *codec, "-b:a", f"{b.bitrate}k", "-map_metadata",
                             "-1", "-flags", "+bitexact", "-fflags", "+bitexact", "-f", b.format, str(tmp)],
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, errors="replace")
         if r.returncode != 0:
             raise RadioError(f"ffmpeg failed ({r.stderr.strip()[-200:]})", where=src,
                              fix=f"check that ffmpeg can encode {b.format} at {b.bitrate} kbit/s")

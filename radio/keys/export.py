@@ -59,8 +59,8 @@ def export(station, folder: str, name: str, to: Path) -> Exported:
         os.chmod(work, 0o700)
         src = work / name
         fsutil.write_bytes(src, data, private=True)
-        show = subprocess.run(["mat2", "--show", str(src)], capture_output=True, text=True)
-        clean = subprocess.run(["mat2", str(src)], capture_output=True, text=True)
+        show = subprocess.run(["mat2", "--show", str(src)], capture_output=True, text=True, errors="replace")
+        clean = subprocess.run(["mat2", str(src)], capture_output=True, text=True, errors="replace")
         cleaned = src.with_name(f"{src.stem}.cleaned{src.suffix}")
         if clean.returncode != 0 or not cleaned.is_file():
             raise KeysError("mat2 cannot strip this kind of file, so it is not exported", where=logical,

@@ -251,7 +251,7 @@ def cut_clip(master: Path, start_ms: int, end_ms: int, target: Path) -> None:
     r = subprocess.run([media.need("ffmpeg"), "-nostdin", "-v", "error", "-ss", f"{start_ms / 1000:.3f}",
                         "-to", f"{end_ms / 1000:.3f}", "-i", str(master), "-map", "0:a", "-c:a", "copy",
                         "-map_metadata", "-1", "-id3v2_version", "0", "-write_id3v1", "0", "-fflags", "+bitexact",
-                        "-f", "mp3", "-y", str(target)], capture_output=True, text=True)
+                        "-f", "mp3", "-y", str(target)], capture_output=True, text=True, errors="replace")
     if r.returncode != 0:
         raise RadioError(f"cutting the press clip failed: {r.stderr.strip()[-200:]}", where=master,
                          fix="run `radio build WEEK` again; if it persists, report it")

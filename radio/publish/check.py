@@ -229,10 +229,10 @@ def loudness_verdict(station: Station, path: Path, title: str) -> tuple[bool, st
     from radio import media
     L, want = station.config.loudness, station.config.podcast.channels
     probe = subprocess.run([media.need("ffprobe"), "-v", "error", "-select_streams", "a:0", "-show_entries",
-                            "stream=channels", "-of", "csv=p=0", str(path)], capture_output=True, text=True)
+                            "stream=channels", "-of", "csv=p=0", str(path)], capture_output=True, text=True, errors="replace")
     channels = {"1": "mono", "2": "stereo"}.get(probe.stdout.strip(), f"{probe.stdout.strip() or '?'} channels")
     r = subprocess.run([media.need("ffmpeg"), "-nostdin", "-nostats", "-i", str(path), "-map", "0:a:0", "-af",
-                        "ebur128=peak=true", "-f", "null", "-"], capture_output=True, text=True)
+                        "ebur128=peak=true", "-f", "null", "-"], capture_output=True, text=True, errors="replace")
     tail = r.stderr[r.stderr.rfind("Summary:"):]
     i, tp = re.search(r"I:\s+(-?[\d.]+) LUFS", tail), re.search(r"Peak:\s+(-?[\d.]+) dBFS", tail)
     if channels != want or i is None or tp is None:

@@ -80,7 +80,7 @@ def retimed(podcast: dict, gone: set[str], rate: int) -> tuple[dict, list[tuple[
 def _measure(path: Path) -> tuple[float | None, float | None]:
     """Integrated loudness and true peak of a file, as ffmpeg's EBU R128 meter reads it."""
     r = subprocess.run([media.need("ffmpeg"), "-nostdin", "-nostats", "-i", str(path), "-af", "ebur128=peak=true",
-                        "-f", "null", "-"], capture_output=True, text=True)
+                        "-f", "null", "-"], capture_output=True, text=True, errors="replace")
     tail = r.stderr[r.stderr.rfind("Summary:"):]
     i = re.search(r"I:\s+(-?[\d.]+) LUFS", tail)
     tp = re.search(r"Peak:\s+(-?[\d.]+) dBFS", tail)
@@ -101,7 +101,7 @@ def _cut_and_encode(src: Path, dst: Path, keep: list[tuple[int, int | None]], bi
                         ";".join(graph), "-map", "[out]", *layout(channels), "-ar", str(rate), "-c:a", "libmp3lame",
                         "-b:a", f"{bitrate}k", "-map_metadata", "-1", "-id3v2_version", "0", "-write_id3v1", "0",
                         "-fflags", "+bitexact", "-flags:a", "+bitexact", "-f", "mp3", "-y", str(dst)],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, errors="replace")
     if r.returncode != 0:
         raise PublishError(f"re-assembling the podcast master failed: {r.stderr.strip()[-300:]}", where=src,
                            fix="run `radio build WEEK` again; if it persists, report it")

@@ -144,10 +144,10 @@ def _to_ogg(src: Path, dest: Path, limit_ms: int) -> None:
     ffmpeg = media.need("ffmpeg")
     base = [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", str(src), "-t", f"{limit_ms / 1000:.3f}", "-map", "0:a:0",
             "-vn", "-map_metadata", "-1"]
-    r = subprocess.run([*base, "-c:a", "copy", "-f", "ogg", str(dest)], capture_output=True, text=True)
+    r = subprocess.run([*base, "-c:a", "copy", "-f", "ogg", str(dest)], capture_output=True, text=True, errors="replace")
     if r.returncode != 0:  # not Opus (some browsers record AAC): encode it
         r = subprocess.run([*base, "-c:a", "libopus", "-b:a", "96k", "-f", "ogg", str(dest)],
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, errors="replace")
     if r.returncode != 0:
         reason = (r.stderr.strip().splitlines() or ["unknown reason"])[-1]
         raise AudioError(f"the upload is not audio ffmpeg can read: {reason}", fix="record the take again")

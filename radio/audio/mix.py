@@ -68,10 +68,6 @@ def _trim():
         # mapping threshold to the largest block freed so far and carve later arrays out of its heap, where
         # what they leave free stays resident (and creeps up over a long show).
         libc.mallopt(-3, 1 << 24)  # M_MMAP_THRESHOLD: fixed at 16 MiB, about 3 minutes of a take
-        # Fixing it also fixes the trim threshold at 128 KiB: every step's few-MB arrays would then be handed back
-        # to the system as they are freed and faulted in afresh by the next step (hundreds of thousands of page
-        # faults, a tenth of a build's processor time). Free pages up to 16 MiB stay; give_back() still trims.
-        libc.mallopt(-1, 1 << 24)  # M_TRIM_THRESHOLD
         return libc.malloc_trim
     except (OSError, AttributeError):  # not glibc: nothing to do
         return None

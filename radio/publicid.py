@@ -19,6 +19,7 @@ Until a report is published its public id is provisional: the one it would get i
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 import unicodedata
@@ -128,14 +129,34 @@ def _lock(station: Station):
 
 # --- asking and recording ---------------------------------------------------------------------------------
 
+def _published_before(station: Station, week: str) -> set[str]:
+    """Ids a week's reports went out under before public ids were recorded (their desk ids then): those named in
+    a published episode record or in the week's press record."""
+    out: set[str] = set()
+    for p in [*station.feeds_dir.glob(f"*/episodes/{week}/episode.json"), *station.week_dir(week).glob("*press.json"),
+              *station.week_dir(week).glob("*/press.json")]:
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        names = data.get("reports") if p.name == "episode.json" else list(data)
+        out |= {n for n in names or [] if isinstance(n, str)}
+    return out
+
+
 def ids(station: Station, week: str, reports: list[Report]) -> dict[str, str]:
-    """Desk id -> public id for a week's reports: the recorded one, or the one it would get if published now."""
+    """Desk id -> public id for a week's reports: the recorded one, or the one it would get if published now.
+
+    A report that went out under its desk id before public ids were recorded keeps that id (its press item's
+    uri and its corrections' GUIDs never change), unless it names a detail the report withholds."""
     record = stored(station)
     out = {r.id: record[f"{week}/{r.id}"] for r in reports if f"{week}/{r.id}" in record}
     taken = set(record.values())
+    before = _published_before(station, week) - taken if len(out) < len(reports) else set()
     for r in sorted(reports, key=lambda r: r.id):  # a fixed order, so the same desk gives the same ids
         if r.id not in out:
-            out[r.id] = fresh(week, r, taken)
+            old = r.id in before and r.id not in taken and not _tells(r.id, r)
+            out[r.id] = r.id if old else fresh(week, r, taken)
             taken.add(out[r.id])
     return out
 
@@ -172,6 +193,33 @@ def record(station: Station, week: str, chosen: dict[str, str]) -> None:
                                  where=record_path(station), fix="run the command again")
             have[key], owners[pid] = pid, key
         fsutil.write_text(record_path(station), _text(have))
+
+
+def telling(station: Station, week: str, report: Report) -> str | None:
+    """Why a report may not go out under the public id it was published with: the id names a detail the report
+    withholds now (its exposure was lowered since, or the desk learned more), or None."""
+    pid = stored(station).get(f"{week}/{report.id}")
+    if pid is None or not _tells(pid, report):
+        return None
+    return (f"is published under a public id that names a detail it now withholds "
+            f"(give it a new one: radio report public-id {report.id} --new)")
+
+
+def reissue(station: Station, week: str, report: Report) -> tuple[str, str]:
+    """A published report's public id replaced by a new one from its current title (or an opaque one), for when
+    the old one names what the report now withholds: (old, new). What went out under the old id stays as it went
+    out; from now on everything names the new one."""
+    key = f"{week}/{report.id}"
+    with _lock(station):
+        have = dict(stored(station))
+        old = have.get(key)
+        if old is None:
+            raise RadioError(f"report {report.id} has not been published: it has no public id to change",
+                             fix="nothing to do: it gets one, made from its title, when it is first published")
+        new = fresh(week, report, set(have.values()))
+        have[key] = new
+        fsutil.write_text(record_path(station), _text(have))
+    return old, new
 
 
 def renamed(station: Station, week: str, old: str, new: str) -> bool:

@@ -55,7 +55,8 @@ def verdicts(station: Station, week: str, *, retractions: bool = True) -> tuple[
     from then on, but the on-air master records what was broadcast."""
     reports = edition_reports(station, week)
     gone = history.retracted(station, week) if retractions else {}
-    return reports, {r.id: w for r in reports if (w := why_not(station, r, gone)) is not None}
+    return reports, {r.id: w for r in reports
+                     if (w := why_not(station, r, gone) or publicid.telling(station, week, r)) is not None}
 
 
 def publishable(station: Station, week: str, *, retractions: bool = True, publishing: bool = False

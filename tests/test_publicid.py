@@ -93,6 +93,12 @@ def test_telling_desk_ids_never_reach_anything_published_and_published_ids_never
     record = (root / "public-ids.toml").read_text()
     assert f'"{WEEK}/{TELLING}" = "first-fictional-story"' in record
 
+    assert run("report", "correct", TELLING, "--public-note", "It was on Monday.").exit_code == 0
+    assert run("publish", WEEK).exit_code == 0
+    fixes = (root / "feeds" / "st" / "corrections" / "feed.xml").read_text()
+    fixed = re.findall(r"<guid[^>]*>([^<]+)</guid>", fixes)
+    assert len(fixed) == 1
+
     # a new title after publication, and a rename: every URL, GUID and anchor stays where it was
     rpath = root / "episodes" / WEEK / "reports" / f"{TELLING}.md"
     rpath.write_text(rpath.read_text().replace("title: First fictional story", "title: A wholly new headline"))
@@ -103,10 +109,15 @@ def test_telling_desk_ids_never_reach_anything_published_and_published_ids_never
         assert r.exit_code == 0, (args, r.err)
     assert "A wholly new headline" in next((root / "feeds").glob("*/feed.xml")).read_text()
     assert _ids(root) == first
+    assert re.findall(r"<guid[^>]*>([^<]+)</guid>", (root / "feeds" / "st" / "corrections" / "feed.xml").read_text()) \
+        == fixed
     assert sorted(re.findall(r"<guid[^>]*>([^<]+)</guid>",
                              next((root / "feeds").glob("*/feed.xml")).read_text())) == guids
     assert f'"{WEEK}/plain-desk-id" = "first-fictional-story"' in (root / "public-ids.toml").read_text()
     assert TELLING not in (root / "public-ids.toml").read_text()
+    published = "\n".join(p.read_text(errors="ignore").lower() for d in _public_files(root)
+                          for p in d.rglob("*") if p.is_file())
+    assert "wolfsgrund" not in published and "picket" not in published and "plain-desk-id" not in published
 
 
 # --- the ids themselves -----------------------------------------------------------------------------------
@@ -170,3 +181,61 @@ def test_any_title_gives_a_valid_id_that_names_no_withheld_detail(title):
     if not slug:
         assert pid == "2026-w47-2"  # nothing left after slugifying: opaque
     assert publicid.slug(unicodedata.normalize("NFD", title)) == publicid.slug(unicodedata.normalize("NFC", title))
+
+
+def test_a_published_id_that_comes_to_tell_keeps_the_report_off_the_air_until_it_is_replaced(tmp_path):
+    root = tiny_station(tmp_path / "st")
+    run = runner_for(root)
+    report = root / "episodes" / WEEK / "reports" / "first-story.md"
+    report.write_text(report.read_text().replace("title: First fictional story", "title: Strike at the Kestrel depot")
+                      .replace("region: Test Region", "region: Test Region\nplace: Kestrel")
+                      .replace("exposure: regional", "exposure: named"))
+    station = Station.open(root)
+    publicid.record(station, WEEK, {"first-story": "strike-at-the-kestrel-depot"})  # it went out so
+    assert run("report", "public-id", "first-story").out == "first-story: public id strike-at-the-kestrel-depot\n"
+    # the source is in danger: the town is withheld now, and the title no longer names it; the id still does
+    report.write_text(report.read_text().replace("exposure: named", "exposure: regional")
+                      .replace("title: Strike at the Kestrel depot", "title: Strike at a depot"))
+    r = run("plan", WEEK, "--force")
+    assert r.exit_code == 0, r.err
+    assert ("left out first-story: report first-story is published under a public id that names a detail it now "
+            "withholds (give it a new one: radio report public-id first-story --new)") in r.out.splitlines()
+    shown = run("report", "show", "first-story").out + run("report", "public-id", "first-story").out
+    assert "kestrel" not in shown.lower() and "radio report public-id first-story --new" in shown
+    r = run("report", "public-id", "first-story", "--new")
+    assert r.exit_code == 0, r.err
+    assert r.out == ("first-story: public id strike-at-a-depot (what went out under the old one stays as it went "
+                     "out; publish again to use the new one)\n")
+    r = run("plan", WEEK, "--force")
+    assert "left out first-story" not in r.out and "report: first-story" in \
+        (root / "episodes" / WEEK / "rundown.yaml").read_text()
+    r = run("report", "public-id", "second-story", "--new")
+    assert r.exit_code == 1 and r.err == ("error: report second-story has not been published: it has no public id "
+                                          "to change (nothing to do: it gets one, made from its title, when it is "
+                                          "first published)\n")
+
+
+def test_an_item_id_the_episode_publishes_may_not_name_a_withheld_detail(tmp_path):
+    root = tiny_station(tmp_path / "st")
+    report = root / "episodes" / WEEK / "reports" / "first-story.md"
+    report.write_text(report.read_text().replace("region: Test Region", f"region: Test Region\nplace: {TOWN}"))
+    rundown = root / "episodes" / WEEK / "rundown.yaml"
+    rundown.write_text(rundown.read_text().replace("id: welcome", "id: wo1fsgrund-welcome"))
+    r = runner_for(root)("script", WEEK)
+    assert r.exit_code == 1
+    assert r.err == (f"error: {rundown}: the id of item #2 names the withheld place of report first-story "
+                     "(give the item another id)\n")
+
+
+def test_a_report_published_before_public_ids_were_recorded_keeps_the_id_it_went_out_under(tmp_path):
+    root = tiny_station(tmp_path / "st")
+    station = Station.open(root)
+    reports = [_report("first-story", "First fictional story"), _report("second-story", "Second fictional story"),
+               _report("third-story", "Third fictional story")]
+    # as a station published before: its episode record named reports by their desk ids, and so did its press
+    record = root / "feeds" / "st" / "episodes" / WEEK / "episode.json"
+    record.parent.mkdir(parents=True)
+    record.write_text(json.dumps({"reports": ["first-story"]}))
+    (root / "episodes" / WEEK / "press.json").write_text(json.dumps({"second-story": {"version": 1}}))
+    assert publicid.ids(station, WEEK, reports) == {
+        "first-story": "first-story", "second-story": "second-story", "third-story": "third-fictional-story"}

@@ -143,6 +143,24 @@ def report_show(c: Ctx, report_id: str, show_private: bool) -> None:
     click.echo(render_show(c.station, report_id, show_private))
 
 
+@report.command("public-id")
+@click.argument("report_id")
+@click.option("--new", "new", is_flag=True,
+              help="Give a published report a new public id, when the one it went out under names a detail it "
+                   "now withholds.")
+@pass_ctx
+def report_public_id(c: Ctx, report_id: str, new: bool) -> None:
+    """Say the public id a report is published under (feeds, pages, mail and press name it by that, never by
+    its desk id); --new replaces it, from the current title, once the old one would name what is withheld.
+
+    \b
+    Example:
+      radio report public-id pit-strike-second-week
+    """
+    from radio.desk.views import public_id_line, reissue_public_id
+    c.say(reissue_public_id(c.station, report_id) if new else public_id_line(c.station, report_id))
+
+
 @report.command("verify")
 @click.argument("report_id")
 @click.option("--by", "by", required=True, help="Who made the check.")

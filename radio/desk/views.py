@@ -128,13 +128,13 @@ def render_show(station: Station, report_id: str, show_private: bool) -> str:
     rf = find_report(station, report_id)
     r = rf.report
     pub = public(r, rf.path, public_id="")
-    pid, fixed = publicid.of(station, rf.path.parent.parent.name, r)
+    pid = _public_id_text(station, rf.path.parent.parent.name, r)
     done, need = policy_counts(r.checks, station.config.verification)
     lines = [
         pub.title,
         "=" * min(len(pub.title), 72),
         f"id:          {r.id}",
-        f"public id:   {pid}" + ("" if fixed else " (fixed when it is first published)"),
+        f"public id:   {pid}",
         f"status:      {r.status} ({done}/{need} checks)" + (f" — {r.reason}" if r.reason else ""),
         f"kind:        {pub.kind}, priority {pub.priority}",
         f"published as: {pub.dateline or '(no place)'} (exposure: {r.exposure})",
@@ -170,6 +170,29 @@ def render_show(station: Station, report_id: str, show_private: bool) -> str:
             lines.append(f"check:       {c.on.isoformat()} {c.by} by {c.method}" + (f": {c.note}" if c.note else ""))
         lines.append("-------- END PRIVATE --------")
     return printable("\n".join(lines))
+
+
+def _public_id_text(station: Station, week: str, r) -> str:
+    """A report's public id for the desk, or why it is not shown: one that names a withheld detail is never
+    printed (a terminal is no place for it either)."""
+    if publicid.telling(station, week, r):
+        return f"(it names a detail the report now withholds: radio report public-id {r.id} --new)"
+    pid, fixed = publicid.of(station, week, r)
+    return pid + ("" if fixed else " (not published yet: fixed when it first is)")
+
+
+def public_id_line(station: Station, report_id: str) -> str:
+    rf = find_report(station, report_id)
+    return f"{report_id}: public id {_public_id_text(station, rf.path.parent.parent.name, rf.report)}"
+
+
+def reissue_public_id(station: Station, report_id: str) -> str:
+    """Replace a published report's public id (radio/publicid.py), under the report's own lock."""
+    from radio.reports.files import editing
+    with editing(station, report_id) as rf:
+        _, new = publicid.reissue(station, rf.path.parent.parent.name, rf.report)
+    return (f"{report_id}: public id {new} (what went out under the old one stays as it went out; publish again "
+            "to use the new one)")
 
 
 def _private_lines(key: str, value, indent: str = "") -> list[str]:

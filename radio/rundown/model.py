@@ -265,6 +265,12 @@ def _resolve(station: Station, week: str, path: Path, rf: RundownFile) -> Rundow
             report = public(r, r._source or reports_path(station, week, r.id), public_id=pids[r.id])
         else:  # words not tied to one report may name no report's withheld details
             _check_words(it, list(owner), owner, where)
+            # nor may its id, which the episode's record publishes (a report's item goes out under the report's
+            # public id instead); the message names the item by its place, not by the id
+            hit = find_withheld(it.id.replace("-", " "), list(owner))
+            if hit:
+                raise RundownError(f"the id of item #{rf.items.index(it) + 1} names the withheld {hit[0]} of report "
+                                   f"{owner[hit]}", where=path, fix="give the item another id")
         resolved.append((it, report))
     on_air = [(it, r) for it, r in resolved if r is not None and not it.skip]
     entries: list[Entry] = []

@@ -171,6 +171,29 @@ def test_subscribers_cli_import_expiry_and_bounces(tmp_path, monkeypatch):
     assert store.recipients(Station.open(root), "digest", "en")[0].address == "first@example.org"
 
 
+def test_intake_counts_the_bounces_that_arrive_with_the_reports(tmp_path):
+    """A DSN for a list's message lands in the desk's intake mailbox: `radio intake` counts it against the list
+    (once, however often the mailbox is read) and takes nothing of it in as a report or quarantine."""
+    from tests.conftest import WEEK, copy_station
+    root = copy_station(tmp_path / "st", editions=True)
+    run = runner_for(root)
+    assert run("subscribers", "add", "bounce@example.org", "--edition", "en", "--list", "digest").exit_code == 0
+    dsns = [(f"dsn{i}", dsn("bounce@example.org", f"<dsn-{i}@mx.example.org>")) for i in range(3)]
+    before = sorted((root / "episodes" / WEEK / "reports").iterdir())
+    r = run("intake", WEEK, "--maildir", str(write_maildir(tmp_path / "inbox", dsns[:1] + [("again", dsns[0][1])])))
+    assert r.out.splitlines() == ["bounced bounce@example.org: 1 bounce, active",
+                                  "0 taken in, 0 quarantined, 1 already taken in, 1 bounced"], r.out + r.err
+    r = run("intake", WEEK, "--maildir", str(write_maildir(tmp_path / "inbox2", dsns)))
+    # the first DSN again, counted no second time (the list keeps each DSN's Message-ID), then two new ones
+    assert r.out.splitlines() == ["bounced bounce@example.org: 1 bounce, active",
+                                  "bounced bounce@example.org: 2 bounces, active",
+                                  "bounced bounce@example.org: 3 bounces, suspended",
+                                  "0 taken in, 0 quarantined, 0 already taken in, 3 bounced"], r.out + r.err
+    assert sorted((root / "episodes" / WEEK / "reports").iterdir()) == before
+    assert not (root / "private" / "quarantine").exists() or not any((root / "private" / "quarantine").rglob("*.eml*"))
+    assert re.search(r"bounce@example.org\s+suspended", run("subscribers", "list").out)
+
+
 def dsn(rcpt: str, mid: str) -> bytes:
     return (f"From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\r\nTo: bulletin@radio.example.org\r\n"
             f"Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: {mid}\r\nMIME-Version: 1.0\r\n"

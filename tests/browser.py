@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,15 @@ def print_pdf(driver, url: str, dest: Path) -> Path:
     data = driver.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True, "printBackground": True})["data"]
     dest.write_bytes(base64.b64decode(data))
     return dest
+
+
+def until(driver, script: str, timeout: float = 20.0):
+    """Wait, within a bound, for a script to return something true in the page; returns it."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = driver.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for: {script} (last {value!r})")

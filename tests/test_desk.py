@@ -15,6 +15,7 @@ import pytest
 
 from radio.web import sessions
 from tests.canary import assert_clean, leaks, plant
+from tests.browser import until
 from tests.conftest import copy_station, demo_private, runner_for
 from tests.desk_util import ACCOUNTS, PASSWORD, RADIO, Client, Desk, add_accounts, digest_of
 
@@ -424,16 +425,6 @@ def _axe_both(driver, page: str, problems: list) -> None:
     _size(driver, 1280, 900)
 
 
-def _until(driver, script: str, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = driver.execute_script(script)
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for: {script}")
-
-
 def _login(driver, desk: Desk, name: str) -> None:
     from selenium.webdriver.common.by import By
     from tests.desk_util import otp_now
@@ -443,7 +434,7 @@ def _login(driver, desk: Desk, name: str) -> None:
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
     driver.find_element(By.ID, "otp").send_keys(otp_now(desk.root, name))
     driver.find_element(By.CSS_SELECTOR, "form.stack button").click()
-    _until(driver, "return !location.pathname.startsWith('/login')")
+    until(driver, "return !location.pathname.startsWith('/login')")
 
 
 @pytest.mark.skipif(not Path("/usr/bin/chromedriver").exists() and not __import__("os").environ.get("CI"),
@@ -467,7 +458,7 @@ def test_each_role_does_its_week_in_chromium(newsroom):
         driver.find_element(By.ID, "s-title").send_keys("Fictional tram depot sit-in")
         driver.find_element(By.ID, "s-text").send_keys("Tram drivers sat in at the depot (fictional).")
         driver.find_element(By.CSS_SELECTOR, "form.stack button").click()
-        codename = _until(driver, "const e = document.getElementById('codename'); return e && e.textContent")
+        codename = until(driver, "const e = document.getElementById('codename'); return e && e.textContent")
         _axe_both(driver, "/submit (sent)", problems)
         rid = "fictional-tram-depot-sit-in"
         [found] = desk.root.glob(f"episodes/*/reports/{rid}.md")  # filed in this week, as intake files mail
@@ -482,17 +473,17 @@ def test_each_role_does_its_week_in_chromium(newsroom):
         _axe_both(driver, "/desk/r/ID", problems)
         driver.find_element(By.ID, "v-method").send_keys("phone")
         driver.find_element(By.CSS_SELECTOR, f"form[action='/desk/r/{rid}/verify'] button").click()
-        _until(driver, "return document.querySelector('ul.checks') !== null")
+        until(driver, "return document.querySelector('ul.checks') !== null")
         assert "by: maria" in (reports / f"{rid}.md").read_text()
         assert runner_for(desk.root)("report", "verify", rid, "--by", "ines", "--method", "visit").exit_code == 0
-        _until(driver, "return document.getElementById('status').textContent === 'verified'")
+        until(driver, "return document.getElementById('status').textContent === 'verified'")
         driver.find_element(By.CSS_SELECTOR, f"a[href='/desk/r/{rid}/private']").click()
-        _until(driver, "return location.pathname.endsWith('/private')")
+        until(driver, "return location.pathname.endsWith('/private')")
         _axe_both(driver, "/desk/r/ID/private", problems)
         driver.get(desk.base + f"/desk/r/{rid}")
         driver.find_element(By.ID, "reply-text").send_keys("Received, thank you (fictional).")
         driver.find_element(By.CSS_SELECTOR, f"form[action='/desk/r/{rid}/reply'] button").click()
-        _until(driver, "return location.pathname.endsWith('" + rid + "')")
+        until(driver, "return location.pathname.endsWith('" + rid + "')")
 
         # the correspondent reads the reply with the codename
         driver.delete_all_cookies()
@@ -500,7 +491,7 @@ def test_each_role_does_its_week_in_chromium(newsroom):
         _axe_both(driver, "/replies", problems)
         driver.find_element(By.ID, "codename").send_keys(codename)
         driver.find_element(By.CSS_SELECTOR, "form.stack button").click()
-        _until(driver, "const e = document.getElementById('replies'); return e && "
+        until(driver, "const e = document.getElementById('replies'); return e && "
                        "e.textContent.includes('Received, thank you')")
 
         # the translator: a verified report into French, checked
@@ -510,13 +501,13 @@ def test_each_role_does_its_week_in_chromium(newsroom):
         driver.get(desk.base + f"/translate/r/{rid}/fr")
         _axe_both(driver, "/translate/r/ID/fr (new)", problems)
         driver.find_element(By.CSS_SELECTOR, "form.stack button").click()
-        _until(driver, "return document.getElementById('t-title') !== null")
+        until(driver, "return document.getElementById('t-title') !== null")
         _axe_both(driver, "/translate/r/ID/fr", problems)
         driver.find_element(By.ID, "t-title").send_keys("Occupation au dépôt de tramways (fictif)")
         driver.find_element(By.ID, "t-body").send_keys("Les conducteurs ont occupé le dépôt (fictif).")
         driver.find_element(By.CSS_SELECTOR, "input[name=state][value=checked]").click()
         driver.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
-        _until(driver, "return document.querySelector('input[name=state][value=checked]').checked")
+        until(driver, "return document.querySelector('input[name=state][value=checked]').checked")
         tr = (reports / f"{rid}.fr.md").read_text()
         assert "state: checked" in tr and "Occupation au dépôt de tramways (fictif)" in tr
         assert tr.startswith("---\n# Translation of ")  # the file's own comments are kept
@@ -533,7 +524,7 @@ def test_each_role_does_its_week_in_chromium(newsroom):
         text = driver.execute_script("return document.getElementById('audit').textContent")
         assert "maria" in text and "translation saved" in text
         driver.get(desk.base + "/studio")
-        _until(driver, "return document.querySelectorAll('#items tbody tr').length > 3")
+        until(driver, "return document.querySelectorAll('#items tbody tr').length > 3")
         rundown = desk.root / "episodes" / WEEK / "rundown.yaml"
         before = rundown.read_text()
         driver.find_element(By.CSS_SELECTOR, "#items tbody tr:nth-child(3) button").click()
@@ -545,11 +536,11 @@ def test_each_role_does_its_week_in_chromium(newsroom):
         # the host: the studio, the rundown read-only
         _login(driver, desk, "hana")
         assert driver.current_url.endswith("/studio")
-        _until(driver, "return document.querySelectorAll('#items tbody tr').length > 3")
+        until(driver, "return document.querySelectorAll('#items tbody tr').length > 3")
         _axe_both(driver, "/studio", problems)
         booth = driver.find_element(By.CSS_SELECTOR, "#items a.button").get_attribute("href")
         driver.get(booth)
-        _until(driver, "return document.querySelector('.prompter-text p') !== null")
+        until(driver, "return document.querySelector('.prompter-text p') !== null")
         _axe_both(driver, "/booth/ITEM", problems)
         host_seen = driver.page_source
         assert not [c for c in canaries if c in host_seen]

@@ -6,6 +6,7 @@ without their metadata."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys

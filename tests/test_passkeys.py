@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.browser import chrome, needs_chromium
+from tests.browser import chrome, needs_chromium, until
 from tests.conftest import copy_station, runner_for
 from tests.desk_util import PASSWORD, Client, Desk, add_accounts, otp_now
 
@@ -22,16 +22,6 @@ def desk(tmp_path_factory):
     d.named = f"http://localhost:{d.port}"  # a passkey is bound to a name, never to an IP address
     yield d
     d.stop()
-
-
-def _until(driver, script: str, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = driver.execute_script(script)
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for: {script}")
 
 
 def _fill(driver, desk: Desk, name: str, password: str = PASSWORD) -> None:
@@ -56,10 +46,10 @@ def test_a_producer_adds_a_passkey_and_logs_in_with_it(desk):
         _fill(driver, desk, "pat")
         driver.find_element(By.ID, "otp").send_keys(otp_now(desk.root, "pat"))
         driver.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
-        _until(driver, "return location.pathname === '/produce'")
+        until(driver, "return location.pathname === '/produce'")
         driver.get(desk.named + "/passkeys")
         driver.find_element(By.ID, "passkey-add").click()
-        _until(driver, "return document.getElementById('passkeys').textContent.includes('Passkey added')")
+        until(driver, "return document.getElementById('passkeys').textContent.includes('Passkey added')")
         problems: list = []
         _axe_both(driver, "/passkeys", problems)
         users = json.loads((desk.root / "private" / "desk" / "users.json").read_text())["users"]
@@ -69,17 +59,17 @@ def test_a_producer_adds_a_passkey_and_logs_in_with_it(desk):
         # a wrong password is refused before any passkey is asked for
         _fill(driver, desk, "pat", "not the password at all")
         driver.find_element(By.ID, "passkey-login").click()
-        _until(driver, "return document.getElementById('passkey-status').textContent === 'Wrong name or password.'")
+        until(driver, "return document.getElementById('passkey-status').textContent === 'Wrong name or password.'")
         # the password and the passkey, no code: in, where the login was going
         _fill(driver, desk, "pat")
         _axe_both(driver, "/login", problems)
         driver.find_element(By.ID, "passkey-login").click()
-        _until(driver, "return location.pathname === '/produce'")
+        until(driver, "return location.pathname === '/produce'")
         assert "pat (producer)" in driver.find_element(By.CSS_SELECTOR, ".who").text
         # an account without a passkey is told to use its code
         _fill(driver, desk, "hana")
         driver.find_element(By.ID, "passkey-login").click()
-        _until(driver, "return document.getElementById('passkey-status').textContent.startsWith("
+        until(driver, "return document.getElementById('passkey-status').textContent.startsWith("
                        "'This account has no passkey yet')")
         assert problems == []
     finally:

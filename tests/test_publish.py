@@ -16,11 +16,11 @@ import pytest
 
 from tests.audio_util import WEEK, record_tones, tiny_station
 from tests.canary import assert_clean, plant
+from tests.browser import until
 from tests.conftest import REPO, runner_for
 from tests.test_tags import make_cover, publish_tones
 
 ARTIFACTS = REPO / "test-artifacts"
-
 
 
 def _mp3(root: Path) -> Path:
@@ -243,7 +243,7 @@ def test_episode_page_plays_and_seeks_by_chapter(served):
         paused = driver.execute_script("return document.getElementById('player').paused")
         assert paused is False
         # a timeupdate or two: the current cue is highlighted
-        _wait(driver, "return document.querySelectorAll('ol.transcript button[aria-current=\"true\"]').length == 1")
+        until(driver, "return document.querySelectorAll('ol.transcript button[aria-current=\"true\"]').length == 1")
         ARTIFACTS.mkdir(exist_ok=True)
         driver.save_screenshot(str(ARTIFACTS / "episode-page.png"))
         driver.get(url + "st/")
@@ -637,17 +637,6 @@ def _size(driver, width: int, height: int) -> None:
                                                                  "deviceScaleFactor": 1, "mobile": width < 600})
 
 
-def _wait(driver, script: str, timeout: float = 10.0):
-    deadline = time.time() + timeout
-    value = None
-    while time.time() < deadline:
-        value = driver.execute_script(script)
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for: {script} (last {value!r})")
-
-
 @pytest.mark.skipif(not Path("/usr/bin/chromedriver").exists() and not os.environ.get("CI"),
                     reason="chromium is installed by scripts/test (in CI a missing one fails)")
 @pytest.mark.parametrize("width", [1280, 390])
@@ -663,11 +652,11 @@ def test_episode_page_in_chromium(served, width):
         _size(driver, width, 800)
         driver.get(page + "#t=0:03")
         # a timestamp link opens and seeks
-        t = _wait(driver, "var p = document.getElementById('player');"
+        t = until(driver, "var p = document.getElementById('player');"
                           "return p.currentTime >= 3 && !p.paused ? p.currentTime : 0")
         assert 3 <= t < 6
         # the chapter playing is marked, and only that one
-        current = _wait(driver, "return document.querySelectorAll('ol.chapters button[aria-current=true]')")
+        current = until(driver, "return document.querySelectorAll('ol.chapters button[aria-current=true]')")
         assert len(current) == 1
         start, end = float(current[0].get_attribute("data-start")), float(current[0].get_attribute("data-end"))
         assert start <= driver.execute_script("return document.getElementById('player').currentTime") < end + 0.5
@@ -678,7 +667,7 @@ def test_episode_page_in_chromium(served, width):
         assert shown == f"{secs // 60}:{secs % 60:02d}"
         # the player stays on screen after scrolling to the end
         driver.execute_script("window.scrollTo(0, document.body.scrollHeight)")
-        _wait(driver, "return window.scrollY > 100")
+        until(driver, "return window.scrollY > 100")
         top, bottom = driver.execute_script("var r = document.getElementById('player').getBoundingClientRect();"
                                             "return [r.top, r.bottom]")
         assert 0 <= top and bottom <= 800
@@ -689,7 +678,7 @@ def test_episode_page_in_chromium(served, width):
         driver.execute_script("var p = document.getElementById('player'), c = document.querySelectorAll("
                               "'ol.transcript button'); p.currentTime = parseFloat(c[c.length - 1].dataset.start)"
                               " + 0.05; p.play()")
-        _wait(driver, "return document.getElementById('cues').scrollTop > 0")
+        until(driver, "return document.getElementById('cues').scrollTop > 0")
         driver.execute_script("document.getElementById('player').pause()")
         visible = driver.execute_script(
             "var b = document.getElementById('cues'), c = b.querySelector('button[aria-current=true]');"
@@ -698,17 +687,17 @@ def test_episode_page_in_chromium(served, width):
         assert driver.find_element(By.ID, "follow").get_attribute("hidden") is not None
         # the listener scrolls the transcript away (again and again until the page takes it for the listener's:
         # its own scrolling is ignored for a moment)
-        _wait(driver, "var b = document.getElementById('cues'); b.scrollTop = b.scrollTop ? 0 : 1;"
+        until(driver, "var b = document.getElementById('cues'); b.scrollTop = b.scrollTop ? 0 : 1;"
                       " return !document.getElementById('follow').hidden")
         driver.execute_script("document.getElementById('follow').scrollIntoView({block: 'center'})")
         driver.find_element(By.ID, "follow").click()
-        _wait(driver, "return document.getElementById('follow').hidden && document.getElementById('cues').scrollTop > 0")
+        until(driver, "return document.getElementById('follow').hidden && document.getElementById('cues').scrollTop > 0")
         # keys work anywhere on the page: Space pauses and plays, arrows skip
         body = driver.find_element(By.TAG_NAME, "body")
         driver.execute_script("document.activeElement.blur()")
         paused = driver.execute_script("return document.getElementById('player').paused")
         body.send_keys(Keys.SPACE)
-        _wait(driver, f"return document.getElementById('player').paused === {str(not paused).lower()}")
+        until(driver, f"return document.getElementById('player').paused === {str(not paused).lower()}")
         driver.execute_script("var p = document.getElementById('player'); p.pause(); p.currentTime = 1")
         body.send_keys(Keys.ARROW_RIGHT)
         assert driver.execute_script("return document.getElementById('player').currentTime") > 5
@@ -733,7 +722,7 @@ def test_episode_page_in_chromium(served, width):
         item = driver.find_element(By.CSS_SELECTOR, "ul.episodes li")
         assert "First fictional story" in item.text and f"· {shown}" in item.text
         driver.find_element(By.CSS_SELECTOR, "button.play").click()
-        _wait(driver, "var p = document.getElementById('player'); return !p.paused && p.currentTime > 0")
+        until(driver, "var p = document.getElementById('player'); return !p.paused && p.currentTime > 0")
         assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
         driver.execute_script("document.getElementById('player').pause()")
         assert _axe(driver) == []

@@ -171,6 +171,29 @@ def test_subscribers_cli_import_expiry_and_bounces(tmp_path, monkeypatch):
     assert store.recipients(Station.open(root), "digest", "en")[0].address == "first@example.org"
 
 
+def test_intake_counts_the_bounces_that_arrive_with_the_reports(tmp_path):
+    """A DSN for a list's message lands in the desk's intake mailbox: `radio intake` counts it against the list
+    (once, however often the mailbox is read) and takes nothing of it in as a report or quarantine."""
+    from tests.conftest import WEEK, copy_station
+    root = copy_station(tmp_path / "st", editions=True)
+    run = runner_for(root)
+    assert run("subscribers", "add", "bounce@example.org", "--edition", "en", "--list", "digest").exit_code == 0
+    dsns = [(f"dsn{i}", dsn("bounce@example.org", f"<dsn-{i}@mx.example.org>")) for i in range(3)]
+    before = sorted((root / "episodes" / WEEK / "reports").iterdir())
+    r = run("intake", WEEK, "--maildir", str(write_maildir(tmp_path / "inbox", dsns[:1] + [("again", dsns[0][1])])))
+    assert r.out.splitlines() == ["bounced bounce@example.org: 1 bounce, active",
+                                  "0 taken in, 0 quarantined, 1 already taken in, 1 bounced"], r.out + r.err
+    r = run("intake", WEEK, "--maildir", str(write_maildir(tmp_path / "inbox2", dsns)))
+    # the first DSN again, counted no second time (the list keeps each DSN's Message-ID), then two new ones
+    assert r.out.splitlines() == ["bounced bounce@example.org: 1 bounce, active",
+                                  "bounced bounce@example.org: 2 bounces, active",
+                                  "bounced bounce@example.org: 3 bounces, suspended",
+                                  "0 taken in, 0 quarantined, 0 already taken in, 3 bounced"], r.out + r.err
+    assert sorted((root / "episodes" / WEEK / "reports").iterdir()) == before
+    assert not (root / "private" / "quarantine").exists() or not any((root / "private" / "quarantine").rglob("*.eml*"))
+    assert re.search(r"bounce@example.org\s+suspended", run("subscribers", "list").out)
+
+
 def dsn(rcpt: str, mid: str) -> bytes:
     return (f"From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\r\nTo: bulletin@radio.example.org\r\n"
             f"Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: {mid}\r\nMIME-Version: 1.0\r\n"
@@ -209,3 +232,111 @@ def test_readme_subscribers_walkthrough(tmp_path):
         r = run(*argv)
         assert r.exit_code == 0, (argv, r.err)
         assert r.out == expected, argv
+
+
+# --- a sealed station: the desk keeps the readers' list with no editor's key, and no address in plain text ------
+
+READER = "Sealed.Reader.Q7Z@example.org"  # fictional; searched for in every file of the station
+
+
+def test_sealed_station_keeps_no_reader_address_in_plain_text(tmp_path, smtp, monkeypatch):  # noqa: F811
+    from tests.conftest import DEMO_IDENTITY, copy_station
+    root = copy_station(tmp_path / "st", editions=True, sealed=True)
+    toml = root / "radio.toml"
+    text = re.sub(r"smtp_port = \d+", f"smtp_port = {smtp['port']}", toml.read_text())
+    toml.write_text(text.replace("[press]", '[subscriptions]\nbase_url = "http://127.0.0.1/"\n\n[press]'))
+    server_env = {k: v for k, v in env_for(smtp).items() if k != "RADIO_UNSUBSCRIBE_SECRET"}
+    for k, v in server_env.items():
+        monkeypatch.setenv(k, v)  # the server thread mails the confirmation with them
+    for k in ("RADIO_UNSUBSCRIBE_SECRET", "RADIO_IDENTITY"):
+        monkeypatch.delenv(k, raising=False)  # the desk holds no key of any kind
+    smtp["store"].clear()
+    store = smtp["store"]
+    canaries = [READER, READER.lower(), "Sealed.Reader.Q7Z"]
+    editor = {**server_env, "RADIO_IDENTITY": str(DEMO_IDENTITY)}
+    run = runner_for(root)
+    index = root / "private" / "readers.json"
+    server = Server(root, tmp_path / "log")
+    try:
+        page = server.get("/subscribe")[1]
+        form = {"address": READER, "edition": ["en"], "list": ["digest"], "csrf": csrf(page)}
+        status, body = server.post("/subscribe", form)
+        assert status == 200, re.sub(r"<[^>]+>", " ", body)[-600:]
+        assert server.post("/subscribe", form)[0] == 200  # asked twice at once: one confirmation
+        (confirm_mail,) = delivered(store, READER)
+        link = re.search(r"http://127\.0\.0\.1/subscribe/confirm/(\S+)", confirm_mail.get_body(("plain",)).get_content())
+        (entry,) = json.loads(index.read_text()).values()
+        assert (entry["state"], entry["address"]) == ("pending", "")
+        assert not leaks([root], canaries)
+        # forged and replayed tokens change nothing
+        page = server.get(f"/subscribe/confirm/{link.group(1)}")[1]
+        before = index.read_bytes()
+        for forged in ("A" * 43, link.group(1)[:-1] + ("A" if link.group(1)[-1] != "A" else "B"), "x" * 200):
+            assert server.post(f"/subscribe/confirm/{forged}", {"csrf": csrf(page)})[0] == 400
+        assert index.read_bytes() == before
+        status, body = server.post(f"/subscribe/confirm/{link.group(1)}", {"csrf": csrf(page)})
+        assert status == 200 and "Subscribed" in body and READER not in body
+        after = index.read_bytes()
+        assert server.post(f"/subscribe/confirm/{link.group(1)}", {"csrf": csrf(page)})[0] == 400  # works once
+        assert index.read_bytes() == after
+        assert json.loads(after)[entry["id"]]["state"] == "active"
+        assert not leaks([root], canaries)
+        # without an editor's key the list cannot be read; with one it is, and the reader gets the digest
+        r = run("subscribers", "list")
+        assert r.exit_code == 1 and "needs an editor's key" in r.err and len(r.err.splitlines()) == 1
+        assert re.search(r"sealed.reader.q7z@example.org\s+active\s+en\s+digest", run("subscribers", "list",
+                                                                                      env=editor).out.lower())
+        assert run("digest", MONTH, "--edition", "en", env=editor).exit_code == 0
+        r = run("send", MONTH, "--digest", env=editor)
+        assert r.exit_code == 0 and r.out.startswith("1 sent"), r.out + r.err
+        assert not leaks([root], canaries)
+        raw = [raw for rcpts, raw, _ in store.messages if READER in rcpts][-1]
+        assert b"List-Unsubscribe-Post" in raw and b"monthly digest" in raw
+        leave = urllib.parse.urlsplit(re.search(rb"List-Unsubscribe: <(https://[^>]+)>", raw).group(1).decode()).path
+        # a forged leave token changes nothing; the real one (a mail client's one click) leaves, once
+        before = index.read_bytes()
+        stranger = Client(server.desk)
+        assert server.post("/unsubscribe/" + "0" * 32, {"List-Unsubscribe": "One-Click"}, origin=False,
+                           client=stranger)[0] in (200, 404)
+        assert index.read_bytes() == before
+        assert server.post(leave, {"List-Unsubscribe": "One-Click"}, origin=False, client=stranger)[0] == 200
+        assert json.loads(index.read_text())[entry["id"]]["state"] == "left"
+        after = index.read_bytes()
+        assert server.post(leave, {"List-Unsubscribe": "One-Click"}, origin=False, client=stranger)[0] == 200
+        assert index.read_bytes() == after
+        assert not leaks([root], canaries)
+    finally:
+        server.stop()
+    for journal in (root / "private" / "send").glob(f"digest-{MONTH}-en.*"):
+        journal.unlink()
+    r = run("send", MONTH, "--digest", env=editor)
+    assert r.exit_code == 0 and r.out.startswith("0 sent"), r.out + r.err
+    assert re.search(r"sealed.reader.q7z@example.org\s+left", run("subscribers", "list", env=editor).out.lower())
+    r = run("check", env=editor)
+    assert "private data in plain text" not in r.out + r.err
+
+
+def test_sealing_converts_a_plain_readers_list(tmp_path):
+    from tests.conftest import copy_station
+    root = copy_station(tmp_path / "st", editions=True)
+    run = runner_for(root)
+    assert run("subscribers", "add", READER, "--edition", "fr", "--list", "press").exit_code == 0
+    assert (root / "private" / "subscriptions.json").is_file()
+    identity = tmp_path / "editor.key"
+    public = run("keys", "new", str(identity)).out.split()[-1]
+    r = run("keys", "init", "elena", public)
+    assert r.exit_code == 0 and "readers' list: 1 addresses sealed apart" in r.out, r.out + r.err
+    assert not (root / "private" / "subscriptions.json").exists()
+    assert not leaks([root], [READER, READER.lower()])
+    out = run("subscribers", "list", env={"RADIO_IDENTITY": str(identity)}).out.lower()
+    assert re.search(r"sealed.reader.q7z@example.org\s+active\s+fr\s+press", out)
+    # the desk's route leaves by the token alone, no key at hand
+    from radio.keys import keyring
+    from radio.mail.send import unsubscribe_token
+    from radio.station import Station
+    from radio.web.public import leave
+    with keyring.unlocked(keyring.from_file(identity)):
+        token = unsubscribe_token(Station.open(root), READER)
+    with keyring.unlocked(None):
+        assert leave(Station.open(root), token) == "removed"
+    assert "left" in run("subscribers", "list", env={"RADIO_IDENTITY": str(identity)}).out

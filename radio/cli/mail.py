@@ -47,7 +47,11 @@ def intake_take(c: Ctx, week: str, maildir: str | None, mbox: str | None, imap: 
       RADIO_IMAP_USER=desk RADIO_IMAP_PASSWORD=... radio intake 2026-W47 --imap imaps://mail.example.org/INBOX
     """
     from radio.mail.intake import intake as run_intake
-    for line in run_intake(c.station, week, maildir=maildir, mbox=mbox, imap=imap).lines():
+    from radio.subscriptions import bounces
+    # a delivery failure report for a list's message is counted against the list, not taken in as a report
+    counted = run_intake(c.station, week, maildir=maildir, mbox=mbox, imap=imap,
+                         bounces=lambda msg, mid: bounces.count(c.station, msg, mid))
+    for line in counted.lines():
         c.say(line)
 
 

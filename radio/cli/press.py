@@ -94,7 +94,7 @@ def subscribers_list(c: Ctx) -> None:
     from radio.subscriptions import store
     for addr in store.expire(c.station):
         c.say(f"expired: {addr} (never confirmed)")
-    rows = sorted(store.load(c.station).values(), key=lambda e: e.address.lower())
+    rows = sorted(store.load(c.station, "listing the readers").values(), key=lambda e: e.address.lower())
     width = max([len("ADDRESS"), *(len(e.address) for e in rows)])
     click.echo(f"{'ADDRESS':{width}}  {'STATE':9}  {'EDITIONS':9}  {'LISTS':21}  BOUNCES")
     for e in rows:

@@ -60,6 +60,15 @@ def keys_new(file: str) -> None:
     click.echo(public)
 
 
+def _readers(station) -> None:
+    """The readers' list to its sealed form (addresses sealed, hashes plain for the desk's public routes)."""
+    from radio.station import Station
+    from radio.subscriptions import store
+    n = store.migrate(station if isinstance(station, Station) else Station.open(station))
+    if n:
+        _say(f"readers' list: {n} addresses sealed apart")
+
+
 @keys.command("init")
 @click.argument("name")
 @click.argument("public_key", metavar="PUBLIC-KEY")
@@ -73,7 +82,7 @@ def keys_init(name: str, public_key: str, demo: bool) -> None:
     """
     from radio.keys import audit, rotate
     s = _station()
-    sealed = rotate.init(s, name, public_key, demo=demo)
+    sealed = rotate.init(s, name, public_key, demo=demo, prepare=_readers)
     _done("encrypted", sealed)
     paths, leaky = audit.history(s)
     if paths or leaky:
@@ -142,7 +151,7 @@ def keys_seal() -> None:
     if not editors.sealed(s):
         raise KeysError("the station is not sealed", where=editors.path(s), fix="run `radio keys init NAME PUBLIC-KEY`")
     with rotate._lock(s):
-        _done("encrypted", rotate.seal(s))
+        _done("encrypted", rotate.seal(s, prepare=_readers))
 
 
 @keys.command("list")

@@ -26,6 +26,11 @@ PLAIN_SKIP = (".lock",)  # lock files hold nothing
 # before anyone logs in, with no editor's key: they stay plain, 0600 (the README's "The desk's own files" says
 # why, file by file). Sealing them would lock everyone out of the desk.
 KEPT_PLAIN = ("desk",)
+# Written by the desk's public routes on a sealed station, with no editor's key, and holding no address: the
+# readers' list (entries with hashes; each address sealed apart in readers.jsonl.ages, radio.subscriptions.store
+# says why), and the one-click unsubscribes of the sealed bulletin list (tokens, HMACs under the sealed
+# unsubscribe key, and their SHA-256: radio.mail.unsubscribe).
+KEPT_PLAIN_FILES = ("readers.json", "unsubscribe-pending.txt", "unsubscribed.txt")
 
 
 @dataclass
@@ -57,7 +62,8 @@ def plain_private_files(station) -> list[Path]:
     base = store.folder(station)
     return sorted(p for p in base.rglob("*") if p.is_file() and not p.name.endswith((store.SEALED_SUFFIX,
                   store.LINES_SUFFIX)) and not p.name.endswith(PLAIN_SKIP)
-                  and p.relative_to(base).parts[0] not in KEPT_PLAIN)
+                  and p.relative_to(base).parts[0] not in KEPT_PLAIN
+                  and p.relative_to(base).as_posix() not in KEPT_PLAIN_FILES)
 
 
 def _has_plain_block(path: Path) -> bool:
@@ -115,10 +121,12 @@ def plain_reports(station) -> list[Path]:
             if has_plain_private_text(p.read_text(encoding="utf-8", errors="replace"))]
 
 
-def seal(station, leak_key: bytes | None = None) -> Sealed:
+def seal(station, leak_key: bytes | None = None, prepare=None) -> Sealed:
     """Encrypt to the editors everything private that is still plain text: private/ files, journals (a line at
     a time), reports' private blocks. Needs only the editors' public keys. The leak-check digests follow where
     a key is at hand (`leak_key`: the one `init` has just made)."""
+    if prepare is not None:  # what must be converted before it is sealed (the readers' list)
+        prepare(station)
     register = _register(station)
     k = leak_key or digests.recording_key(station)
     with digests.given(k, register):
@@ -277,7 +285,7 @@ def _reseal_report(station, path: Path) -> None:
         rf.save()
 
 
-def init(station, name: str, public_key: str, *, demo: bool = False) -> Sealed:
+def init(station, name: str, public_key: str, *, demo: bool = False, prepare=None) -> Sealed:
     """Seal a station: its first editor, then everything private encrypted in place."""
     editors.check_name(name)
     recipient(public_key)
@@ -286,7 +294,7 @@ def init(station, name: str, public_key: str, *, demo: bool = False) -> Sealed:
                         fix="add editors with `radio keys add NAME PUBLIC-KEY`")
     with _lock(station):
         editors.save(station, [editors.Editor(name, " ".join(public_key.split()))], demo=demo)
-        return seal(station, digests.ensure_key(station))
+        return seal(station, digests.ensure_key(station), prepare)
 
 
 def add(station, name: str, public_key: str) -> Sealed:

@@ -95,7 +95,7 @@ def send_all(station: Station, key: str, fingerprint: str, people: list[Subscrib
         return result
     lock = station.private_dir / "send" / f".{key}.lock"
     with fsutil.locked(lock, lambda: RadioError(f"another send of {key} is running", where=lock,
-                                                fix="wait for it to finish")):
+                                                fix="wait for it to finish"), private=True):
         journal = Journal(station.private_dir / "send" / f"{key}.jsonl", fingerprint, station, f"send/{key}.jsonl")
         return bulletin_send.deliver_all(station, journal, people, build, uncertain=uncertain, result=result)
 

@@ -44,9 +44,18 @@ def scan(station: Station, maildir: str | Path) -> list[tuple[str, int, str]]:
     for key in sorted(box.keys()):
         with box.get_file(key) as f:
             msg = email.message_from_binary_file(f, policy=policy.compat32)
-        mid = str(msg.get("Message-ID", "")).strip() or key
-        for addr in failed_recipients(msg):
-            e = store.bounce(station, addr, mid)
-            if e is not None:
-                seen[e.address.lower()] = (e.address, e.bounces, e.state)
+        for row in count(station, msg, str(msg.get("Message-ID", "")).strip() or key):
+            seen[row[0].lower()] = row
     return [seen[k] for k in sorted(seen)]
+
+
+def count(station: Station, msg, mid: str) -> list[tuple[str, int, str]]:
+    """Count one DSN (once, by its Message-ID) for each recipient it reports failed: (address, bounces, state)
+    of each subscriber it names. `radio intake` gives it every DSN that arrives with the correspondents' mail."""
+    from radio.subscriptions import store
+    out = []
+    for addr in failed_recipients(msg):
+        e = store.bounce(station, addr, mid)
+        if e is not None:
+            out.append((e.address, e.bounces, e.state))
+    return out

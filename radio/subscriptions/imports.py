@@ -51,9 +51,9 @@ def import_csv(station: Station, path: Path) -> int:
     if not rows:
         raise RadioError("no addresses in it", where=path, fix=f"one row per reader under the header {','.join(COLUMNS)}")
     t = store.stamp(store.now())
-    with store.editing(station) as entries:
+    with store.editing(station, "importing readers" if store.sealed(station) else None) as entries:
         for addr, eds_l, lists_l in rows:
-            entries[addr.lower()] = store.Entry(addr, eds_l, lists_l, "active", t, t, source="import")
+            store.place(station, entries, store.Entry(addr, eds_l, lists_l, "active", t, t, source="import", changed=t))
     return len(rows)
 
 

@@ -6,7 +6,8 @@ page's CSRF token on every POST unless its endpoint is marked `no_csrf`.
 Unsubscribing is here, once for every list: the link in a bulletin, a digest or a press mail
 (`List-Unsubscribe`) opens a page with one button, and the RFC 8058 one-click POST a mail client sends does it at
 once. The token (an HMAC of the address) names the address on the bulletin's list (radio.mail.unsubscribe,
-private/subscribers.csv) and on the readers' list (radio.subscriptions.store, private/subscriptions.json); both
+private/subscribers.csv) and on the readers' list (radio.subscriptions.store: private/subscriptions.json, or
+its sealed form, left by the token's SHA-256 alone); both
 are left at once, idempotently, and a token that names nobody changes nothing.
 """
 
@@ -39,9 +40,9 @@ def leave(station: Station, token: str) -> str:
     if not TOKEN.fullmatch(token or ""):
         return "unknown"
     outcomes = {unsubscribe(station, token).done}
-    reader = store.by_unsubscribe_token(station, token)
+    reader = store.leave_by_token(station, token)
     if reader is not None:
-        outcomes.add("removed" if store.leave(station, reader.address) else "already")
+        outcomes.add(reader)
     return next(o for o in ("removed", "already", "unknown") if o in outcomes)
 
 

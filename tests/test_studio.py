@@ -313,7 +313,9 @@ def test_record_keep_retime_and_build(browser, studio, station):
              what="recording after the count-in")
     level = "return document.getElementById('level').value"
     wait_for(lambda: browser.execute_script(level) > 0.01, what="the meter showing the microphone's signal")
-    wait_for(lambda: _seconds(browser.find_element(By.ID, "clock").text) >= 5, what="five seconds recorded")
+    # well past the welcome's estimate, so keeping the take moves the show's total whatever the rounding (the
+    # host's measured reading rate then re-times her other items too)
+    wait_for(lambda: _seconds(browser.find_element(By.ID, "clock").text) >= 8, what="eight seconds recorded")
     _press(browser, "r")
     verdict = wait_for(lambda: browser.find_element(By.ID, "verdict").text if "Take 1" in
                        browser.find_element(By.ID, "verdict").text else None, what="verdict")
@@ -321,7 +323,7 @@ def test_record_keep_retime_and_build(browser, studio, station):
     recorded = int(browser.execute_script("return document.getElementById('booth').dataset.recordedMs"))
     take = seg / "welcome.take-1.ogg"
     assert abs(ffprobe_ms(take) - recorded) <= 700, (ffprobe_ms(take), recorded)  # the recorder starts a moment late
-    assert 3500 <= recorded <= 12000
+    assert 6500 <= recorded <= 16000
     _press(browser, "k")
     kept = wait_for(lambda: browser.find_element(By.ID, "verdict").text if "Kept take 1" in
                     browser.find_element(By.ID, "verdict").text else None, what="kept")
@@ -333,11 +335,11 @@ def test_record_keep_retime_and_build(browser, studio, station):
     secs = round(ffprobe_ms(take) / 1000)
     assert f"0:{secs:02d}" in row
     after = browser.find_element(By.ID, "timing").text
-    assert after != before and re.match(r"total \d:\d\d of 1:00: under by \d:\d\d", after), (before, after)
+    assert after != before and re.match(r"total \d:\d\d of 1:00: (under|over) by \d:\d\d", after), (before, after)
     total, over_under = re.match(r"total (\S+) of 1:00: (.*)", after).groups()
     assert f"The show is now {total}, {over_under}." in kept  # the booth said the same
-    # the build takes the kept take
-    r = runner_for(root)("build", WEEK, "--draft")
+    # the build takes the kept take (a slow reading may have put the show over: the producer knows)
+    r = runner_for(root)("build", WEEK, "--draft", "--allow-over")
     assert r.exit_code == 0, r.err
     as_run = json.loads((root / "episodes" / WEEK / "out" / "as-run.json").read_text())
     src = {i["id"]: i["source"] for i in as_run["onair"]["items"]}

@@ -24,3 +24,8 @@ class _Policy(EmailPolicy):
 
 
 SMTP = _Policy(linesep="\r\n")
+
+
+def is_dsn(msg) -> bool:
+    """A delivery status notification (RFC 3464): a report that a message could not be delivered."""
+    return msg.get_content_type() == "multipart/report" and msg.get_param("report-type") == "delivery-status"

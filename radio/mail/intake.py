@@ -45,6 +45,7 @@ from radio.keys import editors as keys_editors
 from radio.station import correspondents
 from radio.text import printable
 from radio.mail import stream
+from radio.mail.headers import is_dsn
 
 # Structural damage: the message cannot be read the way its sender meant it.
 SERIOUS = (email.errors.StartBoundaryNotFoundDefect, email.errors.CloseBoundaryNotFoundDefect,
@@ -120,9 +121,6 @@ class Outcome:
 # (radio.subscriptions.bounces, wired by the command), never taken in as a report. Returns (address, bounces, state).
 Bounces = Callable[[Message, str], list[tuple[str, int, str]]]
 
-
-def is_dsn(head: Message) -> bool:
-    return head.get_content_type() == "multipart/report" and head.get_param("report-type") == "delivery-status"
 
 
 # --- reading one message ---------------------------------------------------------------------------

@@ -12,12 +12,13 @@ from email import policy
 from pathlib import Path
 
 from radio.errors import RadioError
+from radio.mail import headers
 from radio.station import Station
 
 
 def failed_recipients(msg) -> list[str]:
     """The addresses a DSN says could not be delivered to (Action: failed)."""
-    if msg.get_content_type() != "multipart/report" or msg.get_param("report-type") != "delivery-status":
+    if not headers.is_dsn(msg):
         return []
     out = []
     for part in msg.walk():

@@ -113,10 +113,19 @@ class Level:
 
     def feed(self, x) -> None:
         np = self.np
-        if len(self.rest):
-            x = np.concatenate([self.rest, x])
+        if len(self.rest):  # the frame begun in the last step, completed (not the whole step joined to it)
+            need = self.frame - len(self.rest)
+            if len(x) < need:
+                self.rest = np.concatenate([self.rest, x])
+                return
+            self._frames(np.concatenate([self.rest, x[:need]]).reshape(1, self.frame))
+            x = x[need:]
         k = len(x) // self.frame
-        frames, self.rest = x[: k * self.frame].reshape(k, self.frame), x[k * self.frame:].copy()
+        self._frames(x[: k * self.frame].reshape(k, self.frame))
+        self.rest = x[k * self.frame:].copy()
+
+    def _frames(self, frames) -> None:
+        np, k = self.np, len(frames)
         if k:
             self.peak = max(self.peak, float(frames.max()), -float(frames.min()))
             energy = np.einsum("ij,ij->i", frames, frames, dtype=np.float64) / self.frame

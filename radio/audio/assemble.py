@@ -119,14 +119,16 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
 
         # the podcast is the on-air mix without the filler: where its station sounds put its loudness against
         # speech is worked out from the rundown, so its gain is right the first time
-        lean = balance(station, sources, rate, Elements(station, rate), podcast=True)
+        elements = Elements(station, rate)
+        lean = balance(station, sources, rate, elements, podcast=True)
+        report.warm()
 
         def work():
             pod.follow()
             on = OnAir(station, wav_tmp, 0.0, ceil_on)
             try:
                 mixed = mix(station, rundown, sources, on.chain, pod.chain, allow_over=allow_over,
-                            allow_clipped=allow_clipped, progress=progress,
+                            allow_clipped=allow_clipped, progress=progress, elements=elements,
                             first_speech=lambda take: pod.settle(podcast_mix_lufs(cfg) - L.onair_lufs - lean, take))
             except BaseException:
                 on.abort()

@@ -111,7 +111,26 @@ class Meter:
         self._peaks(x)
 
     def _peaks(self, x: np.ndarray, final: bool = False) -> None:
-        buf = np.concatenate([self.pending, x.astype(np.float32, copy=False)])
+        x = x.astype(np.float32, copy=False)
+        if not self.oversample:  # the sample peak alone: no blocks, no context to carry
+            if len(x):
+                self.sample_peak = max(self.sample_peak, float(x.max()), -float(x.min()))
+            self.true_peak = max(self.true_peak, self.sample_peak)
+            return
+        p = len(self.pending)
+        usable = max(0, (p + len(x) - TAPS) // BLOCK) * BLOCK
+        k = usable - p  # how much of `x` this step covers
+        if not final and k >= TAPS:
+            # the usual step: looked at where it lies, without joining it to what was pending (a copy of it all)
+            # unless it comes near the loudest yet
+            top = max(float(x[:k].max()), -float(x[:k].min()), *((float(np.abs(self.pending).max()),) if p else ()))
+            if top < max(self.true_peak, self.sample_peak, top) * self.window:
+                self.sample_peak = max(self.sample_peak, top)
+                self.true_peak = max(self.true_peak, self.sample_peak)
+                self.peak_tail = x[k - TAPS: k].copy()
+                self.pending = x[k:].copy()
+                return
+        buf = np.concatenate([self.pending, x])
         n = len(buf) // BLOCK if not final else -(-len(buf) // BLOCK)
         if final and len(buf) % BLOCK:
             buf = np.concatenate([buf, np.zeros(n * BLOCK - len(buf), dtype=np.float32)])
@@ -213,7 +232,9 @@ class Limiter:
         self.gains = np.ones(0, np.float32)  # the gain on each block of the last output, for statistics
 
     def process(self, x: np.ndarray) -> np.ndarray:
-        buf = np.concatenate([self.buf, x.astype(np.float32, copy=False) * self.gain])
+        buf = np.empty(len(self.buf) + len(x), np.float32)  # the history and the new stretch, gained, in one copy
+        buf[: len(self.buf)] = self.buf
+        np.multiply(x, self.gain, out=buf[len(self.buf):], casting="unsafe")
         n_blocks = len(buf) // BLOCK
         out_blocks = n_blocks - 2 * self.look // BLOCK
         if out_blocks <= 0:
@@ -227,7 +248,7 @@ class Limiter:
             # nothing near the ceiling, before, in or after this stretch: it passes as it is (the usual case)
             self.buf = buf[out_blocks * BLOCK:]
             self.gains = np.ones(out_blocks, np.float32)
-            return seg.copy()
+            return seg  # a view of this step's own array, never written again: no copy
         peaks = abs_block_max(body)
         cand = np.nonzero(peaks > self.ceiling * self.window)[0]
         if len(cand):
@@ -236,14 +257,14 @@ class Limiter:
         self.buf = buf[out_blocks * BLOCK:]
         self.gains = np.ones(out_blocks, np.float32)
         if need.min() >= 1.0:
-            return seg.copy()
+            return seg
         smooth = gain_curve(need, self.hold, self.attack)
         self.gains = smooth[lo: lo + out_blocks]
         # linear between block centres, from the block before this stretch to the one after it: each sample's
         # gain lies between its block's neighbours, which are all under that block's need (HOLD > ATTACK + 1)
         gain_blocks = smooth[lo - 1: lo + out_blocks + 1]
         if gain_blocks.min() >= 1.0:
-            return seg.copy()
+            return seg
         # block k's first half runs from centre k-1 to centre k, its second half from centre k to centre k+1
         half = BLOCK // 2
         ramp = (np.arange(BLOCK, dtype=np.float32) + 0.5) / BLOCK

@@ -92,8 +92,15 @@ class Trace:
         self.hi: list[np.ndarray] = []
 
     def feed(self, x: np.ndarray) -> None:
-        if len(self.rest):
-            x = np.concatenate([self.rest, x])
+        if len(self.rest):  # the 100 ms begun in the last step, completed (not the whole step joined to it)
+            need = self.sub - len(self.rest)
+            if len(x) < need:
+                self.rest = np.concatenate([self.rest, x])
+                return
+            head = np.concatenate([self.rest, x[:need]])
+            self.lo.append(head.min(keepdims=True))
+            self.hi.append(head.max(keepdims=True))
+            x = x[need:]
         k = len(x) // self.sub
         if k:
             r = x[: k * self.sub].reshape(k, self.sub)
@@ -199,7 +206,8 @@ class Encoder:
         if self.stopped:
             raise AudioError("the MP3 encoder was stopped", fix="build again")
         if len(x):
-            self.q.put(x.astype("<f4"))  # one copy, written as it is
+            # the limiter's output is never written to again: queued as it is (a copy only if it is not float32)
+            self.q.put(np.ascontiguousarray(x, dtype="<f4"))
 
     def close(self) -> None:
         self.q.put(None)
@@ -270,12 +278,20 @@ class LiveMeter:
             self.dec.stdin.close()  # type: ignore[union-attr]
 
     def _read(self) -> None:
-        rest = b""
-        while data := self.dec.stdout.read(CHUNK * 4):  # type: ignore[union-attr]
-            data = rest + data
-            n = len(data) // 4 * 4
-            self.measure.feed(np.frombuffer(data[:n], dtype="<f4"))
-            rest = data[n:]
+        buf = bytearray(CHUNK * 4)
+        view = memoryview(buf)
+        have = 0  # bytes in buf; a sample cut in two by a read is completed by the next
+        while got := self.dec.stdout.readinto(view[have:]):  # type: ignore[union-attr]
+            have += got
+            n = have // 4
+            if have < len(buf) and n * 4 == have and n < CHUNK // 2:
+                continue  # a short read: wait for more before a step (fewer, larger steps)
+            self.measure.feed(np.frombuffer(buf, dtype="<f4", count=n))  # measuring keeps no view of it
+            rest = have - n * 4
+            buf[:rest] = buf[n * 4: have]
+            have = rest
+        if have >= 4:
+            self.measure.feed(np.frombuffer(buf, dtype="<f4", count=have // 4))
 
     def result(self) -> dict:
         self.feeder.join()

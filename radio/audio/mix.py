@@ -161,7 +161,11 @@ class Mixer:
         if k > len(self.buf):
             self.buf = np.concatenate([self.buf, np.zeros(k - len(self.buf), dtype=np.float32)])
         self.sink.feed(self.buf[:k])
-        self.buf = self.buf[k:].copy()  # keep only the short tail, not a view that pins the whole segment
+        rest = self.buf[k:]
+        owner = rest.base if rest.base is not None else rest
+        # what is left stays where it is (a copy of it all at every step would cost a pass over the show), unless
+        # it would keep a much larger array alive
+        self.buf = rest if owner.size <= len(rest) + 2 * self.STEP else rest.copy()
         self.base = upto
 
     def place(self, p: Placed, speech: bool) -> None:
@@ -317,9 +321,11 @@ class Mixed:
 
 def mix(station: Station, rundown: rd.Rundown, sources: list[Source], sink_on: Sink, sink_pod: Sink, *,
         allow_over: bool, allow_clipped: bool, progress: Progress,
-        first_speech: Callable[[np.ndarray | None], None] = lambda take: None) -> Mixed:
-    """Mix every source into both timelines. `first_speech` is given the podcast version of the first speech
-    take before any of it is mixed (None if the show has no speech, at the end)."""
+        first_speech: Callable[[np.ndarray | None], None] = lambda take: None, elements: Elements | None = None
+        ) -> Mixed:
+    """Mix every source into both timelines. `first_speech` is given an excerpt of the first speech take the
+    podcast airs, made as its podcast copy will be (None if there is none), before anything reaches the podcast's
+    master: it is made on its own while the first sources are prepared, so the encoder starts at once."""
     cfg = station.config
     a = cfg.audio
     rate = a.sample_rate
@@ -330,20 +336,25 @@ def mix(station: Station, rundown: rd.Rundown, sources: list[Source], sink_on: S
     # closing elements after the last voice are back-timed: the filler goes before them
     first_trailing = last_speech + 1 if last_speech + 1 < len(sources) and all(
         s.kind == "element" for s in sources[last_speech + 1:]) else None
-    elements = Elements(station, rate)
+    elements = elements or Elements(station, rate)
     on, pod = Mixer(sink_on), Mixer(sink_pod)
     out = Mixed(on, pod, 0, 0)
     pool = ThreadPoolExecutor(1)  # the next take is decoded and prepared while this one is mixed
+    probe = ThreadPoolExecutor(1)
     try:
+        voice = next((s for s in sources if s.kind == "speech" and s.path is not None and not s.entry.item.onair_only),
+                     None)
+        sample = probe.submit(take.excerpt, voice.path, rate, PROBE_S, media.duration_ms(voice.path),
+                              cfg.loudness.onair_lufs, cfg.mix) if voice is not None and voice.path is not None else None
         future = pool.submit(prepare, station, rundown.week, sources[0], rate, elements, allow_clipped) if sources else None
         for i, src in enumerate(sources):
             progress("assemble", i + 1, len(sources), src.entry.id)
             prep = future.result()  # type: ignore[union-attr]
-            if src.kind == "speech" and first_speech is not None:
-                first_speech(prep.excerpt(PROBE_S))
-                first_speech = None
             future = pool.submit(prepare, station, rundown.week, sources[i + 1], rate, elements, allow_clipped) \
                 if i + 1 < len(sources) else None
+            if first_speech is not None:
+                first_speech(sample.result() if sample is not None else None)
+                first_speech = None
             out.warnings += prep.warnings
             if prep.dynamics:
                 out.dynamics[src.entry.id] = prep.dynamics
@@ -389,6 +400,7 @@ def mix(station: Station, rundown: rd.Rundown, sources: list[Source], sink_on: S
             give_back()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # also on an error: no decode left running
+        probe.shutdown(wait=True, cancel_futures=True)
     if first_speech is not None:
         first_speech(None)
     content = on.end

@@ -227,6 +227,11 @@ def loop_to(x: np.ndarray, n: int, offset: int = 0) -> np.ndarray:
     if n <= 0 or len(x) == 0:
         return np.zeros(max(n, 0), dtype=np.float32)
     offset %= len(x)
-    reps = -(-(n + offset) // len(x))
-    return np.tile(x, reps)[offset: offset + n]
+    out = np.empty(n, dtype=x.dtype)  # copied a loop at a time: no tile of whole loops to cut it from
+    at = 0
+    while at < n:
+        k = min(len(x) - offset, n - at)
+        out[at: at + k] = x[offset: offset + k]
+        at, offset = at + k, 0
+    return out
 

@@ -106,12 +106,19 @@ class _Frames:
         self.out: list[np.ndarray] = []
 
     def feed(self, x: np.ndarray) -> None:
-        if len(self.rest):
-            x = np.concatenate([self.rest, x])
-        k = len(x) // self.hop
-        r = x[: k * self.hop].reshape(k, self.hop)
-        self.out.append(np.einsum("ij,ij->i", r, r, dtype=np.float64) / self.hop)
-        self.rest = x[k * self.hop:].copy()
+        hop = self.hop
+        if len(self.rest):  # the frame begun in the last step, completed (not the whole step joined to it)
+            need = hop - len(self.rest)
+            if len(x) < need:
+                self.rest = np.concatenate([self.rest, x])
+                return
+            head = np.concatenate([self.rest, x[:need]]).reshape(1, hop)
+            self.out.append(np.einsum("ij,ij->i", head, head, dtype=np.float64) / hop)
+            x = x[need:]
+        k = len(x) // hop
+        r = x[: k * hop].reshape(k, hop)
+        self.out.append(np.einsum("ij,ij->i", r, r, dtype=np.float64) / hop)
+        self.rest = x[k * hop:].copy()
 
     def result(self) -> np.ndarray:
         if len(self.rest):
@@ -263,6 +270,55 @@ def compress_gains(peaks: np.ndarray, rate: int, c: Compressor, target_lufs: flo
     return (10 ** (-smooth / 20)).astype(np.float32), smooth, level
 
 
+def _edges(g: np.ndarray, b0: int, b1: int) -> np.ndarray:
+    """The gains of blocks b0..b1 of `g` with the block either side (or the end block again)."""
+    return np.concatenate([g[b0 - 1: b0] if b0 else g[:1], g[b0:b1], g[b1: b1 + 1] if b1 < len(g) else g[-1:]])
+
+
+def _per_sample(g: np.ndarray, b0: int, b1: int, n: int) -> np.ndarray:
+    """The gains of blocks b0..b1 of `g` as `n` samples: linear between block centres (as the limiter), each
+    block's first half from the centre before."""
+    return _ramp(_edges(g, b0, b1), n)
+
+
+def _ramp(edge: np.ndarray, n: int) -> np.ndarray:
+    """`n` samples of gain from block gains with a block either side (`_edges`)."""
+    ramp = (np.arange(dsp.BLOCK, dtype=np.float32) + 0.5) / dsp.BLOCK
+    a_, b_ = edge[:-1], edge[1:]
+    g = np.multiply.outer(b_ - a_, ramp)  # in place from here: one array of the step's length, no temporaries
+    g += a_[:, None]
+    return g.ravel()[dsp.BLOCK // 2: dsp.BLOCK // 2 + n]
+
+
+def excerpt(path: Path, rate: int, seconds: float, duration_ms: int, target_lufs: float, mix: Mix
+            ) -> np.ndarray | None:
+    """Up to `seconds` from the middle of a recording, made as its podcast copy will be (DC-blocked, at
+    `target_lufs`, compressed, back at `target_lufs`), decoded on its own: what the encoder's effect on this voice
+    is measured on, before the whole take is ready. None if it does not decode (preparing the take says why)."""
+    start = max(0.0, (duration_ms / 1000 - seconds) / 2)
+    try:
+        raw = subprocess.run([need("ffmpeg"), "-nostdin", "-v", "error", "-ss", f"{start:.3f}", "-t", f"{seconds:g}",
+                              "-i", str(path), "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(rate), "-f", "f32le",
+                              "-"], capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError, AudioError):
+        return None
+    x = np.frombuffer(raw, dtype="<f4", count=len(raw) // 4).copy()
+    if len(x) < dsp.BLOCK:
+        return None
+    if mix.highpass_hz > 0:
+        sos = butter2_highpass(mix.highpass_hz, rate).astype(np.float32)
+        sosfilt_inplace(sos, x, (sosfilt_zi(sos) * x[0]).astype(np.float32))
+
+    def level(y: np.ndarray) -> np.ndarray:
+        m = dsp.Meter(rate, true_peak=False)
+        m.feed(y)
+        got = m.result()["integrated"]
+        return y if got is None else y * np.float32(dsp.undb(target_lufs - got))
+    x = level(x)
+    g = compress_gains(_block_peaks(x), rate, mix.compressor, target_lufs)[0]
+    return level(x * _per_sample(g, 0, len(g), len(x)))
+
+
 def _context(rate: int, c: Compressor) -> int:
     """Blocks either side a block's compressor gain depends on."""
     blocks = lambda s: max(1, round(s * rate / dsp.BLOCK))  # noqa: E731
@@ -301,7 +357,8 @@ class Take:
     loudness: dict
     gain_db: float
     warnings: list[str] = field(default_factory=list)
-    pod: Spool | None = None  # the podcast's copy (compressed, peaks held), before `pod_gain`
+    pod: Spool | None = None  # the podcast's copy where its peaks had to be held, before `pod_gain`
+    pod_gains: list[np.ndarray] | None = None  # else the compressor's gain per block, each CHUNK's (`_edges`)
     pod_gain: float = 1.0
     dynamics: dict | None = None
     stats: dict = field(default_factory=dict)  # what was done to the recording, for the audio report
@@ -312,7 +369,7 @@ class Take:
 
     @property
     def has_podcast(self) -> bool:
-        return self.pod is not None
+        return self.pod is not None or self.pod_gains is not None
 
     def base(self, s: int, e: int) -> np.ndarray:
         """Samples s..e of the take as it airs: levelled, faded at the ends."""
@@ -334,20 +391,20 @@ class Take:
         for s in range(0, self.n, CHUNK):
             yield self.base(s, s + CHUNK)
 
+    def compressed(self, s: int) -> np.ndarray:
+        """The CHUNK of the podcast's copy from `s` (a multiple of CHUNK), made again from the take and the
+        compressor's gains (the same samples as when it was measured: cheaper than writing and reading them)."""
+        assert self.pod_gains is not None
+        x = self.base(s, s + CHUNK)
+        return x * _ramp(self.pod_gains[s // CHUNK], len(x))
+
     def podcast(self) -> Iterator[np.ndarray]:
-        if self.pod is None:
+        if self.pod is None and self.pod_gains is None:
             yield from self.onair()
             return
         for s in range(0, self.n, CHUNK):
-            yield self.pod.read(s, s + CHUNK) * np.float32(self.pod_gain)
-
-    def excerpt(self, seconds: float) -> np.ndarray:
-        """Up to `seconds` from the middle of the podcast's copy."""
-        m = min(self.n, round(seconds * self.rate))
-        s = (self.n - m) // 2
-        if self.pod is None:
-            return self.base(s, s + m)
-        return self.pod.read(s, s + m) * np.float32(self.pod_gain)
+            x = self.pod.read(s, s + CHUNK) if self.pod is not None else self.compressed(s)
+            yield x * np.float32(self.pod_gain)
 
     def duck(self, s: int, e: int) -> np.ndarray:
         hop = self.rate // 100
@@ -438,18 +495,18 @@ def _prepare(spool: Spool, path: Path, rate: int, target_lufs: float, where: Pat
     take.loudness = {"integrated_before": before["integrated"], "gain_db": round(gain_db, 2)}
     take.gain_db = round(gain_db, 2)
     if podcast_peak_db is not None:
-        take.pod = Spool(where)
-        _podcast(take, mix.compressor, mix.limiter, target_lufs, podcast_peak_db)
+        _podcast(take, mix.compressor, mix.limiter, target_lufs, podcast_peak_db, where)
     return take
 
 
-def _podcast(take: Take, c: Compressor, lim_cfg: Limiter, target_lufs: float, peak_db: float) -> None:
+def _podcast(take: Take, c: Compressor, lim_cfg: Limiter, target_lufs: float, peak_db: float, where: Path) -> None:
     """The podcast's copy: compressed, brought to `target_lufs`, and while its peaks pass `peak_db` (where they
     would meet the podcast's ceiling once the master is lifted to its target), limited under it and brought back
     (at most twice); each step measured, not predicted. The master's limiter then has almost nothing left to do,
-    so speech and music keep their balance."""
-    assert take.pod is not None
+    so speech and music keep their balance. Only the compressor's gains are kept, unless the peaks had to be held:
+    then the held copy is written to its own spool."""
     rate, n = take.rate, take.n
+    gains: list[np.ndarray] = []
     ctx = _context(rate, c) * dsp.BLOCK
     meter = dsp.Meter(rate, true_peak=False)
     comp = _Histogram()
@@ -460,15 +517,12 @@ def _podcast(take: Take, c: Compressor, lim_cfg: Limiter, target_lufs: float, pe
         g, smooth, level = compress_gains(_block_peaks(x), rate, c, target_lufs)
         b0, b1 = (s - lo) // dsp.BLOCK, -(-(e - lo) // dsp.BLOCK)
         # linear between block centres (as the limiter): each block's first half from the centre before
-        edge = np.concatenate([g[b0 - 1: b0] if b0 else g[:1], g[b0:b1], g[b1: b1 + 1] if b1 < len(g) else g[-1:]])
-        ramp = (np.arange(dsp.BLOCK, dtype=np.float32) + 0.5) / dsp.BLOCK
-        a_, b_ = edge[:-1], edge[1:]
-        gi = (a_[:, None] + (b_ - a_)[:, None] * ramp[None, :]).ravel()[dsp.BLOCK // 2: dsp.BLOCK // 2 + e - s]
-        y = x[s - lo: e - lo] * gi
+        gains.append(_edges(g, b0, b1))
+        y = x[s - lo: e - lo] * _ramp(gains[-1], e - s)
         speaking = level[b0:b1] > target_lufs - 10
         comp.add(smooth[b0:b1][speaking])
         meter.feed(y)
-        take.pod.write(s, y)
+    take.pod_gains = gains
     limited = _Histogram()
     scale = 1.0
     for _ in range(2):
@@ -481,9 +535,10 @@ def _podcast(take: Take, c: Compressor, lim_cfg: Limiter, target_lufs: float, pe
             break
         lim = dsp.limiter(lim_cfg, rate, peak_db)
         meter = dsp.Meter(rate, true_peak=False)
+        held, take.pod = take.pod, take.pod or Spool(where)  # read from the held copy if there is one yet
         at = 0
         for s in range(0, n, CHUNK):
-            out = lim.process(take.pod.read(s, s + CHUNK) * np.float32(scale))
+            out = lim.process((held.read(s, s + CHUNK) if held is not None else take.compressed(s)) * np.float32(scale))
             take.pod.write(at, out)  # the output lags the input: written over what has been read
             at += len(out)
             meter.feed(out)
@@ -525,9 +580,6 @@ class Held:
 
     def podcast(self) -> Iterator[np.ndarray]:
         yield self.audio if self.pod is None else self.pod
-
-    def excerpt(self, seconds: float) -> np.ndarray:
-        return self.audio if self.pod is None else self.pod
 
     def duck(self, s: int, e: int) -> np.ndarray:
         return np.ones(max(0, e - s), np.float32)

@@ -22,16 +22,20 @@ def header(rate: int, data_bytes: int, reserve: int = RESERVE) -> bytes:
             + b"JUNK" + struct.pack("<I", reserve) + bytes(reserve) + b"data" + struct.pack("<I", data_bytes))
 
 
-_WORD = np.dtype({"names": ["v"], "formats": ["V3"], "offsets": [0], "itemsize": 4})  # the low 3 bytes of an int32
-_PACKED = np.dtype([("v", "V3")])
-
-
 def pcm24(x: np.ndarray) -> bytes:
-    """Float samples as little-endian 24-bit PCM: rounded, clipped, each int32's low three bytes packed."""
+    """Float samples as little-endian 24-bit PCM: rounded, clipped, and packed four samples to three 32-bit words
+    (whole-array shifts: several times faster than copying three bytes of every four)."""
     q = np.multiply(x, np.float32(8388608), dtype=np.float32)
     np.rint(q, out=q)
     np.clip(q, -8388608, 8388607, out=q)
-    return q.astype("<i4").view(_WORD).astype(_PACKED).tobytes()
+    m = len(q) - len(q) % 4
+    s = q[:m].astype("<i4").view("<u4").reshape(-1, 4)
+    out = np.empty((m // 4, 3), "<u4")
+    np.bitwise_or(s[:, 0] & 0xFFFFFF, s[:, 1] << 24, out=out[:, 0])
+    np.bitwise_or((s[:, 1] >> 8) & 0xFFFF, s[:, 2] << 16, out=out[:, 1])
+    np.bitwise_or((s[:, 2] >> 16) & 0xFF, s[:, 3] << 8, out=out[:, 2])
+    tail = q[m:].astype("<i4").view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
+    return out.tobytes() + tail if tail else out.tobytes()
 
 
 class WavWriter:

@@ -9,7 +9,6 @@ the same per-report locks, so a command in a terminal and a click in a browser a
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hashlib
 import hmac
 import json
@@ -19,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import jinja2
 from starlette.applications import Starlette

@@ -89,14 +89,33 @@ def lay_out(durations: list[int], overlaps: list[int], gap_ms: int) -> tuple[lis
 
 
 def cut_candidates(live: list[ItemTime], overlaps: list[int], gap_ms: int, slot_ms: int) -> list[str]:
-    """The lowest-priority report items whose removal brings the show within the slot (laid out again, exactly)."""
+    """The lowest-priority report items whose removal brings the show within the slot (laid out again, exactly).
+
+    Each cut joins its neighbours: the total changes by what the cut item and its two joins took and what the new
+    join takes, so a rundown of a thousand reports is not laid out again a thousand times."""
     pool = sorted((t for t in live if t.entry.report is not None),
                   key=lambda t: (-t.entry.report.priority, -t.number))  # type: ignore[union-attr]
+    durations = [x.duration_ms for x in live]
+    n = len(live)
+
+    def join(a: int, b: int) -> int:  # what lay_out puts between a and the next item kept, b
+        return -min(overlaps[b], durations[a]) if overlaps[b] else gap_ms
+
+    total = lay_out(durations, overlaps, gap_ms)[1]
+    before, after = list(range(-1, n - 1)), list(range(1, n + 1))
+    where = {x.entry.id: i for i, x in enumerate(live)}
     cut: list[str] = []
     for t in pool:
-        keep = [i for i, x in enumerate(live) if x.entry.id not in cut]
-        if lay_out([live[i].duration_ms for i in keep], [overlaps[i] for i in keep], gap_ms)[1] <= slot_ms:
+        if total <= slot_ms:
             break
+        k = where[t.entry.id]
+        p, q = before[k], after[k]
+        total -= durations[k] + (join(p, k) if p >= 0 else 0) + (join(k, q) if q < n else 0)
+        total += join(p, q) if p >= 0 and q < n else 0
+        if p >= 0:
+            after[p] = q
+        if q < n:
+            before[q] = p
         cut.append(t.entry.id)
     return cut
 

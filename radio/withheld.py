@@ -5,12 +5,9 @@ and everything generated from them all pass through `find_withheld`."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from functools import lru_cache
 from typing import TYPE_CHECKING
-
-from unidecode import unidecode
 
 if TYPE_CHECKING:
     from radio.reports.model import Report
@@ -84,9 +81,16 @@ def public_texts(report: Report) -> dict[str, str]:
 
 def exposure_conflict(report: Report) -> tuple[str, str, str] | None:
     """(public text, field, value) when a public text names a detail the exposure withholds."""
-    details = withheld_details(report)
-    for name, text in public_texts(report).items():
-        hit = find_withheld(text, details)
+    return _conflict(tuple(public_texts(report).items()), tuple(withheld_details(report)))
+
+
+# The answer depends on the texts and the details only. A command asks it of every report several times (loading
+# the week, the run sheet, the rundown's verdicts): asked again, it is not worked out again, so a week of a
+# thousand reports does not outgrow the cache of text forms (radio/matching.py) and pay for each of them anew.
+@lru_cache(maxsize=8192)
+def _conflict(texts: tuple[tuple[str, str], ...], details: tuple) -> tuple[str, str, str] | None:
+    for name, text in texts:
+        hit = find_withheld(text, list(details))
         if hit:
             return name, *hit
     return None

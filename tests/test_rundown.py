@@ -247,21 +247,25 @@ def test_cut_candidates_make_it_fit():
     from radio.rundown.model import Entry, Item
     from radio.timing import ItemTime, cut_candidates
 
-    @g(st.lists(st.tuples(st.integers(1000, 120_000), st.integers(1, 5), st.booleans()), min_size=1, max_size=25),
+    @g(st.lists(st.tuples(st.integers(1000, 120_000), st.integers(1, 5), st.booleans(), st.integers(0, 150_000)),
+                min_size=1, max_size=25),
        st.integers(0, 1000), st.integers(1000, 600_000))
     def prop(spec, gap, slot):
         live = []
-        for n, (d, pri, is_report) in enumerate(spec, 1):
+        for n, (d, pri, is_report, _) in enumerate(spec, 1):
             rep = PublicReport(f"r{n}", "t", None, None, None, None, None, "other", "a", pri, None, "x") if is_report else None
             e = Entry(Item(id=f"i{n}", type="read", host="h", text="x"), rep, "x", "t")
             live.append(ItemTime(e, n, "missing", 1, d, None, None))
-        overlaps = [0] * len(live)
-        total = lay_out([t.duration_ms for t in live], overlaps, gap)[1]
-        cut = cut_candidates(live, overlaps, gap, slot) if total > slot else []
-        keep = [t for t in live if t.entry.id not in cut]
-        fits = lay_out([t.duration_ms for t in keep], [0] * len(keep), gap)[1] <= slot if keep else True
+        overlaps = [o for *_, o in spec]  # crossfades too: a cut joins its neighbours with the later one's overlap
+
+        def total(cut: list[str]) -> int:
+            keep = [i for i, t in enumerate(live) if t.entry.id not in cut]
+            return lay_out([live[i].duration_ms for i in keep], [overlaps[i] for i in keep], gap)[1]
+
+        cut = cut_candidates(live, overlaps, gap, slot) if total([]) > slot else []
         all_reports_cut = set(cut) == {t.entry.id for t in live if t.entry.report}
-        assert fits or all_reports_cut
+        assert total(cut) <= slot or all_reports_cut
+        assert not cut or total(cut[:-1]) > slot  # no more than it takes
         # lowest priority goes first
         pris = [next(t.entry.report.priority for t in live if t.entry.id == c) for c in cut]
         assert pris == sorted(pris, reverse=True)

@@ -125,7 +125,6 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
         # speech is worked out from the rundown, so its gain is right the first time
         elements = Elements(station, rate)
         lean = balance(station, sources, rate, elements, podcast=True)
-        report.warm()
 
         def work():
             pod.follow()

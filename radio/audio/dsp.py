@@ -56,6 +56,18 @@ def interpolated_peaks(x: np.ndarray, blocks: np.ndarray, pad: int = TAPS) -> np
     return out.max(axis=1)
 
 
+def row_energy(r: np.ndarray) -> np.ndarray:
+    """The sum of squares of each row of float32 `r`, as float64. numpy's own dot product of each row sums in
+    float32 with several partial sums (an error near 1e-6 of the sum, a millionth of a dB) at about a tenth of
+    the cost of summing in double precision."""
+    if _vecdot is None:
+        return np.einsum("ij,ij->i", r, r, dtype=np.float64)
+    return _vecdot(r, r).astype(np.float64)
+
+
+_vecdot = getattr(np, "vecdot", None)  # numpy 2
+
+
 def abs_block_max(x: np.ndarray) -> np.ndarray:
     """Peak of each whole BLOCK of `x` (its length a multiple of BLOCK; a step, not a whole take)."""
     # reduceat over one absolute copy (a step's worth) is twice as fast as a max along rows of 64
@@ -105,7 +117,7 @@ class Meter:
         n = (len(y) - k) // sub
         if n:  # the sum of squares of each 100 ms, in double precision, without a squared copy
             r = y[k: k + n * sub].reshape(n, sub)
-            self.energies.append(np.einsum("ij,ij->i", r, r, dtype=np.float64) / sub)
+            self.energies.append(row_energy(r) / sub)
         self.acc = y[k + n * sub:].astype(np.float64) ** 2
         del y
         self._peaks(x)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import html
 import io
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -23,24 +22,6 @@ from radio.config import format_ms
 from radio.station import Station
 
 COLUMNS = 2400  # at most this many points across a plot: an hour is 36,000 values of 100 ms
-
-
-_warming: threading.Thread | None = None
-
-
-def warm() -> None:
-    """Load matplotlib and its fonts in a thread (about a second of processor time), while the masters are being
-    made: the page is drawn after the MP3 encoder finishes, when nothing else is left to overlap it."""
-    global _warming
-
-    def run() -> None:
-        fig = _figure("", {"step": 0.1, "lo": np.zeros(40, np.float32), "hi": np.zeros(40, np.float32),
-                           "energy": np.ones(40)}, [{"id": "warm", "start_s": 1.0}], -23.0, 1.0, 0.0)
-        for fmt in ("png", "svg"):
-            _render(fig, fmt)
-    if _warming is None:
-        _warming = threading.Thread(target=run, name="radio-report-warm", daemon=True)
-        _warming.start()
 
 
 def _short_term(energy: np.ndarray, offset: float) -> np.ndarray:
@@ -98,17 +79,13 @@ def _figure(title: str, trace: dict, items: list[dict], target: float, tolerance
     return fig
 
 
-def _render(fig, fmt: str) -> bytes:
+def _save(fig, path: Path, fmt: str) -> None:
     import matplotlib
     buf = io.BytesIO()
     with matplotlib.rc_context({"svg.hashsalt": "radio", "svg.fonttype": "path"}):
         fig.savefig(buf, format=fmt, metadata={"Software": None} if fmt == "png" else
                     {"Date": None, "Creator": None})
-    return buf.getvalue()
-
-
-def _save(fig, path: Path, fmt: str) -> None:
-    fsutil.write_bytes(path, _render(fig, fmt))
+    fsutil.write_bytes(path, buf.getvalue())
 
 
 def _num(v) -> str:
@@ -121,8 +98,6 @@ def _cells(values: list) -> str:
 
 def write(station: Station, as_run: dict, loud: dict, traces: dict) -> Path:
     """Draw both masters and write the page; returns its path."""
-    if _warming is not None:
-        _warming.join()  # matplotlib's fonts are not to be drawn with from two threads at once
     cfg = station.config
     L = cfg.loudness
     stereo = cfg.podcast.channels == "stereo"

@@ -113,11 +113,11 @@ class _Frames:
                 self.rest = np.concatenate([self.rest, x])
                 return
             head = np.concatenate([self.rest, x[:need]]).reshape(1, hop)
-            self.out.append(np.einsum("ij,ij->i", head, head, dtype=np.float64) / hop)
+            self.out.append(dsp.row_energy(head) / hop)
             x = x[need:]
         k = len(x) // hop
         r = x[: k * hop].reshape(k, hop)
-        self.out.append(np.einsum("ij,ij->i", r, r, dtype=np.float64) / hop)
+        self.out.append(dsp.row_energy(r) / hop)
         self.rest = x[k * hop:].copy()
 
     def result(self) -> np.ndarray:

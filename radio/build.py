@@ -1,9 +1,9 @@
-"""Running the week's stages, forward only: plan → script → assemble → run sheet → tag → publish.
+"""Running the week's stages, forward only: plan → script → assemble → run sheet → publish.
 
 Each stage reads only what the producer, the hosts and the stages before it wrote, never a later stage's
 output: the script (for the host: estimates) is made from the rundown and the takes; assembly makes the masters
-and the as-run; the run sheet (as aired: actual times) is made from the as-run; tags from the as-run; publish
-from what tag wrote. Each stage is declared once in radio/stages.py (what it follows, reads, writes, and the
+and the as-run, and tags them before they take their names; the run sheet (as aired: actual times) is made from
+the as-run; publish from the tagged masters. Each stage is declared once in radio/stages.py (what it follows, reads, writes, and the
 options that change it); here each has its function. It runs when the fingerprint of its inputs differs from
 the one recorded when it last ran, or an output is missing; otherwise it is skipped. The same record (out/.build.json)
 keeps what ffprobe said about each sound, by size and time, so a rebuild that changes nothing starts no ffprobe.
@@ -26,7 +26,7 @@ from radio.errors import RadioError, warn
 from radio.keys import digests
 from radio.rundown import model as rd
 from radio.rundown.plan import plan
-from radio.stages import (BY_NAME, STAGES, Options, Stage, Stamps, _sound, build_lock, dependents, fingerprint,
+from radio.stages import (BY_NAME, PLAN, STAGES, Options, Stage, Stamps, _sound, build_lock, dependents, fingerprint,
                           options_key, sweep)
 from radio.station import Station
 from radio.timing import timed
@@ -86,11 +86,6 @@ def run_runsheet(station: Station, week: str, opts: Options) -> list[Path]:
     return write_runsheet(station, rundown, show, reminders(station, rundown))
 
 
-def run_tag(station: Station, week: str, opts: Options):
-    from radio.tags import tag
-    return tag(station, week)
-
-
 def run_publish(station: Station, week: str, opts: Options):
     from radio.publish import publish
     gates.masters(station, week, asrun.read(station, week), allow_under=_assembled_with(station, week, "allow_under"))
@@ -98,7 +93,7 @@ def run_publish(station: Station, week: str, opts: Options):
 
 
 RUN: dict[str, Callable[[Station, str, Options], Any]] = {
-    "script": run_script, "assemble": run_assemble, "runsheet": run_runsheet, "tag": run_tag, "publish": run_publish}
+    "script": run_script, "assemble": run_assemble, "runsheet": run_runsheet, "publish": run_publish}
 
 
 # --- running them -----------------------------------------------------------------------------------
@@ -176,7 +171,7 @@ def build(station: Station, week: str, opts: Options, on_stage: Callable[[str, s
     result = BuildResult()
     with build_lock(station), digests.producing():  # every output checked in full, or none made
         result.swept = sweep(station, week)
-        if not rd.rundown_path(station, week).is_file():
+        if not all(p.is_file() for p in PLAN.outputs(station, week)):  # the rundown, once, then the producer's
             plan(station, week)
             result.planned = True
         stamps = Stamps(station, week)

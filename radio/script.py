@@ -172,7 +172,7 @@ def context(station: Station, rundown: Rundown, show: ShowTime, reminders: dict[
         "over_under": over_under(show.over_ms), "over": show.over_ms > 0, "cut": show.cut,
         "hosts": [{"id": h.id, "name": h.name} for h in cfg.hosts],
         "paper": paper(station),
-        "audio_report": (station.out_dir(rundown.week) / "audio-report.html").is_file(),
+        "audio_report": station.audio_report(rundown.week).is_file(),
     }
 
 

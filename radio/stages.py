@@ -19,7 +19,7 @@ from radio import asrun, fsutil
 from radio.config import CONFIG_NAME
 from radio.errors import RadioError
 from radio.rundown import model as rd
-from radio.station import Station
+from radio.station import AUDIO_REPORT_PARTS, Station
 
 
 Progress = Callable[[str, int, int, str], None]
@@ -90,16 +90,23 @@ def _out(*names: str) -> Callable[[Station, str], list[Path]]:
     return lambda station, week: [station.out_dir(week) / n for n in names]
 
 
+def _nothing(station: Station, week: str) -> list[Path]:
+    return []
+
+
 @dataclass(frozen=True)
 class Stage:
     """One stage, declared once: `options` name the Options fields that change what it makes; they are part of
-    its fingerprint and saved with its record, so a later reader can tell whether its outputs are current."""
+    its fingerprint and saved with its record, so a later reader can tell whether its outputs are current.
+    `outputs` are what it always writes (a stage whose outputs are all there and whose fingerprint matches is
+    current); `sometimes` what it writes only when the week calls for it. No two stages write the same file."""
 
     name: str
     after: str | None  # the stage whose output it reads
     reads: Callable[[Station, str], list[Path | str]]
     outputs: Callable[[Station, str], list[Path]]
     options: tuple[str, ...] = ()
+    sometimes: Callable[[Station, str], list[Path]] = _nothing
 
     def inputs(self, station: Station, week: str, opts: Options) -> list[Path | str]:
         return [*self.reads(station, week), *(f"{o}={getattr(opts, o)}" for o in self.options)]
@@ -107,27 +114,37 @@ class Stage:
     def saved(self, opts: Options) -> dict[str, bool]:
         return {o: getattr(opts, o) for o in self.options}
 
+    def writes(self, station: Station, week: str) -> list[Path]:
+        return [*self.outputs(station, week), *self.sometimes(station, week)]
+
 
 AUDIO_OPTIONS = ("draft", "allow_over", "allow_under", "allow_clipped", "allow_stale_take")
 
+# The plan: the rundown from the show format and the verified reports. It runs when the week has no rundown (a
+# build plans first) or when the producer asks (`radio plan`); once written, the rundown is the producer's to edit,
+# so it is an input of every stage below and never remade behind the producer's back: no fingerprint.
+PLAN = Stage("plan", None, reads=lambda s, w: [s.root / CONFIG_NAME, *_files(s.reports_dir(w), "*.md")],
+             outputs=lambda s, w: [rd.rundown_path(s, w)])
+
+# The fingerprinted stages, in the order a build runs them.
 STAGES: list[Stage] = [
     Stage("script", None, reads=lambda s, w: [*_common(s, w), *_sound(s, w)],
           outputs=_out("script.html", "script.md")),
-    Stage("assemble", None, reads=lambda s, w: [*_common(s, w), *_sound(s, w)],
-          outputs=_out("onair.wav", "podcast.mp3", "as-run.json", "loudness.json", "audio-report.html"),
+    # the masters are tagged before they take their names: the last step of assembly, so no stage rewrites them
+    Stage("assemble", None, reads=lambda s, w: [*_common(s, w), *_sound(s, w), _cover(s)],
+          outputs=lambda s, w: [*_out("onair.wav", "podcast.mp3", "as-run.json", "loudness.json", "tags.json")(s, w),
+                                *(s.audio_report(w, part) for part in AUDIO_REPORT_PARTS)],
           options=AUDIO_OPTIONS),
     Stage("runsheet", "assemble", reads=lambda s, w: [*_common(s, w), *_sound(s, w), s.out_dir(w) / "as-run.json"],
           outputs=_out("runsheet.html", "runsheet.csv")),
-    Stage("tag", "assemble",
-          reads=lambda s, w: [*_common(s, w), _cover(s), s.out_dir(w) / "as-run.json", s.out_dir(w) / "loudness.json"],
-          outputs=_out("podcast.mp3", "onair.wav", "tags.json")),
-    Stage("publish", "tag",
+    Stage("publish", "assemble",
           reads=lambda s, w: [*_common(s, w), _cover(s), s.out_dir(w) / "as-run.json", s.out_dir(w) / "tags.json",
                               *_files(s.history_dir(w))],  # corrections and retractions
           outputs=lambda s, w: [s.publish_root / "feed.xml", s.publish_root / "episodes" / w / "index.html"],
+          sometimes=lambda s, w: [s.republished_dir(w) / "podcast.mp3", s.republished_dir(w) / "podcast.json"],
           options=("draft",)),
 ]
-BY_NAME = {s.name: s for s in STAGES}
+BY_NAME = {s.name: s for s in [PLAN, *STAGES]}
 
 
 def options_key(name: str) -> str:

@@ -92,6 +92,10 @@ def find_root(start: Path) -> Path | None:
     return None
 
 
+# the audio report's page and its images, each master's waveform and loudness as PNG and SVG
+AUDIO_REPORT_PARTS = (".html", *(f"-{m}.{x}" for m in ("onair", "podcast") for x in ("png", "svg")))
+
+
 @dataclass(frozen=True)
 class Station:
     """A station directory and its config. Every path a user names resolves inside it."""
@@ -130,6 +134,15 @@ class Station:
 
     def out_dir(self, week: str) -> Path:
         return self.edition_dir(week) / OUT_DIR
+
+    def audio_report(self, week: str, part: str = ".html") -> Path:
+        """The producers' page of the masters (never published); `part` one of AUDIO_REPORT_PARTS: the page, or
+        one of its images."""
+        return self.out_dir(week) / f"audio-report{part}"
+
+    def republished_dir(self, week: str) -> Path:
+        """The podcast as published after a retraction cut, beside the masters as broadcast (never over them)."""
+        return self.out_dir(week) / "republished"
 
     # --- editions: one week, several languages ---
     @property

@@ -24,7 +24,7 @@ def summary(station: Station, week: str, rundown: rd.Rundown, show: timing.ShowT
     built = asrun.read(station, week)
     if built is not None:
         lines += loudness_lines(station, built)
-    report = out / "audio-report.html"
+    report = station.audio_report(week)
     if station.on_air:
         lines.append(f"timing    content {format_ms(show.total_ms)} in a {format_ms(show.slot_ms)} slot: "
                      f"{timing.against_slot(station, show)}")
@@ -32,7 +32,7 @@ def summary(station: Station, week: str, rundown: rd.Rundown, show: timing.ShowT
         lines.append(f"timing    {format_ms(show.total_ms)}, podcast only, at most {format_ms(show.slot_ms)}")
     if report.is_file():
         lines.append(f"audio     {rel(report)} (waveform, loudness and every item of both masters)")
-    republished = out / "republished" / "podcast.json"
+    republished = station.republished_dir(week) / "podcast.json"
     if republished.is_file():  # retractions: the podcast as published now, beside the masters as broadcast
         pod = json.loads(republished.read_text())["podcast"]
         lines.append(f"published {rel(republished.with_suffix('.mp3'))}: {format_ms(round(pod['seconds'] * 1000))}, "

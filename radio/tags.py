@@ -9,7 +9,6 @@ import dataclasses
 import json
 import os
 import re
-import shutil
 import struct
 import unicodedata
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from babel.dates import format_date
 from mutagen.id3 import (APIC, CHAP, COMM, CTOC, ID3, TALB, TCON, TDRC, TIT2, TLEN, TPE1, TXXX, WXXX, CTOCFlags,
                          ID3NoHeaderError)
 
-from radio import __version__, asrun, fsutil
+from radio import __version__
 from radio.rundown import model as rd
 from radio.i18n import day_month_year, gettext, locale
 from radio.station import Station, published_path
@@ -84,6 +83,13 @@ def cover_image(station: Station) -> tuple[bytes, str]:
     return data, mime
 
 
+def cover_if_any(station: Station) -> tuple[bytes, str] | None:
+    """The cover to embed in the masters: none yet is fine for assembling (a producer hears the show before the
+    artwork is done; publish asks for it), a cover that is there but wrong is not."""
+    path = published_path(station, station.config.podcast.cover, what="podcast.cover")
+    return cover_image(station) if path.exists() else None
+
+
 def image_size(data: bytes) -> tuple[tuple[int, int], str] | None:
     """(width, height) and MIME type from a PNG's IHDR or a JPEG's SOF marker."""
     if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
@@ -134,15 +140,9 @@ def covering(items: list[dict], kinds: set[str], titles: dict[str, str], total_m
     return [{"title": t, "start_ms": s, "end_ms": e} for (s, t), e in zip(marks, ends)]
 
 
-def episode(station: Station, week: str) -> Episode:
-    out = station.out_dir(week)
-    built = asrun.read(station, week)
-    if built is None or not built.podcast.is_file() or not built.onair.is_file():
-        raise RadioError(f"no masters for {week} yet", where=out, fix=f"run `radio assemble {week}` first")
-    rundown = rd.load(station, week)
-    as_run = built.as_run.model_dump()
-    rd.refuse_stale_masters(rundown, [i for m in ("onair", "podcast") for i in as_run[m]["items"]],
-                            out / "as-run.json")
+def episode(station: Station, rundown: rd.Rundown, as_run: dict) -> Episode:
+    """What the week's masters say about themselves, from the rundown and the as-run assembly has just made."""
+    week = rundown.week
     cfg = station.config
     kinds = set(cfg.podcast.chapter_types)
     titles = {e.id: e.title for e in rundown.entries}
@@ -167,7 +167,16 @@ def episode(station: Station, week: str) -> Episode:
                    station=cfg.station.name)
 
 
-def tag_mp3(path: Path, ep: Episode, cover: tuple[bytes, str], duration_ms: int) -> None:
+def check_chapters(station: Station, rundown: rd.Rundown) -> None:
+    """Before any mixing: more chapters than an ID3 table of contents holds is the producer's to fix."""
+    kinds = set(station.config.podcast.chapter_types)
+    n = sum(1 for e in rundown.live if e.item.type in kinds)
+    if n > MAX_CHAPTERS:
+        raise RadioError(f"{n} chapters: an ID3 table of contents holds at most {MAX_CHAPTERS}",
+                         where=rundown.path, fix="set podcast.chapter_types to fewer item types, or merge items")
+
+
+def tag_mp3(path: Path, ep: Episode, cover: tuple[bytes, str] | None, duration_ms: int) -> None:
     """Write ID3v2.3 in place of any old tag; the audio frames are not touched."""
     try:
         tags = ID3(path)
@@ -184,8 +193,9 @@ def tag_mp3(path: Path, ep: Episode, cover: tuple[bytes, str], duration_ms: int)
     tags.add(WXXX(encoding=1, desc="episode", url=ep.link))
     tags.add(TXXX(encoding=1, desc="PODCAST_GUID", text=ep.guid))
     tags.add(TLEN(encoding=1, text=str(duration_ms)))
-    data, mime = cover
-    tags.add(APIC(encoding=1, mime=mime, type=3, desc="Cover", data=data))
+    if cover is not None:
+        data, mime = cover
+        tags.add(APIC(encoding=1, mime=mime, type=3, desc="Cover", data=data))
     ids = [f"chp{i:03d}" for i in range(1, len(ep.chapters) + 1)]  # zero-padded: frames are stored in key order
     if ids:
         tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED, child_element_ids=ids,
@@ -274,31 +284,25 @@ def tag_wav(path: Path, ep: Episode, loud: dict, rate: int, reference: str) -> N
         os.fsync(f.fileno())
 
 
-def tag(station: Station, week: str) -> tuple[Path, Path, Episode]:
-    ep = episode(station, week)
-    cover = cover_image(station)
-    out = station.out_dir(week)
-    built = asrun.read(station, week)
-    assert built is not None  # episode() checked
-    mp3, wav = built.podcast, built.onair
-    # tag a copy and rename it over the master: a failure never leaves a half-tagged file
-    tmp = fsutil.temp_path(mp3)
-    try:
-        shutil.copyfile(mp3, tmp)
-        tag_mp3(tmp, ep, cover, round(built.as_run.podcast.seconds * 1000))
-        tmp.replace(mp3)
-    finally:
-        tmp.unlink(missing_ok=True)
-    tag_wav(wav, ep, built.loudness.onair.model_dump(), station.config.audio.sample_rate,
-            f"{station.config.show.slug}-{week}")
-    fsutil.write_text(out / "tags.json", json.dumps(dataclasses.asdict(ep), ensure_ascii=False, indent=2) + "\n")
-    return mp3, wav, ep
+def tag(station: Station, rundown: rd.Rundown, as_run: dict, loudness: dict, wav: Path, mp3: Path,
+        cover: tuple[bytes, str] | None) -> Episode:
+    """Tag the masters assembly has just written, before they take their names: the last step of assembly, so no
+    other stage ever rewrites them. `wav` and `mp3` are the temporary files; `loudness` the on-air master's."""
+    ep = episode(station, rundown, as_run)
+    tag_mp3(mp3, ep, cover, round(as_run["podcast"]["seconds"] * 1000))
+    tag_wav(wav, ep, loudness, station.config.audio.sample_rate, f"{station.config.show.slug}-{rundown.week}")
+    return ep
+
+
+def record(ep: Episode) -> str:
+    """tags.json: what was written into the masters, as it was written."""
+    return json.dumps(dataclasses.asdict(ep), ensure_ascii=False, indent=2) + "\n"
 
 
 def written(station: Station, week: str) -> Episode:
     """What `tag` wrote into the masters, as it wrote it (publish reads this instead of working it out again)."""
     path = station.out_dir(week) / "tags.json"
     if not path.is_file():
-        raise RadioError(f"{week}'s masters are not tagged", where=path, fix=f"run `radio tag {week}` first")
+        raise RadioError(f"{week}'s masters are not tagged", where=path, fix=f"run `radio assemble {week}` first")
     data = json.loads(path.read_text(encoding="utf-8"))
     return Episode(**{**data, "chapters": [tuple(c) for c in data["chapters"]]})

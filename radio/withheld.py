@@ -5,12 +5,9 @@ and everything generated from them all pass through `find_withheld`."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from functools import lru_cache
 from typing import TYPE_CHECKING
-
-from unidecode import unidecode
 
 if TYPE_CHECKING:
     from radio.reports.model import Report

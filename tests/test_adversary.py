@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from radio import matching
-from radio.mail.intake import Quarantined, read_message, short_id
+from radio.mail.message import read_message, short_id
+from radio.mail.sender import Quarantined
 from radio.withheld import find_withheld
 from tests.audio_util import WEEK
 from tests.canary import leaks, plant

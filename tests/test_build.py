@@ -48,7 +48,7 @@ def test_build_runs_every_stage_then_skips_what_did_not_change(station):
     assert r.exit_code == 0, r.err
     assert [line for line in r.err.splitlines() if ":" in line and not line.startswith(" ")] == [
         "script: running", "script: done", "assemble: running", "assemble: done", "runsheet: running",
-        "runsheet: done", "tag: running", "tag: done", "publish: running", "publish: done"]
+        "runsheet: done", "publish: running", "publish: done"]
     out = r.out.splitlines()
     assert out[0] == "script    episodes/2026-W47/out/script.html (and script.md)"
     assert out[2].startswith("on air   episodes/2026-W47/out/onair.wav: 0:30, ")
@@ -57,7 +57,7 @@ def test_build_runs_every_stage_then_skips_what_did_not_change(station):
     r = run("build", WEEK)
     assert "script: skipped (nothing changed)" in r.err and "publish: skipped (nothing changed)" in r.err
     res = _build(station)
-    assert res.ran == [] and res.skipped == ["script", "assemble", "runsheet", "tag", "publish"]
+    assert res.ran == [] and res.skipped == ["script", "assemble", "runsheet", "publish"]
 
 
 def test_a_new_take_reruns_every_stage_that_reads_takes(station):
@@ -65,18 +65,18 @@ def test_a_new_take_reruns_every_stage_that_reads_takes(station):
     seg = station / "episodes" / WEEK / "segments" / "welcome.wav"
     os.utime(seg, ns=(time.time_ns(), time.time_ns()))
     res = _build(station)
-    assert res.ran == ["script", "assemble", "runsheet", "tag", "publish"]
+    assert res.ran == ["script", "assemble", "runsheet", "publish"]
 
 
-def test_an_element_change_reruns_what_reads_elements_but_not_the_tags_alone(station):
+def test_an_element_change_reruns_what_reads_elements(station):
     _build(station)
     cfg = station / "radio.toml"
     cfg.write_text(cfg.read_text().replace('cover = "elements/cover.png"', 'cover = "elements/cover.png" '))
     res = _build(station)  # radio.toml is read by every stage
-    assert res.ran == ["script", "assemble", "runsheet", "tag", "publish"]
+    assert res.ran == ["script", "assemble", "runsheet", "publish"]
     (station / "elements" / "cover.png").touch()
-    res = _build(station)  # the cover: only tag and publish read it
-    assert res.ran == ["tag", "publish"] and res.skipped == ["script", "assemble", "runsheet"]
+    res = _build(station)  # the cover: assembly tags the masters with it, publish puts it on the site
+    assert res.ran == ["assemble", "runsheet", "publish"] and res.skipped == ["script"]
 
 
 def test_editing_a_report_reruns_everything(station):
@@ -84,7 +84,7 @@ def test_editing_a_report_reruns_everything(station):
     rep = station / "episodes" / WEEK / "reports" / "second-story.md"
     rep.write_text(rep.read_text().replace("Workers held a meeting today.", "Workers held a long meeting today."))
     res = _build(station, allow_stale_take=True)  # the tones read no words: the edit does not touch them
-    assert res.ran == ["script", "assemble", "runsheet", "tag", "publish"]
+    assert res.ran == ["script", "assemble", "runsheet", "publish"]
 
 
 def _logging_ffprobe(folder: Path, log: Path) -> dict[str, str]:
@@ -185,7 +185,7 @@ def two_weeks(tmp_path_factory) -> Path:
     shutil.copytree(root / "episodes" / WEEK / "reports", root / "episodes" / w2 / "reports")
     shutil.copytree(root / "episodes" / WEEK / "segments", root / "episodes" / w2 / "segments")
     run = runner_for(root)
-    for step in (("plan", w2), ("assemble", w2), ("tag", w2)):
+    for step in (("plan", w2), ("assemble", w2)):
         assert run(*step).exit_code == 0
     return root
 
@@ -232,7 +232,7 @@ def test_a_republish_killed_part_way_keeps_the_old_enclosure_valid(station, tmp_
     old = sorted(media.glob("*.mp3"))
     tone(station / "episodes" / WEEK / "segments" / "second-story.wav", 700, 3.0, -18)  # a retake
     run = runner_for(station)
-    assert run("assemble", WEEK).exit_code == 0 and run("tag", WEEK).exit_code == 0
+    assert run("assemble", WEEK).exit_code == 0
     marker = tmp_path / "reached"
     proc = _spawn(station, "publish", WEEK, fault=fault, marker=marker)
     _wait_for(marker, proc)
@@ -426,3 +426,18 @@ def test_config_values_never_crash(tmp_path_factory, key, value):
     except RadioError as e:
         msg = e.format_message()
         assert "\n" not in msg and msg.startswith(str(cfg))
+
+
+def test_every_stage_is_declared_once_and_no_two_write_the_same_file(station):
+    """radio/stages.py says what each stage writes, plan and the republished podcast included: no file has two
+    writers, and a build leaves in out/ nothing the stages do not declare (beside their hidden records)."""
+    from radio.stages import PLAN, STAGES
+    from radio.station import Station
+    s = Station.open(station)
+    assert [x.name for x in [PLAN, *STAGES]] == ["plan", "script", "assemble", "runsheet", "publish"]
+    writes = [p for stage in [PLAN, *STAGES] for p in stage.writes(s, WEEK)]
+    assert len(writes) == len(set(writes))
+    _build(station)
+    out = s.out_dir(WEEK)
+    made = {p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")}
+    assert sorted(str(p.relative_to(out)) for p in made - set(writes)) == []

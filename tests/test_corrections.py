@@ -230,7 +230,7 @@ def test_story_thread_across_weeks(station):
     seg = root / "episodes" / W48 / "segments"
     for i, item in enumerate(("welcome", "third-story", "closing")):
         tone(seg / f"{item}.wav", 350 + 100 * i, 2.0, -18)
-    for step in ("assemble", "tag", "publish"):
+    for step in ("assemble", "publish"):
         r = run(step, W48)
         assert r.exit_code == 0, (step, r.err)
     site = root / "feeds" / "st"
@@ -297,7 +297,7 @@ def test_readme_walkthrough(tmp_path):
         speech = [i["id"] for i in items if i["type"] in ("read", "recorded")]
         for n, item in enumerate(speech):
             tone(root / "episodes" / week / "segments" / f"{item}.wav", 200 + 60 * n, 1.0, -18)
-        for step in ("assemble", "tag", "publish"):
+        for step in ("assemble", "publish"):
             r = run(step, week)
             assert r.exit_code == 0, (week, step, r.err)
     onair = sha(root / "episodes" / W48 / "out" / "onair.wav")

@@ -126,7 +126,7 @@ def test_hostile_names_and_passphrases_at_login_unlock_nothing_and_say_one_line(
     from hypothesis import HealthCheck, given, settings, strategies as st
 
     from radio.station import Station
-    from radio.web.app import unlock_at_login
+    from radio.web.login import unlock_at_login
     root, _ = sealed
     station = Station.open(root)
 

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from radio.station import Station
-from radio.mail.intake import Quarantined, read_message, short_id
+from radio.mail.message import read_message, short_id
+from radio.mail.sender import Quarantined
 from radio.desk.commands import add_check
 from radio.reports.files import week_reports
 from radio.reports.model import public
@@ -310,7 +311,7 @@ def test_imap_reads_a_message_a_piece_at_a_time_and_takes_it_in_as_a_maildir_wou
     (imaplib would hold a whole fetched message in memory), and quarantined as the same message in a Maildir is."""
     import email.message
     import os
-    from radio.mail.intake import IMAP_PIECE, ImapBody
+    from radio.mail.mailbox import IMAP_PIECE, ImapBody
     m = email.message.EmailMessage()
     m["From"], m["To"], m["Subject"] = "Someone <someone@example.net>", "desk@radio.example.org", "Filmed (fictional)"
     m["Date"], m["Message-ID"] = "Tue, 17 Nov 2026 09:00:00 +0000", "<big-imap@example.net>"

@@ -154,8 +154,8 @@ def test_edit_rundown_hold_plan_force_build_drops_every_trace(station):
     rundown = station / "episodes" / WEEK / "rundown.yaml"
     edit(rundown, "  - id: closing\n", "  # producer: read this one slowly\n  - id: closing\n")
     assert run("report", "hold", "first-story", "--private-note", "the source asked us to wait").exit_code == 0
-    # the masters made before the hold hold its voice: neither tag nor publish will touch them
-    for cmd in ("tag", "publish"):
+    # the masters made before the hold hold its voice: publish will not touch them
+    for cmd in ("publish",):
         r = run(cmd, WEEK)
         assert r.exit_code == 1, r.out
         assert r.err.startswith(f"error: {station / 'episodes' / WEEK / 'out' / 'as-run.json'}: the masters were "
@@ -323,15 +323,15 @@ def test_stage_commands_take_the_build_lock_and_invalidate_later_stages(station)
     assert run("plan", WEEK).exit_code == 0
     assert run("build", WEEK).exit_code == 0
     with build_lock(Station.open(station)):
-        for cmd in ("script", "assemble", "tag", "publish"):
+        for cmd in ("script", "assemble", "publish"):
             r = run(cmd, WEEK)
             assert r.exit_code == 1 and "another build of this station is running" in r.err, (cmd, r.err)
     r = run("assemble", WEEK)
     assert r.exit_code == 0, r.err
-    r = run("build", WEEK)  # the masters were replaced untagged: tag and publish must run again
+    r = run("build", WEEK)  # the masters were made again: what reads them must run again
     assert r.exit_code == 0, r.err
-    assert "script: skipped (nothing changed)" in r.err
-    assert "tag: running" in r.err and "publish: running" in r.err
+    assert "script: skipped (nothing changed)" in r.err and "assemble: skipped (nothing changed)" in r.err
+    assert "runsheet: running" in r.err and "publish: running" in r.err
     assert runner_for(station)("check").exit_code == 0
 
 

@@ -1,7 +1,7 @@
 """The import order of radio/: no circles, and no module importing one of a later stage.
 
 The stages are listed bottom up, as the week runs: foundations, the editors' keys, config, the station, the desk, the plan, the
-takes, timing, the script, assembly, tags, publishing, the studio, the build, the newsroom, the command line. A module may
+takes, timing, the script, assembly (with its tags), publishing, the studio, the build, the newsroom, the command line. A module may
 import its own stage or an earlier one. Imports inside functions count (a late import is still an arrow);
 imports under `if TYPE_CHECKING:` do not (they are for the type checker only). A new module must be given a
 stage here, which is the moment to ask where it belongs.
@@ -20,15 +20,15 @@ STAGES: list[tuple[str, list[str]]] = [
     ("keys", ["keys"]),
     ("config", ["config", "hosting.settings"]),
     ("station", ["station"]),
-    ("desk", ["reports", "history", "index", "publicid", "publishable", "threads", "desk", "mail.intake", "mail.secrets",
+    ("desk", ["reports", "history", "index", "publicid", "publishable", "threads", "desk", "mail.intake", "mail.message", "mail.mailbox", "mail.sender",
+              "mail.quarantine", "mail.secrets",
               "keys.rotate", "keys.export"]),
     ("plan", ["rundown"]),
     ("takes", ["takes", "recorded", "asrun"]),
     ("stages", ["stages"]),
     ("timing", ["timing"]),
     ("script", ["render", "script"]),
-    ("assemble", ["audio", "gates", "summary"]),
-    ("tag", ["tags"]),
+    ("assemble", ["audio", "tags", "gates", "summary"]),
     ("publish", ["publish", "mail.archive", "mail.bulletin", "mail.send", "mail.unsubscribe", "mail.outgoing",
                  "mail.digest", "mail.subscribers", "subscriptions", "press", "subscriptions.bounces", "subscriptions.imports", "hosting", "keys.audit"]),
     ("studio", ["studio"]),

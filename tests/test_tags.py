@@ -20,18 +20,18 @@ def make_cover(path: Path, w: int = 1400, h: int = 1400, fmt: str = "png") -> Pa
 
 
 def publish_tones(root: Path, seconds: float = 2.0) -> None:
-    """A tiny station published as a user does it: a cover, a tone per item, then assemble, tag and publish."""
+    """A tiny station published as a user does it: a cover, a tone per item, then assemble and publish."""
     make_cover(root / "elements" / "cover.png")
     record_tones(root, seconds)
     run = runner_for(root)
-    for step in (("assemble", WEEK), ("tag", WEEK), ("publish", WEEK)):
+    for step in (("assemble", WEEK), ("publish", WEEK)):
         r = run(*step)
         assert r.exit_code == 0, (step, r.err)
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """A tiny station, assembled once; each test tags its own copy."""
+    """A tiny station, assembled (and so tagged) once; each test works on its own copy."""
     root = tiny_station(tmp_path_factory.mktemp("tags") / "st")
     make_cover(root / "elements" / "cover.png")
     record_tones(root, 2.0)
@@ -59,13 +59,8 @@ def id3_size(data: bytes) -> int:
 
 def test_mp3_tags_and_chapters(station):
     mp3 = _out(station) / "podcast.mp3"
-    before = mp3.read_bytes()
-    r = runner_for(station)("tag", WEEK)
-    assert r.exit_code == 0, r.err
-    assert r.out == ("tagged episodes/2026-W47/out/podcast.mp3: st, 20 November 2026, 4 chapters\n"
-                     "tagged episodes/2026-W47/out/onair.wav: bext and LIST/INFO\n")
     after = mp3.read_bytes()
-    assert after[id3_size(after):] == before  # the audio frames are untouched
+    assert after[id3_size(after)] == 0xFF  # one tag, then the first MPEG frame: no second tag behind it
     t = ID3(mp3)
     assert t.version == (2, 3, 0)
     assert str(t["TIT2"]) == "st, 20 November 2026"
@@ -99,12 +94,20 @@ def test_mp3_tags_and_chapters(station):
     assert probe["format"]["tags"]["title"] == "st, 20 November 2026"
 
 
-def test_tagging_twice_gives_the_same_file(station):
-    run = runner_for(station)
-    run("tag", WEEK)
-    first = (_out(station) / "podcast.mp3").read_bytes(), (_out(station) / "onair.wav").read_bytes()
-    run("tag", WEEK)
-    assert ((_out(station) / "podcast.mp3").read_bytes(), (_out(station) / "onair.wav").read_bytes()) == first
+def test_assembling_twice_gives_the_same_tagged_files(station):
+    first = [(_out(station) / n).read_bytes() for n in ("podcast.mp3", "onair.wav", "tags.json")]
+    assert runner_for(station)("assemble", WEEK).exit_code == 0
+    assert [(_out(station) / n).read_bytes() for n in ("podcast.mp3", "onair.wav", "tags.json")] == first
+
+
+def test_the_old_tag_command_says_what_the_masters_carry_and_changes_nothing(station):
+    first = [(_out(station) / n).read_bytes() for n in ("podcast.mp3", "onair.wav")]
+    r = runner_for(station)("tag", WEEK)
+    assert r.exit_code == 0, r.err
+    assert r.err == "warning: `radio tag` is part of `radio assemble` now; the old command will go\n"
+    assert r.out == ("tagged episodes/2026-W47/out/podcast.mp3: st, 20 November 2026, 4 chapters\n"
+                     "tagged episodes/2026-W47/out/onair.wav: bext and LIST/INFO\n")
+    assert [(_out(station) / n).read_bytes() for n in ("podcast.mp3", "onair.wav")] == first
 
 
 def _riff(path: Path) -> dict[bytes, bytes]:
@@ -119,11 +122,8 @@ def _riff(path: Path) -> dict[bytes, bytes]:
 
 def test_wav_bext_and_info(station):
     wav = _out(station) / "onair.wav"
-    audio_before = samples(wav)
-    data_before = wav.read_bytes()[-1000:]
-    assert runner_for(station)("tag", WEEK).exit_code == 0
-    assert wav.read_bytes()[-1000:] == data_before
-    assert (samples(wav) == audio_before).all()
+    as_run = json.loads((_out(station) / "as-run.json").read_text())
+    assert len(samples(wav)) == as_run["onair"]["samples"]  # the tags leave the audio as assembled
     chunks = _riff(wav)
     assert list(chunks) == [b"fmt ", b"bext", b"LIST", b"JUNK", b"data"]
     bext = chunks[b"bext"]
@@ -151,16 +151,37 @@ def test_wav_bext_and_info(station):
     (lambda p: make_cover(p, 1600, 1400), "the cover is 1600x1400 px, not square"),
     (lambda p: make_cover(p, 3200, 3200, "jpg"), "the cover is 3200x3200 px; podcast apps need 1400 to 3000 px"),
     (lambda p: p.write_text("not an image"), "the cover is not a JPEG or PNG image"),
-    (lambda p: p.unlink(), "the cover image does not exist"),
 ])
 def test_bad_cover(station, make, message):
     cover = station / "elements" / "cover.png"
     mp3_before = (_out(station) / "podcast.mp3").read_bytes()
     make(cover)
-    r = runner_for(station)("tag", WEEK)
+    r = runner_for(station)("assemble", WEEK)  # refused before any mixing: the masters stay as they were
     assert r.exit_code == 1
     assert r.err.startswith(f"error: {cover}: {message} (make it a square JPEG or PNG of 1400 to 3000 px")
     assert (_out(station) / "podcast.mp3").read_bytes() == mp3_before
+
+
+def test_no_cover_yet_assembles_but_does_not_publish(station):
+    """A producer hears the show before the artwork is done; what goes out has the cover in its tags."""
+    cover = station / "elements" / "cover.png"
+    kept = cover.read_bytes()
+    cover.unlink()
+    run = runner_for(station)
+    assert run("assemble", WEEK).exit_code == 0
+    mp3 = _out(station) / "podcast.mp3"
+    assert ID3(mp3).getall("APIC") == [] and str(ID3(mp3)["TIT2"]) == "st, 20 November 2026"
+    r = run("publish", WEEK)
+    assert r.exit_code == 1
+    assert r.err.startswith(f"error: {cover}: the cover image does not exist (make it a square JPEG or PNG")
+    cover.write_bytes(kept)
+    r = run("publish", WEEK)
+    assert r.exit_code == 1
+    assert r.err == (f"error: {mp3}: the podcast master has no cover art: the station had no cover when it was "
+                     f"assembled (add the image podcast.cover names, then run `radio assemble {WEEK}` again)\n")
+    assert not (station / "feeds" / "st" / "feed.xml").exists()
+    assert run("build", WEEK).exit_code == 0  # the cover is an input of assembly: the build assembles again
+    assert ID3(mp3).getall("APIC")[0].data == kept
 
 
 def test_a_jpeg_cover_of_the_right_size(station):
@@ -168,30 +189,32 @@ def test_a_jpeg_cover_of_the_right_size(station):
     make_cover(cover, 1500, 1500, "jpg")
     cfg = station / "radio.toml"
     cfg.write_text(cfg.read_text().replace('cover = "elements/cover.png"', 'cover = "elements/cover.jpg"'))
-    assert runner_for(station)("tag", WEEK).exit_code == 0
+    assert runner_for(station)("assemble", WEEK).exit_code == 0
     assert ID3(_out(station) / "podcast.mp3").getall("APIC")[0].mime == "image/jpeg"
 
 
 def test_too_many_chapters(station):
-    as_run = _out(station) / "as-run.json"
-    data = json.loads(as_run.read_text())
-    # elements, which any rundown may repeat: speech items not in the rundown would be refused as stale
-    data["podcast"]["items"] = [{"id": "open-theme", "title": f"Item {i}", "type": "element", "start_ms": i * 1000,
-                                 "end_ms": i * 1000 + 900} for i in range(256)]
-    as_run.write_text(json.dumps(data))
     cfg = station / "radio.toml"
     cfg.write_text(cfg.read_text().replace('chapter_types = ["read", "recorded"]',
                                            'chapter_types = ["read", "recorded", "element"]'))
-    r = runner_for(station)("tag", WEEK)
+    rundown = station / "episodes" / WEEK / "rundown.yaml"
+    text = rundown.read_text()
+    first = text.index("  - id: ")
+    themes = "".join(f"  - id: theme-{i}\n    type: element\n    element: theme\n" for i in range(256))
+    rundown.write_text(text[:first] + themes + text[first:])
+    mp3_before = (_out(station) / "podcast.mp3").read_bytes()
+    r = runner_for(station)("assemble", WEEK, "--allow-over")
     assert r.exit_code == 1
-    assert r.err == (f"error: {station / 'episodes' / WEEK / 'rundown.yaml'}: 256 chapters: an ID3 table of contents "
-                     "holds at most 255 (set podcast.chapter_types to fewer item types, or merge items)\n")
+    assert r.err == (f"error: {rundown}: 262 chapters: an ID3 table of contents holds at most 255 "
+                     "(set podcast.chapter_types to fewer item types, or merge items)\n")
+    assert (_out(station) / "podcast.mp3").read_bytes() == mp3_before
 
 
 def test_missing_master(station):
-    (_out(station) / "podcast.mp3").unlink()
+    (_out(station) / "as-run.json").unlink()
     r = runner_for(station)("tag", WEEK)
-    assert r.err == f"error: {_out(station)}: no masters for {WEEK} yet (run `radio assemble {WEEK}` first)\n"
+    assert r.err.endswith(f"error: {_out(station)}: no masters for {WEEK} yet (run `radio assemble {WEEK}` (it tags "
+                          "them))\n")
 
 
 def test_no_private_data_in_any_tag(tmp_path):
@@ -201,9 +224,9 @@ def test_no_private_data_in_any_tag(tmp_path):
     record_tones(root, 2.0)
     run = runner_for(root)
     assert run("assemble", WEEK).exit_code == 0
-    assert run("tag", WEEK).exit_code == 0
     out = _out(root)
-    assert_clean([out / "podcast.mp3", out / "onair.wav", out / "as-run.json", out / "loudness.json"], canaries)
+    assert_clean([out / "podcast.mp3", out / "onair.wav", out / "as-run.json", out / "loudness.json",
+                  out / "tags.json"], canaries)
     # and the tags themselves, frame by frame
     text = " ".join(str(f) for f in ID3(out / "podcast.mp3").values())
     assert not [c for c in canaries if c in text]

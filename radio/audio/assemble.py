@@ -3,8 +3,9 @@ and a podcast master, each at its own loudness target, with speech as the anchor
 
 The stage in order: find every input (`gather`), then mix both timelines in one pass over the takes (`mix`),
 each streamed into its master as it is made: gained, limited, written or encoded, and measured
-(`master`, with `encode`). `as-run.json` says where every item lies in each
-master and `loudness.json` what each master and each item measure in the files themselves.
+(`master`, with `encode`), then tagged (`radio/tags.py`) before they take their names: no later stage rewrites
+them. `as-run.json` says where every item lies in each master, `loudness.json` what each master and each item
+measure in the files themselves, and `tags.json` what the tags say.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from radio import fsutil, media, takes
+from radio import fsutil, media, tags, takes
 from radio.rundown import model as rd
 from radio import timing
 from radio.audio import report, tts
@@ -32,6 +33,7 @@ class Result:
     as_run: Path
     loudness: Path
     report: dict
+    episode: tags.Episode
     warnings: list[str] = field(default_factory=list)
 
 
@@ -95,6 +97,8 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
     rate = cfg.audio.sample_rate
     L = cfg.loudness
     rundown = rd.load(station, week)
+    cover = tags.cover_if_any(station)  # what tagging needs is checked before any mixing
+    tags.check_chapters(station, rundown)
     sources = gather(station, rundown, draft, progress)
     out = station.out_dir(week)
     out.mkdir(parents=True, exist_ok=True)
@@ -170,13 +174,16 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
                         "seconds": round(mixed.total_pod / rate, 3), "items": [p.as_dict(rate) for p in pod_.placed]},
         }
         loud = {"onair": m.onair, "podcast": m.podcast, "items": items}
+        progress("tag", 1, 1, "ID3 chapters and cover, BWF bext")
+        ep = tags.tag(station, rundown, as_run, m.onair, m.onair_tmp, m.podcast_tmp, cover)
         onair, podcast = out / "onair.wav", out / "podcast.mp3"
         os.replace(m.onair_tmp, onair)
         os.replace(m.podcast_tmp, podcast)
         fsutil.write_text(out / "loudness.json", json.dumps(loud, indent=2, ensure_ascii=False) + "\n")
         fsutil.write_text(out / "as-run.json", json.dumps(as_run, indent=2, ensure_ascii=False) + "\n")
-        report.write(station, out, as_run, loud, traces)
-        return Result(onair, podcast, out / "as-run.json", out / "loudness.json", loud, mixed.warnings)
+        fsutil.write_text(out / "tags.json", tags.record(ep))
+        report.write(station, as_run, loud, traces)
+        return Result(onair, podcast, out / "as-run.json", out / "loudness.json", loud, ep, mixed.warnings)
     finally:
         for t in temps:
             t.unlink(missing_ok=True)

@@ -21,7 +21,6 @@ from radio import fsutil
 from radio.config import format_ms
 from radio.station import Station
 
-NAME = "audio-report.html"
 COLUMNS = 2400  # at most this many points across a plot: an hour is 36,000 values of 100 ms
 
 
@@ -97,7 +96,7 @@ def _cells(values: list) -> str:
     return "".join(f"<td>{html.escape(_num(v))}</td>" for v in values)
 
 
-def write(station: Station, out: Path, as_run: dict, loud: dict, traces: dict) -> Path:
+def write(station: Station, as_run: dict, loud: dict, traces: dict) -> Path:
     """Draw both masters and write the page; returns its path."""
     cfg = station.config
     L = cfg.loudness
@@ -111,7 +110,7 @@ def write(station: Station, out: Path, as_run: dict, loud: dict, traces: dict) -
         m = loud[key]
         fig = _figure(f"{label}: {as_run[key]['file']}", traces[key], as_run[key]["items"], target, tol, offset)
         for fmt in ("png", "svg"):
-            _save(fig, out / f"audio-report-{key}.{fmt}", fmt)
+            _save(fig, station.audio_report(as_run["week"], f"-{key}.{fmt}"), fmt)
         ok = "ok" if m.get("ok") else "OUT OF TARGET"
         sp = m.get("speech") or {}
         lim = m.get("limiter") or {}
@@ -167,6 +166,6 @@ A row in red is a speech item more than {L.speech_tolerance:g} LU from the {L.on
 </table></section>
 </body></html>
 """
-    path = out / NAME
+    path = station.audio_report(as_run["week"])
     fsutil.write_text(path, page)
     return path

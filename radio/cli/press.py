@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from radio.cli.base import (Ctx, RadioGroup, announce, cli, each_edition, edition_option, leak_checked, pass_ctx,
                             week_arg)
-from radio.errors import RadioError
-from radio.station import Week
 
 
 @cli.command()

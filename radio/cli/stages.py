@@ -1,4 +1,4 @@
-"""radio plan, script, status, assemble, tag, build and publish: the week's stages."""
+"""radio plan, script, status, assemble, build and publish: the week's stages."""
 
 from __future__ import annotations
 
@@ -84,7 +84,9 @@ def status(c: Ctx, week: str, edition: str | None) -> None:
 def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, allow_clipped: bool,
              allow_stale_take: bool,
              edition: str | None) -> None:
-    """Assemble WEEK's recordings into onair.wav (exactly the slot) and podcast.mp3.
+    """Assemble WEEK's recordings into onair.wav (exactly the slot) and podcast.mp3, tagged.
+
+    The MP3 carries ID3v2.3 with chapters and the cover, the WAV BWF bext and LIST/INFO.
 
     \b
     Example:
@@ -105,26 +107,25 @@ def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool
             c.say(line)
 
 
-@cli.command()
+@cli.command(hidden=True)
 @week_arg
 @edition_option
 @pass_ctx
-@leak_checked
 def tag(c: Ctx, week: str, edition: str | None) -> None:
-    """Tag WEEK's masters: ID3v2.3 with chapters and cover on the MP3, BWF bext and INFO on the WAV.
-
-    \b
-    Example:
-      radio tag 2026-W47
-    """
-    from radio.build import run_stage
+    """Tagging is the last step of `radio assemble`: this says what the masters carry, and changes nothing."""
+    from radio.asrun import read
+    from radio.errors import RadioError
+    from radio.tags import written
+    click.echo("warning: `radio tag` is part of `radio assemble` now; the old command will go", err=True)
     for s in each_edition(c, edition):
         announce(c, s)
-        say_dropped(c, s, week)
-        mp3, wav, ep = run_stage(s, week, "tag")
-        c.say(f"tagged {mp3.relative_to(c.station.root)}: {ep.title}, {len(ep.chapters)} chapters")
-        c.say(f"tagged {wav.relative_to(c.station.root)}: bext and LIST/INFO")
-
+        built = read(s, week)
+        if built is None:
+            raise RadioError(f"no masters for {week} yet", where=s.out_dir(week),
+                             fix=f"run `radio assemble {week}` (it tags them)")
+        ep = written(s, week)
+        c.say(f"tagged {built.podcast.relative_to(c.station.root)}: {ep.title}, {len(ep.chapters)} chapters")
+        c.say(f"tagged {built.onair.relative_to(c.station.root)}: bext and LIST/INFO")
 
 
 @cli.command()
@@ -135,7 +136,7 @@ def tag(c: Ctx, week: str, edition: str | None) -> None:
 @leak_checked
 def build(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool, allow_clipped: bool,
           allow_stale_take: bool, edition: str | None) -> None:
-    """Run WEEK's stages in order (script, assemble, run sheet, tag, publish), skipping what has not changed.
+    """Run WEEK's stages in order (script, assemble, run sheet, publish), skipping what has not changed.
 
     Without --edition every edition is built, each on its own and each incremental.
 

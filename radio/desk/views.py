@@ -101,7 +101,7 @@ def mixed_scripts(r) -> list[str]:
 
 
 def sender_unverified(r) -> str | None:
-    """Why intake could not verify who sent a report (radio/mail/intake.py), or None."""
+    """Why intake could not verify who sent a report (radio/mail/sender.py), or None."""
     sender = (r.private.model_extra or {}).get("sender")
     if isinstance(sender, dict) and not sender.get("verified", True):
         return str(sender.get("why") or "unknown")
@@ -117,7 +117,7 @@ def listing(station: Station, week: str | None, *, status: str | None = None, as
         return render_thread(station, thread), []
     assert week is not None
     if quarantine:
-        from radio.mail.intake import quarantine_list, render_quarantine
+        from radio.mail.quarantine import quarantine_list, render_quarantine
         qrows = quarantine_list(station, week)
         return (json.dumps(qrows, ensure_ascii=False, indent=2) if as_json else render_quarantine(qrows, week)), []
     rows, errors = list_rows(station, week, status, lang)

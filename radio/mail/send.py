@@ -21,8 +21,6 @@ import email.utils
 import hashlib
 import hmac
 import json
-import os
-import secrets
 import smtplib
 import socket
 import ssl

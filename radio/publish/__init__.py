@@ -171,14 +171,17 @@ def _checked_master(station: Station, week: str, allow_draft: bool) -> tuple[Pat
     mp3 = out / "podcast.mp3"
     if not (out / "as-run.json").is_file() or not mp3.is_file():
         raise PublishError(f"nothing to publish for {week} yet", where=out,
-                           fix=f"run `radio assemble {week}` and `radio tag {week}` first")
+                           fix=f"run `radio assemble {week}` first")
     mp3, podcast = corrections.podcast_master(station, week)  # without retracted items, if any
     try:
-        tagged = "TXXX:PODCAST_GUID" in ID3(mp3)
+        frames = ID3(mp3)
     except ID3NoHeaderError:
-        tagged = False
-    if not tagged:
-        raise PublishError("the podcast master is not tagged", where=mp3, fix=f"run `radio tag {week}` first")
+        frames = ID3()
+    if "TXXX:PODCAST_GUID" not in frames:
+        raise PublishError("the podcast master is not tagged", where=mp3, fix=f"run `radio assemble {week}` again")
+    if not frames.getall("APIC"):  # assembled before the station had its cover
+        raise PublishError("the podcast master has no cover art: the station had no cover when it was assembled",
+                           where=mp3, fix=f"add the image podcast.cover names, then run `radio assemble {week}` again")
     as_run = _as_run(station, week)
     if as_run["draft"] and not allow_draft:
         raise PublishError(f"{week} is a draft build: synthesized voices stand in for missing recordings",
@@ -206,8 +209,8 @@ def records_weeks(root: Path) -> list[str]:
 
 def _publish(station: Station, weeks: list[str], *, allow_draft: bool, full: bool) -> Published:
     cfg = station.config
-    masters = {w: _checked_master(station, w, allow_draft) for w in weeks}
     cover_data, mime = cover_image(station)
+    masters = {w: _checked_master(station, w, allow_draft) for w in weeks}
     root = station.publish_root
     with lock(station):
         for stale in root.parent.glob(f".{cfg.show.slug}.staging-*"):  # left by a publish that was killed

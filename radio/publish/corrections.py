@@ -31,7 +31,6 @@ from radio.errors import PublishError
 from radio import publicid, publishable
 from radio.reports.model import PublicReport
 
-REPUBLISHED = "republished"  # episodes/W/out/republished/: the podcast master as published after retractions
 
 
 # --- the podcast master without retracted items -------------------------------------------------------
@@ -124,7 +123,7 @@ def podcast_master(station: Station, week: str) -> tuple[Path, dict]:
     if not gone:
         return mp3, podcast
     rate = as_run["rate"]
-    folder = out / REPUBLISHED
+    folder = station.republished_dir(week)
     target, record = folder / "podcast.mp3", folder / "podcast.json"
     st = mp3.stat()
     source = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "retracted": sorted(gone)}
@@ -154,8 +153,8 @@ def podcast_master(station: Station, week: str) -> tuple[Path, dict]:
             if abs(gain) >= 0.1:
                 _cut_and_encode(mp3, tmp, keep, station.config.podcast.bitrate, rate, gain,
                                 station.config.podcast.channels)
-        from radio.tags import cover_image, covering, episode, tag_mp3
-        ep = episode(station, week)
+        from radio.tags import cover_image, covering, tag_mp3, written
+        ep = written(station, week)  # the tags of the master as broadcast, without what was retracted
         rundown = rd.load(station, week)
         entries = {e.id: e for e in rundown.entries}
         kinds = set(station.config.podcast.chapter_types)

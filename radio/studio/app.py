@@ -16,7 +16,7 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from radio.rundown import edits
-from radio.station import Station
+from radio.station import AUDIO_REPORT_PARTS, Station
 from radio.errors import RadioError
 from radio.studio import store, view
 
@@ -52,17 +52,17 @@ def routes(station: Station, week: str, page: Callable[..., Response]) -> list[R
 
     def rundown_page(request: Request) -> Response:
         return page(request, "rundown.html", week=week, show=station.config.show.title,
-                    audio_report=(station.out_dir(week) / "audio-report.html").is_file())
+                    audio_report=station.audio_report(week).is_file())
 
     def audio_report(request: Request) -> Response:
         """The producers' audio report of the last build (never published), and its images."""
         name = request.path_params.get("name", "")
-        names = {"": ("audio-report.html", "text/html; charset=utf-8"),
-                 **{f"-{m}.{x}": (f"audio-report-{m}.{x}", t) for m in ("onair", "podcast")
-                    for x, t in (("png", "image/png"), ("svg", "image/svg+xml"))}}
-        if name not in names or not (station.out_dir(week) / names[name][0]).is_file():
+        types = {".html": "text/html; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml"}
+        part = name or ".html"
+        if part not in AUDIO_REPORT_PARTS or not station.audio_report(week, part).is_file():
             return PlainTextResponse("404 no audio report: build the week first\n", status_code=404)
-        return FileResponse(station.out_dir(week) / names[name][0], media_type=names[name][1])
+        path = station.audio_report(week, part)
+        return FileResponse(path, media_type=types[path.suffix])
 
     def booth_page(request: Request) -> Response:
         try:

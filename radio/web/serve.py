@@ -85,7 +85,8 @@ def build(station: Station, *, hosts: set[str], secure: bool, week: str | None =
     """The desk app behind its guard. The studio is for `week` of `studio` (an edition's station), by default
     the newest week with a rundown."""
     from radio.web import sessions
-    from radio.web.app import Desk, create_app
+    from radio.web.app import create_app
+    from radio.web.common import Desk
     from radio.web.guard import Guard
     if week is None:
         try:

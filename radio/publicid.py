@@ -95,7 +95,10 @@ def record_path(station: Station) -> Path:
 def _parse(path: str, mtime_ns: int, size: int) -> dict[str, str]:
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        text = p.read_text(encoding="utf-8")
+        data = _as_written(text)
+        if data is None:  # edited by hand, or by another tool: read as TOML
+            data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise RadioError(f"not a record of public ids: {e}", where=p,
                          fix="restore the file from version control (git checkout -- public-ids.toml)") from None
@@ -105,6 +108,25 @@ def _parse(path: str, mtime_ns: int, size: int) -> dict[str, str]:
             raise RadioError(f"{key!r} = {value!r} is not a week/report and a public id", where=p,
                              fix="restore the file from version control (git checkout -- public-ids.toml)")
     return dict(data)
+
+
+_LINE = re.compile(r'"([^"\\\x00-\x1f]*)" = "([^"\\\x00-\x1f]*)"')
+
+
+def _as_written(text: str) -> dict[str, str] | None:
+    """The record as `_text` writes it (comments, then one `"key" = "value"` line each), read without a TOML
+    parser: it grows by a few lines a week and every publish reads it. None when it is not exactly that."""
+    out: dict[str, str] = {}
+    lines = 0
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = _LINE.fullmatch(line)
+        if m is None:
+            return None
+        out[m.group(1)] = m.group(2)
+        lines += 1
+    return out if len(out) == lines else None  # a key twice: TOML's error, not the last one
 
 
 def stored(station: Station) -> dict[str, str]:

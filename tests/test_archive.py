@@ -31,13 +31,23 @@ def archive(tmp_path_factory):
     root = tmp_path_factory.mktemp("archive") / "st"
     tiny = published_station(root, port, canaries=True)
     cfg = root / "radio.toml"
-    cfg.write_text(cfg.read_text().replace("\n[loudness]", f"feed_items = {FEED_ITEMS}\n\n[loudness]"))
+    cfg.write_text(cfg.read_text().replace("\n[loudness]", f"feed_items = {FEED_ITEMS}\n\n[loudness]")
+                   # words only the bulletin's pages and the press items say, for the search to find
+                   .replace("[mail]\n", f'[mail]\nbulletin_title = "{BULLETIN_WORD} bulletin"\n')
+                   + f'\n[press]\nusage_terms = "Free to republish, {PRESS_WORD} terms."\n'
+                     'copyright_notice = "(c) st, fictional"\n')
     report = root / "episodes" / WEEK / "reports" / "first-story.md"
     report.write_text(report.read_text().replace("kind: strike\n", "kind: strike\nthread: test-strike\n"))
     run = runner_for(root)
     assert run("publish", WEEK).exit_code == 0
     weeks = [WEEK] + add_weeks(root, WEEKS - 1)
+    for step in ("bulletin", "press"):  # the site's other corners, each with its own search bundle
+        r = run(step, weeks[-1])
+        assert r.exit_code == 0, r.err
     return root, port, weeks, tiny[1]
+
+
+BULLETIN_WORD, PRESS_WORD = "Quarrystone", "Larkspire"
 
 
 def site(root: Path) -> Path:
@@ -231,8 +241,9 @@ def test_serve_answers_conditional_gets_until_the_feed_changes(archive):
            "  Cache-Control: no-cache\n" in headers
 
 
-def _search(url: str, word: str) -> list[str]:
-    """The search page in Chromium: type a word, wait for Pagefind's results, return their links."""
+def _search(url: str, word: str, opens: bool = True) -> list[str]:
+    """The search page in Chromium: type a word, wait for Pagefind's results, return their links (and open the
+    first that is an episode's)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
     from tests.browser import chrome
@@ -243,8 +254,9 @@ def _search(url: str, word: str) -> list[str]:
         box.send_keys(word)
         WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".pagefind-ui__result-link"))
         links = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, ".pagefind-ui__result-link")]
-        driver.get(links[0])  # a result opens the episode page at the item
-        WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "player"))
+        if opens:
+            driver.get(next(u for u in links if "/episodes/" in u))  # a result opens the episode page at the item
+            WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "player"))
         return links
     finally:
         driver.quit()
@@ -258,19 +270,32 @@ def test_search_finds_a_transcript_word_and_links_into_the_episode(archive):
         links = _search(f"{server.url}st/search/", "meeting")
     finally:
         server.close()
-    assert links and all(re.fullmatch(rf"{server.url}st/episodes/\d{{4}}-W\d\d/#t=[\d.]+", u) for u in links), links
-    assert {u.split("/episodes/")[1][:8] for u in links} <= set(weeks)  # the first of many (then "Load more")
-    # the index is public: nothing private is in it, compressed or not
-    bundle = site(root) / "search"
-    plain = root / "search-plain"
-    for p in bundle.rglob("*"):
-        if p.is_file():
-            data = p.read_bytes()
-            out = plain / p.relative_to(bundle)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_bytes(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
+    # what the episodes said (the bulletin's pages and the press items, which say it too, may come first)
+    episodes = [u for u in links if re.fullmatch(rf"{server.url}st/episodes/\d{{4}}-W\d\d/#t=[\d.]+", u)]
+    assert episodes and all(u in episodes or re.fullmatch(rf"{server.url}st/(bulletin/\d{{4}}-W\d\d/|press/[\w-]+\.html)", u)
+                            for u in links), links
+    assert {u.split("/episodes/")[1][:8] for u in episodes} <= set(weeks)  # the first of many (then "Load more")
+    # the bulletin's pages and the press items are found from the same page
+    server = Serve(root, port)
     try:
-        assert_clean([plain], canaries, min_files=10)
+        bulletin = _search(f"{server.url}st/search/", BULLETIN_WORD.lower(), opens=None)
+        press = _search(f"{server.url}st/search/", PRESS_WORD.lower(), opens=None)
+    finally:
+        server.close()
+    assert bulletin == [f"{server.url}st/bulletin/{weeks[-1]}/"], bulletin
+    assert sorted(press) == sorted(f"{server.url}st/press/{p.stem}.html" for p in (site(root) / "press").glob("*.html")
+                                   if p.name != "index.html"), press
+    # the index is public: nothing private is in it, compressed or not
+    plain = root / "search-plain"
+    for bundle in (site(root) / "search", site(root) / "bulletin" / "pagefind", site(root) / "press" / "pagefind"):
+        for p in bundle.rglob("*"):
+            if p.is_file():
+                data = p.read_bytes()
+                out = plain / bundle.relative_to(site(root)) / p.relative_to(bundle)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_bytes(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
+    try:
+        assert_clean([plain], canaries, min_files=30)
     finally:
         shutil.rmtree(plain)
 

@@ -395,7 +395,8 @@ def test_thread_page_links_into_the_episode_at_the_item(station):
                 break
             time.sleep(0.1)
         assert driver.current_url.endswith(f"/st/episodes/{WEEK}/#t={start['first-fictional-story'] / 1000:g}")
-        assert abs(t - start["first-fictional-story"] / 1000) < 0.05, t
+        # at the item: not before it, and no further on than a loaded machine lets the player run before it is read
+        assert -0.05 < t - start["first-fictional-story"] / 1000 < 1.0, t
     finally:
         driver.quit()
         server.close()

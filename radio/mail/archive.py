@@ -69,6 +69,11 @@ def _add(station: Station, root: Path, week: str, ctx: dict, page: str) -> Path:
         for y in (many if new_year else [year(week)]):
             fsutil.write_text(root / y / "index.html", render([r for r in records if year(r["week"]) == y], y, "../"))
     fsutil.write_bytes(root / "feed.xml", feed(station, ctx["title"], records[: cfg.podcast.feed_items]))
+    # the site's search finds what the bulletins said (bulletin/pagefind/, merged by the search page)
+    from radio.publish.search import CORNER, corner_bundle, url_path
+    corner_bundle(station, root / CORNER, [(f"{url_path(station)}bulletin/{r['href']}",
+                                            (root / r["href"] / "index.html").read_text(encoding="utf-8"))
+                                           for r in records])
     return root / slug / "index.html"
 
 

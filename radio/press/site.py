@@ -151,6 +151,11 @@ def rebuild(station: Station) -> None:
         path, text = root / y / "index.html", render([r for r in rows if r["firstcreated"][:4] == y], y, "../")
         if not path.is_file() or path.read_text(encoding="utf-8") != text:  # a year nothing changed in stays
             fsutil.write_text(path, text)
+    # the site's search finds every item (press/pagefind/, merged by the search page)
+    from radio.publish.search import CORNER, corner_bundle, url_path
+    corner_bundle(station, root / CORNER, [(f"{url_path(station)}press/{i['slugline']}.html",
+                                            (root / f"{i['slugline']}.html").read_text(encoding="utf-8"))
+                                           for i in items])
 
 
 def atom(station: Station, items: list[dict]) -> bytes:

@@ -215,8 +215,10 @@ def _publish(station: Station, weeks: list[str], *, allow_draft: bool, full: boo
     with lock(station):
         for stale in root.parent.glob(f".{cfg.show.slug}.staging-*"):  # left by a publish that was killed
             shutil.rmtree(stale, ignore_errors=True)
-        before = archive.load(station)
-        rec = archive.load(station) if not full else {**before, "files": {}, "inputs": {}, "weeks": {}}
+        rec = archive.load(station)
+        before = rec["files"] if full else dict(rec["files"])  # what is there: a page with the same bytes stays
+        if full:
+            rec = {**rec, "files": {}, "inputs": {}, "weeks": {}}
         if full or not rec["episodes"]:  # no record: read every published episode once, then keep the record
             rec["episodes"] = {w: archive.summary(r) for w, r in records(root).items()}
         _fix_guid(station)
@@ -251,7 +253,7 @@ def _publish(station: Station, weeks: list[str], *, allow_draft: bool, full: boo
             for rel, data in files.items():
                 raw = data if isinstance(data, bytes) else data.encode("utf-8")
                 h = archive.digest(raw)
-                if rec["files"].get(rel) == h and before["files"].get(rel) == h and (root / rel).is_file():
+                if rec["files"].get(rel) == h and before.get(rel) == h and (root / rel).is_file():
                     continue  # the same bytes are there already
                 rec["files"][rel] = h
                 p = staging / rel
@@ -260,7 +262,7 @@ def _publish(station: Station, weeks: list[str], *, allow_draft: bool, full: boo
                 written.append(rel)
             # pages of collections no longer made (a thread whose items were all retracted...) go
             gone = [rel for rel in list(rec["files"]) if rel.split("/")[0] in COLLECTIONS and rel not in collections]
-            gone += [rel for rel in before["files"] if rel.split("/")[0] in COLLECTIONS and rel not in collections
+            gone += [rel for rel in before if rel.split("/")[0] in COLLECTIONS and rel not in collections
                      and rel not in gone]
             fsutil.fault_point("staged")
             for s_media in media_moves:
@@ -343,7 +345,7 @@ def _archive_pages(station: Station, root: Path, rec: dict, made: dict[str, dict
              lambda listed=listed, y=y: _index_page(station, listed, cover_name, years=years, year=y))
     # corrections and threads: each week's own, read again only when its files or its record changed
     for week in sorted(episodes):
-        fp = archive.input_key([archive.week_fingerprint(station, week), rec["files"].get(f"episodes/{week}/episode.json")])
+        fp = archive.digest(f"{archive.week_fingerprint(station, week)}\0{rec['files'].get(f'episodes/{week}/episode.json')}")
         have = rec["weeks"].get(week)
         if have is None or have["fp"] != fp or week in made:
             r = record(week)
@@ -388,7 +390,7 @@ def _archive_pages(station: Station, root: Path, rec: dict, made: dict[str, dict
     def bundle(folder: str, inputs: object, records) -> None:
         key = archive.input_key(inputs)
         have = in_bundle.get(folder, [])
-        if rec["inputs"].get(folder + "/") == key and have and all(os.path.isfile(f"{base}/{rel}") for rel in have):
+        if rec["inputs"].get(folder + "/") == key and have and set(have) <= _files_under(base, folder):
             keep.update(have)
             return
         rec["inputs"][folder + "/"] = key
@@ -419,6 +421,16 @@ def _archive_pages(station: Station, root: Path, rec: dict, made: dict[str, dict
         page(f"{search.SEARCH}/index.html", bundles,
              lambda: search.page(station, bundles, {**_site(station, cover_name), "cover_name": cover_name}))
     return out, keep
+
+
+def _files_under(base: str, folder: str) -> set[str]:
+    """Every file under a folder of the publish root, by its path from the root: a listing per folder, not a
+    look-up per file (a year's search bundle holds hundreds)."""
+    found = set()
+    for top, _, names in os.walk(f"{base}/{folder}"):
+        rel = top[len(base) + 1:]
+        found.update(f"{rel}/{n}" for n in names)
+    return found
 
 
 def _as_run(station: Station, week: str) -> dict:

@@ -8,6 +8,10 @@ published episode records and thread items, which hold only public material: not
 The index comes in bundles, one per year (`search/2026/`: that year's episodes and thread items): publishing a
 week makes again only its year's bundle, and the search page merges them all. Pagefind indexes in the edition's language (stemming, and
 its own word splitting for languages without spaces).
+
+The bulletin's pages and the press items are indexed as whole pages (Pagefind reads each in its own language),
+each corner in a bundle of its own (`bulletin/pagefind/`, `press/pagefind/`) made again by the command that writes
+the corner; the search page merges each one the site has.
 """
 
 from __future__ import annotations
@@ -110,6 +114,10 @@ def bundles(station: Station, wanted: dict[str, list[dict]]) -> dict[str, bytes]
             for folder, records in sorted(wanted.items()):
                 index = service.send({"type": "NewIndex", "config": None})["index_id"]
                 for r in records:
+                    if "html" in r:  # a whole page: Pagefind reads it as a browser shows it, in its own language
+                        service.send({"type": "AddFile", "index_id": index, "file_path": None, "url": r["url"],
+                                      "file_contents": r["html"]})
+                        continue
                     service.send({"type": "AddRecord", "index_id": index, "url": r["url"], "content": r["content"],
                                   "language": station.language, "meta": r["meta"], "filters": None, "sort": None})
                 # the files come back in the answer: nothing is read from a disk the service may still write
@@ -128,9 +136,37 @@ def bundles(station: Station, wanted: dict[str, list[dict]]) -> dict[str, bytes]
 
 
 def page(station: Station, bundles: list[str], site: dict) -> str:
-    """The search page: Pagefind's own interface over every bundle, the newest year's first."""
+    """The search page: Pagefind's own interface over every bundle, the newest year's first, and the bulletin's
+    and the press service's when the site has them (looked for by the page itself: other commands make them)."""
     from radio.render import render
     base = url_path(station)
     paths = [f"{base}{SEARCH}/{b}/" for b in bundles]
     return render(station, "search.html", {**site, "root": "../", "cover": f"../{site['cover_name']}",
-                                           "bundle": paths[0], "merge": paths[1:]})
+                                           "bundle": paths[0], "merge": paths[1:],
+                                           "corners": [f"{base}{c}/{CORNER}/" for c in CORNERS]})
+
+
+CORNER = "pagefind"  # the bundle's folder in a corner of the site (a public id never takes the name)
+CORNERS = ("bulletin", "press")  # corners of the site that index their own pages
+
+
+def corner_bundle(station: Station, folder: Path, pages: list[tuple[str, str]]) -> None:
+    """The bundle of a corner of the site (the bulletin's pages, the press items), made from its whole HTML pages
+    (url path, html) into `folder`: new files first, the entry that names them next, then what it no longer
+    names goes, so a search running meanwhile finds the old index or the new one."""
+    from radio import fsutil
+    if not pages:
+        return
+    files = bundles(station, {"": [{"url": url, "html": html} for url, html in pages]})
+    files = {rel.lstrip("/"): data for rel, data in files.items()}
+    entry = "pagefind-entry.json"
+    for rel in sorted(files, key=lambda r: r == entry):
+        target = folder / rel
+        if not target.is_file() or target.read_bytes() != files[rel]:
+            fsutil.write_bytes(target, files[rel])
+    for p in sorted(folder.rglob("*"), reverse=True):
+        rel = p.relative_to(folder).as_posix()
+        if p.is_file() and rel not in files:
+            p.unlink()
+        elif p.is_dir() and not any(p.iterdir()):
+            p.rmdir()

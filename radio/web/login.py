@@ -41,41 +41,36 @@ def unlock_at_login(station: Station, name: str, passphrase: str) -> tuple[objec
 def handlers(web: Web) -> dict[str, Callable]:
     """The pages and actions, by name, for the authorization table in radio/web/app.py."""
     st = web.station
-    desk = web.desk
-    page = web.page
-    form_of = web.form_of
-    session = web.session
-    login_gate = web.login_gate
 
     def home(request: Request) -> Response:
-        s = session(request)
+        s = web.session(request)
         return RedirectResponse(HOME[s.role] if s else "/login", 303)
 
     def login_page(request: Request) -> Response:
-        return page(request, "login.html", error=None, name="", next=_next(request.query_params.get("next")))
+        return web.page(request, "login.html", error=None, name="", next=_next(request.query_params.get("next")))
 
     def _next(target: str | None) -> str:
         return target if target and re.fullmatch(r"/[A-Za-z0-9/_.-]*", target) and not target.startswith("//") \
             else "/"
 
     async def login(request: Request) -> Response:
-        form = form_of(request)
+        form = web.form_of(request)
         name, password, otp, phrase = (str(form.get(k) or "")[:200] for k in ("username", "password", "otp",
                                                                                  "passphrase"))
         address = request.client.host if request.client else ""
-        refused = desk.limits.refused(name, address)
+        refused = web.desk.limits.refused(name, address)
         if refused:
-            return page(request, "login.html", 429, name=name, next=_next(form.get("next")),
-                        error="Too many failed logins. Wait a while, then try again.")
-        async with login_gate:
+            return web.page(request, "login.html", 429, name=name, next=_next(form.get("next")),
+                            error="Too many failed logins. Wait a while, then try again.")
+        async with web.login_gate:
             account = await run_in_threadpool(accounts.authenticate, st, name, password, otp)
         if account is None:
-            desk.limits.failed(name, address)
-            if desk.limits.refused(name, "") == "account":
+            web.desk.limits.failed(name, address)
+            if web.desk.limits.refused(name, "") == "account":
                 await run_in_threadpool(audit.record, st, "-", "account locked", name)
-            return page(request, "login.html", 401, name=name, next=_next(form.get("next")),
-                        error="Wrong name, password or code.")
-        desk.limits.succeeded(name)
+            return web.page(request, "login.html", 401, name=name, next=_next(form.get("next")),
+                            error="Wrong name, password or code.")
+        web.desk.limits.succeeded(name)
         target = _next(form.get("next"))
         return await begin(account, phrase or password,
                            RedirectResponse(HOME[account.role] if target == "/" else target, 303))
@@ -84,9 +79,9 @@ def handlers(web: Web) -> dict[str, Callable]:
         """Start a session for an account that has just proved who it is; unlock an editor's kept key."""
         ring, why = None, ""
         if account.role == "editor":  # the private block and the register need the editor's own key
-            async with login_gate:  # scrypt, like argon2, takes its memory
+            async with web.login_gate:  # scrypt, like argon2, takes its memory
                 ring, why = await run_in_threadpool(unlock_at_login, st, account.name, phrase)
-        s, cookie = desk.sessions.start(account.name, account.role, account.hash)
+        s, cookie = web.desk.sessions.start(account.name, account.role, account.hash)
         if ring is not None:
             s.unlocked["keyring"] = ring  # in this process's memory only; dropped when the session ends
         elif why:
@@ -111,19 +106,19 @@ def handlers(web: Web) -> dict[str, Callable]:
         return data
 
     def _rp(request: Request) -> tuple[str, str]:
-        return passkeys.rp_of(request.headers.get("host", ""), desk.secure)
+        return passkeys.rp_of(request.headers.get("host", ""), web.desk.secure)
 
     async def login_passkey_options(request: Request) -> Response:
         data = await body_of(request)
         name, password, phrase = (str(data.get(k) or "")[:200] for k in ("username", "password", "passphrase"))
         address = request.client.host if request.client else ""
-        if desk.limits.refused(name, address):
+        if web.desk.limits.refused(name, address):
             return JSONResponse({"error": "Too many failed logins. Wait a while, then try again."}, status_code=429)
         rp_id, _ = _rp(request)
-        async with login_gate:
+        async with web.login_gate:
             account = await run_in_threadpool(accounts.authenticate, st, name, password, None)
         if account is None:
-            desk.limits.failed(name, address)
+            web.desk.limits.failed(name, address)
             return JSONResponse({"error": "Wrong name or password."}, status_code=401)
         if not account.passkeys:
             return JSONResponse({"error": "This account has no passkey yet: log in with the code, then add one at "
@@ -142,18 +137,18 @@ def handlers(web: Web) -> dict[str, Callable]:
         account = (await run_in_threadpool(accounts.load, st)).get(name)
         if account is None or not await run_in_threadpool(passkeys.verify, st, account, data.get("credential"),
                                                           challenge, rp_id, origin):
-            desk.limits.failed(name, address)
+            web.desk.limits.failed(name, address)
             return JSONResponse({"error": "The passkey was not accepted."}, status_code=401)
-        desk.limits.succeeded(name)
+        web.desk.limits.succeeded(name)
         target = _next(str(data.get("next") or ""))
         return await begin(account, phrase, JSONResponse({"next": HOME[account.role] if target == "/" else target}))
 
     def passkeys_page(request: Request) -> Response:
-        account = accounts.load(st).get(session(request).name)
-        return page(request, "passkeys.html", keys=account.passkeys if account else [])
+        account = accounts.load(st).get(web.session(request).name)
+        return web.page(request, "passkeys.html", keys=account.passkeys if account else [])
 
     async def passkey_options(request: Request) -> Response:
-        s = session(request)
+        s = web.session(request)
         rp_id, _ = _rp(request)
         account = (await run_in_threadpool(accounts.load, st)).get(s.name)
         challenge, options = passkeys.registration_options(account, rp_id, st.config.station.name)
@@ -161,7 +156,7 @@ def handlers(web: Web) -> dict[str, Callable]:
         return JSONResponse(options)
 
     async def passkey_add(request: Request) -> Response:
-        s = session(request)
+        s = web.session(request)
         data = await body_of(request)
         challenge, until = s.pending.pop("passkey", (b"", 0.0))
         if not challenge or until < time.monotonic():
@@ -172,11 +167,12 @@ def handlers(web: Web) -> dict[str, Callable]:
         return JSONResponse({"added": True})
 
     def logout(request: Request) -> Response:
-        s = session(request)
-        desk.sessions.end(s.sid)
+        s = web.session(request)
+        web.desk.sessions.end(s.sid)
         audit.record(st, s.name, "logout")
         resp = RedirectResponse("/login", 303)
         resp.delete_cookie(sessions.COOKIE, path="/", secure=True, httponly=True, samesite="strict")
         return resp
 
-    return {"home": home, "login_page": login_page, "login": login, "begin": begin, "body_of": body_of, "login_passkey_options": login_passkey_options, "login_passkey": login_passkey, "passkeys_page": passkeys_page, "passkey_options": passkey_options, "passkey_add": passkey_add, "logout": logout}
+    return {f.__name__: f for f in (home, login_page, login, login_passkey_options, login_passkey, passkeys_page,
+                                    passkey_options, passkey_add, logout)}

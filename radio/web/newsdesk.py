@@ -16,11 +16,6 @@ from radio.web.common import ID, WEEK, Stale, Web, file_digest, folder_digest, p
 def handlers(web: Web) -> dict[str, Callable]:
     """The pages and actions, by name, for the authorization table in radio/web/app.py."""
     st = web.station
-    page = web.page
-    problem = web.problem
-    form_of = web.form_of
-    session = web.session
-    record = web.record
 
     def _week(request: Request) -> str | None:
         w = request.query_params.get("week") or ""
@@ -42,8 +37,8 @@ def handlers(web: Web) -> dict[str, Callable]:
         week = _week(request)
         q = {k: request.query_params.get(k, "")[:80] for k in ("status", "region", "thread")}
         rows = desk_rows(week, **q) if week else []
-        return page(request, "desk.html", week=week, weeks=st.weeks(), rows=rows, q=q,
-                    digest=folder_digest(st.week_dir(week) / "reports") if week else "")
+        return web.page(request, "desk.html", week=week, weeks=st.weeks(), rows=rows, q=q,
+                        digest=folder_digest(st.week_dir(week) / "reports") if week else "")
 
     def desk_state(request: Request) -> Response:
         week = _week(request)
@@ -60,10 +55,10 @@ def handlers(web: Web) -> dict[str, Callable]:
         r = rf.report
         done, need = ops.policy_counts(r.checks, st.config.verification)
         box = (r.private.model_extra or {}).get("reply_box")
-        return page(request, "report.html", status, r=r, text=ops.render_show(st, r.id, False), done=done, need=need,
-                    history=ops.render_history(st, r.id), digest=file_digest(rf.path), notice=notice,
-                    can_reply=isinstance(box, str), week=rf.path.parent.parent.name,
-                    unverified=ops.sender_unverified(r))
+        return web.page(request, "report.html", status, r=r, text=ops.render_show(st, r.id, False), done=done,
+                        need=need, history=ops.render_history(st, r.id), digest=file_digest(rf.path), notice=notice,
+                        can_reply=isinstance(box, str), week=rf.path.parent.parent.name,
+                        unverified=ops.sender_unverified(r))
 
     def report_state(request: Request) -> Response:
         rf = _report(request)
@@ -72,13 +67,14 @@ def handlers(web: Web) -> dict[str, Callable]:
     def private_page(request: Request) -> Response:
         rf = _report(request)
         if rf.report.private.sealed:  # sealed, and this session unlocked no key that opens it
-            why = session(request).unlocked.get("why") or "Your key does not open this report's private block."
-            return page(request, "private.html", 403, r=rf.report, text=None, locked=why)
-        record(request, "viewed private block", rf.report.id)
-        return page(request, "private.html", r=rf.report, text=ops.render_show(st, rf.report.id, True), locked=None)
+            why = web.session(request).unlocked.get("why") or "Your key does not open this report's private block."
+            return web.page(request, "private.html", 403, r=rf.report, text=None, locked=why)
+        web.record(request, "viewed private block", rf.report.id)
+        return web.page(request, "private.html", r=rf.report, text=ops.render_show(st, rf.report.id, True),
+                        locked=None)
 
     def _fresh(request: Request, rf) -> None:
-        expect = str(form_of(request).get("digest") or "")
+        expect = str(web.form_of(request).get("digest") or "")
         if expect != file_digest(rf.path):
             raise Stale("this report changed since you opened it, so nothing was changed",
                         fix="here it is as it is now: look again, then repeat the change")
@@ -86,15 +82,15 @@ def handlers(web: Web) -> dict[str, Callable]:
     def act(request: Request) -> Response:
         rf0 = _report(request)
         rid, what = rf0.report.id, request.path_params["action"]
-        form = form_of(request)
+        form = web.form_of(request)
         text = lambda k: " ".join(str(form.get(k) or "").split())[:2000]  # noqa: E731
         if what == "verify":
             method = text("method")
             if not method:
                 raise RadioError("a check needs a method", fix="say how you checked: phone, visit, document")
             with ops.editing(st, rid) as rf:  # a check is added to what is there now: two editors give two checks
-                ops.add_check_to(st, rf, session(request).name, method, text("note") or None, None)
-            record(request, "verified", rid)  # the method and note are in the report, not in the log
+                ops.add_check_to(st, rf, web.session(request).name, method, text("note") or None, None)
+            web.record(request, "verified", rid)  # the method and note are in the report, not in the log
         elif what in ("hold", "reject", "reopen"):
             status = {"hold": "held", "reject": "rejected", "reopen": "unverified"}[what]
             reason = text("reason")
@@ -103,23 +99,23 @@ def handlers(web: Web) -> dict[str, Callable]:
             with ops.editing(st, rid) as rf:
                 _fresh(request, rf)
                 ops.set_status_of(st, rf, status, reason or None)  # type: ignore[arg-type]
-            record(request, {"hold": "held", "reject": "rejected", "reopen": "reopened"}[what], rid)
+            web.record(request, {"hold": "held", "reject": "rejected", "reopen": "reopened"}[what], rid)
         elif what == "correct":
             _fresh(request, rf0)
             ops.correct(st, rid, text("note"))
-            record(request, "corrected", rid)
+            web.record(request, "corrected", rid)
         elif what == "retract":
             _fresh(request, rf0)
             ops.retract(st, rid, text("reason"))
-            record(request, "retracted", rid)
+            web.record(request, "retracted", rid)
         elif what == "reply":
             box = (rf0.report.private.model_extra or {}).get("reply_box")
             if not isinstance(box, str):
                 raise RadioError("this report did not come through the submission form", fix="reply by other means")
             submit.reply(st, box, rid, str(form.get("text") or ""))
-            record(request, "replied", rid)
+            web.record(request, "replied", rid)
         else:
-            return problem(request, 404, "No such action.")
+            return web.problem(request, 404, "No such action.")
         return RedirectResponse(f"/desk/r/{rid}", 303)
 
     def act_or_reload(request: Request) -> Response:
@@ -141,8 +137,8 @@ def handlers(web: Web) -> dict[str, Callable]:
             lang = st.primary_language
         rows = ops.list_rows(st, week, "verified", lang)[0] if week else []
         keep = ("id", "title", "place", "translation")
-        return page(request, "translate.html", week=week, weeks=st.weeks(), lang=lang, languages=_languages(),
-                    rows=[{k: r[k] for k in keep} for r in rows])
+        return web.page(request, "translate.html", week=week, weeks=st.weeks(), lang=lang, languages=_languages(),
+                        rows=[{k: r[k] for k in keep} for r in rows])
 
     def _verified(request: Request):
         rf = _report(request)
@@ -158,8 +154,8 @@ def handlers(web: Web) -> dict[str, Callable]:
         pub = ops.public(rf.report, rf.path, public_id="")  # the translator's view: no ids
         path = rf.path.with_name(f"{rf.report.id}.{lang}.md")
         t = ops.read_translation(path) if path.is_file() else None
-        return page(request, "translation.html", status, pub=pub, lang=lang, t=t, digest=file_digest(path),
-                    notice=notice, week=rf.path.parent.parent.name)
+        return web.page(request, "translation.html", status, pub=pub, lang=lang, t=t, digest=file_digest(path),
+                        notice=notice, week=rf.path.parent.parent.name)
 
     def translation_save(request: Request) -> Response:
         try:
@@ -174,11 +170,11 @@ def handlers(web: Web) -> dict[str, Callable]:
         if lang not in _languages() or lang == rf.report.lang:
             raise RadioError(f"no edition in {lang!r}", fix="pick a language the station airs")
         path = rf.path.with_name(f"{rf.report.id}.{lang}.md")
-        form = form_of(request)
+        form = web.form_of(request)
         if form.get("create"):
             if not path.exists():
                 ops.translate(st, rf.report.id, lang)
-                record(request, "translation started", f"{rf.report.id}.{lang}")
+                web.record(request, "translation started", f"{rf.report.id}.{lang}")
             return RedirectResponse(f"/translate/r/{rf.report.id}/{lang}", 303)
         if str(form.get("digest") or "") != file_digest(path):
             raise Stale("the translation changed since you opened it, so nothing was saved",
@@ -189,7 +185,8 @@ def handlers(web: Web) -> dict[str, Callable]:
         state = "checked" if form.get("state") == "checked" else "draft"
         t = ops.Translation.model_validate({**fields, "state": state, "body": body})
         if t.state == "checked" and not ((t.title or "").strip() and t.body):
-            raise RadioError("a checked translation needs a title and the text", fix="translate them, or keep it a draft")
+            raise RadioError("a checked translation needs a title and the text",
+                             fix="translate them, or keep it a draft")
         ops.public(rf.report.model_copy(update={"title": t.title or rf.report.title, "attribution": t.attribution,
                                             "appeal": t.appeal, "body": t.body, "lang": lang}), path, public_id="")
         import io
@@ -202,7 +199,8 @@ def handlers(web: Web) -> dict[str, Callable]:
         buf = io.StringIO()
         ops.round_trip_yaml().dump(data, buf)
         fsutil.write_text(path, f"---\n{buf.getvalue()}---\n{body}\n")
-        record(request, "translation saved", f"{rf.report.id}.{lang}", state=state)
+        web.record(request, "translation saved", f"{rf.report.id}.{lang}", state=state)
         return RedirectResponse(f"/translate/r/{rf.report.id}/{lang}", 303)
 
-    return {"desk_rows": desk_rows, "desk_page": desk_page, "desk_state": desk_state, "report_page": report_page, "report_state": report_state, "private_page": private_page, "act": act, "act_or_reload": act_or_reload, "translate_list": translate_list, "translation_page": translation_page, "translation_save": translation_save}
+    return {f.__name__: f for f in (desk_page, desk_state, report_page, report_state, private_page, act_or_reload,
+                                    translate_list, translation_page, translation_save)}

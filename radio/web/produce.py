@@ -16,18 +16,14 @@ from radio.web.common import WEEK, Web, plain
 def handlers(web: Web) -> dict[str, Callable]:
     """The pages and actions, by name, for the authorization table in radio/web/app.py."""
     st = web.station
-    desk = web.desk
-    page = web.page
-    form_of = web.form_of
-    record = web.record
 
     from radio.web.jobs import Jobs
     jobs = Jobs(st, lambda e: plain(e, st))
 
     def produce_page(request: Request) -> Response:
         weeks = [w for w in st.weeks() if (st.week_dir(w) / "rundown.yaml").is_file()]
-        items = _rundown_items(desk.week)[0] if desk.week else []
-        return page(request, "produce.html", week=desk.week, weeks=weeks, items=items)
+        items = _rundown_items(web.desk.week)[0] if web.desk.week else []
+        return web.page(request, "produce.html", week=web.desk.week, weeks=weeks, items=items)
 
     def _rundown_items(week: str) -> tuple[list[dict], str]:
         path = ops.rundown_path(st, week)
@@ -40,22 +36,22 @@ def handlers(web: Web) -> dict[str, Callable]:
         return items, ops.rundown_digest(data)
 
     def item_page(request: Request, status: int = 200, notice: str | None = None) -> Response:
-        if desk.week is None:
+        if web.desk.week is None:
             raise RadioError("no week has a rundown yet", fix="plan one: radio plan WEEK")
-        items, digest = _rundown_items(desk.week)
+        items, digest = _rundown_items(web.desk.week)
         item = next((i for i in items if i["id"] == request.path_params["item"]), None)
         if item is None:
             raise RadioError("no such item in the rundown", fix="pick one from the list")
-        return page(request, "item.html", status, week=desk.week, item=item, digest=digest, notice=notice,
-                    hosts=[h.id for h in st.config.hosts],
-                    beds=sorted(k for k, e in st.config.elements.items() if e.kind == "bed"))
+        return web.page(request, "item.html", status, week=web.desk.week, item=item, digest=digest, notice=notice,
+                        hosts=[h.id for h in st.config.hosts],
+                        beds=sorted(k for k, e in st.config.elements.items() if e.kind == "bed"))
 
     def item_save(request: Request) -> Response:
-        form = form_of(request)
+        form = web.form_of(request)
         item_id = request.path_params["item"]
-        if desk.week is None:
+        if web.desk.week is None:
             raise RadioError("no week has a rundown yet", fix="plan one: radio plan WEEK")
-        items, _ = _rundown_items(desk.week)
+        items, _ = _rundown_items(web.desk.week)
         item = next((i for i in items if i["id"] == item_id), None)
         if item is None or item["type"] not in ("read", "recorded"):
             raise RadioError("no such item to edit in the rundown", fix="pick one from the list")
@@ -78,43 +74,44 @@ def handlers(web: Web) -> dict[str, Callable]:
             if own_words:
                 m["text"] = text
 
-        path = ops.rundown_path(st, desk.week)
+        path = ops.rundown_path(st, web.desk.week)
         before = path.read_bytes()
         try:
-            ops.edit_rundown(st, desk.week, change, expect=str(form.get("digest") or ""))
+            ops.edit_rundown(st, web.desk.week, change, expect=str(form.get("digest") or ""))
         except RadioError as e:
             if "changed on disk" in e.format_message():
                 return item_page(request, 409, notice=plain(e, st))
             raise
         try:
-            ops.load_rundown(st, desk.week)  # the same checks as every command (the producer's words included)
+            ops.load_rundown(st, web.desk.week)  # the same checks as every command (the producer's words included)
         except RadioError:
             from radio import fsutil
             fsutil.write_bytes(path, before)
             raise
-        record(request, "rundown item changed", item_id)
+        web.record(request, "rundown item changed", item_id)
         return RedirectResponse(f"/produce/item/{item_id}", 303)
 
     def produce_state(request: Request) -> Response:
         return JSONResponse(jobs.state())
 
     def produce_run(request: Request) -> Response:
-        form = form_of(request)
+        form = web.form_of(request)
         what = request.path_params["what"]
         week = str(form.get("week") or "")
         if what not in ("build", "publish", "bulletin", "send") or not WEEK.fullmatch(week) or week not in st.weeks():
             raise RadioError("no such week or action", fix="pick a week with a rundown")
         draft = bool(form.get("draft"))
         jobs.start(what, week, draft)
-        record(request, f"{what} started", week, state="draft" if draft else "")
+        web.record(request, f"{what} started", week, state="draft" if draft else "")
         return RedirectResponse("/produce", 303)
 
     def audit_page(request: Request) -> Response:
-        return page(request, "audit.html", entries=audit.read(st))
+        return web.page(request, "audit.html", entries=audit.read(st))
 
     def users_page(request: Request) -> Response:
         users = accounts.load(st)
-        return page(request, "users.html", users=[{"name": u.name, "role": u.role, "otp": bool(u.totp)}
+        return web.page(request, "users.html", users=[{"name": u.name, "role": u.role, "otp": bool(u.totp)}
                                                   for u in users.values()])
 
-    return {"produce_page": produce_page, "item_page": item_page, "item_save": item_save, "produce_state": produce_state, "produce_run": produce_run, "audit_page": audit_page, "users_page": users_page}
+    return {f.__name__: f for f in (produce_page, produce_state, item_page, item_save, produce_run, audit_page,
+                                    users_page)}

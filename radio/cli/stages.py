@@ -112,7 +112,12 @@ def assemble(c: Ctx, week: str, draft: bool, allow_over: bool, allow_under: bool
 @edition_option
 @pass_ctx
 def tag(c: Ctx, week: str, edition: str | None) -> None:
-    """Tagging is the last step of `radio assemble`: this says what the masters carry, and changes nothing."""
+    """Tagging is the last step of `radio assemble`: this says what the masters carry, and changes nothing.
+
+    \b
+    Example:
+      radio tag 2026-W47
+    """
     from radio.asrun import read
     from radio.errors import RadioError
     from radio.tags import written

@@ -22,12 +22,15 @@ enclosures are the same wherever an episode is listed, and every episode is list
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import gc
 import hashlib
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from radio import fsutil
 from radio.station import Station
@@ -144,9 +147,36 @@ def year(week: str) -> str:
     return week[:4]
 
 
+_SCANS: contextvars.ContextVar[dict | None] = contextvars.ContextVar("week_scans", default=None)
+
+
+@contextmanager
+def one_scan() -> Iterator[None]:
+    """One command publishing several editions looks at each week's desk files once: the editions share the
+    station's reports and history, and nothing a publish does changes them. Scoped to the command (and to its
+    thread), so a later publish in a long-running process looks again."""
+    token = _SCANS.set({}) if _SCANS.get() is None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _SCANS.reset(token)
+
+
 def week_fingerprint(station: Station, week: str) -> str:
     """Names, sizes and times of a week's report and history files (translations too): what its corrections and
     thread items are made from, besides its published record."""
+    scans = _SCANS.get()
+    key = f"{station.root}\0{week}"
+    if scans is not None and key in scans:
+        return scans[key]
+    got = _week_fingerprint(station, week)
+    if scans is not None:
+        scans[key] = got
+    return got
+
+
+def _week_fingerprint(station: Station, week: str) -> str:
     parts = []
     base = os.fspath(station.root / "episodes")  # plain strings: this runs for every week of the archive
     for folder in ("reports", "history"):

@@ -3,10 +3,11 @@
 Each stage reads only what the producer, the hosts and the stages before it wrote, never a later stage's
 output: the script (for the host: estimates) is made from the rundown and the takes; assembly makes the masters
 and the as-run, and tags them before they take their names; the run sheet (as aired: actual times) is made from
-the as-run; publish from the tagged masters. Each stage is declared once in radio/stages.py (what it follows, reads, writes, and the
-options that change it); here each has its function. It runs when the fingerprint of its inputs differs from
-the one recorded when it last ran, or an output is missing; otherwise it is skipped. The same record (out/.build.json)
-keeps what ffprobe said about each sound, by size and time, so a rebuild that changes nothing starts no ffprobe.
+the as-run; publish from the tagged masters. Each stage is declared once in radio/stages.py (what it follows,
+reads, writes, and the options that change it); here each has its function. It runs when the fingerprint of its
+inputs differs from the one recorded when it last ran, or an output is missing; otherwise it is skipped. The same
+record (out/.build.json) keeps what ffprobe said about each sound, by size and time, so a rebuild that changes
+nothing starts no ffprobe.
 
 Every stage runs under the station's build lock, whether `radio build` runs them all or a command runs one;
 a stage run on its own forgets the record of the stages after it, so the next build runs them again. At the

@@ -149,9 +149,7 @@ def episode(station: Station, rundown: rd.Rundown, as_run: dict) -> Episode:
     total_ms = as_run["podcast"]["samples"] * 1000 // as_run["rate"]
     chapters = [(c["title"], c["start_ms"], c["end_ms"])
                 for c in covering(as_run["podcast"]["items"], kinds, titles, total_ms)]
-    if len(chapters) > MAX_CHAPTERS:
-        raise RadioError(f"{len(chapters)} chapters: an ID3 table of contents holds at most {MAX_CHAPTERS}",
-                         where=rundown.path, fix="set podcast.chapter_types to fewer item types, or merge items")
+    _refuse_chapters(len(chapters), rundown)
     air = station.air_datetime(week)
     stories = [e.title for e in rundown.live if e.report is not None]
     lang = station.language
@@ -170,7 +168,10 @@ def episode(station: Station, rundown: rd.Rundown, as_run: dict) -> Episode:
 def check_chapters(station: Station, rundown: rd.Rundown) -> None:
     """Before any mixing: more chapters than an ID3 table of contents holds is the producer's to fix."""
     kinds = set(station.config.podcast.chapter_types)
-    n = sum(1 for e in rundown.live if e.item.type in kinds)
+    _refuse_chapters(sum(1 for e in rundown.live if e.item.type in kinds), rundown)
+
+
+def _refuse_chapters(n: int, rundown: rd.Rundown) -> None:
     if n > MAX_CHAPTERS:
         raise RadioError(f"{n} chapters: an ID3 table of contents holds at most {MAX_CHAPTERS}",
                          where=rundown.path, fix="set podcast.chapter_types to fewer item types, or merge items")

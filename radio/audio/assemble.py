@@ -33,7 +33,6 @@ class Result:
     as_run: Path
     loudness: Path
     report: dict
-    episode: tags.Episode
     warnings: list[str] = field(default_factory=list)
 
 
@@ -184,7 +183,7 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
         fsutil.write_text(out / "as-run.json", json.dumps(as_run, indent=2, ensure_ascii=False) + "\n")
         fsutil.write_text(out / "tags.json", tags.record(ep))
         report.write(station, as_run, loud, traces)
-        return Result(onair, podcast, out / "as-run.json", out / "loudness.json", loud, ep, mixed.warnings)
+        return Result(onair, podcast, out / "as-run.json", out / "loudness.json", loud, mixed.warnings)
     finally:
         for t in temps:
             t.unlink(missing_ok=True)

@@ -194,27 +194,23 @@ def publish(c: Ctx, week: str | None, draft: bool, every: bool, to: tuple[str, .
     """
     if not week and not every:
         raise click.UsageError("name a WEEK (e.g. 2026-W47), or pass --all")
+    from radio.build import run_stage
     from radio.cli.hosting import upload_all
+    from radio.publish import publish_all
     from radio.publish.archive import one_scan
+    from radio.stages import Options
     with one_scan():  # the editions share the desk's files: each week's are looked at once
-        _publish_editions(c, week, draft, every, edition)
+        for s in each_edition(c, edition):
+            announce(c, s)
+            if every:
+                result = publish_all(s, allow_draft=draft)
+                if result is None:
+                    c.say(f"nothing published yet in {s.config.show.slug}")
+                    continue
+            else:
+                say_dropped(c, s, week)
+                result = run_stage(s, week, "publish", Options(draft=draft))
+                c.say(f"published {result.page.relative_to(c.station.root)}")
+            c.say(f"feed {result.feed.relative_to(c.station.root)}: {s.feed_url}")
     if to or c.station.full_config.publish.targets:
         upload_all(c, c.station, to)
-
-
-def _publish_editions(c: Ctx, week: str | None, draft: bool, every: bool, edition: str | None) -> None:
-    from radio.build import run_stage
-    from radio.stages import Options
-    for s in each_edition(c, edition):
-        announce(c, s)
-        if every:
-            from radio.publish import publish_all
-            result = publish_all(s, allow_draft=draft)
-            if result is None:
-                c.say(f"nothing published yet in {s.config.show.slug}")
-                continue
-        else:
-            say_dropped(c, s, week)
-            result = run_stage(s, week, "publish", Options(draft=draft))
-            c.say(f"published {result.page.relative_to(c.station.root)}")
-        c.say(f"feed {result.feed.relative_to(c.station.root)}: {s.feed_url}")

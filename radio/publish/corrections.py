@@ -32,7 +32,6 @@ from radio import publicid, publishable
 from radio.reports.model import PublicReport
 
 
-
 # --- the podcast master without retracted items -------------------------------------------------------
 
 def _cuts(items: list[dict], gone: set[str]) -> list[tuple[int, int]]:

@@ -171,7 +171,7 @@ class Meter:
         mom = np.convolve(e, np.ones(4) / 4, "valid") if len(e) >= 4 else np.zeros(0)
         short = np.convolve(e, np.ones(30) / 30, "valid") if len(e) >= 30 else np.zeros(0)
         return {
-            "integrated": _round(gated(mom)),
+            "integrated": _round(integrated(e)),
             "lra": _round(loudness_range(short)),
             "max_momentary": _round(_lufs(mom.max()) if len(mom) else -math.inf),
             "max_short_term": _round(_lufs(short.max()) if len(short) else -math.inf),
@@ -188,6 +188,12 @@ def _lufs(e: float | np.ndarray):
 
 def _round(v: float) -> float | None:
     return None if v is None or not math.isfinite(v) else round(float(v), 2)
+
+
+def integrated(energies: np.ndarray) -> float:
+    """Integrated loudness (LUFS; -inf when silent) of 100 ms mean-square energies of the K-weighted signal:
+    400 ms blocks every 100 ms, gated."""
+    return gated(np.convolve(energies, np.ones(4) / 4, "valid")) if len(energies) >= 4 else -math.inf
 
 
 def gated(block_energies: np.ndarray) -> float:

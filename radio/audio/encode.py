@@ -76,8 +76,7 @@ class Spans:
         out = {}
         for sid, s0, s1 in sorted(self.spans, key=lambda s: s[1]):
             seg = e[-(-s0 // sub): s1 // sub]
-            mom = np.convolve(seg, np.ones(4) / 4, "valid") if len(seg) >= 4 else np.zeros(0)
-            out[sid] = {"integrated": dsp._round(dsp.gated(mom)), "true_peak": dsp._round(dsp.db(self.true[sid])),
+            out[sid] = {"integrated": dsp._round(dsp.integrated(seg)), "true_peak": dsp._round(dsp.db(self.true[sid])),
                         "sample_peak": dsp._round(dsp.db(self.sample[sid]))}
         return out
 

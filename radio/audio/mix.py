@@ -183,19 +183,37 @@ class Elements:
 
     def __init__(self, station: Station, rate: int):
         self.station, self.rate = station, rate
-        self.cache: dict[tuple[str, float, bool], np.ndarray] = {}
+        self.onair: dict[str, np.ndarray] = {}  # each sound decoded and made ready once, at its own level
+        self.pod: dict[str, np.ndarray] = {}  # and for the podcast when it plays there
+        self.other: dict[tuple[str, float, bool], np.ndarray] = {}  # at another level (the filler's)
 
     def get(self, name: str, level: float | None = None, *, podcast: bool = False) -> np.ndarray:
         """Element `name` at its own level relative to speech, or at `level` LU if given; for the podcast, with
         its peaks held where the podcast's speech has them."""
         cfg = self.station.config
-        lv = cfg.elements[name].level if level is None else level
-        if (name, lv, podcast) not in self.cache:
-            x = decode(self.station.element_path(name), self.rate)
-            p = segment.prepare_element(x, self.rate, cfg.loudness.onair_lufs + lv, name, cfg.mix,
-                                        podcast_peak_db(cfg) if podcast else None)
-            self.cache[(name, lv, podcast)] = p.podcast if podcast and p.podcast is not None else p.audio
-        return self.cache[(name, lv, podcast)]
+        own = cfg.elements[name].level
+        lv = own if level is None else level
+        if lv != own:
+            if (name, lv, podcast) not in self.other:
+                if podcast:  # its peaks are held at that level: made again from the file
+                    x = segment.prepare_element(decode(self.station.element_path(name), self.rate), self.rate,
+                                                cfg.loudness.onair_lufs + lv, name, cfg.mix).audio
+                    self.other[(name, lv, True)] = self._podcast(x, lv)
+                else:  # on air a level is a gain
+                    self.other[(name, lv, False)] = self.get(name) * np.float32(dsp.undb(lv - own))
+            return self.other[(name, lv, podcast)]
+        if name not in self.onair:
+            self.onair[name] = segment.prepare_element(decode(self.station.element_path(name), self.rate),
+                                                       self.rate, cfg.loudness.onair_lufs + lv, name, cfg.mix).audio
+        if not podcast:
+            return self.onair[name]
+        if name not in self.pod:
+            self.pod[name] = self._podcast(self.onair[name], lv)
+        return self.pod[name]
+
+    def _podcast(self, y: np.ndarray, level: float) -> np.ndarray:
+        cfg = self.station.config
+        return segment.podcast_element(y, self.rate, cfg.loudness.onair_lufs + level, cfg.mix, podcast_peak_db(cfg))
 
 
 def podcast_mix_lufs(cfg) -> float:

@@ -21,8 +21,6 @@ class Prepared:
     loudness: dict
     gain_db: float
     warnings: list[str] = field(default_factory=list)
-    podcast: np.ndarray | None = None  # the speech compressed for the podcast, at the same loudness
-    dynamics: dict | None = None  # what the podcast's speech processing did to it
 
 
 def highpass(x: np.ndarray, rate: int, hz: float) -> np.ndarray:
@@ -149,7 +147,7 @@ def podcast_version(y: np.ndarray, rate: int, c: Compressor | None, limiter: Lim
 
     def loudness() -> float:
         e = energies * (np.bincount(idx, weights=w * g2, minlength=len(energies)) / wsum)[: len(energies)]
-        return dsp.gated(np.convolve(e, np.ones(4) / 4, "valid")) if len(e) >= 4 else -np.inf
+        return dsp.integrated(e)
 
     lim_gr: list[np.ndarray] = []
     for _ in range(2):
@@ -182,12 +180,9 @@ def podcast_version(y: np.ndarray, rate: int, c: Compressor | None, limiter: Lim
                  "peak_limiter_p95_db": round(float(np.percentile(gr, 95)), 1)}
 
 
-def prepare_element(x: np.ndarray, rate: int, target_lufs: float, name: str, mix: Mix,
-                    podcast_peak_db: float | None = None) -> Prepared:
+def prepare_element(x: np.ndarray, rate: int, target_lufs: float, name: str, mix: Mix) -> Prepared:
     """Music and jingles keep their shape: DC-blocked, their silent edges cut (below `element_floor_db`), set to
-    their level relative to speech, faded at the splice. With `podcast_peak_db`, a copy for the podcast has its
-    peaks held under it at the same loudness (not compressed), as speech has: the master's limiter would
-    otherwise take a dense jingle down against the voices around it."""
+    their level relative to speech, faded at the splice."""
     x = highpass(x, rate, mix.highpass_hz)
     loud = np.flatnonzero(np.abs(x) > dsp.undb(mix.element_floor_db))
     if len(loud):  # in whole 10 ms frames: a sample or two under the floor at an edge is not silence
@@ -198,17 +193,17 @@ def prepare_element(x: np.ndarray, rate: int, target_lufs: float, name: str, mix
         return Prepared(x, m, 0.0, [f"{name}: the element is silent"])
     gain = target_lufs - m["integrated"]
     y = edges(x * np.float32(dsp.undb(gain)), rate, mix.edge_fade)
-    pod = None
-    if podcast_peak_db is not None:
-        meter = dsp.Meter(rate, true_peak=False)
-        meter.feed(y)
-        pod = podcast_version(y, rate, None, mix.limiter, target_lufs, podcast_peak_db,
-                              np.concatenate(meter.energies) if meter.energies else np.zeros(0))[0]
-    return Prepared(y, {"integrated_before": m["integrated"], "gain_db": round(gain, 2)}, round(gain, 2),
-                    podcast=pod)
+    return Prepared(y, {"integrated_before": m["integrated"], "gain_db": round(gain, 2)}, round(gain, 2))
 
 
-
+def podcast_element(y: np.ndarray, rate: int, target_lufs: float, mix: Mix, peak_db: float) -> np.ndarray:
+    """A station sound made ready (`prepare_element`) with its peaks held under `peak_db` at the same loudness
+    (not compressed), as the podcast's speech has them: the master's limiter would otherwise take a dense jingle
+    down against the voices around it."""
+    meter = dsp.Meter(rate, true_peak=False)
+    meter.feed(y)
+    return podcast_version(y, rate, None, mix.limiter, target_lufs, peak_db,
+                           np.concatenate(meter.energies) if meter.energies else np.zeros(0))[0]
 
 
 def fade(x: np.ndarray, rate: int, fade_in_s: float, fade_out_s: float) -> np.ndarray:

@@ -1,16 +1,17 @@
 """A speech take streamed through every step in bounded chunks: memory does not depend on the take's length.
 
 The take is decoded once into an unnamed temporary file beside the masters (float32, DC-blocked; the operating
-system removes it whatever happens) and read back a stretch at a time by each step that must see all of it
-first: finding clicks, finding the edges to trim, measuring the loudness, compressing and peak-holding the
-podcast's copy (written to a second such file), and at last mixing. A step that looks around a sample (the click
-finder, the compressor's detector) reads its stretch with the context either side it needs, so nothing depends
-on where a stretch begins. Between steps only values per 10 ms (trimming, ducking) or per 100 ms (loudness) and
-histograms are kept: about 3 MB for an hour of take, beside the few MB of the stretch in hand.
+system removes it whatever happens), and as it is decoded every 64-sample block's peak and K-weighted energy
+(BS.1770's filter over the whole take) go to two small such files beside it (`Blocks`). Finding clicks, the
+loudness of the kept part and the podcast copy's compressor and loudness are worked out from those blocks, a
+stretch at a time with the context either side each step needs: the take itself is read again only to soften
+a click, to find the exact edges to trim, and at last to mix. Between steps only values per block, per 10 ms
+(trimming, ducking) or per 100 ms (loudness) and histograms are kept, beside the few MB of the stretch in hand.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import tempfile
@@ -127,10 +128,96 @@ class _Frames:
         return np.concatenate(self.out) if self.out else np.zeros(0)
 
 
-def _decode(path: Path, rate: int, spool: Spool, mix: Mix, silence_db: float, highpass: bool
+class Blocks:
+    """Every 64-sample block of the DC-blocked take, as it is decoded: its peak, and the sum of squares of the
+    K-weighted signal (BS.1770's filter, run once over the whole take), each in a small spool of its own (a
+    64th of the take's). Blocks lie on the take's own grid: block k holds samples 64k..64k+63."""
+
+    STEP = 1 << 16  # blocks read at a time (4 M samples' worth)
+
+    def __init__(self, where: Path, rate: int):
+        self.peaks, self.energy = Spool(where), Spool(where)
+        self.sos = dsp.k_weighting(rate).astype(np.float32)
+        self.zi = np.zeros((2, 2), np.float32)
+        self.n = 0
+
+    def feed(self, x: np.ndarray) -> None:
+        """The next stretch of the take: whole blocks, but for the very last."""
+        y = np.array(x, dtype=np.float32)  # K-weighted in place: the take's own samples stay as they are
+        self.zi = sosfilt_inplace(self.sos, y, self.zi)
+        m = len(y) // dsp.BLOCK * dsp.BLOCK
+        e = dsp.row_energy(y[:m].reshape(-1, dsp.BLOCK))
+        if m < len(y):
+            e = np.append(e, float(np.dot(y[m:].astype(np.float64), y[m:].astype(np.float64))))
+        self.peaks.write(self.n, _block_peaks(x))
+        self.energy.write(self.n, e)
+        self.n += len(e)
+
+    def soften(self, spool: Spool, b0: int, b1: int, factor: float) -> None:
+        """Blocks b0..b1 were brought down by `factor` in the take: their peaks read again, their energy
+        scaled (what the filter carries past them is a click's ringing, and small)."""
+        b0, b1 = max(0, b0), min(self.n, b1)
+        if b1 > b0:
+            self.peaks.write(b0, _block_peaks(spool.read(b0 * dsp.BLOCK, b1 * dsp.BLOCK)))
+            self.energy.write(b0, self.energy.read(b0, b1) * np.float32(factor * factor))
+
+    def loudness(self, a: int, b: int, rate: int, gains: Spool | None = None, scale: float = 1.0) -> float:
+        """The integrated loudness of samples a..b (LUFS, -inf if silent), from their blocks' energies, each
+        times the square of its gain in `gains` (one per block from a's, as the podcast's compressor sets them)
+        and of `scale`: only whole 100 ms count, as in a meter."""
+        a0, a1 = a // dsp.BLOCK, -(-b // dsp.BLOCK)
+        tenths = _Tenths(rate, a)
+        for s in range(a0, a1, self.STEP):
+            e = self.energy.read(s, min(a1, s + self.STEP)).astype(np.float64)
+            if gains is not None:
+                g = gains.read(s - a0, s - a0 + len(e)).astype(np.float64)
+                e *= g * g
+            tenths.feed(e * (scale * scale))
+        return dsp.integrated(tenths.result()[: (b - a) // tenths.sub])
+
+    def close(self) -> None:
+        self.peaks.close()
+        self.energy.close()
+
+
+class _Tenths:
+    """The mean square of every 100 ms from sample `a` on, from sums of squares of whole blocks fed in order
+    from the block holding `a`: where 100 ms begins or ends inside a block, its energy is shared in proportion."""
+
+    def __init__(self, rate: int, a: int):
+        self.sub = rate // 10
+        self.at = -(a % dsp.BLOCK)  # where the next block fed begins, counted from `a`
+        self.acc = 0.0  # energy since the last 100 ms began
+        self.started = False
+        self.out: list[np.ndarray] = []
+
+    def feed(self, e: np.ndarray) -> None:
+        if not len(e):
+            return
+        c = np.concatenate([[0.0], np.cumsum(e)])  # at each block edge, from this step's start
+        end = self.at + len(e) * dsp.BLOCK
+        k0 = self.at // self.sub + 1 if self.started else 0
+        p = np.arange(k0, end // self.sub + 1) * self.sub - self.at  # where each 100 ms begins, in this step
+        if len(p):
+            j = p // dsp.BLOCK
+            v = c[j] + (p % dsp.BLOCK) / dsp.BLOCK * np.append(e, 0.0)[j]
+            sums = np.diff(np.concatenate([[-self.acc], v]))
+            self.out.append((sums if self.started else sums[1:]) / self.sub)
+            self.started = True
+            self.acc = c[-1] - v[-1]
+        else:
+            self.acc += c[-1]
+        self.at = end
+
+    def result(self) -> np.ndarray:
+        return np.concatenate(self.out) if self.out else np.zeros(0)
+
+
+def _decode(path: Path, rate: int, spool: Spool, blocks: Blocks, mix: Mix, silence_db: float, highpass: bool
             ) -> tuple[takes.Measure, int, np.ndarray]:
     """Decode `path` into `spool` a step at a time: the take gate's measurement and the clipped runs of the raw
-    samples, then the DC-blocking high-pass; returns those and the energy of every 10 ms of the filtered take."""
+    samples, then the DC-blocking high-pass and its `blocks`; returns those and the energy of every 10 ms of the
+    filtered take."""
     if path.stat().st_size == 0:
         raise AudioError("the file is empty (0 bytes)", where=path, fix="record or export it again")
     proc = subprocess.Popen([need("ffmpeg"), "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0", "-vn",
@@ -158,6 +245,7 @@ def _decode(path: Path, rate: int, spool: Spool, mix: Mix, silence_db: float, hi
                     zi = (sosfilt_zi(sos) * x[0]).astype(np.float32)
                 zi = sosfilt_inplace(sos, x, zi)
             frames.feed(x)
+            blocks.feed(x)
             spool.write(spool.n, x)
             if n < len(buf):
                 break
@@ -181,11 +269,11 @@ def _block_peaks(x: np.ndarray) -> np.ndarray:
     return head
 
 
-def _find_clicks(spool: Spool, rate: int, click_db: float, floor_db: float) -> list[tuple[int, float]]:
+def _find_clicks(blocks: Blocks, rate: int, click_db: float, floor_db: float) -> list[tuple[int, float]]:
     """(block, factor) of every click, a stretch at a time with the context it looks at: a few blocks standing
     `click_db` above everything within 20 ms either side (a syllable or a plosive has sound on one side at least;
     a click has none) are brought down to that level."""
-    nb = -(-spool.n // dsp.BLOCK)
+    nb = blocks.n
     if nb < 8:
         return []
     w = max(3, round(0.02 * rate / dsp.BLOCK))
@@ -195,7 +283,7 @@ def _find_clicks(spool: Spool, rate: int, click_db: float, floor_db: float) -> l
     for s in range(0, nb, step):
         e = min(nb, s + step)
         lo, hi = max(0, s - ctx), min(nb, e + ctx)
-        p = _block_peaks(spool.read(lo * dsp.BLOCK, hi * dsp.BLOCK))
+        p = blocks.peaks.read(lo, hi)
         core = maximum_filter1d(p, 3)
         near = maximum_filter1d(p, w, mode="constant", cval=0.0)
         pad = np.zeros(w // 2 + 3, np.float32)
@@ -209,11 +297,12 @@ def _find_clicks(spool: Spool, rate: int, click_db: float, floor_db: float) -> l
     return hits
 
 
-def _soften(spool: Spool, hits: list[tuple[int, float]], frames: np.ndarray, hop: int) -> None:
-    """Bring every click down in the spool, and measure its 10 ms frames again."""
+def _soften(spool: Spool, blocks: Blocks, hits: list[tuple[int, float]], frames: np.ndarray, hop: int) -> None:
+    """Bring every click down in the spool, and measure its blocks and 10 ms frames again."""
     for b, factor in hits:
         a, e = max(0, (b - 1) * dsp.BLOCK), min(spool.n, (b + 2) * dsp.BLOCK)
         spool.write(a, spool.read(a, e) * np.float32(factor))
+        blocks.soften(spool, b - 1, b + 2, factor)
     for f in sorted({f for b, _ in hits for f in range(max(0, b - 1) * dsp.BLOCK // hop,
                                                         min(len(frames) - 1, (b + 2) * dsp.BLOCK // hop) + 1)}):
         x = spool.read(f * hop, (f + 1) * hop)
@@ -358,7 +447,7 @@ class Take:
     gain_db: float
     warnings: list[str] = field(default_factory=list)
     pod: Spool | None = None  # the podcast's copy where its peaks had to be held, before `pod_gain`
-    pod_gains: list[np.ndarray] | None = None  # else the compressor's gain per block, each CHUNK's (`_edges`)
+    pod_gains: Spool | None = None  # else the compressor's gain per block of the take, from the block holding `a`
     pod_gain: float = 1.0
     dynamics: dict | None = None
     stats: dict = field(default_factory=dict)  # what was done to the recording, for the audio report
@@ -392,11 +481,17 @@ class Take:
             yield self.base(s, s + CHUNK)
 
     def compressed(self, s: int) -> np.ndarray:
-        """The CHUNK of the podcast's copy from `s` (a multiple of CHUNK), made again from the take and the
-        compressor's gains (the same samples as when it was measured: cheaper than writing and reading them)."""
+        """The CHUNK of the podcast's copy from `s`, made from the take and the compressor's gains (cheaper than
+        writing and reading the copy): linear between block centres, as the limiter."""
         assert self.pod_gains is not None
         x = self.base(s, s + CHUNK)
-        return x * _ramp(self.pod_gains[s // CHUNK], len(x))
+        at = self.a + s
+        a0, a1 = self.a // dsp.BLOCK, -(-self.b // dsp.BLOCK)
+        b0, b1 = at // dsp.BLOCK - 1, (at + len(x) - 1) // dsp.BLOCK + 2  # the blocks under it, one either side
+        g = self.pod_gains.read(max(a0, b0) - a0, min(a1, b1) - a0)
+        edge = np.concatenate([g[:1]] * (max(a0, b0) - b0) + [g] + [g[-1:]] * (b1 - min(a1, b1)))
+        off = at % dsp.BLOCK
+        return x * _ramp(edge, off + len(x))[off:]
 
     def podcast(self) -> Iterator[np.ndarray]:
         if self.pod is None and self.pod_gains is None:
@@ -416,8 +511,9 @@ class Take:
 
     def close(self) -> None:
         self.spool.close()
-        if self.pod is not None:
-            self.pod.close()
+        for extra in (self.pod, self.pod_gains):
+            if extra is not None:
+                extra.close()
 
 
 def _ducks(energies: np.ndarray, gain: float, silence_db: float, duck_db: float, ramp_s: float) -> np.ndarray:
@@ -439,19 +535,22 @@ def prepare(path: Path, rate: int, target_lufs: float, where: Path, *, silence_d
     voice), trimmed, levelled, faded; and a compressed copy for the podcast at the same loudness with its peaks
     held under `podcast_peak_db` (None: on air only)."""
     spool = Spool(where)
+    blocks = Blocks(where, rate)
     try:
-        return _prepare(spool, path, rate, target_lufs, where, silence_db=silence_db, keep_s=keep_s, mix=mix,
-                        duck_db=duck_db, duck_ramp=duck_ramp, name=name, allow_clipped=allow_clipped,
+        return _prepare(spool, blocks, path, rate, target_lufs, where, silence_db=silence_db, keep_s=keep_s,
+                        mix=mix, duck_db=duck_db, duck_ramp=duck_ramp, name=name, allow_clipped=allow_clipped,
                         podcast_peak_db=podcast_peak_db, synthetic=synthetic, gate=gate)
     except BaseException:
         spool.close()
         raise
+    finally:
+        blocks.close()
 
 
-def _prepare(spool: Spool, path: Path, rate: int, target_lufs: float, where: Path, *, silence_db: float,
-             keep_s: float, mix: Mix, duck_db: float, duck_ramp: float, name: str, allow_clipped: bool,
-             podcast_peak_db: float | None, synthetic: bool, gate) -> Take:
-    measure, clips, frames = _decode(path, rate, spool, mix, silence_db, highpass=True)
+def _prepare(spool: Spool, blocks: Blocks, path: Path, rate: int, target_lufs: float, where: Path, *,
+             silence_db: float, keep_s: float, mix: Mix, duck_db: float, duck_ramp: float, name: str,
+             allow_clipped: bool, podcast_peak_db: float | None, synthetic: bool, gate) -> Take:
+    measure, clips, frames = _decode(path, rate, spool, blocks, mix, silence_db, highpass=True)
     if gate is not None:
         gate(measure)
     warnings = []
@@ -461,11 +560,10 @@ def _prepare(spool: Spool, path: Path, rate: int, target_lufs: float, where: Pat
     if clips:
         warnings.append(f"{name}: the recording clips in {clips} places (aired as it is: --allow-clipped)")
     hop = round(FRAME * rate)
-    hits = [] if synthetic else _find_clicks(spool, rate, mix.click_db, silence_db)
-    _soften(spool, hits, frames, hop)
+    hits = [] if synthetic else _find_clicks(blocks, rate, mix.click_db, silence_db)
+    _soften(spool, blocks, hits, frames, hop)
     clicks = [round(b * dsp.BLOCK / rate, 3) for b, _ in hits]
     a, b, skipped = _trim(spool, frames, rate, silence_db, keep_s, mix.click_max, mix.digital_floor_db)
-    del frames
     kept = range(a, b)
     cut = sorted({t for t in clicks + skipped if round(t * rate) not in kept})
     if cut:
@@ -475,63 +573,78 @@ def _prepare(spool: Spool, path: Path, rate: int, target_lufs: float, where: Pat
     if inside:
         warnings.append(f"{name}: softened {len(inside)} click{'s' if len(inside) > 1 else ''} in the recording "
                         f"(at {', '.join(f'{t:.2f} s' for t in inside[:5])}{' …' if len(inside) > 5 else ''})")
-    meter = dsp.Meter(rate, true_peak=False)
-    duck_frames = _Frames(rate // 100)
-    for s in range(a, b, CHUNK):
-        x = spool.read(s, min(b, s + CHUNK))
-        meter.feed(x)
-        duck_frames.feed(x)
-    before = meter.result()
-    del meter
-    take = Take(rate, spool, a, b, 1.0, round(mix.edge_fade * rate), np.ones(0, np.float32), before, 0.0, warnings)
+    before = dsp._round(blocks.loudness(a, b, rate))
+    duck = _kept_frames(spool, frames, hop, a, b) if hop == rate // 100 else None
+    del frames
+    if duck is None:  # a rate whose 10 ms is not a whole number of samples: read again
+        frames10 = _Frames(rate // 100)
+        for s in range(a, b, CHUNK):
+            frames10.feed(spool.read(s, min(b, s + CHUNK)))
+        duck = frames10.result()
+    take = Take(rate, spool, a, b, 1.0, round(mix.edge_fade * rate), np.ones(0, np.float32),
+                {"integrated_before": before}, 0.0, warnings)
     take.stats = {"clicks": len(inside), "clipped": clips, "cut_s": round((spool.n - (b - a)) / rate, 2)}
-    if before["integrated"] is None:
+    if before is None:
         warnings.append(f"{name}: the recording is silent (check the microphone and the file)")
-        take.ducks = _ducks(duck_frames.result(), 1.0, silence_db, duck_db, duck_ramp)
+        take.ducks = _ducks(duck, 1.0, silence_db, duck_db, duck_ramp)
         return take
-    gain_db = target_lufs - before["integrated"]
+    gain_db = target_lufs - before
     take.gain = dsp.undb(gain_db)
-    take.ducks = _ducks(duck_frames.result(), take.gain, silence_db, duck_db, duck_ramp)
-    take.loudness = {"integrated_before": before["integrated"], "gain_db": round(gain_db, 2)}
+    take.ducks = _ducks(duck, take.gain, silence_db, duck_db, duck_ramp)
+    take.loudness = {"integrated_before": before, "gain_db": round(gain_db, 2)}
     take.gain_db = round(gain_db, 2)
     if podcast_peak_db is not None:
-        _podcast(take, mix.compressor, mix.limiter, target_lufs, podcast_peak_db, where)
+        _podcast(take, blocks, mix.compressor, mix.limiter, target_lufs, podcast_peak_db, where)
     return take
 
 
-def _podcast(take: Take, c: Compressor, lim_cfg: Limiter, target_lufs: float, peak_db: float, where: Path) -> None:
+def _kept_frames(spool: Spool, frames: np.ndarray, hop: int, a: int, b: int) -> np.ndarray | None:
+    """The energy of every 10 ms of samples a..b, from the take's own 10 ms frames where a lies on their grid
+    (the last, shorter one read again); None where it does not."""
+    if a % hop:
+        return None
+    k = (b - a) // hop
+    out = frames[a // hop: a // hop + k]
+    if (b - a) % hop:
+        x = spool.read(a + k * hop, b).astype(np.float64)
+        out = np.append(out, float(np.dot(x, x)) / hop)
+    return out
+
+
+def _podcast(take: Take, blocks: Blocks, c: Compressor, lim_cfg: Limiter, target_lufs: float, peak_db: float,
+             where: Path) -> None:
     """The podcast's copy: compressed, brought to `target_lufs`, and while its peaks pass `peak_db` (where they
     would meet the podcast's ceiling once the master is lifted to its target), limited under it and brought back
-    (at most twice); each step measured, not predicted. The master's limiter then has almost nothing left to do,
-    so speech and music keep their balance. Only the compressor's gains are kept, unless the peaks had to be held:
-    then the held copy is written to its own spool."""
+    (at most twice). The master's limiter then has almost nothing left to do, so speech and music keep their
+    balance. The compressor works on the take's block peaks, and its copy's loudness and peak are worked out
+    from the blocks under their gains (the K-weighted energy of each block times its gain squared; the peak
+    times the most gain the block sees): the take is not read for it. Only the compressor's gains are kept,
+    unless the peaks had to be held: then the held copy is written, and measured, in a spool of its own."""
     rate, n = take.rate, take.n
-    gains: list[np.ndarray] = []
-    ctx = _context(rate, c) * dsp.BLOCK
-    meter = dsp.Meter(rate, true_peak=False)
+    a0, a1 = take.a // dsp.BLOCK, -(-take.b // dsp.BLOCK)
+    ctx = _context(rate, c)
+    gains = take.pod_gains = Spool(where)  # closed with the take
     comp = _Histogram()
-    for s in range(0, n, CHUNK):
-        e = min(n, s + CHUNK)
-        lo, hi = max(0, s - ctx), min(n, e + ctx)
-        x = take.base(lo, hi)
-        g, smooth, level = compress_gains(_block_peaks(x), rate, c, target_lufs)
-        b0, b1 = (s - lo) // dsp.BLOCK, -(-(e - lo) // dsp.BLOCK)
-        # linear between block centres (as the limiter): each block's first half from the centre before
-        gains.append(_edges(g, b0, b1))
-        y = x[s - lo: e - lo] * _ramp(gains[-1], e - s)
-        speaking = level[b0:b1] > target_lufs - 10
-        comp.add(smooth[b0:b1][speaking])
-        meter.feed(y)
-    take.pod_gains = gains
+    top = 0.0
+    for s in range(a0, a1, Blocks.STEP):
+        e = min(a1, s + Blocks.STEP)
+        lo, hi = max(a0, s - ctx), min(a1, e + ctx)
+        peaks = blocks.peaks.read(lo, hi) * np.float32(take.gain)
+        g, smooth, level = compress_gains(peaks, rate, c, target_lufs)
+        mine = slice(s - lo, e - lo)
+        gains.write(s - a0, g[mine])
+        speaking = level[mine] > target_lufs - 10
+        comp.add(smooth[mine][speaking])
+        # between block centres the gain moves to its neighbours': a block sees at most the largest of the three
+        top = max(top, float((peaks[mine] * maximum_filter1d(g, 3, mode="nearest")[mine]).max()))
+    got, peak = blocks.loudness(take.a, take.b, rate, gains, take.gain), top
     limited = _Histogram()
     scale = 1.0
     for _ in range(2):
-        m = meter.result()
-        if m["integrated"] is None:
-            take.pod_gain = scale
+        if not math.isfinite(got):
             break
-        scale = dsp.undb(target_lufs - m["integrated"])
-        if dsp.db(dsp.undb(m["sample_peak"]) * scale) <= peak_db:
+        scale = dsp.undb(target_lufs - got)
+        if dsp.db(peak * scale) <= peak_db:
             break
         lim = dsp.limiter(lim_cfg, rate, peak_db)
         meter = dsp.Meter(rate, true_peak=False)
@@ -547,11 +660,13 @@ def _podcast(take: Take, c: Compressor, lim_cfg: Limiter, target_lufs: float, pe
         take.pod.write(at, out)
         meter.feed(out)
         limited.add(-20 * np.log10(np.maximum(lim.gains, 1e-6)))
+        m = meter.result()
+        got = -math.inf if m["integrated"] is None else m["integrated"]
+        peak = dsp.undb(m["sample_peak"]) if m["sample_peak"] is not None else 0.0
         scale = 1.0
     else:
-        m = meter.result()
-        if m["integrated"] is not None:
-            scale = dsp.undb(target_lufs - m["integrated"])
+        if math.isfinite(got):
+            scale = dsp.undb(target_lufs - got)
     take.pod_gain = scale
     take.dynamics = {"compressor_median_db": round(comp.quantile(0.5) or 0.0, 1),
                      "peak_limiter_p95_db": round(limited.quantile(0.95) or 0.0, 1)}

@@ -149,7 +149,16 @@ def run_stage(station: Station, week: str, name: str, opts: Options | None = Non
         stamps = Stamps(station, week)
         with probes(station, week, stamps):
             fp = _fingerprints(station, week, opts)[name]
-            return _run(station, week, BY_NAME[name], opts, stamps, fp)
+            return _settled(_run(station, week, BY_NAME[name], opts, stamps, fp))
+
+
+def _settled(value: Any) -> Any:
+    """A stage may leave work going behind it (assembly draws its audio report while the stages after it run):
+    waited for here, and what failed in it raised."""
+    wait = getattr(value, "wait", None)
+    if callable(wait):
+        wait()
+    return value
 
 
 def _assembled_with(station: Station, week: str, option: str) -> bool:
@@ -185,19 +194,30 @@ def build(station: Station, week: str, opts: Options, on_stage: Callable[[str, s
             for line in show.notes:
                 warn(line)
             done: dict[str, str] = {}
-            for stage in STAGES:
-                up = [f"after={done[stage.after]}"] if stage.after else []
-                fp = fingerprint(station, [*stage.inputs(station, week, opts), *up])
-                fresh = stamps.data.get(stage.name) == fp and all(p.exists() for p in stage.outputs(station, week))
-                if fresh:
-                    result.skipped.append(stage.name)
-                    on_stage(stage.name, "skipped (nothing changed)")
-                else:
-                    on_stage(stage.name, "running")
-                    _run(station, week, stage, opts, stamps, fp)
-                    result.ran.append(stage.name)
-                    on_stage(stage.name, "done")
-                done[stage.name] = fp
+            behind: list[Any] = []  # what stages left going: waited for, whatever happens after
+            ok = False
+            try:
+                for stage in STAGES:
+                    up = [f"after={done[stage.after]}"] if stage.after else []
+                    fp = fingerprint(station, [*stage.inputs(station, week, opts), *up])
+                    fresh = stamps.data.get(stage.name) == fp and all(p.exists() for p in stage.outputs(station, week))
+                    if fresh:
+                        result.skipped.append(stage.name)
+                        on_stage(stage.name, "skipped (nothing changed)")
+                    else:
+                        on_stage(stage.name, "running")
+                        behind.append(_run(station, week, stage, opts, stamps, fp))
+                        result.ran.append(stage.name)
+                        on_stage(stage.name, "done")
+                    done[stage.name] = fp
+                ok = True
+            finally:
+                for value in behind:
+                    try:
+                        _settled(value)
+                    except RadioError:
+                        if ok:  # else the error already on its way is the one to tell
+                            raise
             from radio.summary import summary
             result.summary = summary(station, week, *timed(station, week, rundown=rundown))
     return result

@@ -1,4 +1,5 @@
-"""What ffprobe says about a media file: duration, streams. Shared by timing and assembly.
+"""What ffprobe says about a media file: duration, streams. Shared by timing and assembly. A PCM WAV or a
+FLAC is read from its header instead, as ffprobe would report it.
 
 A probe is kept by the file's path, size and modification time: in the process, and across runs in the week's
 build record (radio/build.py hands `records` to `recall` at the next run), so a rebuild that changes nothing
@@ -37,6 +38,35 @@ def _probe(path: Path) -> dict:
     return json.loads(r.stdout or "{}")
 
 
+PCM_FORMATS = (1, 3, 0xFFFE)  # WAVE format tags whose length the header gives exactly: PCM, float, extensible
+
+
+def _from_header(path: Path) -> dict | None:
+    """What ffprobe says of a PCM WAV or a FLAC, read from its header by mutagen (a starting ffprobe costs a
+    hundred times more): None for any other file, or for a header that does not add up (a WAV cut short, a
+    length left unwritten), which ffprobe is asked about instead."""
+    ext = path.suffix.lower()
+    if ext not in (".wav", ".flac"):
+        return None
+    try:
+        if ext == ".wav":
+            from mutagen.wave import WAVE
+            info = WAVE(path).info
+            data = info.length * info.sample_rate * info.channels * info.bits_per_sample / 8
+            if getattr(info, "audio_format", None) not in PCM_FORMATS or data > path.stat().st_size:
+                return None
+        else:
+            from mutagen.flac import FLAC
+            info = FLAC(path).info
+    except Exception:  # noqa: BLE001 - whatever mutagen makes of it, ffprobe says what is wrong
+        return None
+    if not (info.length > 0 and info.sample_rate > 0 and info.channels > 0):
+        return None
+    seconds = f"{info.length:.6f}"
+    return {"streams": [{"codec_type": "audio", "sample_rate": str(info.sample_rate), "channels": info.channels,
+                         "duration": seconds}], "format": {"duration": seconds}}
+
+
 KNOWN_MAX = 4096
 _known: dict[tuple[str, int, int], dict] = {}  # (path, mtime_ns, size) -> what ffprobe said, probed or recalled
 
@@ -54,7 +84,7 @@ def probe(path: Path) -> dict:
     key = (str(path), st.st_mtime_ns, st.st_size)
     info = _known.get(key)
     if info is None:
-        info = _probe(path)
+        info = _from_header(path) or _probe(path)
         _keep(key, info)
     return info
 
@@ -71,7 +101,10 @@ def probe_ahead(paths: list[Path]) -> None:
             continue
         key = (str(p), st.st_mtime_ns, st.st_size)
         if st.st_size and key not in _known:
-            todo[key] = p
+            if (info := _from_header(p)) is not None:
+                _keep(key, info)
+            else:
+                todo[key] = p
 
     def one(p: Path) -> dict | None:
         try:

@@ -109,7 +109,9 @@ def test_a_rebuild_that_changes_nothing_starts_no_ffprobe(station, tmp_path):
     env = _logging_ffprobe(tmp_path / "bin", log)
     root = station.resolve()  # the paths ffprobe is given
     seg = root / "episodes" / WEEK / "segments"
-    sounds = {str(p) for p in [*seg.glob("*.wav"), *(root / "elements").glob("*.wav")]}
+    ff("-i", str(seg / "welcome.wav"), "-c:a", "libvorbis", str(seg / "welcome.ogg"))  # a take ffprobe is asked about
+    (seg / "welcome.wav").unlink()
+    sounds = {str(p) for p in [*seg.glob("*.*"), *(root / "elements").glob("*.*")]}
 
     def build() -> str:
         proc = _spawn(station, "build", WEEK, env=env)
@@ -118,17 +120,42 @@ def test_a_rebuild_that_changes_nothing_starts_no_ffprobe(station, tmp_path):
         return err
 
     build()
-    assert str(seg / "welcome.wav") in _probed(log)  # the first build probes the takes, once per process
+    first = _probed(log)
+    assert str(seg / "welcome.ogg") in first  # the first build probes the takes, once per process
+    assert not {p for p in first if p.endswith((".wav", ".flac"))}  # a PCM WAV or a FLAC says its length itself
     err = build()  # a new process: what ffprobe said is read back from the build record
     assert "publish: skipped (nothing changed)" in err
     assert _probed(log) == set()
     assert sorted(p.name for p in (station / "episodes" / WEEK / "out").glob(".*")) == [".build.json", ".takes.json"]
-    os.utime(seg / "welcome.wav", ns=(time.time_ns(), time.time_ns()))  # same bytes, another time
-    tone(seg / "closing.wav", 900, 2.5)  # another size
+    os.utime(seg / "welcome.ogg", ns=(time.time_ns(), time.time_ns()))  # same bytes, another time
+    tone(seg / "closing.wav", 900, 2.5)  # another size: read from its header again
     build()
-    assert _probed(log) & sounds == {str(seg / "welcome.wav"), str(seg / "closing.wav")}
+    assert _probed(log) & sounds == {str(seg / "welcome.ogg")}
     build()
     assert _probed(log) == set()
+
+
+@pytest.mark.parametrize("make", [
+    ["-ar", "44100", "-c:a", "pcm_s16le", "x.wav"], ["-ar", "48000", "-ac", "2", "-c:a", "pcm_s24le", "x.wav"],
+    ["-ar", "48000", "-c:a", "pcm_f32le", "x.wav"], ["-ar", "44100", "-c:a", "flac", "x.flac"],
+    ["-ar", "22050", "-c:a", "adpcm_ms", "x.wav"], ["-ar", "44100", "-c:a", "libvorbis", "x.ogg"]])
+def test_a_length_read_from_the_header_is_what_ffprobe_says(tmp_path, make):
+    """A PCM WAV or a FLAC gives its length from its header, exactly as ffprobe reports it; anything else, and a
+    WAV cut short, is left to ffprobe."""
+    from radio import media
+    p = tmp_path / make[-1]
+    ff("-f", "lavfi", "-i", "sine=f=440:d=7.31", *make[:-1], str(p))
+    ours, probed = media._from_header(p), media._probe(p)
+    pcm = p.suffix == ".flac" or make[-2].startswith("pcm_")
+    assert (ours is not None) == pcm
+    if pcm:
+        assert ours["streams"][0]["duration"] == probed["streams"][0].get("duration", probed["format"]["duration"])
+        assert ours["streams"][0]["sample_rate"] == probed["streams"][0]["sample_rate"]
+        assert ours["streams"][0]["channels"] == probed["streams"][0]["channels"]
+    if p.suffix == ".wav":
+        os.truncate(p, p.stat().st_size // 2)  # a recorder that stopped mid-file: its header claims the rest
+        assert media._from_header(p) is None
+        assert media.duration_ms(p) == round(float(media._probe(p)["format"]["duration"]) * 1000)
 
 
 def test_quiet_build_prints_nothing(station):

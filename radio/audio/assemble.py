@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from radio import fsutil, media, tags, takes
 from radio.rundown import model as rd
 from radio import timing
-from radio.audio import report, tts
-from radio.audio.master import Discard, OnAir, Podcast, behind_encoder, ceilings, finish
-from radio.audio.mix import Elements, Progress, Source, balance, mix, podcast_mix_lufs
+from radio.audio import report, take, tts
+from radio.audio.report import Painter
+from radio.audio.master import PROBE_S, Discard, OnAir, Podcast, behind_encoder, ceilings, finish
+from radio.audio.mix import Ahead, Elements, Progress, Source, balance, mix, podcast_mix_lufs
 from radio.config import format_ms
 from radio.station import Station
 from radio.errors import AudioError, warn
@@ -34,6 +36,12 @@ class Result:
     loudness: Path
     report: dict
     warnings: list[str] = field(default_factory=list)
+    painter: Painter | None = None  # the audio report's images, still being drawn
+
+    def wait(self) -> None:
+        """Until the audio report's images are drawn (the stages after assembly run meanwhile)."""
+        if self.painter is not None:
+            self.painter.wait()
 
 
 def gather(station: Station, rundown: rd.Rundown, draft: bool, progress: Progress) -> list[Source]:
@@ -104,6 +112,7 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
     wav_tmp, mp3_tmp = fsutil.temp_path(out / "onair.wav"), fsutil.temp_path(out / "podcast.mp3")
     temps = [wav_tmp, mp3_tmp]
     ceil_on, ceil_pod = ceilings(L)
+    painter = Painter(station)  # before the encoder and its pipes
     try:
         # speech is mixed at the on-air target: the on-air master needs no gain, the podcast the targets'
         # difference; the encoder starts now, and the rest of the stage runs behind it
@@ -120,18 +129,32 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
                 raise
             return again.close()
 
-        # the podcast is the on-air mix without the filler: where its station sounds put its loudness against
-        # speech is worked out from the rundown, so its gain is right the first time
         elements = Elements(station, rate)
-        lean = balance(station, sources, rate, elements, podcast=True)
+        ahead = Ahead(station, week, sources, rate, elements, allow_clipped)  # the first takes decode from now
+        probe = ThreadPoolExecutor(1)  # the podcast's gain, worked out meanwhile: the encoder waits for it
+        try:
+            voice = next((s for s in sources if s.kind == "speech" and s.path is not None
+                          and not s.entry.item.onair_only), None)
+            sample = probe.submit(take.excerpt, voice.path, rate, PROBE_S, media.duration_ms(voice.path),
+                                  L.onair_lufs, cfg.mix) if voice is not None and voice.path is not None else None
+            # the podcast is the on-air mix without the filler: where its station sounds put its loudness against
+            # speech is worked out from the rundown, so its gain is right the first time
+            nominal = podcast_mix_lufs(cfg) - L.onair_lufs - balance(station, sources, rate, elements, podcast=True)
+            gain = probe.submit(lambda: pod.gain(nominal, sample.result() if sample is not None else None))
+        except BaseException:
+            ahead.close()
+            pod.abort()
+            raise
+        finally:
+            probe.shutdown(wait=False)
 
         def work():
             pod.follow()
             on = OnAir(station, wav_tmp, 0.0, ceil_on)
             try:
                 mixed = mix(station, rundown, sources, on.chain, pod.chain, allow_over=allow_over,
-                            allow_clipped=allow_clipped, progress=progress, elements=elements,
-                            first_speech=lambda take: pod.settle(podcast_mix_lufs(cfg) - L.onair_lufs - lean, take))
+                            allow_clipped=allow_clipped, progress=progress, elements=elements, ahead=ahead,
+                            first_speech=lambda: pod.settle(gain.result()))
             except BaseException:
                 on.abort()
                 pod.abort()
@@ -174,6 +197,7 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
                         "seconds": round(mixed.total_pod / rate, 3), "items": [p.as_dict(rate) for p in pod_.placed]},
         }
         loud = {"onair": m.onair, "podcast": m.podcast, "items": items}
+        painter.draw(as_run, traces)  # drawn while the masters are tagged, and the stages after run
         progress("tag", 1, 1, "ID3 chapters and cover, BWF bext")
         ep = tags.tag(station, rundown, as_run, m.onair, m.onair_tmp, m.podcast_tmp, cover)
         onair, podcast = out / "onair.wav", out / "podcast.mp3"
@@ -182,8 +206,11 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
         fsutil.write_text(out / "loudness.json", json.dumps(loud, indent=2, ensure_ascii=False) + "\n")
         fsutil.write_text(out / "as-run.json", json.dumps(as_run, indent=2, ensure_ascii=False) + "\n")
         fsutil.write_text(out / "tags.json", tags.record(ep))
-        report.write(station, as_run, loud, traces)
-        return Result(onair, podcast, out / "as-run.json", out / "loudness.json", loud, mixed.warnings)
+        report.page(station, as_run, loud)
+        return Result(onair, podcast, out / "as-run.json", out / "loudness.json", loud, mixed.warnings, painter)
+    except BaseException:
+        painter.wait()  # nothing handed over: the child leaves
+        raise
     finally:
         for t in temps:
             t.unlink(missing_ok=True)

@@ -171,13 +171,17 @@ class Podcast:
         """Start measuring the MP3 as it is written."""
         self.encoder.follow(self.measured)
 
-    def settle(self, nominal_db: float, take: np.ndarray | None) -> None:
-        """Set the podcast's gain from the first speech take: `nominal_db`, less what the encoder itself does to
-        the loudness of this voice at that level (LAME leaves out what it judges inaudible, and breath, room
-        and noise lose more than tone)."""
+    def gain(self, nominal_db: float, take: np.ndarray | None) -> float:
+        """The podcast's gain from an excerpt of its first speech take: `nominal_db`, less what the encoder
+        itself does to the loudness of this voice at that level (LAME leaves out what it judges inaudible, and
+        breath, room and noise lose more than tone). Any thread may ask: it only reads."""
+        return nominal_db - encoder_offset(self.station, take, nominal_db, self.chain.ceiling_db) \
+            if take is not None else nominal_db
+
+    def settle(self, gain_db: float) -> None:
+        """Set the podcast's gain, and pass on what waited for it."""
         if self.chain.limiter is None:
-            self.chain.settle(nominal_db - encoder_offset(self.station, take, nominal_db, self.chain.ceiling_db)
-                              if take is not None else nominal_db)
+            self.chain.settle(gain_db)
 
     def close(self) -> dict:
         self.chain.close()
@@ -203,10 +207,7 @@ def behind_encoder(work: Callable[[], T], stop: Callable[[], None]) -> T:
     box: dict = {}
 
     def run() -> None:
-        try:
-            os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0) + BEHIND)  # this thread only
-        except (AttributeError, OSError):
-            pass  # no priorities here: the same work, shared evenly
+        lower()
         try:
             box["value"] = work()
         except BaseException as e:  # re-raised in the caller's thread
@@ -225,7 +226,15 @@ def behind_encoder(work: Callable[[], T], stop: Callable[[], None]) -> T:
     return box["value"]
 
 
-BEHIND = 5  # nice levels under the encoder: about a third of its share of the processor each
+BEHIND = 10  # nice levels under the encoder: about a tenth of its share of the processor each
+
+
+def lower() -> None:
+    """Put the calling thread (and what it starts) BEHIND the encoder."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0) + BEHIND)  # this thread only
+    except (AttributeError, OSError):
+        pass  # no priorities here: the same work, shared evenly
 
 
 class Discard:

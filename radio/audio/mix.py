@@ -10,7 +10,9 @@ Memory holds one take and a few seconds of each timeline, whatever the show's le
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
@@ -23,6 +25,7 @@ from radio import timing
 from radio.audio import dsp, segment, take
 from radio.audio.decode import decode
 from radio.audio.encode import STEREO_DB
+from radio.audio.master import lower
 from radio.audio.take import Held, Looped, Take
 from radio.config import format_ms
 from radio.station import Station
@@ -30,7 +33,6 @@ from radio.errors import AudioError
 
 Progress = Callable[[str, int, int, str], None]
 FILL_STEP = 10  # seconds of filler mixed at a time
-PROBE_S = 20  # seconds of the first take the encoder's effect is measured on
 
 
 @dataclass
@@ -183,6 +185,7 @@ class Elements:
 
     def __init__(self, station: Station, rate: int):
         self.station, self.rate = station, rate
+        self.lock = threading.Lock()  # assembly and the thread making sources ready both ask
         self.onair: dict[str, np.ndarray] = {}  # each sound decoded and made ready once, at its own level
         self.pod: dict[str, np.ndarray] = {}  # and for the podcast when it plays there
         self.other: dict[tuple[str, float, bool], np.ndarray] = {}  # at another level (the filler's)
@@ -190,6 +193,10 @@ class Elements:
     def get(self, name: str, level: float | None = None, *, podcast: bool = False) -> np.ndarray:
         """Element `name` at its own level relative to speech, or at `level` LU if given; for the podcast, with
         its peaks held where the podcast's speech has them."""
+        with self.lock:
+            return self._get(name, level, podcast)
+
+    def _get(self, name: str, level: float | None, podcast: bool) -> np.ndarray:
         cfg = self.station.config
         own = cfg.elements[name].level
         lv = own if level is None else level
@@ -200,7 +207,7 @@ class Elements:
                                                 cfg.loudness.onair_lufs + lv, name, cfg.mix).audio
                     self.other[(name, lv, True)] = self._podcast(x, lv)
                 else:  # on air a level is a gain
-                    self.other[(name, lv, False)] = self.get(name) * np.float32(dsp.undb(lv - own))
+                    self.other[(name, lv, False)] = self._get(name, None, False) * np.float32(dsp.undb(lv - own))
             return self.other[(name, lv, podcast)]
         if name not in self.onair:
             self.onair[name] = segment.prepare_element(decode(self.station.element_path(name), self.rate),
@@ -256,6 +263,41 @@ def prepare(station: Station, week: str, src: Source, rate: int, elements: Eleme
     name = src.entry.item.bed or src.entry.item.element or ""
     n = rd.parse_duration_ms(src.entry.item.duration or "0") * rate // 1000
     return Looped(elements.get(name), n, round(cfg.audio.bed_fade * rate))
+
+
+class Ahead:
+    """The sources made ready in order by a thread of their own, behind the encoder (radio/audio/master.py),
+    `depth` ahead of the one being mixed: started as soon as made, so the first takes are decoded while the rest
+    of assembly sets up."""
+
+    def __init__(self, station: Station, week: str, sources: list[Source], rate: int, elements: Elements,
+                 allow_clipped: bool, depth: int = 2):
+        self.station, self.week, self.rate, self.elements, self.allow_clipped = station, week, rate, elements, allow_clipped
+        self.sources, self.next = sources, 0
+        self.pool = ThreadPoolExecutor(1, initializer=lower)
+        self.futures: deque[Future] = deque()
+        for _ in range(depth):
+            self._more()
+
+    def _more(self) -> None:
+        if self.next < len(self.sources):
+            self.futures.append(self.pool.submit(prepare, self.station, self.week, self.sources[self.next], self.rate,
+                                                 self.elements, self.allow_clipped))
+            self.next += 1
+
+    def get(self) -> Take | Held:
+        """The next source, made ready (what went wrong making it is raised here)."""
+        future = self.futures.popleft()
+        self._more()
+        return future.result()
+
+    def close(self) -> None:
+        """No work left running, and what was made ready but never mixed let go of."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        for future in self.futures:
+            if future.done() and not future.cancelled() and future.exception() is None:
+                future.result().close()
+        self.futures.clear()
 
 
 def balance(station: Station, sources: list[Source], rate: int, elements: Elements, *, podcast: bool) -> float:
@@ -339,11 +381,10 @@ class Mixed:
 
 def mix(station: Station, rundown: rd.Rundown, sources: list[Source], sink_on: Sink, sink_pod: Sink, *,
         allow_over: bool, allow_clipped: bool, progress: Progress,
-        first_speech: Callable[[np.ndarray | None], None] = lambda take: None, elements: Elements | None = None
+        first_speech: Callable[[], None] = lambda: None, elements: Elements | None = None, ahead: Ahead | None = None
         ) -> Mixed:
-    """Mix every source into both timelines. `first_speech` is given an excerpt of the first speech take the
-    podcast airs, made as its podcast copy will be (None if there is none), before anything reaches the podcast's
-    master: it is made on its own while the first sources are prepared, so the encoder starts at once."""
+    """Mix every source into both timelines, made ready by `ahead` (started here if not given).
+    `first_speech` is called before anything reaches the podcast's master (it settles the podcast's gain)."""
     cfg = station.config
     a = cfg.audio
     rate = a.sample_rate
@@ -357,21 +398,54 @@ def mix(station: Station, rundown: rd.Rundown, sources: list[Source], sink_on: S
     elements = elements or Elements(station, rate)
     on, pod = Mixer(sink_on), Mixer(sink_pod)
     out = Mixed(on, pod, 0, 0)
-    pool = ThreadPoolExecutor(1)  # the next take is decoded and prepared while this one is mixed
-    probe = ThreadPoolExecutor(1)
+    filling = not allow_over and station.on_air
+
+    def lay(mixer: Mixer, src: Source, prep: Take | Held, first_closing: bool) -> None:
+        """Source `src`, made ready, into one timeline: after what is there, with the gap or its crossfade."""
+        podcast = mixer is pod
+        it = src.entry.item
+        overlap = round(cfg.elements[it.element].crossfade * rate) if it.type == "element" and it.element else 0
+        if mixer.placed:
+            start = mixer.end - min(overlap, mixer.last_len) if overlap else mixer.end + gap
+        else:
+            start = 0
+        if not podcast and first_closing and on.placed and on.placed[-1].id == "filler":
+            start = on.end
+        speech = src.kind == "speech"
+        n = prep.n
+        mixer.release(start if speech else None, prep if speech else None)
+        under = bed_under(station, mixer, start, prep, it.bed, rate, elements) if it.bed and speech else None
+        cross = mixer.end - start if mixer.placed and start < mixer.end else 0
+        if cross:  # a crossfade: the outgoing tail fades down as this element fades up
+            mixer.fade_out(start, cross)
+        safe = start + n - retain - (round(a.bed_fade * rate) if it.bed else 0)
+        mixer.place(Placed(it.id, src.entry.title, it.type, it.host, _rel(station, src.path) if speech
+                           else cfg.elements[it.element or it.bed or ""].file, src.draft, start,
+                           start + n), speech)
+        chunks = prep.podcast() if podcast else prep.onair()
+        if cross:
+            chunks = iter([segment.fade(np.concatenate(list(chunks)), rate, cross / rate, 0.0)])
+        mixer.stream(start, chunks, safe, under)
+        del under
+        # a later bed's lead-in ducks under this voice: only its end is kept for that
+        keep = min(n, round(a.bed_fade * rate))
+        mixer.voice = (start + n - keep, prep.duck(n - keep, n)) if speech else None
+        mixer.end, mixer.last_len = start + n, n
+        mixer.flush(max(mixer.base, safe))
+
+    def close_podcast() -> None:
+        """The podcast is whole: its encoder finishes while the on-air filler and closing are still mixed."""
+        out.total_pod = pod.end
+        pod.close(out.total_pod)
+
+    ahead = ahead or Ahead(station, rundown.week, sources, rate, elements, allow_clipped)
+    closing: list[tuple[Source, Take | Held]] = []  # the closing elements, laid on air after the filler
     try:
-        voice = next((s for s in sources if s.kind == "speech" and s.path is not None and not s.entry.item.onair_only),
-                     None)
-        sample = probe.submit(take.excerpt, voice.path, rate, PROBE_S, media.duration_ms(voice.path),
-                              cfg.loudness.onair_lufs, cfg.mix) if voice is not None and voice.path is not None else None
-        future = pool.submit(prepare, station, rundown.week, sources[0], rate, elements, allow_clipped) if sources else None
         for i, src in enumerate(sources):
             progress("assemble", i + 1, len(sources), src.entry.id)
-            prep = future.result()  # type: ignore[union-attr]
-            future = pool.submit(prepare, station, rundown.week, sources[i + 1], rate, elements, allow_clipped) \
-                if i + 1 < len(sources) else None
+            prep = ahead.get()
             if first_speech is not None:
-                first_speech(sample.result() if sample is not None else None)
+                first_speech()
                 first_speech = None
             out.warnings += prep.warnings
             if prep.dynamics:
@@ -379,50 +453,30 @@ def mix(station: Station, rundown: rd.Rundown, sources: list[Source], sink_on: S
             out.over_check.append((src.entry, prep.n))
             if src.kind == "speech":
                 out.takes[src.entry.id] = {"gain_db": prep.gain_db, **prep.stats}
-            it = src.entry.item
-            overlap = round(cfg.elements[it.element].crossfade * rate) if it.type == "element" and it.element else 0
-            if i == first_trailing and not allow_over and station.on_air:
-                fill(station, sources, i, on, gap, slot, rate, elements, out.warnings)
-            for mixer, podcast in ((on, False), (pod, True)):
-                if mixer is pod and it.onair_only:
+            if first_trailing is not None and i >= first_trailing and filling:
+                if not src.entry.item.onair_only:
+                    lay(pod, src, prep, i == first_trailing)
+                closing.append((src, prep))  # a station sound, held whole: on air after the filler
+                continue
+            for mixer in (on, pod):
+                if mixer is pod and src.entry.item.onair_only:
                     continue
-                if mixer.placed:
-                    start = mixer.end - min(overlap, mixer.last_len) if overlap else mixer.end + gap
-                else:
-                    start = 0
-                if mixer is on and i == first_trailing and on.placed and on.placed[-1].id == "filler":
-                    start = on.end
-                speech = src.kind == "speech"
-                n = prep.n
-                mixer.release(start if speech else None, prep if speech else None)
-                under = bed_under(station, mixer, start, prep, it.bed, rate, elements) if it.bed and speech else None
-                cross = mixer.end - start if mixer.placed and start < mixer.end else 0
-                if cross:  # a crossfade: the outgoing tail fades down as this element fades up
-                    mixer.fade_out(start, cross)
-                safe = start + n - retain - (round(a.bed_fade * rate) if it.bed else 0)
-                mixer.place(Placed(it.id, src.entry.title, it.type, it.host, _rel(station, src.path) if speech
-                                   else cfg.elements[it.element or it.bed or ""].file, src.draft, start,
-                                   start + n), speech)
-                chunks = prep.podcast() if podcast else prep.onair()
-                if cross:
-                    chunks = iter([segment.fade(np.concatenate(list(chunks)), rate, cross / rate, 0.0)])
-                mixer.stream(start, chunks, safe, under)
-                del under
-                # a later bed's lead-in ducks under this voice: only its end is kept for that
-                keep = min(n, round(a.bed_fade * rate))
-                mixer.voice = (start + n - keep, prep.duck(n - keep, n)) if speech else None
-                mixer.end, mixer.last_len = start + n, n
-                mixer.flush(max(mixer.base, safe))
+                lay(mixer, src, prep, False)
             prep.close()
             del prep
             give_back()
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)  # also on an error: no decode left running
-        probe.shutdown(wait=True, cancel_futures=True)
+        ahead.close()  # also on an error: no decode left running
     if first_speech is not None:
-        first_speech(None)
+        first_speech()
+    close_podcast()
+    for k, (src, prep) in enumerate(closing):
+        if k == 0:
+            fill(station, sources, first_trailing, on, gap, slot, rate, elements, out.warnings)
+        lay(on, src, prep, k == 0)
+        prep.close()
     content = on.end
-    if first_trailing is None and not allow_over and content < slot and station.on_air:
+    if first_trailing is None and filling and content < slot:
         fill(station, sources, len(sources), on, gap, slot, rate, elements, out.warnings)
     if content > slot and not allow_over:
         over = content - slot
@@ -432,9 +486,7 @@ def mix(station: Station, rundown: rd.Rundown, sources: list[Source], sink_on: S
     if content > slot:
         out.warnings.append(f"the on-air master runs over its slot by {ms_text((content - slot) * 1000 // rate)}")
     out.total_on = max(slot, content) if station.on_air else content  # a podcast-only edition fills no slot
-    out.total_pod = pod.end
     on.close(out.total_on)
-    pod.close(out.total_pod)
     return out
 
 

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import html
 import io
+import os
+import pickle
+import threading
 from pathlib import Path
 
 import numpy as np
 
 from radio import fsutil
 from radio.config import format_ms
+from radio.errors import AudioError
 from radio.station import Station
 
 COLUMNS = 2400  # at most this many points across a plot: an hour is 36,000 values of 100 ms
@@ -97,20 +101,39 @@ def _cells(values: list) -> str:
 
 
 def write(station: Station, as_run: dict, loud: dict, traces: dict) -> Path:
-    """Draw both masters and write the page; returns its path."""
+    """Write the page and draw both masters; returns the page's path."""
+    path = page(station, as_run, loud)
+    images(station, as_run, traces)
+    return path
+
+
+def _masters(station: Station) -> list[tuple[str, str, float, float, float, float]]:
+    """Each master's key, label, target, tolerance, true-peak limit and how much louder it measures than its mono
+    mix (a stereo podcast's two identical channels)."""
+    from radio.audio.encode import STEREO_DB
     cfg = station.config
     L = cfg.loudness
     stereo = cfg.podcast.channels == "stereo"
-    from radio.audio.encode import STEREO_DB
-    masters = [("onair", "On air", L.onair_lufs, L.onair_tolerance, L.onair_true_peak, 0.0),
-               ("podcast", f"Podcast ({cfg.podcast.channels})", L.podcast_lufs, L.podcast_tolerance,
-                L.podcast_true_peak, STEREO_DB if stereo else 0.0)]
-    sections = []
-    for key, label, target, tol, tp_max, offset in masters:
-        m = loud[key]
+    return [("onair", "On air", L.onair_lufs, L.onair_tolerance, L.onair_true_peak, 0.0),
+            ("podcast", f"Podcast ({cfg.podcast.channels})", L.podcast_lufs, L.podcast_tolerance,
+             L.podcast_true_peak, STEREO_DB if stereo else 0.0)]
+
+
+def images(station: Station, as_run: dict, traces: dict) -> None:
+    """Each master's waveform and short-term loudness, as PNG and SVG."""
+    for key, label, target, tol, _, offset in _masters(station):
         fig = _figure(f"{label}: {as_run[key]['file']}", traces[key], as_run[key]["items"], target, tol, offset)
         for fmt in ("png", "svg"):
             _save(fig, station.audio_report(as_run["week"], f"-{key}.{fmt}"), fmt)
+
+
+def page(station: Station, as_run: dict, loud: dict) -> Path:
+    """The page, naming the images `images` draws; returns its path."""
+    cfg = station.config
+    L = cfg.loudness
+    sections = []
+    for key, label, target, tol, tp_max, _ in _masters(station):
+        m = loud[key]
         ok = "ok" if m.get("ok") else "OUT OF TARGET"
         sp = m.get("speech") or {}
         lim = m.get("limiter") or {}
@@ -169,3 +192,92 @@ A row in red is a speech item more than {L.speech_tolerance:g} LU from the {L.on
     path = station.audio_report(as_run["week"])
     fsutil.write_text(path, page)
     return path
+
+
+
+class Painter:
+    """Draws the report's images in a child forked while the process is still small (before the mix), which
+    waits for what to draw: the stages after assembly run beside it, and the child leaves without tearing down
+    what matplotlib built. Where there is no fork, or other threads run (a fork would copy a lock another
+    thread may hold), they are drawn in this process instead. Made before any pipe or process of the mix, so
+    the child holds none of them open."""
+
+    def __init__(self, station: Station):
+        self.station, self.pid, self.data, self.errors = station, 0, -1, -1
+        if not hasattr(os, "fork") or threading.active_count() > 1:
+            return
+        data_r, data_w = os.pipe()
+        err_r, err_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: wait for the traces, draw, say what failed, and leave at once
+            code = 1
+            try:
+                _close_all_but({data_r, err_w})  # the build's lock, above all: a killed build leaves none behind
+                try:
+                    os.nice(19)  # ready itself in the time the mix leaves over, never in the encoder's
+                except OSError:
+                    pass
+                _warm()
+                with os.fdopen(data_r, "rb") as f:
+                    raw = f.read()
+                if raw:  # nothing comes when assembly failed
+                    as_run, traces = pickle.loads(raw)  # from the parent, over a pipe only the two of them hold
+                    images(station, as_run, traces)
+                code = 0
+            except BaseException as e:  # noqa: BLE001 - whatever it is, the parent says it
+                try:
+                    os.write(err_w, f"{type(e).__name__}: {e}".encode("utf-8", "replace")[:4000])
+                except OSError:
+                    pass
+            finally:
+                os._exit(code)
+        os.close(data_r)
+        os.close(err_w)
+        self.pid, self.data, self.errors = pid, data_w, err_r
+
+    def draw(self, as_run: dict, traces: dict) -> None:
+        """Hand over what to draw (drawn here, now, without a child)."""
+        if not self.pid:
+            images(self.station, as_run, traces)
+            return
+        with os.fdopen(self.data, "wb") as f:
+            self.data = -1
+            f.write(pickle.dumps((as_run, traces), protocol=pickle.HIGHEST_PROTOCOL))
+
+    def wait(self) -> None:
+        """Until the images are drawn (or, with nothing handed over, the child has left); raises what failed."""
+        if not self.pid:
+            return
+        if self.data >= 0:
+            os.close(self.data)
+            self.data = -1
+        with os.fdopen(self.errors, "rb") as f:
+            why = f.read().decode("utf-8", "replace").strip()
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        if status != 0:
+            raise AudioError(f"the audio report could not be drawn: {why or f'exit status {status}'}",
+                             fix="run the build again with -v, and report it")
+
+
+def _warm() -> None:
+    """Import what drawing needs (a third of a second)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.backends.backend_agg  # noqa: F401 - what savefig loads
+    import matplotlib.backends.backend_svg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+
+
+def _close_all_but(keep: set[int]) -> None:
+    """Close every file this process has open but standard input, output, error and `keep`."""
+    try:
+        fds = [int(n) for n in os.listdir("/proc/self/fd")]
+    except OSError:  # no /proc: the usual range
+        fds = list(range(3, 1024))
+    for fd in fds:
+        if fd > 2 and fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass

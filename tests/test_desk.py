@@ -17,6 +17,7 @@ from radio.web import sessions
 from tests.canary import assert_clean, leaks, plant
 from tests.browser import until
 from tests.conftest import copy_station, demo_private, runner_for
+from tests.hosting_util import wait_for
 from tests.desk_util import ACCOUNTS, PASSWORD, RADIO, Client, Desk, add_accounts, digest_of
 
 WEEK = "2026-W47"
@@ -507,8 +508,9 @@ def test_each_role_does_its_week_in_chromium(newsroom):
         driver.find_element(By.ID, "t-body").send_keys("Les conducteurs ont occupé le dépôt (fictif).")
         driver.find_element(By.CSS_SELECTOR, "input[name=state][value=checked]").click()
         driver.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
-        until(driver, "return document.querySelector('input[name=state][value=checked]').checked")
-        tr = (reports / f"{rid}.fr.md").read_text()
+        # the box was ticked before the form went: the saved file, not the page, says the save is done
+        tr = wait_for(lambda: next((t for t in [(reports / f"{rid}.fr.md").read_text()] if "state: checked" in t), None),
+                      "the translation saved as checked")
         assert "state: checked" in tr and "Occupation au dépôt de tramways (fictif)" in tr
         assert tr.startswith("---\n# Translation of ")  # the file's own comments are kept
         assert re.search(rf"^{rid} +verified +checked ", runner_for(desk.root)("report", "list", week, "--lang", "fr").out,

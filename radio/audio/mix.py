@@ -267,34 +267,40 @@ def prepare(station: Station, week: str, src: Source, rate: int, elements: Eleme
 
 class Ahead:
     """The sources made ready in order by a thread of their own, behind the encoder (radio/audio/master.py),
-    `depth` ahead of the one being mixed: started as soon as made, so the first takes are decoded while the rest
-    of assembly sets up."""
+    ahead of the one being mixed: at least `depth` sources, and more while what waits is shorter than `minutes`
+    of recording. Started as soon as made, so the first takes are decoded while the rest of assembly sets up,
+    and a long interview after a few short items is read from the start (its first pass, which the mix must
+    wait for, overlaps everything before it)."""
 
     def __init__(self, station: Station, week: str, sources: list[Source], rate: int, elements: Elements,
-                 allow_clipped: bool, depth: int = 2):
+                 allow_clipped: bool, depth: int = 2, minutes: float = 10):
         self.station, self.week, self.rate, self.elements, self.allow_clipped = station, week, rate, elements, allow_clipped
         self.sources, self.next = sources, 0
         self.pool = ThreadPoolExecutor(1, initializer=lower)
-        self.futures: deque[Future] = deque()
-        for _ in range(depth):
-            self._more()
+        self.futures: deque[tuple[Future, float]] = deque()
+        self.depth, self.budget, self.waiting = depth, minutes * 60, 0.0
+        self._more()
 
     def _more(self) -> None:
-        if self.next < len(self.sources):
-            self.futures.append(self.pool.submit(prepare, self.station, self.week, self.sources[self.next], self.rate,
-                                                 self.elements, self.allow_clipped))
+        while self.next < len(self.sources) and (len(self.futures) < self.depth or self.waiting < self.budget):
+            src = self.sources[self.next]
+            seconds = media.duration_ms(src.path) / 1000 if src.kind == "speech" and src.path is not None else 0.0
+            self.futures.append((self.pool.submit(prepare, self.station, self.week, src, self.rate, self.elements,
+                                                  self.allow_clipped), seconds))
+            self.waiting += seconds
             self.next += 1
 
     def get(self) -> Take | Held:
         """The next source, made ready (what went wrong making it is raised here)."""
-        future = self.futures.popleft()
+        future, seconds = self.futures.popleft()
+        self.waiting -= seconds
         self._more()
         return future.result()
 
     def close(self) -> None:
         """No work left running, and what was made ready but never mixed let go of."""
         self.pool.shutdown(wait=True, cancel_futures=True)
-        for future in self.futures:
+        for future, _ in self.futures:
             if future.done() and not future.cancelled() and future.exception() is None:
                 future.result().close()
         self.futures.clear()

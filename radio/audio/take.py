@@ -15,6 +15,8 @@ import math
 import os
 import subprocess
 import tempfile
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -217,7 +219,8 @@ def _decode(path: Path, rate: int, spool: Spool, blocks: Blocks, mix: Mix, silen
             ) -> tuple[takes.Measure, int, np.ndarray]:
     """Decode `path` into `spool` a step at a time: the take gate's measurement and the clipped runs of the raw
     samples, then the DC-blocking high-pass and its `blocks`; returns those and the energy of every 10 ms of the
-    filtered take."""
+    filtered take. Each step's blocks are worked out and it is written by a second thread while the next step
+    is read and filtered: on a long take the mix waits for this pass, and the encoder's processor is free."""
     if path.stat().st_size == 0:
         raise AudioError("the file is empty (0 bytes)", where=path, fix="record or export it again")
     proc = subprocess.Popen([need("ffmpeg"), "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0", "-vn",
@@ -230,6 +233,13 @@ def _decode(path: Path, rate: int, spool: Spool, blocks: Blocks, mix: Mix, silen
     zi = None
     buf = bytearray(CHUNK * 4)
     view = memoryview(buf)
+    store = ThreadPoolExecutor(1)
+    stored: deque[Future] = deque()  # steps handed to it, at most two waiting
+
+    def keep(x: np.ndarray, at: int) -> None:
+        blocks.feed(x)
+        spool.write(at, x)
+    at = 0
     try:
         while True:
             n = 0
@@ -245,12 +255,17 @@ def _decode(path: Path, rate: int, spool: Spool, blocks: Blocks, mix: Mix, silen
                     zi = (sosfilt_zi(sos) * x[0]).astype(np.float32)
                 zi = sosfilt_inplace(sos, x, zi)
             frames.feed(x)
-            blocks.feed(x)
-            spool.write(spool.n, x)
+            if len(stored) >= 2:
+                stored.popleft().result()
+            stored.append(store.submit(keep, x, at))  # x is not touched again here
+            at += len(x)
             if n < len(buf):
                 break
         proc.stdout.read()  # type: ignore[union-attr]
+        while stored:
+            stored.popleft().result()  # what went wrong storing a step is raised here
     finally:
+        store.shutdown(wait=True)  # nothing writes to the spools once this returns, whatever happened
         err = proc.stderr.read().decode("utf-8", "replace")  # type: ignore[union-attr]
         code = proc.wait()
     if code != 0:

@@ -15,7 +15,8 @@ import html
 import io
 import os
 import pickle
-import threading
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -121,10 +122,23 @@ def _masters(station: Station) -> list[tuple[str, str, float, float, float, floa
 
 def images(station: Station, as_run: dict, traces: dict) -> None:
     """Each master's waveform and short-term loudness, as PNG and SVG."""
-    for key, label, target, tol, _, offset in _masters(station):
-        fig = _figure(f"{label}: {as_run[key]['file']}", traces[key], as_run[key]["items"], target, tol, offset)
-        for fmt in ("png", "svg"):
-            _save(fig, station.audio_report(as_run["week"], f"-{key}.{fmt}"), fmt)
+    _draw(_job(station, as_run, traces))
+
+
+def _job(station: Station, as_run: dict, traces: dict) -> list[dict]:
+    """What drawing the images needs, and nothing of the station: each figure's title, items, target, trace and
+    files."""
+    return [{"title": f"{label}: {as_run[key]['file']}", "trace": traces[key], "items": as_run[key]["items"],
+             "target": target, "tolerance": tol, "offset": offset,
+             "files": {fmt: str(station.audio_report(as_run["week"], f"-{key}.{fmt}")) for fmt in ("png", "svg")}}
+            for key, label, target, tol, _, offset in _masters(station)]
+
+
+def _draw(job: list[dict]) -> None:
+    for f in job:
+        fig = _figure(f["title"], f["trace"], f["items"], f["target"], f["tolerance"], f["offset"])
+        for fmt, path in f["files"].items():
+            _save(fig, Path(path), fmt)
 
 
 def page(station: Station, as_run: dict, loud: dict) -> Path:
@@ -196,67 +210,33 @@ A row in red is a speech item more than {L.speech_tolerance:g} LU from the {L.on
 
 
 class Painter:
-    """Draws the report's images in a child forked while the process is still small (before the mix), which
-    waits for what to draw: the stages after assembly run beside it, and the child leaves without tearing down
-    what matplotlib built. Where there is no fork, or other threads run (a fork would copy a lock another
-    thread may hold), they are drawn in this process instead. Made before any pipe or process of the mix, so
-    the child holds none of them open."""
+    """Draws the report's images in a process of its own, started before the mix: it readies itself (imports
+    matplotlib) at the lowest priority while the mix runs, then draws what it is handed while the stages after
+    assembly run. A process, not a thread (drawing holds the interpreter) nor a fork (the mix would pay to copy
+    every page of its own it then writes). Started before the encoder, so it holds none of the mix's pipes; it
+    leaves when its input closes with nothing in it (assembly failed, or this process died)."""
 
     def __init__(self, station: Station):
-        self.station, self.pid, self.data, self.errors = station, 0, -1, -1
-        if not hasattr(os, "fork") or threading.active_count() > 1:
-            return
-        data_r, data_w = os.pipe()
-        err_r, err_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: wait for the traces, draw, say what failed, and leave at once
-            code = 1
-            try:
-                _close_all_but({data_r, err_w})  # the build's lock, above all: a killed build leaves none behind
-                try:
-                    os.nice(19)  # ready itself in the time the mix leaves over, never in the encoder's
-                except OSError:
-                    pass
-                _warm()
-                with os.fdopen(data_r, "rb") as f:
-                    raw = f.read()
-                if raw:  # nothing comes when assembly failed
-                    as_run, traces = pickle.loads(raw)  # from the parent, over a pipe only the two of them hold
-                    images(station, as_run, traces)
-                code = 0
-            except BaseException as e:  # noqa: BLE001 - whatever it is, the parent says it
-                try:
-                    os.write(err_w, f"{type(e).__name__}: {e}".encode("utf-8", "replace")[:4000])
-                except OSError:
-                    pass
-            finally:
-                os._exit(code)
-        os.close(data_r)
-        os.close(err_w)
-        self.pid, self.data, self.errors = pid, data_w, err_r
+        self.station = station
+        self.proc = subprocess.Popen([sys.executable, "-m", "radio.audio.report"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def draw(self, as_run: dict, traces: dict) -> None:
-        """Hand over what to draw (drawn here, now, without a child)."""
-        if not self.pid:
-            images(self.station, as_run, traces)
-            return
-        with os.fdopen(self.data, "wb") as f:
-            self.data = -1
-            f.write(pickle.dumps((as_run, traces), protocol=pickle.HIGHEST_PROTOCOL))
+        """Hand over what to draw."""
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(pickle.dumps(_job(self.station, as_run, traces), protocol=pickle.HIGHEST_PROTOCOL))
+            self.proc.stdin.close()
+        except BrokenPipeError:  # it is gone already: `wait` says why
+            pass
 
     def wait(self) -> None:
-        """Until the images are drawn (or, with nothing handed over, the child has left); raises what failed."""
-        if not self.pid:
-            return
-        if self.data >= 0:
-            os.close(self.data)
-            self.data = -1
-        with os.fdopen(self.errors, "rb") as f:
-            why = f.read().decode("utf-8", "replace").strip()
-        _, status = os.waitpid(self.pid, 0)
-        self.pid = 0
-        if status != 0:
-            raise AudioError(f"the audio report could not be drawn: {why or f'exit status {status}'}",
+        """Until the images are drawn (or, with nothing handed over, the drawer has left); raises what failed."""
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            self.proc.stdin.close()
+        why = self.proc.stderr.read().decode("utf-8", "replace").strip() if self.proc.stderr else ""
+        if self.proc.wait() != 0:
+            raise AudioError(f"the audio report could not be drawn: {why.splitlines()[-1] if why else 'it stopped'}",
                              fix="run the build again with -v, and report it")
 
 
@@ -269,15 +249,21 @@ def _warm() -> None:
     import matplotlib.figure  # noqa: F401
 
 
-def _close_all_but(keep: set[int]) -> None:
-    """Close every file this process has open but standard input, output, error and `keep`."""
+def _main() -> None:
+    """The drawer `Painter` starts: ready itself, read the job from standard input, draw it."""
     try:
-        fds = [int(n) for n in os.listdir("/proc/self/fd")]
-    except OSError:  # no /proc: the usual range
-        fds = list(range(3, 1024))
-    for fd in fds:
-        if fd > 2 and fd not in keep:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        os.nice(19)  # readied in the time the mix leaves over, never in the encoder's
+    except (AttributeError, OSError):
+        pass
+    _warm()
+    raw = sys.stdin.buffer.read()
+    if raw:  # nothing comes when assembly failed
+        _draw(pickle.loads(raw))  # from the process that started this one, over its own pipe
+
+
+if __name__ == "__main__":
+    try:
+        _main()
+    except Exception as e:  # noqa: BLE001 - one line for the parent to say
+        print(f"{type(e).__name__}: {e}", file=sys.stderr)
+        sys.exit(1)

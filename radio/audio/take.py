@@ -264,6 +264,9 @@ def _decode(path: Path, rate: int, spool: Spool, blocks: Blocks, mix: Mix, silen
         proc.stdout.read()  # type: ignore[union-attr]
         while stored:
             stored.popleft().result()  # what went wrong storing a step is raised here
+    except BaseException:
+        proc.kill()  # else it would wait for ever to write what nobody reads, and its stderr never end
+        raise
     finally:
         store.shutdown(wait=True)  # nothing writes to the spools once this returns, whatever happened
         err = proc.stderr.read().decode("utf-8", "replace")  # type: ignore[union-attr]

@@ -136,7 +136,7 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
             voice = next((s for s in sources if s.kind == "speech" and s.path is not None
                           and not s.entry.item.onair_only), None)
             sample = probe.submit(take.excerpt, voice.path, rate, PROBE_S, media.duration_ms(voice.path),
-                                  L.onair_lufs, cfg.mix) if voice is not None and voice.path is not None else None
+                                  L.onair_lufs, cfg.mix) if voice is not None else None
             # the podcast is the on-air mix without the filler: where its station sounds put its loudness against
             # speech is worked out from the rundown, so its gain is right the first time
             nominal = podcast_mix_lufs(cfg) - L.onair_lufs - balance(station, sources, rate, elements, podcast=True)

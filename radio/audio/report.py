@@ -101,13 +101,6 @@ def _cells(values: list) -> str:
     return "".join(f"<td>{html.escape(_num(v))}</td>" for v in values)
 
 
-def write(station: Station, as_run: dict, loud: dict, traces: dict) -> Path:
-    """Write the page and draw both masters; returns the page's path."""
-    path = page(station, as_run, loud)
-    images(station, as_run, traces)
-    return path
-
-
 def _masters(station: Station) -> list[tuple[str, str, float, float, float, float]]:
     """Each master's key, label, target, tolerance, true-peak limit and how much louder it measures than its mono
     mix (a stereo podcast's two identical channels)."""
@@ -120,11 +113,6 @@ def _masters(station: Station) -> list[tuple[str, str, float, float, float, floa
              L.podcast_true_peak, STEREO_DB if stereo else 0.0)]
 
 
-def images(station: Station, as_run: dict, traces: dict) -> None:
-    """Each master's waveform and short-term loudness, as PNG and SVG."""
-    _draw(_job(station, as_run, traces))
-
-
 def _job(station: Station, as_run: dict, traces: dict) -> list[dict]:
     """What drawing the images needs, and nothing of the station: each figure's title, items, target, trace and
     files."""
@@ -135,6 +123,7 @@ def _job(station: Station, as_run: dict, traces: dict) -> list[dict]:
 
 
 def _draw(job: list[dict]) -> None:
+    """Each master's waveform and short-term loudness, as PNG and SVG."""
     for f in job:
         fig = _figure(f["title"], f["trace"], f["items"], f["target"], f["tolerance"], f["offset"])
         for fmt, path in f["files"].items():
@@ -142,7 +131,7 @@ def _draw(job: list[dict]) -> None:
 
 
 def page(station: Station, as_run: dict, loud: dict) -> Path:
-    """The page, naming the images `images` draws; returns its path."""
+    """The page, naming the images the `Painter` draws; returns its path."""
     cfg = station.config
     L = cfg.loudness
     sections = []
@@ -206,7 +195,6 @@ A row in red is a speech item more than {L.speech_tolerance:g} LU from the {L.on
     path = station.audio_report(as_run["week"])
     fsutil.write_text(path, page)
     return path
-
 
 
 class Painter:

@@ -8,6 +8,7 @@ starts no ffprobe. A file with another size or time is probed again.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -25,6 +26,19 @@ def need(tool: str) -> str:
     if not path:
         raise AudioError(f"{tool} is not installed", fix="run ./scripts/demo or apt-get install ffmpeg espeak-ng")
     return path
+
+
+PIPE_BYTES = 1 << 20  # Linux's default most for a pipe
+
+
+def widen(pipe) -> None:
+    """Give a pipe between us and ffmpeg a megabyte (64 KB by default). The encoder eats 64 KB of samples in a
+    millisecond or two, less than a thread here may wait for the interpreter between two writes; with a
+    megabyte it has a few seconds of sound in hand. Where the system says no, the pipe stays as it was."""
+    try:
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (AttributeError, OSError, ValueError):
+        pass
 
 
 def _probe(path: Path) -> dict:

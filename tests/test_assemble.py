@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -162,6 +162,28 @@ def test_reproducible_bytes(tiny):
         assert (_out(tiny) / n).read_bytes() == data, n
 
 
+def test_one_drawer_draws_the_report_of_every_assembly_in_a_process(tiny):
+    """Editions built by one command ready matplotlib once; a drawer that died is replaced."""
+    from radio.audio import report
+    record_tones(tiny, 2.0)
+    run = runner_for(tiny)
+    assert run("assemble", WEEK).exit_code == 0
+    first = {p.pid for p, _ in report._IDLE}
+    for p, _ in report._IDLE:
+        p.kill()
+        p.wait()
+    image = _out(tiny) / "audio-report-onair.png"
+    image.unlink()
+    assert run("assemble", WEEK).exit_code == 0
+    assert image.read_bytes().startswith(b"\x89PNG")
+    second = {p.pid for p, _ in report._IDLE}
+    assert second and not second & first
+    image.unlink()
+    assert run("assemble", WEEK).exit_code == 0
+    assert image.read_bytes().startswith(b"\x89PNG")
+    assert {p.pid for p, _ in report._IDLE} == second
+
+
 def test_podcast_leaves_out_filler_and_onair_only(tiny):
     record_tones(tiny, 2.0)
     rd = tiny / "episodes" / WEEK / "rundown.yaml"
@@ -251,6 +273,7 @@ def test_over_run_stops_with_overage_and_cuts_unless_allowed(tiny):
     assert r.err.splitlines()[-1].startswith("error: the show runs over its 0:30 slot by 0:02; cut candidates: second-story (cut or "
                             "shorten items, mark them skip: true, or pass --allow-over)"), r.err
     _no_masters(tiny)
+    assert not [t.name for t in threading.enumerate() if t.name in ("radio-mix", "radio-podcast") and t.is_alive()]
     r = run("assemble", WEEK, "--allow-over")
     assert r.exit_code == 0
     assert "warning: the on-air master runs over its slot by 0:02" in r.err

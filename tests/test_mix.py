@@ -219,3 +219,31 @@ def test_a_dense_jingle_keeps_its_place_in_the_podcast(tmp_path):
         pod = level["podcast"][theme] - np.mean([level["podcast"][i] for i in SPEECH_ITEMS])
         # the target is 1 LU either way; a jingle whose peaks went to the master limiter lost a whole LU here
         assert abs(pod - on) <= 0.5, (theme, on, pod, level)
+
+
+def test_the_podcast_lane_raises_what_failed_in_it_and_leaves_nothing_running():
+    import threading
+    from radio.audio.mix import Lane
+    from radio.errors import AudioError
+
+    laid: list[int] = []
+
+    def lay(src, prep):
+        if src == 2:
+            raise AudioError("the MP3 encoder failed: disk full", fix="free some space")
+        laid.append(src)
+    lane = Lane(lay, lambda: laid.append(-1))
+    done = [lane.put(k, None) for k in range(2)]  # type: ignore[arg-type]
+    for d in done:
+        assert d.wait(10)
+    lane.put(2, None)  # type: ignore[arg-type]
+    with pytest.raises(AudioError, match="disk full"):
+        for k in range(3, 50):  # what comes after it is never laid, and the next hand-over says why
+            lane.put(k, None)  # type: ignore[arg-type]
+    lane.stop()
+    assert laid == [0, 1] and not lane.thread.is_alive()
+    lane = Lane(lambda src, prep: laid.append(src), lambda: laid.append(-1))
+    lane.put(7, None)  # type: ignore[arg-type]
+    lane.join()
+    assert laid[-2:] == [7, -1] and not lane.thread.is_alive()
+    assert "radio-podcast" not in {t.name for t in threading.enumerate()}

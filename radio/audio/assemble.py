@@ -63,7 +63,7 @@ def gather(station: Station, rundown: rd.Rundown, draft: bool, progress: Progres
     if missing:
         paths = ", ".join(f"{station.edition_dir(week).relative_to(station.root)}/segments/{e.id}.wav" for e in missing)
         raise AudioError(f"{len(missing)} recording{'s' if len(missing) > 1 else ''} missing: {paths}",
-                         fix=f"record them (any format ffmpeg reads), or pass --draft to fill them with read-throughs")
+                         fix="record them (any format ffmpeg reads), or pass --draft to fill them with read-throughs")
     names = {cfg.audio.filler} if cfg.audio.filler else set()
     for s in sources:
         names |= {n for n in (s.entry.item.element, s.entry.item.bed) if n}
@@ -209,7 +209,7 @@ def assemble(station: Station, week: str, *, draft: bool = False, allow_over: bo
         report.page(station, as_run, loud)
         return Result(onair, podcast, out / "as-run.json", out / "loudness.json", loud, mixed.warnings, painter)
     except BaseException:
-        painter.wait()  # nothing handed over: the child leaves
+        painter.wait()  # with nothing handed over, the drawer is kept for the next assembly
         raise
     finally:
         for t in temps:

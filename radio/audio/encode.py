@@ -177,6 +177,7 @@ class Encoder:
              *layout(channels), "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-map_metadata", "-1", "-id3v2_version", "0",
              "-write_id3v1", "0", "-fflags", "+bitexact", "-flags:a", "+bitexact", "-f", "mp3", "-y", str(path)],
             stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        media.widen(self.proc.stdin)
         self.q: queue.Queue = queue.Queue(maxsize=8)
         self.error: BaseException | None = None
         self.stopped = False

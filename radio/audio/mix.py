@@ -10,6 +10,7 @@ Memory holds one take and a few seconds of each timeline, whatever the show's le
 from __future__ import annotations
 
 import math
+import queue
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -109,7 +110,7 @@ class Mixer:
         self.voice: tuple[int, np.ndarray] | None = None  # where the last voice's end lies, and a bed's gain under it
         self.pending: tuple[int, np.ndarray] | None = None  # a bed's tail, ducked under the next voice when it comes
 
-    STEP = 1 << 19  # samples added at a time by `stream`
+    STEP = 1 << 18  # samples added at a time by `stream`
 
     def stream(self, start: int, chunks: Iterable[np.ndarray], safe: int,
                under: Callable[[int, int], np.ndarray] | None = None) -> None:
@@ -306,6 +307,76 @@ class Ahead:
         self.futures.clear()
 
 
+class Lane:
+    """The podcast's timeline, laid in a thread of its own while the on-air one is laid in the mix's. The MP3
+    encoder takes its samples as fast as it can; laid one after the other, the two timelines left it waiting
+    while each take went on air (a fifth of its time on a show of five-minute reads, all of an hour-long
+    interview's on-air pass). Sources come in order, at most `depth` waiting; each comes back `done` once laid,
+    so whoever holds it closes it when both timelines have it. `stop` makes the thread leave within a step."""
+
+    def __init__(self, lay: Callable[[Source, Take | Held], None], finish: Callable[[], None], depth: int = 2):
+        self.lay, self.finish = lay, finish
+        self.q: queue.Queue = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self.stopped = False
+        self.thread = threading.Thread(target=self._run, name="radio-podcast", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        handed = False  # the last source is handed over: nothing more comes
+        try:
+            while (job := self.q.get()) is not None:
+                src, prep, done = job
+                self.lay(src, prep)
+                done.set()
+                give_back()
+            handed = True
+            if not self.stopped:
+                self.finish()
+        except BaseException as e:  # raised again in the mix's thread
+            self.error = e
+            while not handed and self.q.get() is not None:  # what is still handed over is never laid
+                pass
+
+    def put(self, src: Source, prep: Take | Held) -> threading.Event:
+        """Hand over a source; the event is set once it is laid."""
+        self.check()
+        done = threading.Event()
+        self.q.put((src, prep, done))
+        return done
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def feed(self, sink: Sink) -> Sink:
+        """`sink`, as the podcast's timeline writes to it: after `stop`, a write raises instead."""
+        lane = self
+
+        class Stoppable:
+            def place(self, *a) -> None:
+                sink.place(*a)
+
+            def feed(self, x: np.ndarray) -> None:
+                if lane.stopped:
+                    raise AudioError("the podcast's mix was stopped", fix="build again")
+                sink.feed(x)
+        return Stoppable()
+
+    def join(self) -> None:
+        """Wait until every source handed over is laid and the timeline closed; raise what failed."""
+        self.q.put(None)
+        self.thread.join()
+        self.check()
+
+    def stop(self) -> None:
+        """Leave now (the mix failed): what is being laid stops at its next step."""
+        self.stopped = True
+        if self.thread.is_alive():
+            self.q.put(None)
+            self.thread.join()
+
+
 def balance(station: Station, sources: list[Source], rate: int, elements: Elements, *, podcast: bool) -> float:
     """Where a timeline's integrated loudness will sit against its speech (LU), from the rundown alone: speech
     is mixed at the target, every station sound at its `level` (the filler at `[mix] filler_level`), so the
@@ -445,7 +516,10 @@ def mix(station: Station, rundown: rd.Rundown, sources: list[Source], sink_on: S
         pod.close(out.total_pod)
 
     ahead = ahead or Ahead(station, rundown.week, sources, rate, elements, allow_clipped)
+    lane = Lane(lambda src, prep: lay(pod, src, prep, False), close_podcast)
+    pod.sink = lane.feed(pod.sink)
     closing: list[tuple[Source, Take | Held]] = []  # the closing elements, laid on air after the filler
+    laying: deque[tuple[Take | Held, threading.Event | None]] = deque()  # on air, perhaps still on the podcast
     try:
         for i, src in enumerate(sources):
             progress("assemble", i + 1, len(sources), src.entry.id)
@@ -459,36 +533,38 @@ def mix(station: Station, rundown: rd.Rundown, sources: list[Source], sink_on: S
             out.over_check.append((src.entry, prep.n))
             if src.kind == "speech":
                 out.takes[src.entry.id] = {"gain_db": prep.gain_db, **prep.stats}
+            podcast = lane.put(src, prep) if not src.entry.item.onair_only else None
             if first_trailing is not None and i >= first_trailing and filling:
-                if not src.entry.item.onair_only:
-                    lay(pod, src, prep, i == first_trailing)
                 closing.append((src, prep))  # a station sound, held whole: on air after the filler
                 continue
-            for mixer in (on, pod):
-                if mixer is pod and src.entry.item.onair_only:
-                    continue
-                lay(mixer, src, prep, False)
-            prep.close()
-            del prep
+            lay(on, src, prep, False)
+            laying.append((prep, podcast))
+            while laying and (laying[0][1] is None or laying[0][1].is_set()):
+                laying.popleft()[0].close()
             give_back()
+        if first_speech is not None:
+            first_speech()
+        for k, (src, prep) in enumerate(closing):  # while the podcast's timeline is still laid
+            if k == 0:
+                fill(station, sources, first_trailing, on, gap, slot, rate, elements, out.warnings)
+            lay(on, src, prep, k == 0)
+        content = on.end
+        if first_trailing is None and filling and content < slot:
+            fill(station, sources, len(sources), on, gap, slot, rate, elements, out.warnings)
+        if content > slot and not allow_over:
+            over = content - slot
+            raise AudioError(f"the show runs over its {format_ms(slot * 1000 // rate)} "
+                             f"{'slot' if station.on_air else 'maximum length'} by {ms_text(over * 1000 // rate)}"
+                             + _cuts(station, rundown, out.over_check, rate),
+                             fix="cut or shorten items, mark them skip: true, or pass --allow-over")
+        lane.join()
     finally:
-        ahead.close()  # also on an error: no decode left running
-    if first_speech is not None:
-        first_speech()
-    close_podcast()
-    for k, (src, prep) in enumerate(closing):
-        if k == 0:
-            fill(station, sources, first_trailing, on, gap, slot, rate, elements, out.warnings)
-        lay(on, src, prep, k == 0)
-        prep.close()
-    content = on.end
-    if first_trailing is None and filling and content < slot:
-        fill(station, sources, len(sources), on, gap, slot, rate, elements, out.warnings)
-    if content > slot and not allow_over:
-        over = content - slot
-        raise AudioError(f"the show runs over its {format_ms(slot * 1000 // rate)} "
-                         f"{'slot' if station.on_air else 'maximum length'} by {ms_text(over * 1000 // rate)}" + _cuts(station, rundown, out.over_check, rate),
-                         fix="cut or shorten items, mark them skip: true, or pass --allow-over")
+        lane.stop()  # after an error: nothing left laying, no decode left running
+        ahead.close()
+        for prep, _ in laying:
+            prep.close()
+        for _, prep in closing:
+            prep.close()
     if content > slot:
         out.warnings.append(f"the on-air master runs over its slot by {ms_text((content - slot) * 1000 // rate)}")
     out.total_on = max(slot, content) if station.on_air else content  # a podcast-only edition fills no slot

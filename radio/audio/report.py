@@ -11,13 +11,17 @@ the same show gives the same bytes.
 
 from __future__ import annotations
 
+import atexit
 import html
 import io
 import os
 import pickle
+import struct
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -201,31 +205,65 @@ class Painter:
     """Draws the report's images in a process of its own, started before the mix: it readies itself (imports
     matplotlib) at the lowest priority while the mix runs, then draws what it is handed while the stages after
     assembly run. A process, not a thread (drawing holds the interpreter) nor a fork (the mix would pay to copy
-    every page of its own it then writes). Started before the encoder, so it holds none of the mix's pipes; it
-    leaves when its input closes with nothing in it (assembly failed, or this process died)."""
+    every page of its own it then writes). Once it has drawn, it waits for the next assembly of this command (the
+    next edition's), ready: one drawer readies itself once however many editions are built. It leaves when its
+    input closes: at the end of this process, or when this process dies."""
 
     def __init__(self, station: Station):
         self.station = station
-        self.proc = subprocess.Popen([sys.executable, "-m", "radio.audio.report"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.handed = False
+        self.proc, self.err = _idle()
 
     def draw(self, as_run: dict, traces: dict) -> None:
         """Hand over what to draw."""
+        data = pickle.dumps(_job(self.station, as_run, traces), protocol=pickle.HIGHEST_PROTOCOL)
         assert self.proc.stdin is not None
         try:
-            self.proc.stdin.write(pickle.dumps(_job(self.station, as_run, traces), protocol=pickle.HIGHEST_PROTOCOL))
-            self.proc.stdin.close()
+            self.proc.stdin.write(struct.pack("<Q", len(data)) + data)
+            self.proc.stdin.flush()
+            self.handed = True
         except BrokenPipeError:  # it is gone already: `wait` says why
-            pass
+            self.handed = True
 
     def wait(self) -> None:
-        """Until the images are drawn (or, with nothing handed over, the drawer has left); raises what failed."""
-        if self.proc.stdin is not None and not self.proc.stdin.closed:
-            self.proc.stdin.close()
-        why = self.proc.stderr.read().decode("utf-8", "replace").strip() if self.proc.stderr else ""
-        if self.proc.wait() != 0:
-            raise AudioError(f"the audio report could not be drawn: {why.splitlines()[-1] if why else 'it stopped'}",
-                             fix="run the build again with -v, and report it")
+        """Until the images are drawn; raises what failed. With nothing handed over (assembly failed), the
+        drawer waits for the next assembly."""
+        assert self.proc.stdout is not None
+        if not self.handed or self.proc.stdout.readline() == DRAWN:
+            _IDLE.append((self.proc, self.err))
+            return
+        self.proc.stdin.close()  # type: ignore[union-attr]
+        self.proc.wait()
+        self.err.seek(0)
+        why = self.err.read().decode("utf-8", "replace").strip()
+        self.err.close()
+        raise AudioError(f"the audio report could not be drawn: {why.splitlines()[-1] if why else 'it stopped'}",
+                         fix="run the build again with -v, and report it")
+
+
+DRAWN = b"drawn\n"  # what the drawer says after each job
+_IDLE: list[tuple[subprocess.Popen, IO[bytes]]] = []  # drawers between two assemblies of this process
+
+
+def _idle() -> tuple[subprocess.Popen, IO[bytes]]:
+    """A drawer waiting for a job, and where it says what went wrong: one that has drawn before, or a new one."""
+    while _IDLE:
+        proc, err = _IDLE.pop()
+        if proc.poll() is None:
+            return proc, err
+        err.close()
+    err = tempfile.TemporaryFile()  # a file, not a pipe: nothing it says can ever hold it up
+    return subprocess.Popen([sys.executable, "-m", "radio.audio.report"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=err), err
+
+
+@atexit.register
+def _dismiss() -> None:
+    for proc, _ in _IDLE:
+        try:
+            proc.stdin.close()  # type: ignore[union-attr]
+        except OSError:
+            pass
 
 
 def _warm() -> None:
@@ -238,15 +276,16 @@ def _warm() -> None:
 
 
 def _main() -> None:
-    """The drawer `Painter` starts: ready itself, read the job from standard input, draw it."""
+    """The drawer `Painter` starts: ready itself, then draw each job read from standard input, saying when."""
     try:
         os.nice(19)  # readied in the time the mix leaves over, never in the encoder's
     except (AttributeError, OSError):
         pass
     _warm()
-    raw = sys.stdin.buffer.read()
-    if raw:  # nothing comes when assembly failed
-        _draw(pickle.loads(raw))  # from the process that started this one, over its own pipe
+    while len(head := sys.stdin.buffer.read(8)) == 8:  # until the process that started this one closes it
+        _draw(pickle.loads(sys.stdin.buffer.read(struct.unpack("<Q", head)[0])))  # from it, over its own pipe
+        sys.stdout.buffer.write(DRAWN)
+        sys.stdout.buffer.flush()
 
 
 if __name__ == "__main__":

@@ -294,7 +294,12 @@ def _forms(detail: str, kind: str) -> set[str]:
     return forms
 
 
-@lru_cache(maxsize=512)
+# A text's forms are every spelling of every run of its words: some 1,500 strings, 100 KB, for a report's few
+# lines. Kept for the last 64 texts only. At 512, a week of 80 reports held 50 MB of them through the whole
+# build, assembly included, and `radio script` of 1,000 reports peaked at 203 MiB against 85 at 64, with the
+# same 99 hits in 6,130 asks: the texts come round in the order of the week, too many for any cache to keep,
+# and the verdict on a report's texts is kept apart (radio/withheld.py), so asking again seldom comes here.
+@lru_cache(maxsize=64)
 def _candidates(text: str) -> frozenset[str]:
     out: set[str] = set()
     plain = _unmark(text)

@@ -290,6 +290,33 @@ def test_a_build_killed_while_assembling_leaves_nothing_after_the_next_build(sta
     assert runner_for(station)("check").exit_code == 0
 
 
+def test_an_encoder_a_killed_build_left_running_never_makes_its_file_again(tmp_path):
+    """A build killed the instant its MP3 encoder starts, before the encoder could ask to die with it (or on a
+    machine without setpriv, as here): the encoder runs on and ends, but the next build's sweep has taken its
+    file away for good."""
+    import shutil
+    target, bin_ = tmp_path / ".podcast.left.mp3", tmp_path / "bin"
+    bin_.mkdir()
+    # no setpriv; and an ffmpeg slow to start, so that it opens its output after the sweep, as it may
+    (bin_ / "ffmpeg").write_text(f'#!/bin/sh\n/bin/sleep 2\nexec {shutil.which("ffmpeg")} "$@"\n')
+    (bin_ / "ffmpeg").chmod(0o755)
+    code = ("import os, sys; from pathlib import Path; from radio.audio.encode import Encoder; "
+            f"e = Encoder(Path({str(target)!r}), 44100, 128); Path(sys.argv[1]).write_text(str(e.proc.pid)); "
+            "os._exit(0)")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "pid")], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=True, env={**os.environ, "PATH": str(bin_)})
+    pid = int((tmp_path / "pid").read_text())
+    target.unlink(missing_ok=True)  # the next build's sweep
+    for _ in range(600):  # until the encoder, its input closed, has ended
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "ZX":
+                break
+        except OSError:
+            break
+        time.sleep(0.05)
+    assert not target.exists()
+
+
 def test_a_new_take_updates_the_run_sheet_and_every_total_agrees(station):
     import csv
     run = runner_for(station)

@@ -4,6 +4,7 @@ and metered while it is written."""
 from __future__ import annotations
 
 import math
+import os
 import queue
 import shutil
 import subprocess
@@ -172,11 +173,20 @@ class Encoder:
     def __init__(self, path: Path, rate: int, bitrate: int, measure: Measured | None = None, channels: str = "mono"):
         path.unlink(missing_ok=True)  # the live meter must never follow an earlier attempt's file
         self.path = path
-        self.proc = subprocess.Popen(
-            [*_with_us(), media.need("ffmpeg"), "-nostdin", "-v", "error", "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "-",
-             *layout(channels), "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-map_metadata", "-1", "-id3v2_version", "0",
-             "-write_id3v1", "0", "-fflags", "+bitexact", "-flags:a", "+bitexact", "-f", "mp3", "-y", str(path)],
-            stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        # the file is made here and the encoder handed it open: an encoder that outlives a killed build (killed
+        # before the encoder could ask to die with it) writes to a file the next build has swept away, and can
+        # never make it again by its name. Through /dev/fd it is still a file, so the MP3's header is finished.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            target = f"/dev/fd/{fd}" if os.path.isdir("/dev/fd") else str(path)
+            self.proc = subprocess.Popen(
+                [*_with_us(), media.need("ffmpeg"), "-nostdin", "-v", "error", "-f", "f32le", "-ar", str(rate),
+                 "-ac", "1", "-i", "-", *layout(channels), "-c:a", "libmp3lame", "-b:a", f"{bitrate}k",
+                 "-map_metadata", "-1", "-id3v2_version", "0", "-write_id3v1", "0", "-fflags", "+bitexact",
+                 "-flags:a", "+bitexact", "-f", "mp3", "-y", target],
+                stdin=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(fd,))
+        finally:
+            os.close(fd)
         media.widen(self.proc.stdin)
         self.q: queue.Queue = queue.Queue(maxsize=8)
         self.error: BaseException | None = None

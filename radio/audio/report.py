@@ -218,12 +218,12 @@ class Painter:
         """Hand over what to draw."""
         data = pickle.dumps(_job(self.station, as_run, traces), protocol=pickle.HIGHEST_PROTOCOL)
         assert self.proc.stdin is not None
+        self.handed = True
         try:
             self.proc.stdin.write(struct.pack("<Q", len(data)) + data)
             self.proc.stdin.flush()
-            self.handed = True
         except BrokenPipeError:  # it is gone already: `wait` says why
-            self.handed = True
+            pass
 
     def wait(self) -> None:
         """Until the images are drawn; raises what failed. With nothing handed over (assembly failed), the
